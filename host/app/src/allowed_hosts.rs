@@ -43,7 +43,10 @@ enum HostRule {
     /// `self`: relative requests to the app itself.
     ToSelf,
     Literal(Host),
-    Cidr { network: IpAddr, prefix: u8 },
+    Cidr {
+        network: IpAddr,
+        prefix: u8,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,7 +117,11 @@ impl AllowedHosts {
     /// Whether `scheme://host[:port]` may be reached (`scheme` without "://"; a missing port
     /// means the scheme's well-known port). The error is the log line for a denial.
     pub fn check(&self, scheme: &str, host: &str, port: Option<u16>) -> Result<(), String> {
-        if self.rules.iter().any(|rule| rule.allows(scheme, host, port)) {
+        if self
+            .rules
+            .iter()
+            .any(|rule| rule.allows(scheme, host, port))
+        {
             return Ok(());
         }
         let authority = match port {
@@ -459,4 +466,296 @@ pub fn service_chaining_target(host: &str) -> Option<&str> {
     let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
     let (first, rest) = host.split_once('.')?;
     (rest == &SERVICE_CHAINING_DOMAIN_SUFFIX[1..]).then_some(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hosts(entries: &[&str]) -> AllowedHosts {
+        let entries = entries.iter().map(|e| e.to_string()).collect::<Vec<_>>();
+        AllowedHosts::parse(&entries).unwrap_or_else(|e| panic!("{entries:?}: {e}"))
+    }
+
+    #[test]
+    fn matching() {
+        let cases: &[(&[&str], &str, &str, bool)] = &[
+            (
+                &["https://example.com"],
+                "https://example.com/x",
+                "https",
+                true,
+            ),
+            (
+                &["https://example.com"],
+                "https://example.com:443",
+                "https",
+                true,
+            ),
+            (
+                &["https://example.com"],
+                "https://example.com:8443",
+                "https",
+                false,
+            ),
+            (
+                &["https://example.com"],
+                "http://example.com",
+                "http",
+                false,
+            ),
+            (
+                &["https://example.com/"],
+                "https://EXAMPLE.com",
+                "https",
+                true,
+            ),
+            (
+                &["http://example.com:8383"],
+                "example.com:8383",
+                "http",
+                true,
+            ),
+            (
+                &["*://spin.fermyon.dev:443"],
+                "https://spin.fermyon.dev",
+                "https",
+                true,
+            ),
+            (
+                &["http://*.example.com"],
+                "http://a.b.example.com/x",
+                "http",
+                true,
+            ),
+            (
+                &["http://*.example.com"],
+                "http://example.com",
+                "http",
+                false,
+            ),
+            (
+                &["http://*.example.com"],
+                "http://myexample.com",
+                "http",
+                false,
+            ),
+            (
+                &["http://*.example2.com:8383"],
+                "http://a.example2.com",
+                "http",
+                false,
+            ),
+            (
+                &["http://localhost:3000..3010"],
+                "http://localhost:3009",
+                "http",
+                true,
+            ),
+            (
+                &["http://localhost:3000..3010"],
+                "http://localhost:3010",
+                "http",
+                false,
+            ),
+            (
+                &["*://localhost:*"],
+                "redis://localhost:1234",
+                "redis",
+                true,
+            ),
+            (&["*://*:*"], "tcp://10.0.0.1:1", "tcp", true),
+            (
+                &["postgres://127.0.0.1"],
+                "postgres://user:p#w@127.0.0.1:5432/db",
+                "postgres",
+                true,
+            ),
+            (
+                &["postgres://127.0.0.1"],
+                "127.0.0.1:5432",
+                "postgres",
+                true,
+            ),
+            (
+                &["postgres://127.0.0.1"],
+                "127.0.0.1:5433",
+                "postgres",
+                false,
+            ),
+            (
+                &["redis://127.0.0.1"],
+                "redis://127.0.0.1:6379",
+                "redis",
+                true,
+            ),
+            (&["redis://127.0.0.1"], "redis://127.0.0.1", "redis", true),
+            (
+                &["mysql://xyz.com"],
+                "user%3Apass%23word@xyz.com",
+                "mysql",
+                true,
+            ),
+            (
+                &["*://127.0.0.1/24:63551"],
+                "tcp://127.0.0.9:63551",
+                "tcp",
+                true,
+            ),
+            (
+                &["*://127.0.0.1/24:63551"],
+                "tcp://127.0.1.9:63551",
+                "tcp",
+                false,
+            ),
+            (&["http://[::1]:8001"], "http://[::1]:8001", "http", true),
+            (&["http://self"], "http://self", "http", false),
+            (
+                &["http://cart.spin.internal"],
+                "http://cart.spin.internal/x",
+                "http",
+                true,
+            ),
+            (
+                &["http://cart.spin.internal"],
+                "http://orders.spin.internal/x",
+                "http",
+                false,
+            ),
+            (&[], "https://example.com", "https", false),
+        ];
+        for (entries, url, scheme, allowed) in cases {
+            let result = hosts(entries).check_url(url, scheme);
+            assert_eq!(result.is_ok(), *allowed, "{entries:?} {url}: {result:?}");
+        }
+    }
+
+    #[test]
+    fn check_uses_default_ports_and_explains_denials() {
+        let h = hosts(&["redis://cache:6380", "https://api.example.com"]);
+        assert!(h.check("redis", "cache", Some(6380)).is_ok());
+        assert!(h.check("redis", "cache", None).is_err());
+        assert!(h.check("https", "api.example.com", None).is_ok());
+        let denial = h.check("http", "evil.com", Some(80)).unwrap_err();
+        assert!(denial.contains("http://evil.com:80"), "{denial}");
+        assert!(denial.contains("\"redis://cache:6380\""), "{denial}");
+    }
+
+    #[test]
+    fn parse_errors() {
+        for bad in [
+            "example.com",
+            "localhost:3001",
+            "*",
+            "http://[::1]",
+            "*://127.0.0.0/24",
+            "http://spin.fermyon.dev/a",
+            "http://spin.fermyon.dev:6666/a/b",
+            "foo://example.com",
+            "http://a.*.com",
+            "http://exa*mple.com",
+            "h1ttp://example.com",
+            "http://example.com:port",
+            "http://example.com:1..x",
+        ] {
+            assert!(AllowedHosts::parse(&[bad.to_string()]).is_err(), "{bad}");
+        }
+        assert!(AllowedHosts::parse(&["insecure:allow-all".into()]).is_err());
+        assert!(
+            AllowedHosts::parse(&["insecure:allow-all".into(), "http://a.com".into()]).is_err()
+        );
+    }
+
+    #[test]
+    fn self_requests() {
+        for (entries, allowed) in [
+            (&["http://self"][..], true),
+            (&["https://self.alt"][..], true),
+            (&["*://*:*"][..], true),
+            (&["redis://self"][..], false),
+            (&["http://example.com"][..], false),
+        ] {
+            assert_eq!(hosts(entries).allows_self(), allowed, "{entries:?}");
+        }
+    }
+
+    #[test]
+    fn templates_and_service_chaining_for_a_component() {
+        let manifest = r#"
+spin_manifest_version = 2
+[application]
+name = "t"
+[variables]
+pg_host = { default = "127.0.0.1" }
+api = { required = true }
+[[trigger.http]]
+route = "/..."
+component = "web"
+[component.web]
+source = "web.wasm"
+allowed_outbound_hosts = ["http://*.spin.internal", "postgres://{{ pg_host }}:{{ pg_host_port }}"]
+[component.cart]
+source = "cart.wasm"
+[component.orders]
+source = "orders.wasm"
+allowed_outbound_hosts = ["https://{{ api }}"]
+"#
+        .replace(":{{ pg_host_port }}", "");
+        let app = crate::manifest::load_manifest(&crate::test_files::write("spin.toml", &manifest))
+            .unwrap();
+        let resolver = Resolver::new(&app, |key| {
+            (key == "SPIN_VARIABLE_API").then(|| "api.example.com".to_string())
+        })
+        .unwrap();
+        let web = AllowedHosts::for_component(&app, &resolver, "web").unwrap();
+        assert!(
+            web.check_url("http://cart.spin.internal/x", "https")
+                .is_ok()
+        );
+        assert!(web.check_url("http://web.spin.internal/x", "https").is_ok());
+        assert!(
+            web.check_url("http://nope.spin.internal/x", "https")
+                .is_err()
+        );
+        assert!(
+            web.check_url("postgres://127.0.0.1:5432", "postgres")
+                .is_ok()
+        );
+        let orders = AllowedHosts::for_component(&app, &resolver, "orders").unwrap();
+        assert!(orders.check("https", "api.example.com", None).is_ok());
+
+        let bad = Resolver::new(&app, |key| {
+            (key == "SPIN_VARIABLE_API").then(|| "not a host".to_string())
+        })
+        .unwrap();
+        let err = AllowedHosts::for_component(&app, &bad, "orders").unwrap_err();
+        assert_eq!(err.field, "component.orders.allowed_outbound_hosts");
+    }
+
+    #[test]
+    fn outbound_urls_and_chaining_targets() {
+        let url = OutboundUrl::parse(
+            "https://user:pass#word@example.com/file@0.1.0.json",
+            "https",
+        )
+        .unwrap();
+        assert_eq!(
+            (url.scheme.as_str(), url.host.as_str(), url.port),
+            ("https", "example.com", None)
+        );
+        let url = OutboundUrl::parse("redis://127.0.0.1:6379", "redis").unwrap();
+        assert_eq!(url.authority(), "127.0.0.1:6379");
+        let url = OutboundUrl::parse("localhost:5432", "postgres").unwrap();
+        assert_eq!(
+            (url.scheme.as_str(), url.host.as_str(), url.port),
+            ("postgres", "localhost", Some(5432))
+        );
+        assert_eq!(service_chaining_target("cart.spin.internal"), Some("cart"));
+        assert_eq!(
+            service_chaining_target("cart.spin.internal:80"),
+            Some("cart")
+        );
+        assert_eq!(service_chaining_target("a.cart.spin.internal"), None);
+        assert_eq!(service_chaining_target("example.com"), None);
+    }
 }

@@ -360,7 +360,11 @@ fn triggers(
         .values()
         .filter_map(toml::Value::as_array)
         .flatten()
-        .filter_map(|t| t.get("id").and_then(toml::Value::as_str).map(str::to_string))
+        .filter_map(|t| {
+            t.get("id")
+                .and_then(toml::Value::as_str)
+                .map(str::to_string)
+        })
         .collect();
 
     let mut http = Vec::new();
@@ -377,7 +381,9 @@ fn triggers(
             return Err(ConfigError::new(
                 file,
                 format!("trigger.{trigger_type}"),
-                format!("trigger type {trigger_type:?} is not supported by fusion-host (only http and redis)"),
+                format!(
+                    "trigger type {trigger_type:?} is not supported by fusion-host (only http and redis)"
+                ),
             ));
         }
         let mut counter = 1;
@@ -477,10 +483,7 @@ fn http_trigger(
             HttpRoute::Private
         }
         Some(other) => {
-            return Err(f.error(
-                "route",
-                wrong_type("a string or { private = true }", other),
-            ));
+            return Err(f.error("route", wrong_type("a string or { private = true }", other)));
         }
     };
     if let Some(executor) = f.table("executor")? {
@@ -532,7 +535,9 @@ fn check_id(id: &str, delim: char, lower_only: bool) -> Result<(), String> {
     for word in id.split(delim) {
         let mut chars = word.chars();
         let Some(first) = chars.next() else {
-            return Err(format!("{id:?}: {delim:?}-separated words must not be empty"));
+            return Err(format!(
+                "{id:?}: {delim:?}-separated words must not be empty"
+            ));
         };
         if !first.is_ascii_alphabetic() {
             return Err(format!(
@@ -562,4 +567,333 @@ fn check_id(id: &str, delim: char, lower_only: bool) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_files;
+
+    const VALID: &str = r#"
+spin_manifest_version = 2
+
+[application]
+name = "shop"
+version = "1.0.0"
+authors = ["a@example.com"]
+[application.trigger.redis]
+address = "redis://{{ redis_host }}:6379"
+
+[variables]
+redis_host = { default = "127.0.0.1" }
+api_key = { required = true, secret = true }
+
+[[trigger.http]]
+route = "/api/cart/..."
+component = "cart"
+
+[[trigger.http]]
+id = "private-cart"
+route = { private = true }
+component = "cart"
+
+[[trigger.http]]
+route = "/"
+component = "storefront"
+
+[[trigger.redis]]
+channel = "orders"
+component = "cart"
+
+[component.cart]
+source = "target/cart.wasm"
+allowed_outbound_hosts = ["http://*.spin.internal", "redis://{{ redis_host }}"]
+key_value_stores = ["default", "carts"]
+sqlite_databases = ["cart_db"]
+variables = { key = "k-{{ api_key }}" }
+environment = { RUST_LOG = "info" }
+files = ["static/*"]
+[component.cart.build]
+command = ["cargo build", "wasm-opt"]
+
+[component.storefront]
+source = "/abs/storefront.wasm"
+"#;
+
+    #[test]
+    fn loads_a_valid_manifest() {
+        let path = test_files::write("spin.toml", VALID);
+        let app = load_manifest(&path).unwrap();
+        assert_eq!(app.name, "shop");
+        assert_eq!(app.dir, path.parent().unwrap());
+        assert_eq!(app.http_base, "/");
+        assert_eq!(
+            app.redis_address.as_deref(),
+            Some("redis://{{ redis_host }}:6379")
+        );
+        assert_eq!(
+            app.variables["api_key"],
+            VariableDecl {
+                default: None,
+                required: true,
+                secret: true
+            }
+        );
+        let ids = app
+            .http_triggers
+            .iter()
+            .map(|t| t.id.as_str())
+            .collect::<Vec<_>>();
+        assert_eq!(
+            ids,
+            [
+                "cart-http-trigger",
+                "private-cart",
+                "storefront-http-trigger"
+            ]
+        );
+        assert_eq!(app.http_triggers[1].route, HttpRoute::Private);
+        assert_eq!(app.redis_triggers[0].channel, "orders");
+        let cart = &app.components["cart"];
+        assert_eq!(cart.source, app.dir.join("target/cart.wasm"));
+        assert_eq!(
+            cart.build_command.as_deref(),
+            Some("cargo build && wasm-opt")
+        );
+        assert_eq!(cart.key_value_stores, ["default", "carts"]);
+        assert_eq!(cart.variables["key"], "k-{{ api_key }}");
+        assert_eq!(
+            app.components["storefront"].source,
+            PathBuf::from("/abs/storefront.wasm")
+        );
+    }
+
+    #[test]
+    fn generated_trigger_ids_avoid_taken_ones() {
+        let manifest = VALID.replace("id = \"private-cart\"", "id = \"cart-http-trigger\"");
+        let app = load_manifest(&test_files::write("spin.toml", &manifest)).unwrap();
+        let ids = app
+            .http_triggers
+            .iter()
+            .map(|t| t.id.as_str())
+            .collect::<Vec<_>>();
+        assert_eq!(
+            ids,
+            [
+                "http-trigger1",
+                "cart-http-trigger",
+                "storefront-http-trigger"
+            ]
+        );
+    }
+
+    /// Each case replaces one piece of the valid manifest and expects an error on `field`.
+    #[test]
+    fn errors_name_the_field() {
+        let cases: &[(&str, &str, &str, &str)] = &[
+            (
+                "spin_manifest_version = 2",
+                "spin_manifest_version = 3",
+                "spin_manifest_version",
+                "invalid manifest version",
+            ),
+            (
+                "spin_manifest_version = 2",
+                "spin_manifest_version = \"1\"",
+                "spin_manifest_version",
+                "version 1",
+            ),
+            ("name = \"shop\"", "", "application.name", "missing field"),
+            (
+                "version = \"1.0.0\"",
+                "versoin = \"1.0.0\"",
+                "application.versoin",
+                "unknown field",
+            ),
+            (
+                "[application.trigger.redis]",
+                "[application.trigger.http]\nbase = \"/shop\"\n[application.trigger.redis]",
+                "application.trigger.http.base",
+                "deprecated trigger 'base'",
+            ),
+            (
+                "redis_host = { default = \"127.0.0.1\" }",
+                "redis_host = { default = \"x\", required = true }",
+                "variables.redis_host",
+                "must be `required` OR have a `default`",
+            ),
+            (
+                "redis_host = { default = \"127.0.0.1\" }",
+                "redis_host = { default = \"127.0.0.1\" }\nnothing = {}",
+                "variables.nothing",
+                "must be `required` OR have a `default`",
+            ),
+            (
+                "redis_host = { default = \"127.0.0.1\" }",
+                "redis_host = { default = \"127.0.0.1\" }\nBad = { default = \"x\" }",
+                "variables.Bad",
+                "lowercase",
+            ),
+            (
+                "redis_host = { default = \"127.0.0.1\" }",
+                "redis_host = { default = \"127.0.0.1\", secrte = true }",
+                "variables.redis_host.secrte",
+                "unknown field",
+            ),
+            (
+                "component = \"storefront\"",
+                "component = \"shop-front\"",
+                "trigger.http[2].component",
+                "no component \"shop-front\"",
+            ),
+            (
+                "component = \"storefront\"",
+                "component = { source = \"x.wasm\" }",
+                "trigger.http[2].component",
+                "inline component",
+            ),
+            (
+                "route = \"/\"",
+                "",
+                "trigger.http[2].route",
+                "missing field",
+            ),
+            (
+                "route = \"/\"",
+                "route = { private = false }",
+                "trigger.http[2].route",
+                "private = false",
+            ),
+            (
+                "route = \"/\"",
+                "route = \"/a/*/b\"",
+                "trigger.http[2].route",
+                "wildcard",
+            ),
+            (
+                "route = \"/\"",
+                "route = \"/\"\nexecutor = { type = \"wagi\" }",
+                "trigger.http[2].executor.type",
+                "not supported",
+            ),
+            (
+                "channel = \"orders\"",
+                "",
+                "trigger.redis[0].channel",
+                "missing field",
+            ),
+            (
+                "[[trigger.redis]]",
+                "[[trigger.cron]]",
+                "trigger.cron",
+                "not supported",
+            ),
+            (
+                "[component.storefront]",
+                "[component.store_front]",
+                "component.store_front",
+                "words must be separated with '-'",
+            ),
+            (
+                "source = \"target/cart.wasm\"",
+                "source = { url = \"https://x/y.wasm\", digest = \"sha256:0\" }",
+                "component.cart.source",
+                "local file path",
+            ),
+            (
+                "source = \"/abs/storefront.wasm\"",
+                "",
+                "component.storefront.source",
+                "missing field",
+            ),
+            (
+                "environment = { RUST_LOG = \"info\" }",
+                "environment = { RUST_LOG = 1 }",
+                "component.cart.environment.RUST_LOG",
+                "expected a string",
+            ),
+            (
+                "variables = { key = \"k-{{ api_key }}\" }",
+                "variables = { key = \"{{ nope }}\" }",
+                "component.cart.variables.key",
+                "unknown variable \"nope\"",
+            ),
+            (
+                "variables = { key = \"k-{{ api_key }}\" }",
+                "variables = { key = \"{{ api_key \" }",
+                "component.cart.variables.key",
+                "unmatched",
+            ),
+            (
+                "key_value_stores = [\"default\", \"carts\"]",
+                "key_value_stores = [\"default\", \"my store\"]",
+                "component.cart.key_value_stores[1]",
+                "kebab-case or snake_case",
+            ),
+            (
+                "\"redis://{{ redis_host }}\"]",
+                "\"redis://{{ redis_host }}\", \"example.com\"]",
+                "component.cart.allowed_outbound_hosts",
+                "does not contain a scheme",
+            ),
+            (
+                "\"redis://{{ redis_host }}\"]",
+                "\"tcp://{{ redis_host }}\"]",
+                "component.cart.allowed_outbound_hosts",
+                "default variable value",
+            ),
+            (
+                "allowed_outbound_hosts = [\"http://*.spin.internal\", \"redis://{{ redis_host }}\"]",
+                "allowed_outbound_hosts = [\"insecure:allow-all\"]",
+                "component.cart.allowed_outbound_hosts",
+                "insecure:allow-all",
+            ),
+            (
+                "files = [\"static/*\"]",
+                "ai_models = [\"llama2-chat\"]",
+                "component.cart.ai_models",
+                "not supported",
+            ),
+            (
+                "[component.cart.build]",
+                "colour = \"red\"\n[component.cart.build]",
+                "component.cart.colour",
+                "unknown field",
+            ),
+        ];
+        for (from, to, field, message) in cases {
+            assert!(VALID.contains(from), "case text {from:?} not in manifest");
+            let path = test_files::write("spin.toml", &VALID.replacen(from, to, 1));
+            let err = load_manifest(&path).expect_err(&format!("{to:?} should fail"));
+            assert_eq!(err.file, path);
+            assert_eq!(err.field, *field, "{to:?}: {err}");
+            assert!(err.message.contains(message), "{to:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let path = test_files::write("spin.toml", "spin_manifest_version = 2\n[application\n");
+        let err = load_manifest(&path).unwrap_err();
+        assert!(err.field.starts_with("line 2"), "{err}");
+        let missing = load_manifest(&path.with_file_name("absent.toml")).unwrap_err();
+        assert!(missing.message.contains("cannot read file"), "{missing}");
+        assert!(
+            missing
+                .to_string()
+                .starts_with(&path.with_file_name("absent.toml").display().to_string())
+        );
+    }
+
+    #[test]
+    fn spin_id_rules() {
+        for ok in ["cart", "cart-api", "a1-b2", "HTTP-api"] {
+            check_id(ok, '-', false).unwrap();
+        }
+        for bad in ["", "1-2-3", "cart_api", "cart--api", "Cart", "cart-"] {
+            check_id(bad, '-', false).unwrap_err();
+        }
+        check_id("api_key", '_', true).unwrap();
+        check_id("API_KEY", '_', true).unwrap_err();
+    }
 }

@@ -263,13 +263,25 @@ pub fn spin_request_headers(
     client_addr: SocketAddr,
 ) -> Vec<(String, String)> {
     let mut headers = vec![
-        ("spin-path-info".to_string(), m.trailing_wildcard().to_string()),
+        (
+            "spin-path-info".to_string(),
+            m.trailing_wildcard().to_string(),
+        ),
         ("spin-full-url".to_string(), full_url.to_string()),
-        ("spin-matched-route".to_string(), m.based_route().to_string()),
+        (
+            "spin-matched-route".to_string(),
+            m.based_route().to_string(),
+        ),
         // Spin 4 always reports "/": application bases other than "/" are rejected.
         ("spin-base-path".to_string(), "/".to_string()),
-        ("spin-raw-component-route".to_string(), m.raw_route().to_string()),
-        ("spin-component-route".to_string(), m.raw_route_or_prefix().to_string()),
+        (
+            "spin-raw-component-route".to_string(),
+            m.raw_route().to_string(),
+        ),
+        (
+            "spin-component-route".to_string(),
+            m.raw_route_or_prefix().to_string(),
+        ),
         ("spin-client-addr".to_string(), client_addr.to_string()),
     ];
     headers.extend(m.named_wildcards().iter().map(|(name, value)| {
@@ -320,7 +332,9 @@ mod tests {
             ("/files/a.txt", "all"),
             ("/anything/else", "all"),
         ] {
-            let m = r.route(path).unwrap_or_else(|| panic!("{path} should match"));
+            let m = r
+                .route(path)
+                .unwrap_or_else(|| panic!("{path} should match"));
             assert_eq!(m.component_id(), expected, "path {path}");
         }
     }
@@ -400,7 +414,11 @@ mod tests {
     fn headers_for_a_wildcard_route() {
         let r = router(&[("dummy", "/foo/...")]);
         let m = r.route("/foo/bar").unwrap();
-        let url = full_url("https", Some("fermyon.dev"), "/foo/bar?key1=value1&key2=value2");
+        let url = full_url(
+            "https",
+            Some("fermyon.dev"),
+            "/foo/bar?key1=value1&key2=value2",
+        );
         let h = spin_request_headers(&m, &url, "127.0.0.1:8777".parse().unwrap());
         let names = h.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>();
         assert_eq!(
@@ -444,7 +462,11 @@ mod tests {
         assert_eq!(header(&h, "spin-path-info"), "");
 
         let m = RouteMatch::synthetic("cart".into(), "/api/cart".into());
-        let h = spin_request_headers(&m, "http://cart.spin.internal/api/cart", CHAINED_CLIENT_ADDR);
+        let h = spin_request_headers(
+            &m,
+            "http://cart.spin.internal/api/cart",
+            CHAINED_CLIENT_ADDR,
+        );
         assert_eq!(m.component_id(), "cart");
         assert_eq!(header(&h, "spin-path-info"), "/api/cart");
         assert_eq!(header(&h, "spin-matched-route"), "/...");

@@ -37,15 +37,21 @@ pub struct RuntimeConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyValueStoreConfig {
     /// A SQLite file (Spin creates its parent directory when it opens the store).
-    Spin { path: PathBuf },
+    Spin {
+        path: PathBuf,
+    },
     /// `type = "spin"` without a path (or the default store without a state dir).
     SpinInMemory,
-    Redis { url: String },
+    Redis {
+        url: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SqliteDatabaseConfig {
-    Spin { path: PathBuf },
+    Spin {
+        path: PathBuf,
+    },
     /// `type = "spin"` without a path (or the default database without a state dir).
     SpinInMemory,
 }
@@ -82,7 +88,10 @@ pub fn load_runtime_config(
     let max_instance_memory = match top.get("max_instance_memory") {
         None => None,
         Some(toml::Value::Integer(n)) => Some(usize::try_from(*n).map_err(|_| {
-            top.error("max_instance_memory", "must be a non-negative number of bytes")
+            top.error(
+                "max_instance_memory",
+                "must be a non-negative number of bytes",
+            )
         })?),
         Some(other) => {
             return Err(top.error("max_instance_memory", wrong_type("an integer", other)));
@@ -93,7 +102,10 @@ pub fn load_runtime_config(
     if let Some(stores) = top.table("key_value_store")? {
         for (label, value) in stores {
             let field = format!("key_value_store.{label}");
-            key_value_stores.insert(label.clone(), key_value_store(file, &field, value, &file_dir)?);
+            key_value_stores.insert(
+                label.clone(),
+                key_value_store(file, &field, value, &file_dir)?,
+            );
         }
     }
     let mut sqlite_databases = BTreeMap::new();
@@ -224,7 +236,10 @@ fn sqlite_database(
             }
         }
         "libsql" => {
-            return Err(fields.error("type", "database kind \"libsql\" is not supported by fusion-host"));
+            return Err(fields.error(
+                "type",
+                "database kind \"libsql\" is not supported by fusion-host",
+            ));
         }
         _ => {
             return Err(fields.error("type", format!("Unknown database kind: {kind}")));
@@ -232,4 +247,188 @@ fn sqlite_database(
     };
     fields.deny_unknown()?;
     Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_files;
+
+    #[test]
+    fn defaults_without_a_file() {
+        let config = load_runtime_config(None, Path::new("/app/.spin")).unwrap();
+        assert_eq!(
+            config.key_value_stores,
+            BTreeMap::from([(
+                "default".to_string(),
+                KeyValueStoreConfig::Spin {
+                    path: "/app/.spin/sqlite_key_value.db".into()
+                }
+            )])
+        );
+        assert_eq!(
+            config.sqlite_databases,
+            BTreeMap::from([(
+                "default".to_string(),
+                SqliteDatabaseConfig::Spin {
+                    path: "/app/.spin/sqlite_db.db".into()
+                }
+            )])
+        );
+        assert_eq!(config.state_dir, Some(PathBuf::from("/app/.spin")));
+        assert_eq!(config.log_dir, Some(PathBuf::from("/app/.spin/logs")));
+    }
+
+    #[test]
+    fn stores_databases_and_paths() {
+        let file = test_files::write(
+            "runtime-config.toml",
+            r#"
+max_instance_memory = 1048576
+[key_value_store.default]
+type = "redis"
+url = "redis://127.0.0.1:6379"
+[key_value_store.carts]
+type = "spin"
+path = "data/carts.db"
+[key_value_store.scratch]
+type = "spin"
+[sqlite_database.orders]
+type = "spin"
+path = "/var/orders.db"
+[sqlite_database.relative]
+type = "spin"
+path = "rel.db"
+[sqlite_database.memory]
+type = "spin"
+"#,
+        );
+        let config = load_runtime_config(Some(&file), Path::new("/app/.spin")).unwrap();
+        let kv = &config.key_value_stores;
+        assert_eq!(
+            kv["default"],
+            KeyValueStoreConfig::Redis {
+                url: "redis://127.0.0.1:6379".into()
+            }
+        );
+        assert_eq!(
+            kv["carts"],
+            KeyValueStoreConfig::Spin {
+                path: file.parent().unwrap().join("data/carts.db")
+            }
+        );
+        assert_eq!(kv["scratch"], KeyValueStoreConfig::SpinInMemory);
+        let db = &config.sqlite_databases;
+        assert_eq!(
+            db["orders"],
+            SqliteDatabaseConfig::Spin {
+                path: "/var/orders.db".into()
+            }
+        );
+        assert_eq!(
+            db["relative"],
+            SqliteDatabaseConfig::Spin {
+                path: std::env::current_dir().unwrap().join("rel.db")
+            }
+        );
+        assert_eq!(db["memory"], SqliteDatabaseConfig::SpinInMemory);
+        assert_eq!(
+            db["default"],
+            SqliteDatabaseConfig::Spin {
+                path: "/app/.spin/sqlite_db.db".into()
+            }
+        );
+        assert_eq!(config.max_instance_memory, Some(1048576));
+    }
+
+    #[test]
+    fn state_dir_setting() {
+        let file = test_files::write("rc.toml", "state_dir = \"/state\"\nlog_dir = \"\"\n");
+        let config = load_runtime_config(Some(&file), Path::new("/app/.spin")).unwrap();
+        assert_eq!(
+            config.key_value_stores["default"],
+            KeyValueStoreConfig::Spin {
+                path: "/state/sqlite_key_value.db".into()
+            }
+        );
+        assert_eq!(config.log_dir, None);
+
+        let file = test_files::write("rc.toml", "state_dir = \"\"\n");
+        let config = load_runtime_config(Some(&file), Path::new("/app/.spin")).unwrap();
+        assert_eq!(
+            config.key_value_stores["default"],
+            KeyValueStoreConfig::SpinInMemory
+        );
+        assert_eq!(
+            config.sqlite_databases["default"],
+            SqliteDatabaseConfig::SpinInMemory
+        );
+        assert_eq!(config.state_dir, None);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            (
+                "[key_value_store.x]\ntype = \"mongo\"",
+                "key_value_store.x.type",
+                "not registered",
+            ),
+            (
+                "[key_value_store.x]\ntype = \"azure_cosmos\"",
+                "key_value_store.x.type",
+                "not supported",
+            ),
+            (
+                "[key_value_store.x]\npath = \"a.db\"",
+                "key_value_store.x.type",
+                "missing field",
+            ),
+            (
+                "[key_value_store.x]\ntype = \"redis\"",
+                "key_value_store.x.url",
+                "missing field",
+            ),
+            (
+                "[key_value_store.x]\ntype = \"spin\"\npth = \"a.db\"",
+                "key_value_store.x.pth",
+                "unknown field",
+            ),
+            (
+                "[sqlite_database.x]\ntype = \"libsql\"",
+                "sqlite_database.x.type",
+                "not supported",
+            ),
+            (
+                "[sqlite_database.x]\ntype = \"other\"",
+                "sqlite_database.x.type",
+                "Unknown database kind: other",
+            ),
+            (
+                "[sqlite_database.x]\ntype = \"spin\"\nurl = \"a\"",
+                "sqlite_database.x.url",
+                "unknown field",
+            ),
+            (
+                "[[variables_provider]]\ntype = \"vault\"",
+                "variables_provider",
+                "not supported by fusion-host",
+            ),
+            (
+                "[llm_compute]\ntype = \"spin\"",
+                "llm_compute",
+                "not supported by fusion-host",
+            ),
+            ("baz = \"/baz\"", "baz", "unused runtime config key(s): baz"),
+            ("state_dir = 1", "state_dir", "expected a string"),
+            ("key_value_store = 1", "key_value_store", "expected a table"),
+        ];
+        for (text, field, message) in cases {
+            let file = test_files::write("rc.toml", text);
+            let err = load_runtime_config(Some(&file), Path::new("/app/.spin")).unwrap_err();
+            assert_eq!(err.file, file);
+            assert_eq!(err.field, field, "{text}: {err}");
+            assert!(err.message.contains(message), "{text}: {err}");
+        }
+    }
 }

@@ -207,10 +207,9 @@ impl Resolver {
         let values = self.component_values.get(component).ok_or_else(|| {
             VariableError::Undefined(format!("no variable for component {component:?}"))
         })?;
-        values
-            .get(name)
-            .cloned()
-            .ok_or_else(|| VariableError::Undefined(format!("no variable for {component:?}.{name:?}")))
+        values.get(name).cloned().ok_or_else(|| {
+            VariableError::Undefined(format!("no variable for {component:?}.{name:?}"))
+        })
     }
 
     /// Expands a template that may name application variables (allowed_outbound_hosts,
@@ -229,4 +228,142 @@ impl Resolver {
 /// The environment variable that overrides application variable `name`.
 pub fn env_var_name(name: &str) -> String {
     format!("{ENV_PREFIX}_{}", name.to_ascii_uppercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{Component, VariableDecl};
+    use std::path::PathBuf;
+
+    fn app(vars: &[(&str, Option<&str>)], component_vars: &[(&str, &str)]) -> App {
+        let variables = vars
+            .iter()
+            .map(|(name, default)| {
+                let decl = VariableDecl {
+                    default: default.map(str::to_string),
+                    required: default.is_none(),
+                    secret: false,
+                };
+                (name.to_string(), decl)
+            })
+            .collect();
+        let component = Component {
+            id: "cart".into(),
+            source: PathBuf::from("/cart.wasm"),
+            build_command: None,
+            allowed_outbound_hosts: vec![],
+            key_value_stores: vec![],
+            sqlite_databases: vec![],
+            variables: component_vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            environment: BTreeMap::new(),
+        };
+        App {
+            dir: PathBuf::from("/app"),
+            manifest_path: PathBuf::from("/app/spin.toml"),
+            name: "test".into(),
+            variables,
+            http_base: "/".into(),
+            redis_address: None,
+            http_triggers: vec![],
+            redis_triggers: vec![],
+            components: BTreeMap::from([("cart".to_string(), component)]),
+        }
+    }
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |key| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn templates_defaults_and_env_override() {
+        let app = app(
+            &[
+                ("host", Some("db.local")),
+                ("port", Some("5432")),
+                ("token", None),
+            ],
+            &[
+                ("url", "postgres://{{ host }}:{{port}}/shop"),
+                ("literal", "plain"),
+                ("token", "{{ token }}"),
+            ],
+        );
+        let resolver = Resolver::new(
+            &app,
+            env(&[
+                ("SPIN_VARIABLE_TOKEN", "t0k"),
+                ("SPIN_VARIABLE_PORT", "6543"),
+            ]),
+        )
+        .unwrap();
+        let get = |name| resolver.component_variable("cart", name);
+        assert_eq!(get("url").unwrap(), "postgres://db.local:6543/shop");
+        assert_eq!(get("literal").unwrap(), "plain");
+        assert_eq!(get("token").unwrap(), "t0k");
+        assert_eq!(
+            resolver.expand_app_template("redis://{{ host }}").unwrap(),
+            "redis://db.local"
+        );
+    }
+
+    #[test]
+    fn errors_map_to_spin_variants() {
+        let app = app(&[("host", Some("h"))], &[("url", "{{ host }}")]);
+        let resolver = Resolver::new(&app, |_| None).unwrap();
+        for (component, name, expected) in [
+            ("cart", "Bad-Name", VariableError::InvalidName("\"Bad-Name\": invalid character 'B'. Variable names may contain only lower-case letters, numbers, and underscores.".into())),
+            ("cart", "missing", VariableError::Undefined("no variable for \"cart\".\"missing\"".into())),
+            ("other", "url", VariableError::Undefined("no variable for component \"other\"".into())),
+        ] {
+            assert_eq!(resolver.component_variable(component, name), Err(expected));
+        }
+        assert_eq!(
+            resolver.expand_app_template("{{ nope }}"),
+            Err(VariableError::InvalidName("nope".into()))
+        );
+        assert!(matches!(
+            resolver.expand_app_template("{{ host"),
+            Err(VariableError::Other(_))
+        ));
+    }
+
+    #[test]
+    fn required_without_value_is_a_startup_error() {
+        let app = app(&[("a_key", None), ("b_key", None), ("c", Some("x"))], &[]);
+        let err = Resolver::new(&app, env(&[("SPIN_VARIABLE_B_KEY", "set")])).unwrap_err();
+        assert_eq!(err.field, "variables.a_key");
+        assert!(err.message.contains("SPIN_VARIABLE_A_KEY"), "{err}");
+    }
+
+    #[test]
+    fn undeclared_template_variable_is_a_startup_error() {
+        let app = app(&[("a", Some("x"))], &[("v", "{{ b }}")]);
+        let err = Resolver::new(&app, |_| None).unwrap_err();
+        assert_eq!(err.field, "component.cart.variables.v");
+    }
+
+    #[test]
+    fn names_and_templates_follow_spin() {
+        for good in ["a", "abc", "a1b2c3", "a_1", "a_1_b_3"] {
+            validate_name(good).unwrap();
+        }
+        for bad in ["", "aX", "1bc", "_x", "x.y", "x_", "a__b", "x-y"] {
+            validate_name(bad).unwrap_err();
+        }
+        let t = Template::parse("a-{{ x }}{{y}}-b").unwrap();
+        assert_eq!(t.variables().collect::<Vec<_>>(), ["x", "y"]);
+        assert!(!t.is_literal());
+        assert!(Template::parse("no braces").unwrap().is_literal());
+        assert!(Template::parse("{{ matched }} {{ unmatched").is_err());
+        assert_eq!(env_var_name("api_key"), "SPIN_VARIABLE_API_KEY");
+    }
 }
