@@ -1,0 +1,139 @@
+//! The accounts context's rules and SQL: registration, login, profile, password and role
+//! changes, and the configured first admin. Every function takes the tenant and touches
+//! only that tenant's rows. Tokens are not issued here (kit's `auth` does that from the
+//! returned [`User`]).
+
+pub mod password;
+mod users;
+pub mod validation;
+
+pub use users::{
+    change_password, change_role, ensure_admin, get_user, login, register, update_profile,
+};
+
+use kit::auth::Role;
+use kit::db::{DbError, Migration};
+use kit::{FieldError, Problem};
+use password::HashError;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The context's name: its SQLite database label and PostgreSQL schema.
+pub const CONTEXT: &str = "accounts";
+
+/// The accounts schema, in order, for `kit::db::migrate(db, CONTEXT, MIGRATIONS)`.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    name: "0001_init",
+    sqlite: include_str!("../migrations/0001_init.sql"),
+    postgres: include_str!("../migrations/0001_init.sql"),
+}];
+
+/// A user as the API shows it; the password hash never leaves this crate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: String,
+    pub tenant: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `POST /api/v1/auth/register`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Registration {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+}
+
+/// `POST /api/v1/auth/login`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+}
+
+/// `PATCH /api/v1/users/me`: an absent field stays as it is.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ProfileUpdate {
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// `POST /api/v1/users/me/password`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// `PATCH /api/v1/users/{id}` (admins only).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RoleChange {
+    pub role: Role,
+}
+
+#[derive(Debug)]
+pub enum AccountError {
+    /// The input breaks a rule; every broken field named (422).
+    Invalid(Vec<FieldError>),
+    /// A uniqueness or state rule refuses the change (409), e.g. an email already taken.
+    Conflict(FieldError),
+    /// Unknown email or wrong password: one answer for both, on purpose (401).
+    InvalidCredentials,
+    /// No such user in this tenant (404).
+    NotFound,
+    Hash(HashError),
+    Db(DbError),
+}
+
+impl From<DbError> for AccountError {
+    fn from(error: DbError) -> Self {
+        AccountError::Db(error)
+    }
+}
+
+impl From<HashError> for AccountError {
+    fn from(error: HashError) -> Self {
+        AccountError::Hash(error)
+    }
+}
+
+impl fmt::Display for AccountError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AccountError::Invalid(errors) => {
+                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                write!(f, "invalid fields: {}", fields.join(", "))
+            }
+            AccountError::Conflict(error) => {
+                write!(f, "conflict: {} {}", error.field, error.message)
+            }
+            AccountError::InvalidCredentials => f.write_str("invalid email or password"),
+            AccountError::NotFound => f.write_str("user not found"),
+            AccountError::Hash(error) => error.fmt(f),
+            AccountError::Db(error) => error.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for AccountError {}
+
+/// The HTTP answer. Internal causes (hashing, database) become a bare 500: the caller
+/// logs the error before converting it.
+impl From<AccountError> for Problem {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::Invalid(errors) => Problem::validation(errors),
+            AccountError::Conflict(error) => Problem {
+                errors: vec![error.clone()],
+                ..Problem::conflict(format!("{} {}", error.field, error.message))
+            },
+            AccountError::InvalidCredentials => Problem::unauthorized("invalid email or password"),
+            AccountError::NotFound => Problem::not_found("no such user"),
+            AccountError::Hash(_) | AccountError::Db(_) => Problem::internal(),
+        }
+    }
+}
