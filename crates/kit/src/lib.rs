@@ -1,0 +1,16 @@
+//! FusionCommerce's platform kit: the plumbing every component shares and no business
+//! rule. Pure parts (problem, json, request_id, pagination, auth, db, outbox, http) build
+//! and test natively; [`spin`] holds the Spin-specific adapters and builds for wasm only.
+
+pub mod auth;
+pub mod db;
+pub mod http;
+pub mod json;
+pub mod outbox;
+pub mod pagination;
+pub mod problem;
+pub mod request_id;
+#[cfg(target_arch = "wasm32")]
+pub mod spin;
+
+pub use problem::{FieldError, Problem};
