@@ -1,1 +1,238 @@
-fn main() {}
+//! `fusion-host`: runs a Spin application's `spin.toml` on Wasmtime where the Spin CLI is
+//! absent, with Spin 4's semantics (see host/README.md for the known differences).
+
+mod bindings;
+mod capabilities;
+mod compile;
+mod runtime;
+mod state;
+mod trigger;
+
+use anyhow::Context as _;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use trigger::http::{HttpTrigger, ReuseConfig};
+use trigger::redis::RedisTrigger;
+
+const USAGE: &str = "usage: fusion-host up [--from spin.toml|DIR] [--listen 127.0.0.1:3000] [--runtime-config-file FILE]
+                       [--max-instance-reuse-count N] [--max-instance-concurrent-reuse-count N]";
+
+/// Why the host stopped: configuration mistakes exit with 2, everything else with 1.
+pub enum Fatal {
+    Config(String),
+    Runtime(anyhow::Error),
+}
+
+impl Fatal {
+    pub fn config(e: impl std::fmt::Display) -> Self {
+        Fatal::Config(e.to_string())
+    }
+}
+
+struct Options {
+    manifest: PathBuf,
+    listen: SocketAddr,
+    runtime_config: Option<PathBuf>,
+    reuse: ReuseConfig,
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+    if args.next().as_deref() != Some("up") {
+        return Err(USAGE.into());
+    }
+    let mut options = Options {
+        manifest: PathBuf::from("spin.toml"),
+        listen: std::env::var("SPIN_HTTP_LISTEN_ADDR")
+            .unwrap_or_else(|_| "127.0.0.1:3000".into())
+            .parse()
+            .map_err(|e| format!("SPIN_HTTP_LISTEN_ADDR: {e}"))?,
+        runtime_config: None,
+        reuse: ReuseConfig::default(),
+    };
+    while let Some(flag) = args.next() {
+        let mut value = || {
+            args.next()
+                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        match flag.as_str() {
+            "--from" | "-f" => options.manifest = value()?.into(),
+            "--listen" => {
+                options.listen = value()?
+                    .parse()
+                    .map_err(|e| format!("--listen: {e} (expected e.g. 127.0.0.1:3000)"))?
+            }
+            "--runtime-config-file" => options.runtime_config = Some(value()?.into()),
+            "--max-instance-reuse-count" => {
+                options.reuse.max_instance_reuse_count = positive(&flag, &value()?)?
+            }
+            "--max-instance-concurrent-reuse-count" => {
+                options.reuse.max_instance_concurrent_reuse_count = positive(&flag, &value()?)?
+            }
+            "--help" | "-h" => return Err(USAGE.into()),
+            other => return Err(format!("unknown option {other}\n{USAGE}")),
+        }
+    }
+    if options.manifest.is_dir() {
+        options.manifest = options.manifest.join("spin.toml");
+    }
+    Ok(options)
+}
+
+fn positive(flag: &str, value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "{flag}: expected a whole number above 0, got `{value}`"
+        )),
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FUSION_HOST_LOG")
+                .unwrap_or_else(|_| "fusion_host=info,warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let options = match parse_args(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let tokio = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(tokio) => tokio,
+        Err(e) => {
+            eprintln!("fusion-host: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match tokio.block_on(up(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Fatal::Config(message)) => {
+            eprintln!("fusion-host: {message}");
+            ExitCode::from(2)
+        }
+        Err(Fatal::Runtime(e)) => {
+            eprintln!("fusion-host: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn up(options: Options) -> Result<(), Fatal> {
+    let started = std::time::Instant::now();
+    let app = fusion_host_app::manifest::load_manifest(&options.manifest).map_err(Fatal::config)?;
+    let runtime_config = fusion_host_app::runtime_config::load_runtime_config(
+        options.runtime_config.as_deref(),
+        &app.dir.join(".spin"),
+    )
+    .map_err(Fatal::config)?;
+    let runtime = Arc::new(runtime::AppRuntime::load(app, runtime_config).await?);
+
+    let redis = {
+        let runtime = runtime.clone();
+        let resolver = runtime.clone();
+        RedisTrigger::new(runtime, move |template| {
+            resolver
+                .expand_template(template)
+                .map_err(anyhow::Error::msg)
+        })
+        .map_err(|e| Fatal::Config(format!("{e:#}")))?
+    };
+    let redis_task = (!redis.is_empty()).then(|| tokio::spawn(redis.run()));
+
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|e| {
+            Fatal::Runtime(anyhow::anyhow!(
+                "cannot listen on {}: {e}{}",
+                options.listen,
+                if e.kind() == std::io::ErrorKind::AddrInUse {
+                    " (another process uses that port: stop it or pass --listen with a free address)"
+                } else {
+                    ""
+                }
+            ))
+        })?;
+    let listen = listener
+        .local_addr()
+        .map_err(|e| Fatal::Runtime(e.into()))?;
+    let http = HttpTrigger::new(runtime.clone(), listen, options.reuse).map_err(Fatal::Runtime)?;
+    eprintln!(
+        "fusion-host: serving {} on http://{listen} (ready in {} ms)",
+        runtime.app.name,
+        started.elapsed().as_millis()
+    );
+    for (route, component) in http.routes() {
+        eprintln!("    {component}: http://{listen}{route}");
+    }
+
+    serve(listener, http, redis_task)
+        .await
+        .map_err(Fatal::Runtime)
+}
+
+/// Accepts connections until Ctrl-C or SIGTERM, then finishes the requests in flight.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    http: Arc<HttpTrigger>,
+    mut redis: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+) -> anyhow::Result<()> {
+    let graceful = GracefulShutdown::new();
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot install the SIGTERM handler")?;
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, client_addr) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let http = http.clone();
+                let service = hyper::service::service_fn(move |request| {
+                    let http = http.clone();
+                    async move {
+                        let response = http.handle(request, client_addr).await;
+                        Ok::<_, std::convert::Infallible>(response.map(|body| {
+                            http_body_util::BodyExt::map_err(body, |e| anyhow::anyhow!("{e:?}"))
+                        }))
+                    }
+                });
+                let connection = http1::Builder::new()
+                    .keep_alive(true)
+                    .serve_connection(TokioIo::new(stream), service);
+                let connection = graceful.watch(connection);
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::debug!("connection from {client_addr}: {e}");
+                    }
+                });
+            }
+            result = async { redis.as_mut().expect("guarded").await }, if redis.is_some() => {
+                redis = None;
+                result.context("redis trigger")??;
+            }
+            _ = tokio::signal::ctrl_c() => break,
+            _ = terminate.recv() => break,
+        }
+    }
+    drop(listener);
+    eprintln!("fusion-host: shutting down; finishing requests in flight");
+    graceful.shutdown().await;
+    Ok(())
+}

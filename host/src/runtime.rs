@@ -1,0 +1,195 @@
+//! The loaded application: the engine, the compiled components and the shared state of
+//! every capability, from which each new instance's store data is made.
+
+use crate::capabilities::{
+    key_value::KeyValueRuntime,
+    outbound_http::{OutboundHttp, OutboundRules},
+    postgres::{PostgresInstance, PostgresRuntime},
+    redis::RedisInstance,
+    sqlite::SqliteRuntime,
+    variables::VariablesInstance,
+};
+use crate::state::InstanceState;
+use crate::trigger::http::HttpTrigger;
+use crate::{Fatal, compile};
+use fusion_host_app::allowed_hosts::AllowedHosts;
+use fusion_host_app::manifest::App;
+use fusion_host_app::runtime_config::RuntimeConfig;
+use fusion_host_app::variables::Resolver;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Weak};
+use wasmtime::component::{InstancePre, Linker, ResourceTable};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi_http::WasiHttpCtx;
+
+pub struct AppRuntime {
+    pub app: App,
+    pub engine: Engine,
+    resolver: Arc<Resolver>,
+    key_value: Arc<KeyValueRuntime>,
+    sqlite: Arc<SqliteRuntime>,
+    postgres: Arc<PostgresRuntime>,
+    pub components: HashMap<String, Arc<LoadedComponent>>,
+}
+
+pub struct LoadedComponent {
+    pub id: Arc<str>,
+    pub pre: InstancePre<InstanceState>,
+    rules: OutboundRules,
+    key_value_stores: Arc<HashSet<String>>,
+    sqlite_databases: Arc<HashSet<String>>,
+    environment: Vec<(String, String)>,
+}
+
+impl AppRuntime {
+    /// Loads and compiles every component a trigger names; configuration mistakes are
+    /// [`Fatal::Config`] (exit code 2).
+    pub async fn load(app: App, runtime_config: RuntimeConfig) -> Result<Self, Fatal> {
+        let resolver =
+            Arc::new(Resolver::new(&app, |name| std::env::var(name).ok()).map_err(Fatal::config)?);
+        let key_value = Arc::new(
+            KeyValueRuntime::new(&runtime_config.key_value_stores)
+                .await
+                .map_err(Fatal::Runtime)?,
+        );
+        let sqlite =
+            Arc::new(SqliteRuntime::new(&runtime_config.sqlite_databases).map_err(Fatal::Runtime)?);
+        let engine = compile::engine().map_err(Fatal::Runtime)?;
+        let linker = linker(&engine).map_err(Fatal::Runtime)?;
+
+        let triggered: BTreeSet<&str> = app
+            .http_triggers
+            .iter()
+            .map(|t| t.component.as_str())
+            .chain(app.redis_triggers.iter().map(|t| t.component.as_str()))
+            .collect();
+        let mut components = HashMap::new();
+        for id in triggered {
+            let spec = &app.components[id];
+            for label in &spec.key_value_stores {
+                if !key_value.has_store(label) {
+                    return Err(Fatal::Config(format!(
+                        "{}: component.{id}.key_value_stores: no key-value store `{label}` is configured (add [key_value_store.{label}] to the runtime config)",
+                        app.manifest_path.display()
+                    )));
+                }
+            }
+            for label in &spec.sqlite_databases {
+                if !sqlite.has_database(label) {
+                    return Err(Fatal::Config(format!(
+                        "{}: component.{id}.sqlite_databases: no SQLite database `{label}` is configured (add [sqlite_database.{label}] to the runtime config)",
+                        app.manifest_path.display()
+                    )));
+                }
+            }
+            let hosts = AllowedHosts::for_component(&app, &resolver, id).map_err(Fatal::config)?;
+            if !spec.source.is_file() {
+                let build = spec
+                    .build_command
+                    .as_deref()
+                    .map(|c| format!("; build it with `{c}` (or run scripts/setup)"))
+                    .unwrap_or_default();
+                return Err(Fatal::Config(format!(
+                    "component `{id}`: its source {} does not exist{build}",
+                    spec.source.display()
+                )));
+            }
+            let component = compile::load_component(&engine, &spec.source)
+                .map_err(|e| Fatal::Runtime(e.context(format!("component `{id}`"))))?;
+            let pre = linker.instantiate_pre(&component).map_err(|e| {
+                Fatal::Runtime(anyhow::Error::from(e).context(format!(
+                    "component `{id}` imports what fusion-host does not provide"
+                )))
+            })?;
+            let id: Arc<str> = id.into();
+            components.insert(
+                id.to_string(),
+                Arc::new(LoadedComponent {
+                    rules: OutboundRules {
+                        component: id.clone(),
+                        hosts: Arc::new(hosts),
+                    },
+                    id,
+                    pre,
+                    key_value_stores: Arc::new(spec.key_value_stores.iter().cloned().collect()),
+                    sqlite_databases: Arc::new(spec.sqlite_databases.iter().cloned().collect()),
+                    environment: spec
+                        .environment
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                }),
+            );
+        }
+        Ok(Self {
+            app,
+            engine,
+            resolver,
+            key_value,
+            sqlite,
+            postgres: Arc::new(PostgresRuntime::default()),
+            components,
+        })
+    }
+
+    /// Expands `{{ variable }}` templates of application variables (trigger settings).
+    pub fn expand_template(&self, template: &str) -> Result<String, String> {
+        self.resolver
+            .expand_app_template(template)
+            .map_err(|e| e.to_string())
+    }
+
+    /// A new store for one instance of `component`.
+    pub fn new_store(
+        &self,
+        component: &LoadedComponent,
+        chain: Option<Weak<HttpTrigger>>,
+        self_origin: Option<SocketAddr>,
+    ) -> Store<InstanceState> {
+        let mut wasi = WasiCtx::builder();
+        wasi.inherit_stdout()
+            .inherit_stderr()
+            .envs(&component.environment);
+        let state = InstanceState {
+            table: ResourceTable::new(),
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            outbound_http: OutboundHttp {
+                rules: component.rules.clone(),
+                chain,
+                self_origin,
+            },
+            key_value: self.key_value.instance(component.key_value_stores.clone()),
+            sqlite: self.sqlite.instance(component.sqlite_databases.clone()),
+            postgres: PostgresInstance {
+                runtime: self.postgres.clone(),
+                rules: component.rules.clone(),
+            },
+            redis: RedisInstance {
+                rules: component.rules.clone(),
+            },
+            variables: VariablesInstance {
+                resolver: self.resolver.clone(),
+                component: component.id.clone(),
+            },
+        };
+        Store::new(&self.engine, state)
+    }
+}
+
+fn linker(engine: &Engine) -> anyhow::Result<Linker<InstanceState>> {
+    let mut linker = Linker::new(engine);
+    // Guests built for wasm32-wasip2 import WASI 0.2 through the standard library and
+    // WASI 0.3 through the SDK: both are provided, as Spin 4 does.
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+    wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
+    crate::capabilities::key_value::add_to_linker(&mut linker)?;
+    crate::capabilities::sqlite::add_to_linker(&mut linker)?;
+    crate::capabilities::postgres::add_to_linker(&mut linker)?;
+    crate::capabilities::redis::add_to_linker(&mut linker)?;
+    crate::capabilities::variables::add_to_linker(&mut linker)?;
+    Ok(linker)
+}

@@ -1,0 +1,49 @@
+//! The data of one guest instance's store: WASI, wasi:http and each Spin capability.
+
+use crate::capabilities::{
+    key_value::KeyValueInstance, outbound_http::OutboundHttp, postgres::PostgresInstance,
+    redis::RedisInstance, sqlite::SqliteInstance, variables::VariablesInstance,
+};
+use wasmtime::component::{HasData, ResourceTable};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::WasiHttpCtx;
+use wasmtime_wasi_http::p3::{WasiHttpCtxView, WasiHttpView};
+
+pub struct InstanceState {
+    pub table: ResourceTable,
+    pub wasi: WasiCtx,
+    pub http: WasiHttpCtx,
+    pub outbound_http: OutboundHttp,
+    pub key_value: KeyValueInstance,
+    pub sqlite: SqliteInstance,
+    pub postgres: PostgresInstance,
+    pub redis: RedisInstance,
+    pub variables: VariablesInstance,
+}
+
+impl WasiView for InstanceState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for InstanceState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outbound_http,
+        }
+    }
+}
+
+/// Projects a store's data to itself for the Spin interfaces, whose host traits are
+/// implemented on [`InstanceState`] by each capability module.
+pub struct Capabilities;
+
+impl HasData for Capabilities {
+    type Data<'a> = &'a mut InstanceState;
+}

@@ -1,0 +1,336 @@
+//! The HTTP trigger: Spin's routing and `spin-*` headers, requests served concurrently by
+//! `wasi:http@0.3` handler instances managed as Spin 4 manages them (reused up to
+//! `--max-instance-reuse-count` times, `--max-instance-concurrent-reuse-count` at once).
+
+use crate::capabilities::outbound_http::Body;
+use crate::runtime::{AppRuntime, LoadedComponent};
+use crate::state::InstanceState;
+use anyhow::Context as _;
+use bytes::Bytes;
+use fusion_host_app::manifest::HttpRoute;
+use fusion_host_app::routes::{
+    CHAINED_CLIENT_ADDR, RouteMatch, Router, full_url, spin_request_headers,
+};
+use futures::FutureExt;
+use futures::channel::oneshot;
+use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+use wasmtime::component::Accessor;
+use wasmtime_wasi_http::handler::{HandlerState, Proxy, ProxyHandler, ProxyPre, StoreBundle};
+use wasmtime_wasi_http::p3::bindings::ServicePre;
+use wasmtime_wasi_http::p3::bindings::http::types::ErrorCode;
+use wasmtime_wasi_http::p3::{Request as GuestRequest, WasiHttpView};
+
+/// Instance reuse, as `spin up` sets it for WASIp3 components.
+#[derive(Clone, Copy, Debug)]
+pub struct ReuseConfig {
+    pub max_instance_reuse_count: usize,
+    pub max_instance_concurrent_reuse_count: usize,
+    pub idle_instance_timeout: Duration,
+    pub request_timeout: Option<Duration>,
+}
+
+impl Default for ReuseConfig {
+    fn default() -> Self {
+        Self {
+            max_instance_reuse_count: 128,
+            max_instance_concurrent_reuse_count: 16,
+            idle_instance_timeout: Duration::from_secs(1),
+            request_timeout: None,
+        }
+    }
+}
+
+pub struct HttpTrigger {
+    runtime: Arc<AppRuntime>,
+    router: Router,
+    handlers: HashMap<String, ProxyHandler<ComponentHandler>>,
+}
+
+struct ComponentHandler {
+    runtime: Arc<AppRuntime>,
+    component: Arc<LoadedComponent>,
+    trigger: Weak<HttpTrigger>,
+    listen: SocketAddr,
+    reuse: ReuseConfig,
+}
+
+impl HandlerState for ComponentHandler {
+    type StoreData = InstanceState;
+
+    fn new_store(&self, _req_id: Option<u64>) -> wasmtime::Result<StoreBundle<InstanceState>> {
+        Ok(StoreBundle {
+            store: self.runtime.new_store(
+                &self.component,
+                Some(self.trigger.clone()),
+                Some(self.listen),
+            ),
+            write_profile: Box::new(|_| ()),
+        })
+    }
+
+    fn request_timeout(&self) -> Duration {
+        self.reuse.request_timeout.unwrap_or(Duration::MAX)
+    }
+
+    fn idle_instance_timeout(&self) -> Duration {
+        self.reuse.idle_instance_timeout
+    }
+
+    fn max_instance_reuse_count(&self) -> usize {
+        self.reuse.max_instance_reuse_count
+    }
+
+    fn max_instance_concurrent_reuse_count(&self) -> usize {
+        self.reuse.max_instance_concurrent_reuse_count
+    }
+
+    fn handle_worker_error(&self, error: wasmtime::Error) {
+        tracing::error!("component `{}` failed: {error:?}", self.component.id);
+    }
+}
+
+impl HttpTrigger {
+    pub fn new(
+        runtime: Arc<AppRuntime>,
+        listen: SocketAddr,
+        reuse: ReuseConfig,
+    ) -> anyhow::Result<Arc<Self>> {
+        let app = &runtime.app;
+        let routes: Vec<(String, String)> = app
+            .http_triggers
+            .iter()
+            .filter_map(|t| match &t.route {
+                HttpRoute::Path(route) => Some((t.component.clone(), route.clone())),
+                HttpRoute::Private => None,
+            })
+            .collect();
+        let router = Router::build(&app.http_base, &routes).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut pres = Vec::new();
+        let components: std::collections::BTreeSet<&str> = app
+            .http_triggers
+            .iter()
+            .map(|t| t.component.as_str())
+            .collect();
+        for id in components {
+            let component = runtime.components[id].clone();
+            let pre = ServicePre::new(component.pre.clone()).map_err(anyhow::Error::from).with_context(|| {
+                format!(
+                    "component `{}` does not export wasi:http/handler@0.3.0-rc-2026-03-15 (build it with spin-sdk 6)",
+                    component.id
+                )
+            })?;
+            pres.push((component, pre));
+        }
+        Ok(Arc::new_cyclic(|trigger: &Weak<HttpTrigger>| {
+            let handlers = pres
+                .into_iter()
+                .map(|(component, pre)| {
+                    let handler = ProxyHandler::new(
+                        ComponentHandler {
+                            runtime: runtime.clone(),
+                            component: component.clone(),
+                            trigger: trigger.clone(),
+                            listen,
+                            reuse,
+                        },
+                        ProxyPre::P3(pre),
+                    );
+                    (component.id.to_string(), handler)
+                })
+                .collect();
+            HttpTrigger {
+                runtime,
+                router,
+                handlers,
+            }
+        }))
+    }
+
+    pub fn routes(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.runtime
+            .app
+            .http_triggers
+            .iter()
+            .filter_map(|t| match &t.route {
+                HttpRoute::Path(route) => Some((route.as_str(), t.component.as_str())),
+                HttpRoute::Private => None,
+            })
+    }
+
+    /// Serves one request from the network.
+    pub async fn handle(
+        self: &Arc<Self>,
+        request: Request<hyper::body::Incoming>,
+        client_addr: SocketAddr,
+    ) -> Response<Body> {
+        let path = request.uri().path().to_owned();
+        if let Some(well_known) = path.strip_prefix("/.well-known/spin/") {
+            return match well_known {
+                "health" => text(StatusCode::OK, "OK"),
+                "info" => text(
+                    StatusCode::OK,
+                    &format!(
+                        "{{\"name\":{:?},\"version\":{:?}}}",
+                        self.runtime.app.name,
+                        env!("CARGO_PKG_VERSION")
+                    ),
+                ),
+                _ => empty(StatusCode::NOT_FOUND),
+            };
+        }
+        let Some(route) = self.router.route(&path) else {
+            return empty(StatusCode::NOT_FOUND);
+        };
+        let request = request.map(|body| {
+            body.map_err(|e| ErrorCode::InternalError(Some(e.to_string())))
+                .boxed_unsync()
+        });
+        match self.dispatch(&route, request, client_addr).await {
+            Ok(response) => response,
+            Err(e) => {
+                tracing::error!("{path}: {e:#}");
+                empty(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        }
+    }
+
+    /// Serves a request a component sent to `http://<component>.spin.internal`.
+    pub async fn handle_chained(
+        self: &Arc<Self>,
+        component: &str,
+        request: Request<Body>,
+    ) -> anyhow::Result<Response<Body>> {
+        if !self.handlers.contains_key(component) {
+            anyhow::bail!("no HTTP-triggered component `{component}`");
+        }
+        let route = RouteMatch::synthetic(component.to_owned(), request.uri().path().to_owned());
+        self.dispatch(&route, request, CHAINED_CLIENT_ADDR).await
+    }
+
+    async fn dispatch(
+        self: &Arc<Self>,
+        route: &RouteMatch<'_>,
+        mut request: Request<Body>,
+        client_addr: SocketAddr,
+    ) -> anyhow::Result<Response<Body>> {
+        let handler = self
+            .handlers
+            .get(route.component_id())
+            .with_context(|| format!("no handler for `{}`", route.component_id()))?
+            .clone();
+        let path_and_query = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| "/".into());
+        let host = request
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok());
+        let full_url = full_url("http", host, &path_and_query);
+        for (name, value) in spin_request_headers(route, &full_url, client_addr) {
+            if let (Ok(name), Ok(value)) =
+                (HeaderName::try_from(name), HeaderValue::try_from(value))
+            {
+                request.headers_mut().insert(name, value);
+            }
+        }
+        *request.uri_mut() = full_url.parse().context("request URL")?;
+        execute(&handler, request).await
+    }
+}
+
+/// Runs `request` on an instance of the handler's component.
+async fn execute(
+    handler: &ProxyHandler<ComponentHandler>,
+    request: Request<Body>,
+) -> anyhow::Result<Response<Body>> {
+    let (request, request_io) = GuestRequest::from_http(request);
+    let (response_tx, response_rx) = oneshot::channel();
+    handler.spawn(
+        None,
+        Box::new(move |store: &Accessor<InstanceState>, guest: &Proxy| {
+            Box::pin(
+                async move {
+                    let Proxy::P3(guest) = guest;
+                    let request = store.with(|mut s| s.data_mut().http().table.push(request))?;
+                    let response = guest
+                        .wasi_http_handler()
+                        .call_handle(store, request)
+                        .await?;
+                    let response = store.with(|mut s| {
+                        let response = s.data_mut().http().table.delete(response?)?;
+                        response.into_http(&mut s, request_io)
+                    })?;
+                    // The instance must stay alive until hyper has read the whole body,
+                    // or the guest could not finish writing it.
+                    let (body_done_tx, body_done_rx) = oneshot::channel::<()>();
+                    let response = response.map(|body| NotifyOnDrop::wrap(body, body_done_tx));
+                    if response_tx.send(response).is_ok() {
+                        _ = body_done_rx.await;
+                    }
+                    anyhow::Ok(())
+                }
+                .map(|result| {
+                    if let Err(e) = result {
+                        tracing::error!("request failed: {e:?}");
+                    }
+                }),
+            )
+        }),
+    );
+    response_rx
+        .await
+        .context("the component trapped or failed before responding")
+}
+
+/// A response body that tells its instance when hyper is done with it.
+struct NotifyOnDrop {
+    body: Body,
+    _done: oneshot::Sender<()>,
+}
+
+impl NotifyOnDrop {
+    fn wrap(body: Body, done: oneshot::Sender<()>) -> Body {
+        NotifyOnDrop { body, _done: done }.boxed_unsync()
+    }
+}
+
+impl http_body::Body for NotifyOnDrop {
+    type Data = Bytes;
+    type Error = ErrorCode;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, ErrorCode>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+fn text(status: StatusCode, body: &str) -> Response<Body> {
+    let mut response = Response::new(
+        Full::new(Bytes::from(body.to_owned()))
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
+    *response.status_mut() = status;
+    response
+}
+
+fn empty(status: StatusCode) -> Response<Body> {
+    text(status, "")
+}

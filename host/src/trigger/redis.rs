@@ -1,0 +1,131 @@
+//! The Redis trigger: one subscription per address, and for every message a fresh
+//! instance of the channel's component called through `spin:redis/inbound-redis`.
+
+use crate::bindings::redis_handler::RedisHandlerPre;
+use crate::runtime::{AppRuntime, LoadedComponent};
+use anyhow::Context as _;
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub struct RedisTrigger {
+    runtime: Arc<AppRuntime>,
+    /// address → channel → subscribed components
+    subscriptions: HashMap<String, HashMap<String, Vec<Subscriber>>>,
+}
+
+#[derive(Clone)]
+struct Subscriber {
+    component: Arc<LoadedComponent>,
+    pre: RedisHandlerPre<crate::state::InstanceState>,
+}
+
+impl RedisTrigger {
+    pub fn new(
+        runtime: Arc<AppRuntime>,
+        resolve: impl Fn(&str) -> anyhow::Result<String>,
+    ) -> anyhow::Result<Self> {
+        let mut subscriptions: HashMap<String, HashMap<String, Vec<Subscriber>>> = HashMap::new();
+        for trigger in &runtime.app.redis_triggers {
+            let address = trigger
+                .address
+                .as_deref()
+                .or(runtime.app.redis_address.as_deref())
+                .with_context(|| {
+                    format!(
+                        "trigger.redis `{}`: no address (set `address` or [application.trigger.redis] address)",
+                        trigger.id
+                    )
+                })?;
+            let address = resolve(address)?;
+            let channel = resolve(&trigger.channel)?;
+            let component = runtime.components[&trigger.component].clone();
+            let pre = RedisHandlerPre::new(component.pre.clone())
+                .map_err(anyhow::Error::from)
+                .with_context(|| {
+                    format!(
+                        "component `{}` does not export spin:redis/inbound-redis@3.0.0",
+                        component.id
+                    )
+                })?;
+            subscriptions
+                .entry(address)
+                .or_default()
+                .entry(channel)
+                .or_default()
+                .push(Subscriber { component, pre });
+        }
+        Ok(Self {
+            runtime,
+            subscriptions,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.subscriptions.is_empty()
+    }
+
+    /// Subscribes to every channel, then delivers messages until the connection ends.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let mut listeners = Vec::new();
+        for (address, channels) in self.subscriptions {
+            let client = redis::Client::open(address.as_str())
+                .with_context(|| format!("redis trigger: bad address {address}"))?;
+            let mut pubsub = client
+                .get_async_pubsub()
+                .await
+                .with_context(|| format!("redis trigger: cannot connect to {address}"))?;
+            for channel in channels.keys() {
+                pubsub
+                    .subscribe(channel)
+                    .await
+                    .with_context(|| format!("redis trigger: cannot subscribe to {channel}"))?;
+                tracing::info!("redis trigger: subscribed to `{channel}` at {address}");
+            }
+            let runtime = self.runtime.clone();
+            listeners.push(tokio::spawn(async move {
+                let mut messages = pubsub.into_on_message();
+                while let Some(message) = messages.next().await {
+                    let channel = message.get_channel_name();
+                    for subscriber in channels.get(channel).into_iter().flatten() {
+                        let channel = channel.to_owned();
+                        let runtime = runtime.clone();
+                        let subscriber = subscriber.clone();
+                        let payload = message.get_payload_bytes().to_vec();
+                        tokio::spawn(async move {
+                            if let Err(e) = deliver(&runtime, &subscriber, payload).await {
+                                tracing::error!(
+                                    "redis trigger: component `{}` failed on `{channel}`: {e:#}",
+                                    subscriber.component.id
+                                );
+                            }
+                        });
+                    }
+                }
+                tracing::warn!("redis trigger: connection to {address} closed");
+            }));
+        }
+        for listener in listeners {
+            listener.await?;
+        }
+        Ok(())
+    }
+}
+
+async fn deliver(
+    runtime: &AppRuntime,
+    subscriber: &Subscriber,
+    payload: Vec<u8>,
+) -> anyhow::Result<()> {
+    let mut store = runtime.new_store(&subscriber.component, None, None);
+    let handler = subscriber.pre.instantiate_async(&mut store).await?;
+    store
+        .run_concurrent(async |accessor| {
+            handler
+                .spin_redis_inbound_redis()
+                .call_handle_message(accessor, payload)
+                .await
+        })
+        .await??
+        .map_err(|e| anyhow::anyhow!("handler returned {e:?}"))
+}

@@ -1,0 +1,26 @@
+# Shared by the scripts: the repo root, and which packages build for which target.
+# shellcheck shell=bash
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export ROOT
+cd "$ROOT"
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+ensure_wasm_target() {
+  if ! rustup target list --installed | grep -qx wasm32-wasip2; then
+    log "installing the wasm32-wasip2 Rust target"
+    rustup target add wasm32-wasip2
+  fi
+}
+
+# Every Wasm component of the app: the crates whose Cargo.toml says `crate-type = ["cdylib"]`
+# under components/ (fixtures of the host are built by scripts/build-fixtures).
+component_packages() {
+  local manifest
+  for manifest in components/*/*/Cargo.toml; do
+    [ -f "$manifest" ] || continue
+    grep -q 'cdylib' "$manifest" || continue
+    sed -n 's/^name *= *"\(.*\)"/\1/p' "$manifest" | head -n 1
+  done
+}
