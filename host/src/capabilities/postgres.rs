@@ -1,6 +1,9 @@
 //! `spin:postgres@4.2.0`: connections drawn from a pool per address (as Spin 4 keeps),
 //! to addresses the component's `allowed_outbound_hosts` permit.
 
+// The error type is spin:postgres's WIT `error` variant, whose size is not ours to choose.
+#![allow(clippy::result_large_err)]
+
 use crate::bindings::spin::postgres::postgres::{
     self as pg, Column, DbDataType, DbError, DbValue, Error, ParameterValue, QueryError, RowSet,
 };

@@ -162,16 +162,20 @@ impl App {
     }
 
     pub fn start_with_env(&self, env: &[(&str, &str)]) -> Host {
-        let addr = free_port();
-        let mut child = self.command(addr, env).spawn().expect("spawn fusion-host");
+        // Port 0: the host binds a free port itself and announces it, so parallel tests
+        // never race for a port picked in advance.
+        let any_port: SocketAddr = "127.0.0.1:0".parse().expect("address");
+        let mut child = self
+            .command(any_port, env)
+            .spawn()
+            .expect("spawn fusion-host");
         let output = capture_output(&mut child);
-        let mut host = Host {
+        let addr = wait_for_announced_address(&mut child, &output);
+        Host {
             child,
             addr,
             output,
-        };
-        host.wait_until_listening();
-        host
+        }
     }
 
     /// Runs the host with `listen` and expects it to exit by itself (bad input).
@@ -224,31 +228,6 @@ impl Host {
     /// Everything the host (and its guests) printed so far.
     pub fn output(&self) -> String {
         self.output.lock().unwrap().clone()
-    }
-
-    fn wait_until_listening(&mut self) {
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
-        loop {
-            if TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok() {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                std::thread::sleep(Duration::from_millis(100));
-                panic!(
-                    "fusion-host exited ({status}) before listening on {}; output:\n{}",
-                    self.addr,
-                    self.output()
-                );
-            }
-            if Instant::now() > deadline {
-                panic!(
-                    "fusion-host did not listen on {} within {STARTUP_TIMEOUT:?}; output:\n{}",
-                    self.addr,
-                    self.output()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
     }
 
     pub fn request(&self, method: &str, path: &str, body: Option<&str>) -> Reply {
@@ -356,6 +335,35 @@ pub fn send(method: &str, url: &str, body: Option<&str>) -> Reply {
 pub fn free_port() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
     listener.local_addr().expect("local address")
+}
+
+/// Waits for the host's "serving <app> on http://ADDR" line and returns ADDR.
+fn wait_for_announced_address(child: &mut Child, output: &Arc<Mutex<String>>) -> SocketAddr {
+    let deadline = Instant::now() + STARTUP_TIMEOUT;
+    loop {
+        let announced = output.lock().unwrap().lines().find_map(|line| {
+            let (_, rest) = line.split_once(" on http://")?;
+            rest.split_whitespace().next()?.parse::<SocketAddr>().ok()
+        });
+        if let Some(addr) = announced {
+            return addr;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            std::thread::sleep(Duration::from_millis(100));
+            panic!(
+                "fusion-host exited ({status}) before listening; output:\n{}",
+                output.lock().unwrap()
+            );
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!(
+                "fusion-host did not listen within {STARTUP_TIMEOUT:?}; output:\n{}",
+                output.lock().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn capture_output(child: &mut Child) -> Arc<Mutex<String>> {
