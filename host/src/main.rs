@@ -174,7 +174,7 @@ async fn up(options: Options) -> Result<(), Fatal> {
         runtime.app.name,
         started.elapsed().as_millis()
     );
-    for (route, component) in http.routes() {
+    for (component, route) in http.routes() {
         eprintln!("    {component}: http://{listen}{route}");
     }
 

@@ -110,6 +110,17 @@ impl HttpTrigger {
             })
             .collect();
         let router = Router::build(&app.http_base, &routes).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if !router.duplicates().is_empty() {
+            tracing::warn!("the following component routes are duplicates and will never be used:");
+            for d in router.duplicates() {
+                tracing::warn!(
+                    "  {}: {} (duplicate of {})",
+                    d.replaced_component,
+                    d.route,
+                    d.effective_component
+                );
+            }
+        }
         let mut pres = Vec::new();
         let components: std::collections::BTreeSet<&str> = app
             .http_triggers
@@ -151,15 +162,9 @@ impl HttpTrigger {
         }))
     }
 
+    /// (component, route) in precedence order, for the startup listing.
     pub fn routes(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.runtime
-            .app
-            .http_triggers
-            .iter()
-            .filter_map(|t| match &t.route {
-                HttpRoute::Path(route) => Some((route.as_str(), t.component.as_str())),
-                HttpRoute::Private => None,
-            })
+        self.router.routes()
     }
 
     /// Serves one request from the network.
