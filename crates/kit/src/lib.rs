@@ -1,5 +1,5 @@
 //! FusionCommerce's platform kit: the plumbing every component shares and no business
-//! rule. Pure parts (problem, json, request_id, pagination, auth, db, outbox, http) build
+//! rule. Pure parts (problem, json, request_id, pagination, auth, db, outbox, http, route) build
 //! and test natively; [`spin`] holds the Spin-specific adapters and builds for wasm only.
 
 pub mod auth;
@@ -10,6 +10,7 @@ pub mod outbox;
 pub mod pagination;
 pub mod problem;
 pub mod request_id;
+pub mod route;
 #[cfg(target_arch = "wasm32")]
 pub mod spin;
 
