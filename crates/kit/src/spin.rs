@@ -2,12 +2,13 @@
 
 use crate::auth::JwtKey;
 use crate::db::{
-    Db, DbError, Dialect, Row, SqlValue, schema_name, sqlite_unique_violation,
+    Db, DbError, Dialect, Migration, Row, SqlValue, migrate, schema_name, sqlite_unique_violation,
     to_sqlite_placeholders,
 };
 use crate::problem::Problem;
 use spin_sdk::pg::{self, DbValue, ParameterValue, PgError, QueryError};
 use spin_sdk::{sqlite, variables};
+use std::sync::Mutex;
 
 /// An application variable; `None` when the component does not define it.
 pub async fn variable(name: &str) -> Result<Option<String>, String> {
@@ -73,6 +74,25 @@ pub async fn open_for_context(context: &str) -> Result<SpinDb, DbError> {
             "db_driver must be sqlite or postgres, not {other:?}"
         ))),
     }
+}
+
+/// The contexts whose migrations this instance has applied.
+static MIGRATED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// [`open_for_context`], with the context's `migrations` applied before the first
+/// query. An instance serves many requests, so it migrates on its first open only.
+pub async fn open_migrated(context: &str, migrations: &[Migration]) -> Result<SpinDb, DbError> {
+    let db = open_for_context(context).await?;
+    let migrated = |contexts: &[String]| contexts.iter().any(|done| done == context);
+    if !MIGRATED.lock().is_ok_and(|contexts| migrated(&contexts)) {
+        migrate(&db, context, migrations).await?;
+        if let Ok(mut contexts) = MIGRATED.lock()
+            && !migrated(&contexts)
+        {
+            contexts.push(context.to_owned());
+        }
+    }
+    Ok(db)
 }
 
 fn sqlite_param(value: &SqlValue) -> sqlite::Value {
