@@ -1,0 +1,125 @@
+//! The accounts route table and the login answer.
+
+use http::Method;
+use kit::auth::{Claims, JwtKey, Role};
+use kit::route::Route;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Register,
+    Login,
+    Me,
+    UpdateMe,
+    ChangePassword,
+    /// `{id}`: the user whose role an admin changes.
+    ChangeRole,
+}
+
+/// DESIGN §3's accounts routes; `/users/me` is listed before `/users/{id}` so it owns
+/// its path.
+pub const ROUTES: &[Route<Endpoint>] = &[
+    Route::new(Method::POST, "/api/v1/auth/register", Endpoint::Register),
+    Route::new(Method::POST, "/api/v1/auth/login", Endpoint::Login),
+    Route::new(Method::GET, "/api/v1/users/me", Endpoint::Me),
+    Route::new(Method::PATCH, "/api/v1/users/me", Endpoint::UpdateMe),
+    Route::new(
+        Method::POST,
+        "/api/v1/users/me/password",
+        Endpoint::ChangePassword,
+    ),
+    Route::new(Method::PATCH, "/api/v1/users/{id}", Endpoint::ChangeRole),
+];
+
+/// Who may change roles.
+pub const ROLE_ADMINS: &[Role] = &[Role::Admin];
+
+/// How long an access token lives; there are no refresh tokens, so a client logs in
+/// again after an hour.
+pub const TOKEN_TTL_SECONDS: i64 = 3600;
+
+/// The login answer (DESIGN §3).
+#[derive(Debug, Serialize)]
+pub struct AccessToken {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+}
+
+impl AccessToken {
+    /// A bearer token for `user_id` in `tenant`, issued at `now`.
+    pub fn issue(key: &JwtKey, user_id: &str, role: Role, tenant: &str, now: i64) -> Self {
+        let claims = Claims::new(user_id, role, tenant, now, TOKEN_TTL_SECONDS);
+        Self {
+            access_token: key.issue(&claims),
+            token_type: "Bearer",
+            expires_in: TOKEN_TTL_SECONDS,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kit::route::{NoRoute, find};
+
+    #[test]
+    fn routes_cover_design_section_3() {
+        let cases = [
+            (Method::POST, "/api/v1/auth/register", Endpoint::Register),
+            (Method::POST, "/api/v1/auth/login", Endpoint::Login),
+            (Method::GET, "/api/v1/users/me", Endpoint::Me),
+            (Method::PATCH, "/api/v1/users/me", Endpoint::UpdateMe),
+            (
+                Method::POST,
+                "/api/v1/users/me/password",
+                Endpoint::ChangePassword,
+            ),
+            (Method::PATCH, "/api/v1/users/0190a", Endpoint::ChangeRole),
+        ];
+        for (method, path, endpoint) in cases {
+            assert_eq!(find(ROUTES, &method, path).unwrap().0, endpoint, "{path}");
+        }
+        assert_eq!(
+            find(ROUTES, &Method::PATCH, "/api/v1/users/0190a")
+                .unwrap()
+                .1,
+            ["0190a"]
+        );
+    }
+
+    #[test]
+    fn wrong_methods_and_unknown_paths() {
+        assert_eq!(
+            find(ROUTES, &Method::GET, "/api/v1/auth/login"),
+            Err(NoRoute::MethodNotAllowed(vec![Method::POST]))
+        );
+        assert_eq!(
+            find(ROUTES, &Method::DELETE, "/api/v1/users/me"),
+            Err(NoRoute::MethodNotAllowed(vec![Method::GET, Method::PATCH]))
+        );
+        assert_eq!(
+            find(ROUTES, &Method::POST, "/api/v1/auth/logout"),
+            Err(NoRoute::NotFound)
+        );
+        assert_eq!(
+            find(ROUTES, &Method::GET, "/api/v1/users"),
+            Err(NoRoute::NotFound)
+        );
+    }
+
+    #[test]
+    fn access_token_carries_the_claims_and_shape() {
+        let key = JwtKey::new("accounts-api-test-secret").unwrap();
+        let now = 1_750_000_000;
+        let token = AccessToken::issue(&key, "user-1", Role::Vendor, "acme", now);
+        let claims = key.verify(&token.access_token, now + 1).unwrap();
+        assert_eq!(
+            claims,
+            Claims::new("user-1", Role::Vendor, "acme", now, TOKEN_TTL_SECONDS)
+        );
+        let json = serde_json::to_value(&token).unwrap();
+        assert_eq!(json["token_type"], "Bearer");
+        assert_eq!(json["expires_in"], 3600);
+    }
+}
