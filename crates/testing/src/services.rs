@@ -1,0 +1,120 @@
+//! The backing services on loopback, as `scripts/services` provides them: PostgreSQL
+//! (database `fusion`, user `fusion` / `fusion`) and Redis.
+
+use std::net::{SocketAddr, TcpStream};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::{unique_name, workspace_dir};
+
+pub const POSTGRES_ADDR: &str = "127.0.0.1:5432";
+pub const POSTGRES_URL: &str = "postgres://fusion:fusion@127.0.0.1:5432/fusion";
+pub const REDIS_ADDR: &str = "127.0.0.1:6379";
+pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+/// Logins that may create a database, tried in order: `fusion` (when granted CREATEDB), then
+/// the superuser that `scripts/services` sets up when it initializes its own cluster.
+const DATABASE_CREATORS: [(&str, &str, &str); 2] = [
+    ("fusion", "fusion", "fusion"),
+    ("postgres", "postgres", "postgres"),
+];
+
+/// Starts PostgreSQL (`scripts/services postgres`) unless something answers on 5432.
+pub fn ensure_postgres() {
+    ensure_service("postgres", POSTGRES_ADDR);
+}
+
+/// Starts Redis (`scripts/services redis`) unless something answers on 6379.
+pub fn ensure_redis() {
+    ensure_service("redis", REDIS_ADDR);
+}
+
+fn ensure_service(name: &str, addr: &str) {
+    // Tests of one binary run in parallel; one of them starts the service, the others wait.
+    static STARTING: Mutex<()> = Mutex::new(());
+    let _guard = STARTING.lock().unwrap_or_else(|e| e.into_inner());
+    let addr: SocketAddr = addr.parse().expect("a socket address");
+    if TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok() {
+        return;
+    }
+    let script = workspace_dir().join("scripts/services");
+    let output = Command::new(&script)
+        .arg(name)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(
+        output.status.success(),
+        "`scripts/services {name}` failed ({}):\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A fresh PostgreSQL database owned by `fusion`, so a test never sees another's rows;
+/// dropped (with whatever connections remain) when this value is dropped.
+pub struct ScratchDatabase {
+    name: String,
+}
+
+impl ScratchDatabase {
+    /// Creates `fusion_test_<unique>` on the local PostgreSQL, starting it when needed.
+    pub fn create() -> ScratchDatabase {
+        ensure_postgres();
+        let name = unique_name("fusion_test");
+        let mut refusals = Vec::new();
+        for (user, password, database) in DATABASE_CREATORS {
+            match psql(
+                user,
+                password,
+                database,
+                &format!("CREATE DATABASE {name} OWNER fusion"),
+            ) {
+                Ok(()) => return ScratchDatabase { name },
+                Err(refusal) => refusals.push(format!("as {user}: {refusal}")),
+            }
+        }
+        panic!(
+            "cannot create the test database {name} on {POSTGRES_ADDR}; grant the fusion role \
+             CREATEDB (`ALTER ROLE fusion CREATEDB`) or run a cluster of `scripts/services \
+             postgres`:\n{}",
+            refusals.join("\n")
+        )
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The URL the app connects with.
+    pub fn url(&self) -> String {
+        format!("postgres://fusion:fusion@{POSTGRES_ADDR}/{}", self.name)
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        let drop_sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        if let Err(refusal) = psql("fusion", "fusion", "fusion", &drop_sql) {
+            eprintln!("could not drop the test database {}: {refusal}", self.name);
+        }
+    }
+}
+
+/// Runs one SQL statement with `psql` over TCP; the error is psql's own message.
+fn psql(user: &str, password: &str, database: &str, sql: &str) -> Result<(), String> {
+    let (host, port) = POSTGRES_ADDR.split_once(':').expect("host:port");
+    let output = Command::new("psql")
+        .args(["-h", host, "-p", port, "-U", user, "-d", database])
+        .args(["-v", "ON_ERROR_STOP=1", "-tAc", sql])
+        .env("PGPASSWORD", password)
+        .env("PGCONNECT_TIMEOUT", "5")
+        .output()
+        .map_err(|e| format!("cannot run psql: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
+    }
+}

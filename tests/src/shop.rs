@@ -1,0 +1,261 @@
+//! The app under test: `fusion-host up` serving the repo's spin.toml from a fresh state
+//! directory, on SQLite or on a fresh PostgreSQL database.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+use testing::{Reply, Request, ScratchDatabase, Server, toml_path, workspace_dir};
+
+pub const JWT_SECRET: &str = "acceptance-tests-signing-key-0123456789";
+pub const ADMIN_EMAIL: &str = "admin@shop.test";
+pub const ADMIN_PASSWORD: &str = "admin-password-42";
+
+/// Which store the app's contexts use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    Sqlite,
+    Postgres,
+}
+
+/// A running app with state of its own; stopped and cleaned up when dropped.
+pub struct Shop {
+    // Fields drop in order: the host stops before its database and its state go.
+    server: Server,
+    _database: Option<ScratchDatabase>,
+    _state: tempfile::TempDir,
+}
+
+impl Shop {
+    pub fn start(store: Store) -> Shop {
+        let host = testing::built_artifact("debug/fusion-host", "scripts/setup");
+        let manifest = workspace_dir().join("spin.toml");
+        check_components_built(&manifest);
+        let state = tempfile::Builder::new()
+            .prefix("fusion-shop-")
+            .tempdir()
+            .expect("create the shop's state dir");
+        let runtime_config = write_runtime_config(state.path());
+        let database = (store == Store::Postgres).then(ScratchDatabase::create);
+
+        let mut command = Command::new(host);
+        command
+            .args(["up", "--listen", "127.0.0.1:0", "--from"])
+            .arg(&manifest)
+            .arg("--runtime-config-file")
+            .arg(runtime_config)
+            .current_dir(state.path())
+            .env("SPIN_VARIABLE_JWT_SECRET", JWT_SECRET)
+            .env("SPIN_VARIABLE_ADMIN_EMAIL", ADMIN_EMAIL)
+            .env("SPIN_VARIABLE_ADMIN_PASSWORD", ADMIN_PASSWORD);
+        match &database {
+            Some(database) => command
+                .env("SPIN_VARIABLE_DB_DRIVER", "postgres")
+                .env("SPIN_VARIABLE_DB_URL", database.url()),
+            None => command.env("SPIN_VARIABLE_DB_DRIVER", "sqlite"),
+        };
+        Shop {
+            server: Server::start(command),
+            _database: database,
+            _state: state,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        self.server.url(path)
+    }
+
+    /// Everything the host and the components printed so far.
+    pub fn output(&self) -> String {
+        self.server.output()
+    }
+
+    /// A caller without a token, in the default tenant.
+    pub fn anonymous(&self) -> Client<'_> {
+        Client {
+            shop: self,
+            token: None,
+            tenant: None,
+        }
+    }
+
+    /// A caller presenting `token` (valid or not).
+    pub fn with_token(&self, token: &str) -> Client<'_> {
+        Client {
+            token: Some(token.to_owned()),
+            ..self.anonymous()
+        }
+    }
+
+    /// The first admin of the default tenant, logged in.
+    pub fn admin(&self) -> Client<'_> {
+        self.anonymous().login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    }
+
+    /// The first admin of `tenant`, logged in.
+    pub fn admin_of(&self, tenant: &str) -> Client<'_> {
+        self.anonymous()
+            .in_tenant(tenant)
+            .login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    }
+
+    /// A newly registered customer of the default tenant, logged in.
+    pub fn customer(&self) -> Account<'_> {
+        self.anonymous().register_customer()
+    }
+}
+
+/// Someone calling the app: an optional bearer token and an optional `x-tenant-id`.
+#[derive(Clone)]
+pub struct Client<'a> {
+    shop: &'a Shop,
+    token: Option<String>,
+    tenant: Option<String>,
+}
+
+impl<'a> Client<'a> {
+    /// The same caller, sending `x-tenant-id: tenant`.
+    pub fn in_tenant(self, tenant: &str) -> Client<'a> {
+        Client {
+            tenant: Some(tenant.to_owned()),
+            ..self
+        }
+    }
+
+    pub fn token(&self) -> &str {
+        self.token.as_deref().expect("this client has a token")
+    }
+
+    /// A request carrying this caller's token and tenant.
+    pub fn request(&self, method: &str, path: &str) -> Request {
+        let mut request = Request::new(method, &self.shop.url(path));
+        if let Some(token) = &self.token {
+            request = request.header("authorization", &format!("Bearer {token}"));
+        }
+        if let Some(tenant) = &self.tenant {
+            request = request.header("x-tenant-id", tenant);
+        }
+        request
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        self.request("GET", path).send()
+    }
+
+    pub fn delete(&self, path: &str) -> Reply {
+        self.request("DELETE", path).send()
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> Reply {
+        self.request("POST", path).json(body).send()
+    }
+
+    pub fn patch(&self, path: &str, body: &Value) -> Reply {
+        self.request("PATCH", path).json(body).send()
+    }
+
+    /// `POST /api/v1/auth/login` in this caller's tenant.
+    pub fn try_login(&self, email: &str, password: &str) -> Reply {
+        self.post(
+            "/api/v1/auth/login",
+            &json!({ "email": email, "password": password }),
+        )
+    }
+
+    /// Logs in (which must succeed) and returns the caller with the new token.
+    pub fn login(self, email: &str, password: &str) -> Client<'a> {
+        let reply = self.try_login(email, password);
+        let body = reply.expect_ok();
+        assert_eq!(body["token_type"], "Bearer", "login answer: {body}");
+        assert!(
+            body["expires_in"]
+                .as_i64()
+                .is_some_and(|seconds| seconds > 0),
+            "login answer without a positive expires_in: {body}"
+        );
+        let token = body["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("login answer without access_token: {body}"));
+        Client {
+            token: Some(token.to_owned()),
+            ..self
+        }
+    }
+
+    /// `POST /api/v1/auth/register` in this caller's tenant.
+    pub fn register(&self, email: &str, password: &str, name: &str) -> Reply {
+        self.post(
+            "/api/v1/auth/register",
+            &json!({ "email": email, "password": password, "name": name }),
+        )
+    }
+
+    /// Registers a customer with a fresh email in this caller's tenant and logs them in.
+    pub fn register_customer(&self) -> Account<'a> {
+        let email = format!("{}@shop.test", testing::unique_name("customer"));
+        let password = "correct horse battery".to_owned();
+        let reply = self.register(&email, &password, "Casey Customer");
+        assert_eq!(reply.status, 201, "register: {}", reply.body);
+        let client = self.clone().login(&email, &password);
+        let me = client.get("/api/v1/users/me").expect_ok();
+        Account {
+            id: crate::text(&me, "id"),
+            email,
+            password,
+            client,
+        }
+    }
+}
+
+/// A registered user and their logged-in client.
+pub struct Account<'a> {
+    pub id: String,
+    pub email: String,
+    pub password: String,
+    pub client: Client<'a>,
+}
+
+/// The runtime config of one shop: its SQLite databases and key-value store under `state`.
+fn write_runtime_config(state: &Path) -> PathBuf {
+    let mut toml = String::new();
+    for database in ["accounts", "catalog"] {
+        toml.push_str(&format!(
+            "[sqlite_database.{database}]\ntype = \"spin\"\npath = {}\n\n",
+            toml_path(&state.join(format!("{database}.db")))
+        ));
+    }
+    toml.push_str(&format!(
+        "[key_value_store.default]\ntype = \"spin\"\npath = {}\n",
+        toml_path(&state.join("key_value.db"))
+    ));
+    let path = state.join("runtime-config.toml");
+    std::fs::write(&path, toml).expect("write the runtime config");
+    path
+}
+
+/// Every component `source` in the manifest must exist, or the host would fail later with
+/// a less helpful message.
+fn check_components_built(manifest: &Path) {
+    let text = std::fs::read_to_string(manifest)
+        .unwrap_or_else(|e| panic!("read {}: {e}", manifest.display()));
+    let table: toml::Table = text
+        .parse()
+        .unwrap_or_else(|e| panic!("parse {}: {e}", manifest.display()));
+    let app_dir = manifest.parent().expect("the manifest lies in a directory");
+    let components = table
+        .get("component")
+        .and_then(toml::Value::as_table)
+        .into_iter()
+        .flatten();
+    for (id, component) in components {
+        let Some(source) = component.get("source").and_then(toml::Value::as_str) else {
+            continue;
+        };
+        let wasm = app_dir.join(source);
+        assert!(
+            wasm.is_file(),
+            "component {id}: {} is missing; build the app first with `scripts/setup`",
+            wasm.display()
+        );
+    }
+}

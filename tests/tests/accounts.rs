@@ -1,0 +1,139 @@
+//! Accounts over HTTP: register, login, me, profile and password changes, the first admin and
+//! role changes, and the answers that must not tell an attacker which emails exist.
+
+use acceptance::{ADMIN_EMAIL, Shop, assert_problem, on_both_stores, text};
+use serde_json::json;
+
+on_both_stores!(
+    register_login_and_me,
+    patch_me_changes_the_name,
+    a_changed_password_replaces_the_old_one,
+    login_answers_the_same_for_unknown_email_and_wrong_password,
+    the_first_admin_comes_from_the_variables,
+    an_admin_changes_roles_and_a_customer_cannot,
+);
+
+fn register_login_and_me(shop: &Shop) {
+    let visitor = shop.anonymous();
+    let registered = visitor.register("ada@shop.test", "analytical-engine", "Ada");
+    assert_eq!(registered.status, 201, "register: {}", registered.body);
+    let created = registered.json();
+    assert_eq!(created["email"], "ada@shop.test");
+    assert!(
+        created.get("password").is_none() && created.get("password_hash").is_none(),
+        "the password must never be echoed: {created}"
+    );
+
+    let ada = visitor.login("ada@shop.test", "analytical-engine");
+    let me = ada.get("/api/v1/users/me").expect_ok();
+    assert_eq!(me["email"], "ada@shop.test");
+    assert_eq!(me["name"], "Ada");
+    assert_eq!(me["role"], "customer");
+    assert_eq!(me["id"], created["id"]);
+
+    assert_problem(&shop.anonymous().get("/api/v1/users/me"), 401);
+}
+
+fn patch_me_changes_the_name(shop: &Shop) {
+    let customer = shop.customer();
+    let patched = customer
+        .client
+        .patch("/api/v1/users/me", &json!({ "name": "Grace" }))
+        .expect_ok();
+    assert_eq!(patched["name"], "Grace");
+    let me = customer.client.get("/api/v1/users/me").expect_ok();
+    assert_eq!(me["name"], "Grace");
+    assert_eq!(me["email"], customer.email.as_str());
+}
+
+fn a_changed_password_replaces_the_old_one(shop: &Shop) {
+    let customer = shop.customer();
+    let wrong_current = customer.client.post(
+        "/api/v1/users/me/password",
+        &json!({ "current_password": "not my password", "new_password": "a brand new secret" }),
+    );
+    assert!(
+        (400..500).contains(&wrong_current.status),
+        "a wrong current password must be refused: {} {}",
+        wrong_current.status,
+        wrong_current.body
+    );
+    assert_problem(&wrong_current, wrong_current.status);
+
+    let changed = customer.client.post(
+        "/api/v1/users/me/password",
+        &json!({ "current_password": customer.password, "new_password": "a brand new secret" }),
+    );
+    assert!(
+        matches!(changed.status, 200 | 204),
+        "password change: {} {}",
+        changed.status,
+        changed.body
+    );
+
+    let visitor = shop.anonymous();
+    assert_problem(&visitor.try_login(&customer.email, &customer.password), 401);
+    visitor.login(&customer.email, "a brand new secret");
+}
+
+fn login_answers_the_same_for_unknown_email_and_wrong_password(shop: &Shop) {
+    let customer = shop.customer();
+    let visitor = shop.anonymous();
+    let unknown = assert_problem(
+        &visitor.try_login("nobody@shop.test", "whatever-password"),
+        401,
+    );
+    let wrong = assert_problem(
+        &visitor.try_login(&customer.email, "whatever-password"),
+        401,
+    );
+    for member in ["type", "title", "detail"] {
+        assert_eq!(
+            unknown[member], wrong[member],
+            "login must not tell which emails exist ({member})"
+        );
+    }
+}
+
+fn the_first_admin_comes_from_the_variables(shop: &Shop) {
+    let me = shop.admin().get("/api/v1/users/me").expect_ok();
+    assert_eq!(me["email"], ADMIN_EMAIL);
+    assert_eq!(me["role"], "admin");
+    assert_problem(
+        &shop
+            .anonymous()
+            .try_login(ADMIN_EMAIL, "not-the-admin-password"),
+        401,
+    );
+}
+
+fn an_admin_changes_roles_and_a_customer_cannot(shop: &Shop) {
+    let customer = shop.customer();
+    let other = shop.customer();
+    let path = format!("/api/v1/users/{}", customer.id);
+
+    assert_problem(&other.client.patch(&path, &json!({ "role": "admin" })), 403);
+    assert_problem(
+        &customer.client.patch(&path, &json!({ "role": "admin" })),
+        403,
+    );
+
+    let changed = shop
+        .admin()
+        .patch(&path, &json!({ "role": "vendor" }))
+        .expect_ok();
+    assert_eq!(changed["role"], "vendor");
+    assert_eq!(text(&changed, "id"), customer.id);
+
+    let vendor = shop.anonymous().login(&customer.email, &customer.password);
+    assert_eq!(vendor.get("/api/v1/users/me").expect_ok()["role"], "vendor");
+    let created = vendor.post(
+        "/api/v1/products",
+        &acceptance::product("VENDOR-1", "Vendor Vase"),
+    );
+    assert_eq!(
+        created.status, 201,
+        "a vendor writes the catalog: {}",
+        created.body
+    );
+}
