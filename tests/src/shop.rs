@@ -22,7 +22,7 @@ pub enum Store {
 pub struct Shop {
     // Fields drop in order: the host stops before its database and its state go.
     server: Server,
-    _database: Option<ScratchDatabase>,
+    database: Option<ScratchDatabase>,
     _state: tempfile::TempDir,
 }
 
@@ -56,7 +56,7 @@ impl Shop {
         };
         Shop {
             server: Server::start(command),
-            _database: database,
+            database,
             _state: state,
         }
     }
@@ -68,6 +68,13 @@ impl Shop {
     /// Everything the host and the components printed so far.
     pub fn output(&self) -> String {
         self.server.output()
+    }
+
+    /// Drops the PostgreSQL database under the running app (closing its connections), to
+    /// see how the app answers when its store is gone.
+    pub fn lose_database(&mut self) {
+        let database = self.database.take();
+        drop(database.expect("only a PostgreSQL shop has a database to lose"));
     }
 
     /// A caller without a token, in the default tenant.
@@ -162,8 +169,8 @@ impl<'a> Client<'a> {
         )
     }
 
-    /// Logs in (which must succeed) and returns the caller with the new token.
-    pub fn login(self, email: &str, password: &str) -> Client<'a> {
+    /// Logs in (which must succeed) and returns this caller with the new token.
+    pub fn login(&self, email: &str, password: &str) -> Client<'a> {
         let reply = self.try_login(email, password);
         let body = reply.expect_ok();
         assert_eq!(body["token_type"], "Bearer", "login answer: {body}");
@@ -178,7 +185,7 @@ impl<'a> Client<'a> {
             .unwrap_or_else(|| panic!("login answer without access_token: {body}"));
         Client {
             token: Some(token.to_owned()),
-            ..self
+            ..self.clone()
         }
     }
 
@@ -196,7 +203,7 @@ impl<'a> Client<'a> {
         let password = "correct horse battery".to_owned();
         let reply = self.register(&email, &password, "Casey Customer");
         assert_eq!(reply.status, 201, "register: {}", reply.body);
-        let client = self.clone().login(&email, &password);
+        let client = self.login(&email, &password);
         let me = client.get("/api/v1/users/me").expect_ok();
         Account {
             id: crate::text(&me, "id"),

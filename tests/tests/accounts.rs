@@ -1,7 +1,7 @@
 //! Accounts over HTTP: register, login, me, profile and password changes, the first admin and
 //! role changes, and the answers that must not tell an attacker which emails exist.
 
-use acceptance::{ADMIN_EMAIL, Shop, assert_problem, on_both_stores, text};
+use acceptance::{ADMIN_EMAIL, Shop, assert_field_error, assert_problem, on_both_stores, text};
 use serde_json::json;
 
 on_both_stores!(
@@ -32,6 +32,18 @@ fn register_login_and_me(shop: &Shop) {
     assert_eq!(me["id"], created["id"]);
 
     assert_problem(&shop.anonymous().get("/api/v1/users/me"), 401);
+
+    // Registration never grants a role: one in the body is refused or ignored.
+    let escalating = visitor.post(
+        "/api/v1/auth/register",
+        &json!({ "email": "eve@shop.test", "password": "let me be admin", "name": "Eve", "role": "admin" }),
+    );
+    if escalating.status == 201 {
+        let eve = visitor.login("eve@shop.test", "let me be admin");
+        assert_eq!(eve.get("/api/v1/users/me").expect_ok()["role"], "customer");
+    } else {
+        assert_field_error(&escalating, "role");
+    }
 }
 
 fn patch_me_changes_the_name(shop: &Shop) {

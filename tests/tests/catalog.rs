@@ -3,13 +3,14 @@
 
 use std::collections::BTreeSet;
 
-use acceptance::{Shop, assert_problem, items, on_both_stores, product, text};
+use acceptance::{Shop, assert_field_error, assert_problem, items, on_both_stores, product, text};
 use serde_json::{Value, json};
 
 on_both_stores!(
     product_crud_with_soft_delete,
     categories_and_the_category_filter,
     pages_cover_every_product_once,
+    bad_list_parameters_are_422_naming_the_parameter,
     search_ranks_name_matches_above_description_matches,
 );
 
@@ -151,6 +152,21 @@ fn pages_cover_every_product_once(shop: &Shop) {
         "the pages together are exactly the products"
     );
     assert_eq!(pages, PRODUCTS.div_ceil(LIMIT));
+}
+
+fn bad_list_parameters_are_422_naming_the_parameter(shop: &Shop) {
+    let visitor = shop.anonymous();
+    for (query, field) in [
+        ("/api/v1/products?limit=0", "limit"),
+        ("/api/v1/products?limit=101", "limit"),
+        ("/api/v1/products?limit=ten", "limit"),
+        ("/api/v1/products?cursor=not-a-cursor", "cursor"),
+        ("/api/v1/search", "q"),
+        ("/api/v1/search?q=%20", "q"),
+        ("/api/v1/search?q=mug&limit=500", "limit"),
+    ] {
+        assert_field_error(&visitor.get(query), field);
+    }
 }
 
 fn search_ranks_name_matches_above_description_matches(shop: &Shop) {

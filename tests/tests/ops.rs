@@ -1,7 +1,7 @@
 //! Operations: `GET /health` checks every store, and every answer carries `x-request-id`,
 //! echoing the client's.
 
-use acceptance::{Shop, on_both_stores, product};
+use acceptance::{Shop, Store, assert_problem, on_both_stores, product};
 use serde_json::json;
 
 on_both_stores!(health_checks_every_store, every_answer_carries_a_request_id);
@@ -63,4 +63,23 @@ fn every_answer_carries_a_request_id(shop: &Shop) {
         Some(id),
         "each request gets its own id"
     );
+}
+
+#[test]
+fn postgres_health_is_503_naming_the_stores_that_are_gone() {
+    let mut shop = Shop::start(Store::Postgres);
+    shop.anonymous().get("/health").expect_ok();
+    shop.lose_database();
+    let reply = shop.anonymous().get("/health");
+    let health = reply.expect_json(503);
+    assert_eq!(health["status"], "unavailable", "{health}");
+    assert_eq!(
+        health["checks"],
+        json!({ "accounts": "unavailable", "catalog": "unavailable", "key_value": "ok" })
+    );
+    // The app answers a request that needs the store with a problem, not a hang or a crash.
+    let login = shop
+        .anonymous()
+        .try_login("nobody@shop.test", "whatever-password");
+    assert_problem(&login, 503);
 }
