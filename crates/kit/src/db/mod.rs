@@ -261,6 +261,12 @@ pub async fn migrate<D: Db>(
         Ok(applied) => applied,
         // Most likely the first run: no table yet.
         Err(_) => {
+            if db.dialect() == Dialect::Sqlite {
+                // WAL lets readers run beside the one writer and keeps commits short, so
+                // concurrent instances wait less on the write lock. It is persistent in the
+                // file; a failure (another instance holds the lock) only leaves the default.
+                let _ = db.query("PRAGMA journal_mode = WAL", &[]).await;
+            }
             transaction(db, async |db| {
                 lock_migrations(db, context).await?;
                 if db.dialect() == Dialect::Postgres {
