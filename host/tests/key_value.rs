@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{App, manifest, probe_component};
+use support::{App, ProbeReply, manifest, probe_component};
 
 fn app(stores: &str) -> App {
     App::new(&manifest(&format!(

@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::json;
-use support::{App, manifest, probe_component, stub_upstream};
+use support::{App, ProbeReply, manifest, probe_component, stub_upstream};
 
 fn fetch(host: &support::Host, route_prefix: &str, url: &str) -> support::Reply {
     host.post_json(&format!("{route_prefix}/fetch"), &json!({ "url": url }))

@@ -5,7 +5,9 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{App, Host, POSTGRES_URL, ensure_postgres, manifest, probe_component, unique_name};
+use support::{
+    App, Host, POSTGRES_URL, ProbeReply, ensure_postgres, manifest, probe_component, unique_name,
+};
 
 fn app() -> App {
     App::new(&manifest(&format!(

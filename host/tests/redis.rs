@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::{
-    App, Host, REDIS_URL, ensure_redis, eventually, manifest, probe_component, redis_connection,
-    unique_name,
+    App, Host, ProbeReply, REDIS_URL, ensure_redis, eventually, manifest, probe_component,
+    redis_connection, unique_name,
 };
 
 fn outbound_app() -> App {

@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{App, Host, manifest, probe_component};
+use support::{App, Host, ProbeReply, manifest, probe_component};
 
 fn app() -> App {
     App::new(&manifest(&format!(

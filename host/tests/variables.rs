@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{App, free_port, manifest, probe_component};
+use support::{App, ProbeReply, free_port, manifest, probe_component};
 
 fn app() -> App {
     App::new(&manifest(&format!(
