@@ -13,13 +13,6 @@ pub const POSTGRES_URL: &str = "postgres://fusion:fusion@127.0.0.1:5432/fusion";
 pub const REDIS_ADDR: &str = "127.0.0.1:6379";
 pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
 
-/// Logins that may create a database, tried in order: `fusion` (when granted CREATEDB), then
-/// the superuser that `scripts/services` sets up when it initializes its own cluster.
-const DATABASE_CREATORS: [(&str, &str, &str); 2] = [
-    ("fusion", "fusion", "fusion"),
-    ("postgres", "postgres", "postgres"),
-];
-
 /// Starts PostgreSQL (`scripts/services postgres`) unless something answers on 5432.
 pub fn ensure_postgres() {
     ensure_service("postgres", POSTGRES_ADDR);
@@ -59,32 +52,18 @@ pub struct ScratchDatabase {
 }
 
 impl ScratchDatabase {
-    /// Creates `fusion_test_<unique>` on the local PostgreSQL, starting it when needed.
+    /// Creates `fusion_test_<unique>` on the local PostgreSQL, starting it when needed; the
+    /// `fusion` role may create databases (`scripts/services postgres` grants it).
     pub fn create() -> ScratchDatabase {
         ensure_postgres();
         let name = unique_name("fusion_test");
-        let mut refusals = Vec::new();
-        for (user, password, database) in DATABASE_CREATORS {
-            match psql(
-                user,
-                password,
-                database,
-                &format!("CREATE DATABASE {name} OWNER fusion"),
-            ) {
-                Ok(()) => return ScratchDatabase { name },
-                Err(refusal) => refusals.push(format!("as {user}: {refusal}")),
-            }
+        if let Err(refusal) = psql(&format!("CREATE DATABASE {name}")) {
+            panic!(
+                "cannot create the test database {name} on {POSTGRES_ADDR}: {refusal}\n\
+                 run `scripts/services postgres`, which lets the fusion role create databases"
+            );
         }
-        panic!(
-            "cannot create the test database {name} on {POSTGRES_ADDR}; grant the fusion role \
-             CREATEDB (`ALTER ROLE fusion CREATEDB`) or run a cluster of `scripts/services \
-             postgres`:\n{}",
-            refusals.join("\n")
-        )
-    }
-
-    pub fn name(&self) -> &str {
-        &self.name
+        ScratchDatabase { name }
     }
 
     /// The URL the app connects with.
@@ -96,19 +75,19 @@ impl ScratchDatabase {
 impl Drop for ScratchDatabase {
     fn drop(&mut self) {
         let drop_sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        if let Err(refusal) = psql("fusion", "fusion", "fusion", &drop_sql) {
+        if let Err(refusal) = psql(&drop_sql) {
             eprintln!("could not drop the test database {}: {refusal}", self.name);
         }
     }
 }
 
-/// Runs one SQL statement with `psql` over TCP; the error is psql's own message.
-fn psql(user: &str, password: &str, database: &str, sql: &str) -> Result<(), String> {
+/// Runs one SQL statement with `psql` as `fusion` over TCP; the error is psql's message.
+fn psql(sql: &str) -> Result<(), String> {
     let (host, port) = POSTGRES_ADDR.split_once(':').expect("host:port");
     let output = Command::new("psql")
-        .args(["-h", host, "-p", port, "-U", user, "-d", database])
+        .args(["-h", host, "-p", port, "-U", "fusion", "-d", "fusion"])
         .args(["-v", "ON_ERROR_STOP=1", "-tAc", sql])
-        .env("PGPASSWORD", password)
+        .env("PGPASSWORD", "fusion")
         .env("PGCONNECT_TIMEOUT", "5")
         .output()
         .map_err(|e| format!("cannot run psql: {e}"))?;
