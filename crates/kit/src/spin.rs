@@ -60,15 +60,15 @@ pub async fn open_for_context(context: &str) -> Result<SpinDb, DbError> {
                 .ok_or_else(|| {
                     DbError::Other("db_driver is postgres but db_url is not set".into())
                 })?;
+            // The schema rides in the connection string, so the host keeps a pool per
+            // context whose sessions start on it: no `SET search_path` round trip per open.
+            let separator = if url.contains('?') { '&' } else { '?' };
+            let url = format!(
+                "{url}{separator}options=-c%20search_path%3D{}",
+                schema_name(context)?
+            );
             let connection = pg::Connection::open(url).await.map_err(pg_error)?;
-            let db = SpinDb::Postgres(connection);
-            // Pooled connections keep session settings, so set it on every open.
-            db.execute(
-                &format!("SET search_path TO {}", schema_name(context)?),
-                &[],
-            )
-            .await?;
-            Ok(db)
+            Ok(SpinDb::Postgres(connection))
         }
         other => Err(DbError::Other(format!(
             "db_driver must be sqlite or postgres, not {other:?}"
