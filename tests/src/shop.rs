@@ -65,11 +65,6 @@ impl Shop {
         self.server.url(path)
     }
 
-    /// Everything the host and the components printed so far.
-    pub fn output(&self) -> String {
-        self.server.output()
-    }
-
     /// Drops the PostgreSQL database under the running app (closing its connections), to
     /// see how the app answers when its store is gone.
     pub fn lose_database(&mut self) {
@@ -109,6 +104,15 @@ impl Shop {
     /// A newly registered customer of the default tenant, logged in.
     pub fn customer(&self) -> Account<'_> {
         self.anonymous().register_customer()
+    }
+}
+
+impl Drop for Shop {
+    fn drop(&mut self) {
+        // A failing test shows what the host and the components logged.
+        if std::thread::panicking() {
+            eprintln!("--- fusion-host output ---\n{}", self.server.output());
+        }
     }
 }
 
