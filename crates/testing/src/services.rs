@@ -60,7 +60,8 @@ impl ScratchDatabase {
         if let Err(refusal) = psql(&format!("CREATE DATABASE {name}")) {
             panic!(
                 "cannot create the test database {name} on {POSTGRES_ADDR}: {refusal}\n\
-                 run `scripts/services postgres`, which lets the fusion role create databases"
+                 the fusion role needs CREATEDB (`ALTER ROLE fusion CREATEDB`), which \
+                 `scripts/services postgres` grants on a cluster it sets up"
             );
         }
         ScratchDatabase { name }
