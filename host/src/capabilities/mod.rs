@@ -7,3 +7,26 @@ pub mod postgres;
 pub mod redis;
 pub mod sqlite;
 pub mod variables;
+
+use crate::state::Capabilities;
+use wasmtime::component::{Accessor, ComponentType, FutureReader, Lift, Lower, StreamReader};
+
+/// A query's rows as the guest reads them, and the outcome it learns at their end.
+pub(crate) type RowStream<R, E> = (StreamReader<R>, FutureReader<Result<(), E>>);
+
+/// Hands rows the host already holds to the guest as a `stream`, with the `future` that
+/// reports how the query ended (always success: errors were returned before any row).
+pub(crate) fn buffered_rows<T, R, E>(
+    accessor: &Accessor<T, Capabilities>,
+    rows: Vec<R>,
+) -> wasmtime::Result<RowStream<R, E>>
+where
+    R: ComponentType + Lower + Lift + Send + Sync + Unpin + 'static,
+    E: ComponentType + Lower + Lift + Send + Sync + 'static,
+{
+    accessor.with(|mut access| {
+        let rows = StreamReader::new(&mut access, rows)?;
+        let done = FutureReader::new(&mut access, async { Ok::<_, wasmtime::Error>(Ok(())) })?;
+        Ok((rows, done))
+    })
+}

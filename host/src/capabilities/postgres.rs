@@ -504,14 +504,9 @@ impl pg::HostConnectionWithStore for Capabilities {
         let (columns, rows) = connection_of(accessor, &c)?
             .query(&statement, params)
             .await?;
-        accessor
-            .with(|mut access| {
-                let rows = StreamReader::new(&mut access, rows)?;
-                let done =
-                    FutureReader::new(&mut access, async { Ok::<_, wasmtime::Error>(Ok(())) })?;
-                wasmtime::Result::Ok((columns, rows, done))
-            })
-            .map_err(|e: wasmtime::Error| Error::Other(e.to_string()))
+        let (rows, done) =
+            super::buffered_rows(accessor, rows).map_err(|e| Error::Other(e.to_string()))?;
+        Ok((columns, rows, done))
     }
 
     async fn execute_async<T>(

@@ -263,14 +263,9 @@ impl sql::HostConnectionWithStore for Capabilities {
         let QueryResult { columns, rows } = connection_of(accessor, &c)?
             .execute(statement, parameters)
             .await?;
-        accessor
-            .with(|mut access| {
-                let rows = StreamReader::new(&mut access, rows)?;
-                let done =
-                    FutureReader::new(&mut access, async { Ok::<_, wasmtime::Error>(Ok(())) })?;
-                wasmtime::Result::Ok((columns, rows, done))
-            })
-            .map_err(|e: wasmtime::Error| Error::Io(e.to_string()))
+        let (rows, done) =
+            super::buffered_rows(accessor, rows).map_err(|e| Error::Io(e.to_string()))?;
+        Ok((columns, rows, done))
     }
 
     async fn last_insert_rowid_async<T>(
