@@ -7,7 +7,6 @@ use crate::runtime::{AppRuntime, LoadedComponent};
 use crate::state::InstanceState;
 use anyhow::Context as _;
 use bytes::Bytes;
-use fusion_host_app::manifest::HttpRoute;
 use fusion_host_app::routes::{
     CHAINED_CLIENT_ADDR, RouteMatch, Router, full_url, spin_request_headers,
 };
@@ -101,15 +100,7 @@ impl HttpTrigger {
         reuse: ReuseConfig,
     ) -> anyhow::Result<Arc<Self>> {
         let app = &runtime.app;
-        let routes: Vec<(String, String)> = app
-            .http_triggers
-            .iter()
-            .filter_map(|t| match &t.route {
-                HttpRoute::Path(route) => Some((t.component.clone(), route.clone())),
-                HttpRoute::Private => None,
-            })
-            .collect();
-        let router = Router::build(&app.http_base, &routes).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let router = Router::for_app(app).map_err(|e| anyhow::anyhow!("{e}"))?;
         if !router.duplicates().is_empty() {
             tracing::warn!("the following component routes are duplicates and will never be used:");
             for d in router.duplicates() {
