@@ -140,16 +140,7 @@ async fn up(options: Options) -> Result<(), Fatal> {
     .map_err(Fatal::config)?;
     let runtime = Arc::new(runtime::AppRuntime::load(app, runtime_config).await?);
 
-    let redis = {
-        let runtime = runtime.clone();
-        let resolver = runtime.clone();
-        RedisTrigger::new(runtime, move |template| {
-            resolver
-                .expand_template(template)
-                .map_err(anyhow::Error::msg)
-        })
-        .map_err(|e| Fatal::Config(format!("{e:#}")))?
-    };
+    let redis = RedisTrigger::new(runtime.clone()).map_err(|e| Fatal::Config(format!("{e:#}")))?;
     let redis_task = (!redis.is_empty()).then(|| tokio::spawn(redis.run()));
 
     let listener = tokio::net::TcpListener::bind(options.listen)

@@ -21,10 +21,12 @@ struct Subscriber {
 }
 
 impl RedisTrigger {
-    pub fn new(
-        runtime: Arc<AppRuntime>,
-        resolve: impl Fn(&str) -> anyhow::Result<String>,
-    ) -> anyhow::Result<Self> {
+    pub fn new(runtime: Arc<AppRuntime>) -> anyhow::Result<Self> {
+        let resolve = |template: &str| {
+            runtime
+                .expand_template(template)
+                .map_err(anyhow::Error::msg)
+        };
         let mut subscriptions: HashMap<String, HashMap<String, Vec<Subscriber>>> = HashMap::new();
         for trigger in &runtime.app.redis_triggers {
             let address = trigger
