@@ -229,7 +229,14 @@ pub struct Account<'a> {
 /// The runtime config of one shop: its SQLite databases and key-value store under `state`.
 fn write_runtime_config(state: &Path) -> PathBuf {
     let mut toml = String::new();
-    for database in ["accounts", "catalog"] {
+    for database in [
+        "accounts",
+        "catalog",
+        "orders",
+        "inventory",
+        "payments",
+        "shipping",
+    ] {
         toml.push_str(&format!(
             "[sqlite_database.{database}]\ntype = \"spin\"\npath = {}\n\n",
             toml_path(&state.join(format!("{database}.db")))

@@ -1,8 +1,16 @@
-//! The transactional outbox: events are rows written in the same transaction as the
-//! change that causes them; a dispatcher (with the order saga) delivers them later.
+//! The transactional outbox and the inbox of applied events.
+//!
+//! An event is a row of `outbox` written in the same transaction as the change that
+//! causes it, together with one `outbox_deliveries` row per subscriber (see
+//! [`SUBSCRIPTIONS`]). A dispatcher claims due deliveries ([`claim_due`]), sends them and
+//! records the outcome ([`record_delivered`], [`record_failure`]): failures are retried
+//! with [`backoff`] and after [`MAX_ATTEMPTS`] become dead letters, which an admin lists
+//! ([`dead_letters`]) and replays ([`replay`]). A handler applies an event through
+//! [`apply_once`], which records the event id in the same transaction as the effect,
+//! so a redelivery changes nothing.
 
-use crate::db::{Db, DbError, Migration};
-use contracts::Envelope;
+use crate::db::{Db, DbError, Migration, Row, SqlValue, transaction};
+use contracts::{Envelope, topics};
 use serde::Serialize;
 
 const CREATE_OUTBOX: &str = "\
@@ -28,86 +36,624 @@ pub const MIGRATION: Migration = Migration {
     postgres: CREATE_OUTBOX,
 };
 
-/// Writes `envelope` as a pending outbox row, due at once. Call it inside the
-/// `transaction` that makes the change, so neither exists without the other.
+/// Delivery state moves from the event to one row per subscriber, so one subscriber's
+/// failure neither holds back nor repeats another's delivery. Times are Unix
+/// milliseconds, which compare as numbers in both dialects.
+const CREATE_DELIVERIES: &str = "\
+DROP INDEX IF EXISTS outbox_due;
+ALTER TABLE outbox DROP COLUMN attempts;
+ALTER TABLE outbox DROP COLUMN next_attempt_at;
+ALTER TABLE outbox DROP COLUMN status;
+ALTER TABLE outbox DROP COLUMN last_error;
+CREATE TABLE outbox_deliveries (
+    id TEXT PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    position BIGINT NOT NULL,
+    subscriber TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts BIGINT NOT NULL,
+    next_attempt_at BIGINT NOT NULL,
+    last_error TEXT,
+    updated_at BIGINT NOT NULL,
+    UNIQUE (event_id, subscriber)
+);
+CREATE INDEX outbox_deliveries_due ON outbox_deliveries (status, next_attempt_at);
+CREATE TABLE applied_events (
+    subscriber TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    applied_at BIGINT NOT NULL,
+    PRIMARY KEY (subscriber, event_id)
+);
+";
+
+/// Per-subscriber deliveries and the inbox of applied events; listed after
+/// [`MIGRATION`] by every context that emits or handles events.
+pub const DELIVERIES_MIGRATION: Migration = Migration {
+    name: "kit_0002_deliveries",
+    sqlite: CREATE_DELIVERIES,
+    postgres: CREATE_DELIVERIES,
+};
+
+/// Who handles each topic: the ids of the handler components (each reachable at
+/// `http://<id>.spin.internal`), in delivery order. A topic absent here has no
+/// subscriber yet; its events stay in the outbox as the record of what happened.
+///
+/// `orders-on-inventory-reserved` comes before `payments-on-inventory-reserved` so the
+/// order reads `reserved` before the charge's outcome arrives.
+pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
+    (topics::ORDER_CREATED, &["inventory-on-order-created"]),
+    (
+        topics::INVENTORY_RESERVED,
+        &[
+            "orders-on-inventory-reserved",
+            "payments-on-inventory-reserved",
+        ],
+    ),
+    (
+        topics::INVENTORY_INSUFFICIENT,
+        &["orders-on-inventory-insufficient"],
+    ),
+    (
+        topics::PAYMENT_SUCCEEDED,
+        &[
+            "orders-on-payment-succeeded",
+            "inventory-on-payment-succeeded",
+            "shipping-on-payment-succeeded",
+        ],
+    ),
+    (
+        topics::PAYMENT_FAILED,
+        &["orders-on-payment-failed", "inventory-on-payment-failed"],
+    ),
+    (topics::PAYMENT_REFUNDED, &["orders-on-payment-refunded"]),
+    (
+        topics::SHIPMENT_IN_TRANSIT,
+        &["orders-on-shipment-in-transit"],
+    ),
+    (
+        topics::SHIPMENT_DELIVERED,
+        &["orders-on-shipment-delivered"],
+    ),
+    (
+        topics::ORDER_CANCELLED,
+        &[
+            "inventory-on-order-cancelled",
+            "payments-on-order-cancelled",
+        ],
+    ),
+];
+
+/// The handler components of `topic`, in delivery order.
+pub fn subscribers(topic: &str) -> &'static [&'static str] {
+    SUBSCRIPTIONS
+        .iter()
+        .find(|(subscribed, _)| *subscribed == topic)
+        .map_or(&[], |(_, components)| components)
+}
+
+/// Failed attempts after which a delivery becomes a dead letter.
+pub const MAX_ATTEMPTS: i64 = 8;
+
+/// How long a claimed delivery is reserved for its dispatcher; a dispatcher that dies
+/// mid-send leaves it to the next sweep after this long.
+pub const LEASE_MS: i64 = 30_000;
+
+/// The wait before the next attempt after `failures` failed ones: 250 ms, 1 s, 4 s,
+/// 16 s, ... (×4 each time), at most an hour. The first two retries are quick enough
+/// for the dispatcher to wait for them in the same request.
+pub fn backoff(failures: i64) -> i64 {
+    let exponent = u32::try_from(failures.clamp(1, 12) - 1).unwrap_or(0);
+    (250_i64 * 4_i64.pow(exponent)).min(3_600_000)
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
+/// Writes `envelope` to the outbox with a due delivery per subscriber of its type.
+/// Call it inside the `transaction` that makes the change, so neither exists without
+/// the other.
 pub async fn enqueue<D: Db, T: Serialize>(db: &D, envelope: &Envelope<T>) -> Result<(), DbError> {
     let payload = serde_json::to_string(envelope).map_err(|error| {
         DbError::Other(format!("event {} does not serialize: {error}", envelope.id))
     })?;
     db.execute(
-        "INSERT INTO outbox (id, topic, tenant, payload, created_at, attempts, next_attempt_at, status) \
-         VALUES ($1, $2, $3, $4, $5, 0, $5, 'pending')",
+        "INSERT INTO outbox (id, topic, tenant, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
         &[
             envelope.id.as_str().into(),
             envelope.event_type.as_str().into(),
             envelope.tenant.as_str().into(),
-            payload.into(),
+            payload.as_str().into(),
             envelope.time.as_str().into(),
         ],
+    )
+    .await?;
+    let now = now_ms();
+    for (position, subscriber) in (0_i64..).zip(subscribers(&envelope.event_type)) {
+        db.execute(
+            "INSERT INTO outbox_deliveries (id, event_id, position, subscriber, topic, tenant, \
+             payload, status, attempts, next_attempt_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8)",
+            &[
+                uuid::Uuid::now_v7().to_string().into(),
+                envelope.id.as_str().into(),
+                position.into(),
+                (*subscriber).into(),
+                envelope.event_type.as_str().into(),
+                envelope.tenant.as_str().into(),
+                payload.as_str().into(),
+                now.into(),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// One event on its way to one subscriber.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub id: String,
+    pub event_id: String,
+    pub subscriber: String,
+    pub topic: String,
+    /// The CloudEvents envelope as JSON text, sent as the request body.
+    pub payload: String,
+    /// Failed attempts so far.
+    pub attempts: i64,
+}
+
+const DELIVERY_COLUMNS: &str = "id, event_id, subscriber, topic, payload, attempts, position";
+
+fn delivery(row: &Row) -> Result<(Delivery, i64), DbError> {
+    Ok((
+        Delivery {
+            id: row.get_str(0)?.to_owned(),
+            event_id: row.get_str(1)?.to_owned(),
+            subscriber: row.get_str(2)?.to_owned(),
+            topic: row.get_str(3)?.to_owned(),
+            payload: row.get_str(4)?.to_owned(),
+            attempts: row.get_i64(5)?,
+        },
+        row.get_i64(6)?,
+    ))
+}
+
+/// Claims up to `limit` due deliveries for [`LEASE_MS`], oldest event first and each
+/// event's subscribers in [`SUBSCRIPTIONS`] order. The conditional UPDATE makes two
+/// concurrent dispatchers claim disjoint sets.
+pub async fn claim_due<D: Db>(db: &D, now: i64, limit: i64) -> Result<Vec<Delivery>, DbError> {
+    let rows = db
+        .query(
+            &format!(
+                "UPDATE outbox_deliveries SET next_attempt_at = $1, updated_at = $2 \
+                 WHERE id IN (SELECT id FROM outbox_deliveries \
+                     WHERE status = 'pending' AND next_attempt_at <= $2 \
+                     ORDER BY next_attempt_at, event_id, position LIMIT $3) \
+                 AND status = 'pending' AND next_attempt_at <= $2 \
+                 RETURNING {DELIVERY_COLUMNS}"
+            ),
+            &[(now + LEASE_MS).into(), now.into(), limit.into()],
+        )
+        .await?;
+    let mut claimed = rows.iter().map(delivery).collect::<Result<Vec<_>, _>>()?;
+    claimed.sort_by(|(a, a_position), (b, b_position)| {
+        (&a.event_id, a_position).cmp(&(&b.event_id, b_position))
+    });
+    Ok(claimed.into_iter().map(|(delivery, _)| delivery).collect())
+}
+
+/// The subscriber took the event.
+pub async fn record_delivered<D: Db>(db: &D, id: &str, now: i64) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE outbox_deliveries SET status = 'delivered', last_error = NULL, updated_at = $2 \
+         WHERE id = $1",
+        &[id.into(), now.into()],
     )
     .await
     .map(drop)
 }
 
+/// What became of a failed delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterFailure {
+    /// Pending again, due at this Unix millisecond.
+    RetryAt(i64),
+    /// A dead letter: permanently refused, or out of attempts.
+    Dead,
+}
+
+/// Records a failed attempt of `delivery`. A `permanent` failure (the subscriber
+/// refused the event itself, a 4xx) is dead at once; others retry after [`backoff`]
+/// until [`MAX_ATTEMPTS`].
+pub async fn record_failure<D: Db>(
+    db: &D,
+    delivery: &Delivery,
+    error: &str,
+    permanent: bool,
+    now: i64,
+) -> Result<AfterFailure, DbError> {
+    let attempts = delivery.attempts + 1;
+    let outcome = if permanent || attempts >= MAX_ATTEMPTS {
+        AfterFailure::Dead
+    } else {
+        AfterFailure::RetryAt(now + backoff(attempts))
+    };
+    let (status, next_attempt_at) = match outcome {
+        AfterFailure::Dead => ("dead", now),
+        AfterFailure::RetryAt(at) => ("pending", at),
+    };
+    db.execute(
+        "UPDATE outbox_deliveries SET status = $2, attempts = $3, next_attempt_at = $4, \
+         last_error = $5, updated_at = $6 WHERE id = $1",
+        &[
+            delivery.id.as_str().into(),
+            status.into(),
+            attempts.into(),
+            next_attempt_at.into(),
+            error.into(),
+            now.into(),
+        ],
+    )
+    .await?;
+    Ok(outcome)
+}
+
+/// A delivery that gave up, as the admin API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadLetter {
+    pub id: String,
+    pub event_id: String,
+    pub topic: String,
+    pub subscriber: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    /// Unix milliseconds of the last attempt.
+    pub failed_at: i64,
+    /// The event as it was sent.
+    pub event: serde_json::Value,
+}
+
+/// The tenant's dead letters with ids after `after`, in id order, at most `limit`.
+pub async fn dead_letters<D: Db>(
+    db: &D,
+    tenant: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<DeadLetter>, DbError> {
+    let rows = db
+        .query(
+            "SELECT id, event_id, topic, subscriber, attempts, last_error, updated_at, payload \
+             FROM outbox_deliveries WHERE status = 'dead' AND tenant = $1 AND id > $2 \
+             ORDER BY id LIMIT $3",
+            &[
+                tenant.into(),
+                after.unwrap_or_default().into(),
+                limit.into(),
+            ],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(DeadLetter {
+                id: row.get_str(0)?.to_owned(),
+                event_id: row.get_str(1)?.to_owned(),
+                topic: row.get_str(2)?.to_owned(),
+                subscriber: row.get_str(3)?.to_owned(),
+                attempts: row.get_i64(4)?,
+                last_error: row.get_opt_str(5)?.map(str::to_owned),
+                failed_at: row.get_i64(6)?,
+                event: serde_json::from_str(row.get_str(7)?)
+                    .map_err(|error| DbError::Other(format!("stored event: {error}")))?,
+            })
+        })
+        .collect()
+}
+
+/// Makes the tenant's dead letter `id` due again with a fresh attempt count; `false`
+/// when there is no such dead letter.
+pub async fn replay<D: Db>(db: &D, tenant: &str, id: &str, now: i64) -> Result<bool, DbError> {
+    let changed = db
+        .execute(
+            "UPDATE outbox_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $3, \
+             updated_at = $3 WHERE id = $1 AND tenant = $2 AND status = 'dead'",
+            &[id.into(), tenant.into(), now.into()],
+        )
+        .await?;
+    Ok(changed == 1)
+}
+
+/// Why an event handler did not apply an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandlerError {
+    /// Worth retrying later (a store or a provider unavailable): answered 503.
+    Retry(String),
+    /// The event can never be applied (it names nothing this context knows): answered
+    /// 422, which the dispatcher dead-letters at once.
+    Refuse(String),
+}
+
+impl From<DbError> for HandlerError {
+    fn from(error: DbError) -> Self {
+        HandlerError::Retry(error.to_string())
+    }
+}
+
+/// Runs `effect` in a transaction that also records `event_id` as applied by
+/// `subscriber`; when it already was, nothing runs and the answer is `None`. The record
+/// and the effect commit or roll back together, so redelivery is a no-op and a failed
+/// effect stays retryable.
+pub async fn apply_once<D: Db, T, E: From<DbError>>(
+    db: &D,
+    subscriber: &str,
+    event_id: &str,
+    effect: impl AsyncFnOnce(&D) -> Result<T, E>,
+) -> Result<Option<T>, E> {
+    transaction(db, async |db| {
+        let recorded = db
+            .execute(
+                "INSERT INTO applied_events (subscriber, event_id, applied_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (subscriber, event_id) DO NOTHING",
+                &[
+                    subscriber.into(),
+                    event_id.into(),
+                    SqlValue::Integer(now_ms()),
+                ],
+            )
+            .await?;
+        if recorded == 0 {
+            return Ok(None);
+        }
+        effect(db).await.map(Some)
+    })
+    .await
+}
+
 #[cfg(all(test, feature = "native-sqlite"))]
 mod tests {
     use super::*;
-    use crate::db::{NativeSqlite, migrate, transaction};
-    use contracts::{CampaignFailed, topics};
+    use crate::db::{NativeSqlite, migrate};
+    use contracts::{OrderCancelled, ProductCreated};
     use futures::executor::block_on;
 
-    fn event() -> Envelope<CampaignFailed> {
+    fn cancelled() -> Envelope<OrderCancelled> {
         Envelope::new(
-            "/components/campaigns",
+            "/components/orders-api",
             "acme",
             "req-1",
-            CampaignFailed {
-                campaign_id: "c1".into(),
-                name: "Mugs".into(),
-                sku: "MUG-1".into(),
-                customer_ids: vec!["u1".into()],
-                reason: "below minimum".into(),
+            OrderCancelled {
+                order_id: "o1".into(),
+                customer_id: "u1".into(),
+                items: vec![],
+                total: 100,
+                currency: "EUR".into(),
+                previous_status: "paid".into(),
+                cancelled_by: "u1".into(),
+                reason: None,
             },
         )
     }
 
-    fn outbox_rows(db: &NativeSqlite) -> Vec<crate::db::Row> {
-        block_on(db.query(
-            "SELECT id, topic, tenant, payload, status, attempts, created_at, next_attempt_at FROM outbox",
-            &[],
-        ))
-        .unwrap()
+    fn store() -> NativeSqlite {
+        let db = NativeSqlite::open_in_memory().unwrap();
+        block_on(migrate(&db, "orders", &[MIGRATION, DELIVERIES_MIGRATION])).unwrap();
+        db
+    }
+
+    fn count(db: &NativeSqlite, sql: &str) -> i64 {
+        block_on(db.query(sql, &[])).unwrap()[0].get_i64(0).unwrap()
     }
 
     #[test]
-    fn committed_events_are_pending_rows() {
-        let db = NativeSqlite::open_in_memory().unwrap();
-        block_on(migrate(&db, "campaigns", &[MIGRATION])).unwrap();
-        let envelope = event();
+    fn every_subscriber_is_a_handler_component_of_a_known_topic() {
+        for (topic, components) in SUBSCRIPTIONS {
+            assert!(topics::ALL.contains(topic), "{topic}");
+            let handler_suffix = format!("-on-{}", topic.replace(['.', '_'], "-"));
+            for component in *components {
+                assert!(
+                    component.ends_with(&handler_suffix),
+                    "{component} handles {topic}"
+                );
+            }
+        }
+        assert_eq!(subscribers("no.such.topic"), &[] as &[&str]);
+    }
+
+    #[test]
+    fn an_event_is_one_outbox_row_and_a_due_delivery_per_subscriber() {
+        let db = store();
+        let envelope = cancelled();
         block_on(transaction(&db, async |db| enqueue(db, &envelope).await)).unwrap();
-        let rows = outbox_rows(&db);
+        let rows =
+            block_on(db.query("SELECT id, topic, tenant, payload FROM outbox", &[])).unwrap();
         assert_eq!(rows.len(), 1);
-        let row = &rows[0];
-        assert_eq!(row.get_str(0).unwrap(), envelope.id);
-        assert_eq!(row.get_str(1).unwrap(), topics::CAMPAIGN_FAILED);
-        assert_eq!(row.get_str(2).unwrap(), "acme");
+        assert_eq!(rows[0].get_str(0).unwrap(), envelope.id);
         let stored =
-            Envelope::<CampaignFailed>::from_json(row.get_str(3).unwrap().as_bytes()).unwrap();
+            Envelope::<OrderCancelled>::from_json(rows[0].get_str(3).unwrap().as_bytes()).unwrap();
         assert_eq!(stored, envelope);
-        assert_eq!(row.get_str(4).unwrap(), "pending");
-        assert_eq!(row.get_i64(5).unwrap(), 0);
-        assert_eq!(row.get_str(6).unwrap(), row.get_str(7).unwrap());
+
+        let claimed = block_on(claim_due(&db, now_ms(), 10)).unwrap();
+        let order: Vec<_> = claimed.iter().map(|d| d.subscriber.as_str()).collect();
+        assert_eq!(order, subscribers(topics::ORDER_CANCELLED));
+        assert!(
+            claimed
+                .iter()
+                .all(|d| d.event_id == envelope.id && d.attempts == 0)
+        );
+    }
+
+    #[test]
+    fn an_event_without_subscribers_is_only_recorded() {
+        let db = store();
+        let envelope = Envelope::new(
+            "/components/catalog",
+            "acme",
+            "req-1",
+            ProductCreated {
+                product: contracts::Product {
+                    id: "p1".into(),
+                    sku: "S".into(),
+                    name: "N".into(),
+                    slug: "n".into(),
+                    description: String::new(),
+                    price: 1,
+                    currency: "EUR".into(),
+                    category_id: None,
+                    brand: None,
+                    image_url: None,
+                    attributes_json: "{}".into(),
+                    active: true,
+                    created_at: "t".into(),
+                    updated_at: "t".into(),
+                },
+            },
+        );
+        block_on(transaction(&db, async |db| enqueue(db, &envelope).await)).unwrap();
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM outbox"), 1);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM outbox_deliveries"), 0);
     }
 
     #[test]
     fn a_rolled_back_transaction_leaves_no_event() {
-        let db = NativeSqlite::open_in_memory().unwrap();
-        block_on(migrate(&db, "campaigns", &[MIGRATION])).unwrap();
+        let db = store();
         let outcome: Result<(), DbError> = block_on(transaction(&db, async |db| {
-            enqueue(db, &event()).await?;
+            enqueue(db, &cancelled()).await?;
             Err(DbError::Other("the state change failed".into()))
         }));
         assert!(outcome.is_err());
-        assert!(outbox_rows(&db).is_empty());
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM outbox"), 0);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM outbox_deliveries"), 0);
+    }
+
+    #[test]
+    fn a_claimed_delivery_is_not_claimed_again_until_its_lease_ends() {
+        let db = store();
+        block_on(transaction(&db, async |db| enqueue(db, &cancelled()).await)).unwrap();
+        let now = now_ms();
+        assert_eq!(block_on(claim_due(&db, now, 10)).unwrap().len(), 2);
+        assert!(block_on(claim_due(&db, now + 1, 10)).unwrap().is_empty());
+        assert_eq!(
+            block_on(claim_due(&db, now + LEASE_MS, 10)).unwrap().len(),
+            2
+        );
+    }
+
+    #[test]
+    fn delivered_deliveries_are_never_claimed_again() {
+        let db = store();
+        block_on(transaction(&db, async |db| enqueue(db, &cancelled()).await)).unwrap();
+        let now = now_ms();
+        for delivery in block_on(claim_due(&db, now, 10)).unwrap() {
+            block_on(record_delivered(&db, &delivery.id, now)).unwrap();
+        }
+        assert!(
+            block_on(claim_due(&db, now + 10 * LEASE_MS, 10))
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn failures_back_off_then_become_dead_letters_that_replay() {
+        let db = store();
+        block_on(transaction(&db, async |db| enqueue(db, &cancelled()).await)).unwrap();
+        let mut now = now_ms();
+        let first = block_on(claim_due(&db, now, 1)).unwrap().remove(0);
+        let mut delivery = first.clone();
+        for failures in 1..MAX_ATTEMPTS {
+            let outcome = block_on(record_failure(&db, &delivery, "HTTP 503", false, now)).unwrap();
+            assert_eq!(outcome, AfterFailure::RetryAt(now + backoff(failures)));
+            assert!(
+                block_on(claim_due(&db, now + backoff(failures) - 1, 1))
+                    .unwrap()
+                    .iter()
+                    .all(|d| d.id != first.id)
+            );
+            now += backoff(failures);
+            delivery = block_on(claim_due(&db, now, 2))
+                .unwrap()
+                .into_iter()
+                .find(|d| d.id == first.id)
+                .unwrap();
+            assert_eq!(delivery.attempts, failures);
+        }
+        let outcome = block_on(record_failure(&db, &delivery, "HTTP 503", false, now)).unwrap();
+        assert_eq!(outcome, AfterFailure::Dead);
+
+        let dead = block_on(dead_letters(&db, "acme", None, 10)).unwrap();
+        assert_eq!(dead.len(), 1);
+        assert_eq!(dead[0].id, first.id);
+        assert_eq!(dead[0].attempts, MAX_ATTEMPTS);
+        assert_eq!(dead[0].last_error.as_deref(), Some("HTTP 503"));
+        assert_eq!(dead[0].event["type"], "order.cancelled");
+        assert!(
+            block_on(dead_letters(&db, "other-tenant", None, 10))
+                .unwrap()
+                .is_empty()
+        );
+
+        assert!(!block_on(replay(&db, "other-tenant", &first.id, now)).unwrap());
+        assert!(block_on(replay(&db, "acme", &first.id, now)).unwrap());
+        assert!(
+            !block_on(replay(&db, "acme", &first.id, now)).unwrap(),
+            "only dead letters replay"
+        );
+        let again = block_on(claim_due(&db, now, 10)).unwrap();
+        assert_eq!(again.iter().find(|d| d.id == first.id).unwrap().attempts, 0);
+    }
+
+    #[test]
+    fn a_permanent_failure_is_dead_at_once() {
+        let db = store();
+        block_on(transaction(&db, async |db| enqueue(db, &cancelled()).await)).unwrap();
+        let delivery = block_on(claim_due(&db, now_ms(), 1)).unwrap().remove(0);
+        let outcome = block_on(record_failure(&db, &delivery, "HTTP 400", true, now_ms())).unwrap();
+        assert_eq!(outcome, AfterFailure::Dead);
+    }
+
+    #[test]
+    fn backoff_grows_fourfold_to_an_hour() {
+        assert_eq!(backoff(1), 250);
+        assert_eq!(backoff(2), 1_000);
+        assert_eq!(backoff(3), 4_000);
+        assert_eq!(backoff(12), 3_600_000);
+        assert_eq!(backoff(40), 3_600_000);
+    }
+
+    #[test]
+    fn an_event_applies_once_per_subscriber() {
+        let db = store();
+        block_on(db.execute("CREATE TABLE effects (n BIGINT)", &[])).unwrap();
+        let apply = |subscriber: &'static str| {
+            block_on(apply_once(&db, subscriber, "e1", async |db| {
+                db.execute("INSERT INTO effects (n) VALUES (1)", &[]).await
+            }))
+            .unwrap()
+        };
+        assert_eq!(apply("a-on-x"), Some(1));
+        assert_eq!(apply("a-on-x"), None);
+        assert_eq!(apply("b-on-x"), Some(1));
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM effects"), 2);
+    }
+
+    #[test]
+    fn a_failed_effect_leaves_the_event_unapplied() {
+        let db = store();
+        let failed: Result<Option<()>, DbError> =
+            block_on(apply_once(&db, "a-on-x", "e1", async |_| {
+                Err(DbError::Other("provider down".into()))
+            }));
+        assert!(failed.is_err());
+        let retried: Result<Option<()>, DbError> =
+            block_on(apply_once(&db, "a-on-x", "e1", async |_| Ok(())));
+        assert_eq!(retried.unwrap(), Some(()));
     }
 }

@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/0001_init.postgres.sql"),
     },
     kit::outbox::MIGRATION,
+    kit::outbox::DELIVERIES_MIGRATION,
 ];
 
 /// A keyset position in a list ordered by `(created_at, id)`: the last item of a page.

@@ -1,0 +1,239 @@
+//! The `http` event transport (wasm32 only): the dispatcher that sends a context's due
+//! outbox deliveries to `http://<subscriber>.spin.internal`, and [`serve_event`], the
+//! adapter every event-handler component is built on.
+
+use crate::db::{DbError, Migration};
+use crate::http::{Response, empty};
+use crate::json::read_body;
+use crate::outbox::{
+    AfterFailure, Delivery, HandlerError, apply_once, claim_due, now_ms, record_delivered,
+    record_failure,
+};
+use crate::problem::Problem;
+use crate::request_id;
+use crate::spin::{SpinDb, open_for_context, open_migrated};
+use contracts::{Envelope, Event};
+use futures::future::join_all;
+use http::StatusCode;
+use serde::Serialize;
+use spin_sdk::http::body::IncomingBodyExt;
+use std::time::Duration;
+
+/// Deliveries claimed per pass.
+const BATCH: i64 = 32;
+/// Retries due within this many milliseconds are waited for in the same request, so a
+/// handler that fails briefly does not wait for the next sweep.
+const INLINE_RETRY_WINDOW_MS: i64 = 1_500;
+/// Passes of one post-commit dispatch; the sweep drains everything due.
+const POST_COMMIT_PASSES: usize = 4;
+const SWEEP_PASSES: usize = 1_000;
+const CONTENT_TYPE: &str = "application/cloudevents+json";
+
+/// What a dispatch did, for logs and the sweep's answer.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct DispatchSummary {
+    pub delivered: u64,
+    pub retrying: u64,
+    pub dead: u64,
+}
+
+/// Sends `context`'s due deliveries after a transaction committed. `db` is consumed:
+/// no connection is held while a subscriber runs (its own chain of handlers needs
+/// connections from the same pool). Failures stay pending for the next dispatch or
+/// the sweep; they are logged, never the caller's error.
+pub async fn dispatch_after_commit(context: &str, db: SpinDb) -> DispatchSummary {
+    dispatch(context, Some(db), POST_COMMIT_PASSES)
+        .await
+        .unwrap_or_else(|error| {
+            eprintln!("dispatch {context}: {error}");
+            DispatchSummary::default()
+        })
+}
+
+/// Sends everything due in `context` (the sweep).
+pub async fn sweep(context: &str) -> Result<DispatchSummary, DbError> {
+    dispatch(context, None, SWEEP_PASSES).await
+}
+
+async fn dispatch(
+    context: &str,
+    mut db: Option<SpinDb>,
+    passes: usize,
+) -> Result<DispatchSummary, DbError> {
+    let mut summary = DispatchSummary::default();
+    for _ in 0..passes {
+        let store = match db.take() {
+            Some(db) => db,
+            None => open_for_context(context).await?,
+        };
+        let claimed = claim_due(&store, now_ms(), BATCH).await?;
+        drop(store);
+        if claimed.is_empty() {
+            break;
+        }
+        let outcomes = join_all(by_event(&claimed).into_iter().map(send_in_order)).await;
+        let store = open_for_context(context).await?;
+        let mut soonest_retry = None;
+        let now = now_ms();
+        for (delivery, outcome) in outcomes.into_iter().flatten() {
+            match outcome {
+                Ok(()) => {
+                    record_delivered(&store, &delivery.id, now).await?;
+                    summary.delivered += 1;
+                }
+                Err(failure) => {
+                    eprintln!(
+                        "delivery {} of {} {} to {} failed: {}",
+                        delivery.id,
+                        delivery.topic,
+                        delivery.event_id,
+                        delivery.subscriber,
+                        failure.reason
+                    );
+                    match record_failure(&store, delivery, &failure.reason, failure.permanent, now)
+                        .await?
+                    {
+                        AfterFailure::RetryAt(at) => {
+                            summary.retrying += 1;
+                            soonest_retry =
+                                Some(soonest_retry.map_or(at, |soonest: i64| soonest.min(at)));
+                        }
+                        AfterFailure::Dead => summary.dead += 1,
+                    }
+                }
+            }
+        }
+        drop(store);
+        match soonest_retry {
+            Some(at) if at - now <= INLINE_RETRY_WINDOW_MS => {
+                let wait = u64::try_from(at - now_ms()).unwrap_or(0);
+                spin_sdk::time::sleep(Duration::from_millis(wait)).await;
+            }
+            _ if claimed.len() < usize::try_from(BATCH).unwrap_or(usize::MAX) => break,
+            _ => {}
+        }
+    }
+    Ok(summary)
+}
+
+/// Claimed deliveries grouped by event, keeping each event's subscriber order.
+fn by_event(claimed: &[Delivery]) -> Vec<Vec<&Delivery>> {
+    let mut events: Vec<Vec<&Delivery>> = Vec::new();
+    for delivery in claimed {
+        match events.last_mut() {
+            Some(event) if event[0].event_id == delivery.event_id => event.push(delivery),
+            _ => events.push(vec![delivery]),
+        }
+    }
+    events
+}
+
+/// Why a subscriber did not take an event.
+struct Failure {
+    reason: String,
+    /// The subscriber refused the event itself (4xx): retrying cannot help.
+    permanent: bool,
+}
+
+/// Sends one event's deliveries one subscriber after the other; events run concurrently.
+async fn send_in_order(deliveries: Vec<&Delivery>) -> Vec<(&Delivery, Result<(), Failure>)> {
+    let mut outcomes = Vec::with_capacity(deliveries.len());
+    for delivery in deliveries {
+        outcomes.push((delivery, send(delivery).await));
+    }
+    outcomes
+}
+
+async fn send(delivery: &Delivery) -> Result<(), Failure> {
+    let request = http::Request::post(format!("http://{}.spin.internal/", delivery.subscriber))
+        .header(http::header::CONTENT_TYPE, CONTENT_TYPE)
+        .body(delivery.payload.clone())
+        .map_err(|error| Failure {
+            reason: format!("building the request: {error}"),
+            permanent: true,
+        })?;
+    let response = spin_sdk::http::send(request)
+        .await
+        .map_err(|error| Failure {
+            reason: format!("sending: {error:?}"),
+            permanent: false,
+        })?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let body = response.into_body().bytes().await.unwrap_or_default();
+    let detail = String::from_utf8_lossy(&body[..body.len().min(500)]).into_owned();
+    Err(Failure {
+        reason: format!("HTTP {}: {detail}", status.as_u16()),
+        permanent: status.is_client_error()
+            && status != StatusCode::REQUEST_TIMEOUT
+            && status != StatusCode::TOO_MANY_REQUESTS,
+    })
+}
+
+/// An event handler component: its id in `spin.toml` (the subscriber name of
+/// [`crate::outbox::SUBSCRIPTIONS`]) and the context whose store it writes.
+pub struct EventHandler {
+    pub subscriber: &'static str,
+    pub context: &'static str,
+    pub migrations: &'static [Migration],
+}
+
+/// Serves one delivery: parses the `E` event (400 when it is not one), and applies
+/// `effect` once — recorded in the same transaction, so a redelivery answers 200 and
+/// changes nothing — then dispatches the events the effect enqueued.
+pub async fn serve_event<E: Event>(
+    request: spin_sdk::http::Request,
+    handler: &EventHandler,
+    effect: impl AsyncFnOnce(&SpinDb, &Envelope<E>) -> Result<(), HandlerError>,
+) -> Response {
+    let request_id = request_id::from_headers(request.headers());
+    let body = match read_body(request.into_body()).await {
+        Ok(body) => body,
+        Err(problem) => return problem.to_response(&request_id),
+    };
+    let event = match Envelope::<E>::from_json(&body) {
+        Ok(event) => event,
+        Err(error) => {
+            return Problem::bad_request(error.to_string()).to_response(&request_id);
+        }
+    };
+    let db = match open_migrated(handler.context, handler.migrations).await {
+        Ok(db) => db,
+        Err(error) => return unavailable(handler, &event, &error.to_string(), &request_id),
+    };
+    match apply_once(&db, handler.subscriber, &event.id, async |db| {
+        effect(db, &event).await
+    })
+    .await
+    {
+        Ok(Some(())) => {
+            dispatch_after_commit(handler.context, db).await;
+            empty(StatusCode::OK, &request_id)
+        }
+        Ok(None) => empty(StatusCode::OK, &request_id),
+        Err(HandlerError::Retry(reason)) => unavailable(handler, &event, &reason, &request_id),
+        Err(HandlerError::Refuse(reason)) => {
+            eprintln!(
+                "{} refused {} {}: {reason}",
+                handler.subscriber, event.event_type, event.id
+            );
+            Problem::unprocessable(reason).to_response(&request_id)
+        }
+    }
+}
+
+fn unavailable<E>(
+    handler: &EventHandler,
+    event: &Envelope<E>,
+    reason: &str,
+    request_id: &str,
+) -> Response {
+    eprintln!(
+        "{} could not apply {} {}: {reason}",
+        handler.subscriber, event.event_type, event.id
+    );
+    Problem::unavailable(format!("{} will retry: {reason}", handler.subscriber))
+        .to_response(request_id)
+}
