@@ -1,5 +1,8 @@
-//! `GET /health`: 200 when every store the app uses answers, 503 (naming the one that
-//! does not) otherwise — each context's database and the key-value store.
+//! Operations endpoints: `GET /health` (200 when every store the app uses answers, 503
+//! naming the one that does not) and the outbox's admin side — dead letters of every
+//! context, their replay, and the sweep that re-dispatches whatever is left pending
+//! (for a cron or a Kubernetes CronJob).
 
+pub mod routes;
 #[cfg(target_arch = "wasm32")]
 mod service;
