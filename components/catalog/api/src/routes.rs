@@ -1,7 +1,7 @@
 //! The catalog's route table, its list and search query parameters, and who sees
 //! inactive products.
 
-use catalog_domain::{Position, ProductFilter};
+use catalog_domain::{MAX_SKU_FILTER, Position, ProductFilter};
 use http::Method;
 use kit::auth::Role;
 use kit::json::FieldErrors;
@@ -50,8 +50,9 @@ pub fn sees_inactive(role: Option<Role>) -> bool {
     role.is_some_and(|role| WRITERS.contains(&role))
 }
 
-/// `GET /api/v1/products`: `category_id` and `active` filters, `limit` and `cursor`.
-/// A reader who does not see inactive products gets active ones only, and asking them
+/// `GET /api/v1/products`: `category_id`, `active` and `sku` filters, `limit` and
+/// `cursor`. `sku` may repeat and each may list several, comma-separated (at most
+/// [`MAX_SKU_FILTER`] distinct skus); a product matches one of them. A reader who does not see inactive products gets active ones only, and asking them
 /// for `active=false` is 403 rather than a silently empty list.
 pub fn product_list_query(
     query: &str,
@@ -69,8 +70,20 @@ pub fn product_list_query(
                 "false" => filter.active = Some(false),
                 _ => errors.push("active", "must be true or false"),
             },
+            "sku" => {
+                for sku in value.split(',') {
+                    if sku.is_empty() {
+                        errors.push("sku", "must not be empty");
+                    } else if !filter.skus.iter().any(|known| known == sku) {
+                        filter.skus.push(sku.to_owned());
+                    }
+                }
+            }
             _ => {}
         }
+    }
+    if filter.skus.len() > MAX_SKU_FILTER {
+        errors.push("sku", format!("may name at most {MAX_SKU_FILTER} skus"));
     }
     errors.into_result().map_err(Problem::validation)?;
     if !sees_inactive {
@@ -206,6 +219,28 @@ mod tests {
 
         let (filter, _) = product_list_query("", true).unwrap();
         assert_eq!(filter, ProductFilter::default());
+    }
+
+    #[test]
+    fn sku_filters_repeat_and_split_on_commas() {
+        let (filter, page) = product_list_query("sku=A&sku=B,C&sku=A&limit=100", false).unwrap();
+        assert_eq!(filter.skus, ["A", "B", "C"]);
+        assert_eq!(filter.active, Some(true), "visibility rules still apply");
+        assert_eq!(page.limit, 100);
+        let (filter, _) = product_list_query("sku=M%2CN&category_id=c1", true).unwrap();
+        assert_eq!(filter.skus, ["M", "N"]);
+        assert_eq!(filter.category_id.as_deref(), Some("c1"));
+
+        let hundred: Vec<String> = (0..100).map(|n| format!("S{n}")).collect();
+        let (filter, _) = product_list_query(&format!("sku={}", hundred.join(",")), true).unwrap();
+        assert_eq!(filter.skus.len(), 100);
+        let problem =
+            product_list_query(&format!("sku={}&sku=S100", hundred.join(",")), true).unwrap_err();
+        assert_eq!(field_of(&problem), "sku");
+        for query in ["sku=", "sku=A,,B", "sku=A,"] {
+            let problem = product_list_query(query, true).unwrap_err();
+            assert_eq!(field_of(&problem), "sku", "{query}");
+        }
     }
 
     #[test]

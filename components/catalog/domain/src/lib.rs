@@ -11,8 +11,8 @@ pub mod slug;
 
 pub use categories::{Category, NewCategory, create_category, list_categories};
 pub use products::{
-    NewProduct, Patch, Product, ProductFilter, ProductPatch, create_product, deactivate_product,
-    get_product, list_products, update_product,
+    MAX_SKU_FILTER, NewProduct, Patch, Product, ProductFilter, ProductPatch, create_product,
+    deactivate_product, get_product, list_products, update_product,
 };
 pub use search::search;
 

@@ -98,12 +98,18 @@ pub struct ProductPatch {
     pub active: Patch<bool>,
 }
 
-/// List filters (`?category_id=`, `?active=`); `None` matches every product.
+/// List filters (`?category_id=`, `?active=`, `?sku=`); `None` and an empty `skus` match
+/// every product.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProductFilter {
     pub category_id: Option<String>,
     pub active: Option<bool>,
+    /// Products with one of these skus (at most [`MAX_SKU_FILTER`]); empty: any sku.
+    pub skus: Vec<String>,
 }
+
+/// Most skus one list request may name: a page holds at most 100 products.
+pub const MAX_SKU_FILTER: usize = 100;
 
 // Each field's rule: the stored value, or the message for the client.
 
@@ -676,6 +682,12 @@ pub async fn list_products<D: Db>(
         params.push(active.into());
         sql.push_str(&format!(" AND p.active = ${}", params.len()));
     }
+    if !filter.skus.is_empty() {
+        let first = params.len() + 1;
+        params.extend(filter.skus.iter().map(|sku| sku.as_str().into()));
+        let placeholders: Vec<String> = (first..=params.len()).map(|n| format!("${n}")).collect();
+        sql.push_str(&format!(" AND p.sku IN ({})", placeholders.join(", ")));
+    }
     finish_page_query(&mut sql, &mut params, "p", page);
     let rows = db.query(&sql, &params).await?;
     let products = rows
@@ -1184,6 +1196,7 @@ mod tests {
         let filter = |category_id: Option<&str>, active: Option<bool>| ProductFilter {
             category_id: category_id.map(str::to_owned),
             active,
+            skus: Vec::new(),
         };
         let cases = [
             (filter(None, None), vec![&a, &b, &c]),
@@ -1196,6 +1209,45 @@ mod tests {
             let listed = all_pages(&db, &filter, 1);
             let expected: Vec<&str> = expected.iter().map(|p| p.id.as_str()).collect();
             assert_eq!(ids(&listed), expected, "{filter:?}");
+        }
+    }
+
+    #[test]
+    fn lists_filter_by_skus_with_the_other_filters() {
+        let db = database();
+        let a = create(&db, &new_product("A-1", "A")).unwrap();
+        let b = create(
+            &db,
+            &NewProduct {
+                active: Some(false),
+                ..new_product("B-1", "B")
+            },
+        )
+        .unwrap();
+        let c = create(&db, &new_product("C-1", "C")).unwrap();
+        block_on(create_product(
+            &db,
+            "other",
+            REQUEST_ID,
+            &new_product("A-1", "A elsewhere"),
+        ))
+        .unwrap();
+        let filter = |skus: &[&str], active: Option<bool>| ProductFilter {
+            skus: skus.iter().map(|sku| (*sku).to_owned()).collect(),
+            active,
+            ..ProductFilter::default()
+        };
+        let cases = [
+            (filter(&["A-1", "C-1"], None), vec![&a, &c]),
+            (filter(&["A-1", "B-1", "NOPE"], None), vec![&a, &b]),
+            (filter(&["A-1", "B-1"], Some(true)), vec![&a]),
+            (filter(&["NOPE"], None), vec![]),
+            (filter(&[], None), vec![&a, &b, &c]),
+        ];
+        for (filter, expected) in cases {
+            let expected: Vec<&str> = expected.iter().map(|p| p.id.as_str()).collect();
+            assert_eq!(ids(&all_pages(&db, &filter, 1)), expected, "{filter:?}");
+            assert_eq!(ids(&all_pages(&db, &filter, 100)), expected, "{filter:?}");
         }
     }
 }

@@ -1,0 +1,163 @@
+//! The orders route table, the list query parameters, and whose orders a caller sees.
+
+use http::Method;
+use kit::auth::{Caller, Role};
+use kit::pagination::PageParams;
+use kit::route::Route;
+use kit::{FieldError, Problem};
+use orders_domain::{Position, Status, Viewer};
+
+/// What a request asks the orders component to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    ListOrders,
+    CreateOrder,
+    GetOrder,
+    CancelOrder,
+}
+
+/// DESIGN §3's order routes; `{id}` is an order id.
+pub const ROUTES: &[Route<Endpoint>] = &[
+    Route::new(Method::GET, "/api/v1/orders", Endpoint::ListOrders),
+    Route::new(Method::POST, "/api/v1/orders", Endpoint::CreateOrder),
+    Route::new(Method::GET, "/api/v1/orders/{id}", Endpoint::GetOrder),
+    Route::new(
+        Method::POST,
+        "/api/v1/orders/{id}/cancel",
+        Endpoint::CancelOrder,
+    ),
+];
+
+/// Admins see and cancel every order of their tenant; everyone else their own.
+pub fn viewer(caller: &Caller) -> Viewer<'_> {
+    Viewer {
+        tenant: &caller.tenant,
+        user_id: &caller.user_id,
+        all_orders: caller.role == Role::Admin,
+    }
+}
+
+/// `GET /api/v1/orders`: an optional `status` (one of the status names), `limit` and
+/// `cursor`.
+pub fn order_list_query(query: &str) -> Result<(Option<Status>, PageParams<Position>), Problem> {
+    let page = PageParams::from_query(query)?;
+    let mut status = None;
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if name == "status" {
+            let parsed = value
+                .parse::<Status>()
+                .map_err(|message| Problem::validation(vec![FieldError::new("status", message)]))?;
+            status = Some(parsed);
+        }
+    }
+    Ok((status, page))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kit::pagination::encode_cursor;
+    use kit::route::{NoRoute, find};
+
+    #[test]
+    fn routes_cover_design_section_3() {
+        let cases = [
+            (Method::GET, "/api/v1/orders", Endpoint::ListOrders),
+            (Method::POST, "/api/v1/orders/", Endpoint::CreateOrder),
+            (Method::GET, "/api/v1/orders/o1", Endpoint::GetOrder),
+            (
+                Method::POST,
+                "/api/v1/orders/o1/cancel",
+                Endpoint::CancelOrder,
+            ),
+        ];
+        for (method, path, endpoint) in cases {
+            assert_eq!(find(ROUTES, &method, path).unwrap().0, endpoint, "{path}");
+        }
+        assert_eq!(
+            find(ROUTES, &Method::POST, "/api/v1/orders/o1/cancel")
+                .unwrap()
+                .1,
+            ["o1"]
+        );
+    }
+
+    #[test]
+    fn wrong_methods_and_paths() {
+        assert_eq!(
+            find(ROUTES, &Method::DELETE, "/api/v1/orders/o1"),
+            Err(NoRoute::MethodNotAllowed(vec![Method::GET]))
+        );
+        assert_eq!(
+            find(ROUTES, &Method::GET, "/api/v1/orders/o1/cancel"),
+            Err(NoRoute::MethodNotAllowed(vec![Method::POST]))
+        );
+        assert_eq!(
+            find(ROUTES, &Method::PUT, "/api/v1/orders"),
+            Err(NoRoute::MethodNotAllowed(vec![Method::GET, Method::POST]))
+        );
+        for path in [
+            "/api/v1/orders/o1/refund",
+            "/api/v1/orders//cancel",
+            "/api/v1",
+        ] {
+            assert_eq!(
+                find(ROUTES, &Method::POST, path),
+                Err(NoRoute::NotFound),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn admins_see_the_tenant_and_others_their_own() {
+        let caller = |role| Caller {
+            user_id: "u1".into(),
+            role,
+            tenant: "acme".into(),
+        };
+        for (role, all_orders) in [
+            (Role::Admin, true),
+            (Role::Vendor, false),
+            (Role::Customer, false),
+        ] {
+            let caller = caller(role);
+            let viewer = viewer(&caller);
+            assert_eq!(
+                viewer,
+                Viewer {
+                    tenant: "acme",
+                    user_id: "u1",
+                    all_orders
+                },
+                "{role}"
+            );
+        }
+    }
+
+    #[test]
+    fn list_filters_by_a_known_status() {
+        let (status, page) = order_list_query("").unwrap();
+        assert_eq!((status, page.limit, page.after), (None, 20, None));
+        let cursor = encode_cursor(&Position {
+            created_at: "2025-01-01T00:00:00.000000Z".into(),
+            id: "o1".into(),
+        });
+        let (status, page) =
+            order_list_query(&format!("status=payment_failed&limit=5&cursor={cursor}")).unwrap();
+        assert_eq!(status, Some(Status::PaymentFailed));
+        assert_eq!(page.limit, 5);
+        assert_eq!(page.after.unwrap().id, "o1");
+        for (query, field) in [
+            ("status=", "status"),
+            ("status=Paid", "status"),
+            ("status=lost", "status"),
+            ("limit=101", "limit"),
+            ("cursor=junk", "cursor"),
+        ] {
+            let problem = order_list_query(query).unwrap_err();
+            assert_eq!(problem.status, 422, "{query}");
+            assert_eq!(problem.errors[0].field, field, "{query}");
+        }
+    }
+}

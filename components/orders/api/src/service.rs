@@ -1,0 +1,180 @@
+//! The Spin handler: authentication, bodies, the catalog call and the store around each
+//! domain call.
+
+use crate::routes::{Endpoint, ROUTES, order_list_query, viewer};
+use http::{HeaderValue, StatusCode, header};
+use kit::auth::{Caller, TENANT_HEADER, unix_now};
+use kit::events::dispatch_after_commit;
+use kit::http::{Response, json, respond};
+use kit::json::{Validate, parse_valid, read_body, read_json, require_json_content_type};
+use kit::spin::{SpinDb, jwt_key, open_migrated, variable};
+use kit::{Problem, request_id, route};
+use orders_domain::{
+    CONTEXT, CancelRequest, CatalogProduct, MIGRATIONS, NewOrder, OrderError, Rates,
+    catalog_products_url, parse_catalog_reply,
+};
+use spin_sdk::http::Request;
+use spin_sdk::http::body::IncomingBodyExt;
+use spin_sdk::http_service;
+
+#[http_service]
+async fn handle(request: Request) -> Response {
+    let request_id = request_id::from_headers(request.headers());
+    let (endpoint, id) = match route::find(ROUTES, request.method(), request.uri().path()) {
+        Ok((endpoint, captures)) => (endpoint, captures.first().map(|id| (*id).to_owned())),
+        Err(no_route) => {
+            return no_route.to_response(request.method(), request.uri().path(), &request_id);
+        }
+    };
+    let id = id.unwrap_or_default();
+    let outcome = match jwt_key()
+        .await
+        .and_then(|key| key.authenticate(request.headers(), unix_now()))
+    {
+        Ok(caller) => match endpoint {
+            Endpoint::ListOrders => list_orders(&request, &caller, &request_id).await,
+            Endpoint::CreateOrder => create_order(request, &caller, &request_id).await,
+            Endpoint::GetOrder => get_order(&caller, &id, &request_id).await,
+            Endpoint::CancelOrder => cancel_order(request, &caller, &id, &request_id).await,
+        },
+        Err(problem) => Err(problem),
+    };
+    respond(outcome, &request_id)
+}
+
+/// The orders store, migrated before its first query in this instance; a store that
+/// cannot be opened or migrated is 503.
+async fn store(request_id: &str) -> Result<SpinDb, Problem> {
+    open_migrated(CONTEXT, MIGRATIONS).await.map_err(|error| {
+        eprintln!("[{request_id}] orders store: {error}");
+        Problem::unavailable("the orders store is unavailable")
+    })
+}
+
+/// The domain's answer as a problem; a database failure is logged, then a bare 500.
+fn domain_problem(request_id: &str) -> impl Fn(OrderError) -> Problem + '_ {
+    move |error| {
+        if let OrderError::Db(cause) = &error {
+            eprintln!("[{request_id}] orders: {cause}");
+        }
+        error.into()
+    }
+}
+
+/// Tax and shipping from the component's variables; a bad value is a deployment error.
+async fn rates(request_id: &str) -> Result<Rates, Problem> {
+    let misconfigured = |error: String| {
+        eprintln!("[{request_id}] orders configuration: {error}");
+        Problem::internal()
+    };
+    let tax = variable("tax_rate_bps").await.map_err(misconfigured)?;
+    let shipping = variable("shipping_fee").await.map_err(misconfigured)?;
+    Rates::from_variables(tax.as_deref(), shipping.as_deref()).map_err(misconfigured)
+}
+
+/// The catalog's active products among `skus`, read as an anonymous reader of the
+/// caller's tenant (so inactive products stay unknown). Any failure is 503: the order
+/// cannot be priced now, and the client may retry.
+async fn catalog_products(
+    tenant: &str,
+    skus: impl IntoIterator<Item = &str>,
+    request_id: &str,
+) -> Result<Vec<CatalogProduct>, Problem> {
+    let unavailable = |cause: String| {
+        eprintln!("[{request_id}] catalog: {cause}");
+        Problem::unavailable("the catalog is unavailable, so the order cannot be priced")
+    };
+    let request = http::Request::get(catalog_products_url(skus))
+        .header(TENANT_HEADER, tenant)
+        .header(request_id::HEADER, request_id)
+        .body(String::new())
+        .map_err(|error| unavailable(format!("building the request: {error}")))?;
+    let response = spin_sdk::http::send(request)
+        .await
+        .map_err(|error| unavailable(format!("sending: {error:?}")))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(unavailable(format!("answered HTTP {}", status.as_u16())));
+    }
+    let body = response
+        .into_body()
+        .bytes()
+        .await
+        .map_err(|error| unavailable(format!("reading the answer: {error:?}")))?;
+    parse_catalog_reply(&body).map_err(|error| unavailable(error.to_string()))
+}
+
+async fn create_order(
+    request: Request,
+    caller: &Caller,
+    request_id: &str,
+) -> Result<Response, Problem> {
+    let new: NewOrder = read_json(request).await?;
+    new.validate().map_err(Problem::validation)?;
+    let rates = rates(request_id).await?;
+    let skus = new.items.iter().map(|item| item.sku.as_str());
+    let products = catalog_products(&caller.tenant, skus, request_id).await?;
+    let priced = orders_domain::price(&new.items, &products, rates).map_err(Problem::validation)?;
+    let db = store(request_id).await?;
+    let order = orders_domain::create_order(
+        &db,
+        &caller.tenant,
+        &caller.user_id,
+        request_id,
+        &new,
+        priced,
+    )
+    .await
+    .map_err(domain_problem(request_id))?;
+    let mut response = json(StatusCode::CREATED, &order, request_id);
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/orders/{}", order.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    dispatch_after_commit(CONTEXT, db).await;
+    Ok(response)
+}
+
+async fn list_orders(
+    request: &Request,
+    caller: &Caller,
+    request_id: &str,
+) -> Result<Response, Problem> {
+    let (status, page) = order_list_query(request.uri().query().unwrap_or_default())?;
+    let db = store(request_id).await?;
+    let orders = orders_domain::list_orders(&db, viewer(caller), status, &page)
+        .await
+        .map_err(domain_problem(request_id))?;
+    Ok(json(StatusCode::OK, &orders, request_id))
+}
+
+async fn get_order(caller: &Caller, id: &str, request_id: &str) -> Result<Response, Problem> {
+    let db = store(request_id).await?;
+    let order = orders_domain::get_order(&db, viewer(caller), id)
+        .await
+        .map_err(domain_problem(request_id))?;
+    Ok(json(StatusCode::OK, &order, request_id))
+}
+
+/// The body is optional: none (or only whitespace) cancels without a reason.
+async fn cancel_order(
+    request: Request,
+    caller: &Caller,
+    id: &str,
+    request_id: &str,
+) -> Result<Response, Problem> {
+    let (parts, body) = request.into_parts();
+    let body = read_body(body).await?;
+    let cancel = if body.iter().all(u8::is_ascii_whitespace) {
+        CancelRequest::default()
+    } else {
+        require_json_content_type(&parts.headers)?;
+        parse_valid::<CancelRequest>(body)?
+    };
+    let db = store(request_id).await?;
+    let order = orders_domain::cancel_order(&db, viewer(caller), request_id, id, &cancel)
+        .await
+        .map_err(domain_problem(request_id))?;
+    let response = json(StatusCode::OK, &order, request_id);
+    dispatch_after_commit(CONTEXT, db).await;
+    Ok(response)
+}

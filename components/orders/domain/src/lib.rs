@@ -1,0 +1,198 @@
+//! The orders context's rules and SQL: checkout validation, pricing from the catalog's
+//! answer, the status machine, orders with their `order.created` / `order.cancelled`
+//! events written to the outbox in the same transaction, and the saga's transitions on
+//! inventory, payment and shipment events. Every function takes the tenant (from the
+//! token or the event) and touches only that tenant's rows.
+
+mod checkout;
+mod handlers;
+mod orders;
+mod pricing;
+mod status;
+
+pub use checkout::{
+    CancelRequest, MAX_ADDRESS_CHARS, MAX_ITEMS, MAX_QUANTITY, MAX_REASON_CHARS, MAX_TOKEN_CHARS,
+    NewOrder, NewOrderItem, Payment, ShippingAddress,
+};
+pub use handlers::{
+    on_inventory_insufficient, on_inventory_reserved, on_payment_failed, on_payment_refunded,
+    on_payment_succeeded, on_shipment_delivered, on_shipment_in_transit,
+};
+pub use orders::{
+    Order, Position, Viewer, cancel_order, create_order, get_order, list_orders, order_number,
+};
+pub use pricing::{
+    CATALOG_PRODUCTS_URL, CatalogProduct, CatalogReplyError, Priced, Rates, catalog_products_url,
+    parse_catalog_reply, price, tax_of,
+};
+pub use status::{IllegalTransition, Status};
+
+use kit::db::{DbError, Migration};
+use kit::{FieldError, Problem};
+use std::fmt;
+
+/// The context's name: its SQLite database label and PostgreSQL schema.
+pub const CONTEXT: &str = "orders";
+
+/// The `source` of the events the orders API emits (its component id in spin.toml).
+pub const EVENT_SOURCE: &str = "/components/orders";
+
+/// The orders schema and its outbox, in order, for
+/// `kit::db::migrate(db, CONTEXT, MIGRATIONS)`.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "0001_init",
+        sqlite: include_str!("../migrations/0001_init.sql"),
+        postgres: include_str!("../migrations/0001_init.sql"),
+    },
+    kit::outbox::MIGRATION,
+    kit::outbox::DELIVERIES_MIGRATION,
+];
+
+#[derive(Debug)]
+pub enum OrderError {
+    /// The input breaks a rule; every broken field named (422).
+    Invalid(Vec<FieldError>),
+    /// No such order visible to the caller in this tenant (404).
+    NotFound,
+    /// The status machine forbids the change (409).
+    Illegal(IllegalTransition),
+    Db(DbError),
+}
+
+impl From<DbError> for OrderError {
+    fn from(error: DbError) -> Self {
+        OrderError::Db(error)
+    }
+}
+
+impl fmt::Display for OrderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OrderError::Invalid(errors) => {
+                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                write!(f, "invalid fields: {}", fields.join(", "))
+            }
+            OrderError::NotFound => f.write_str("order not found"),
+            OrderError::Illegal(illegal) => illegal.fmt(f),
+            OrderError::Db(error) => error.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for OrderError {}
+
+/// The HTTP answer. A database error becomes a bare 500: the caller logs it first.
+impl From<OrderError> for Problem {
+    fn from(error: OrderError) -> Self {
+        match error {
+            OrderError::Invalid(errors) => Problem::validation(errors),
+            OrderError::NotFound => Problem::not_found("no such order"),
+            OrderError::Illegal(illegal) => Problem::conflict(illegal.to_string()),
+            OrderError::Db(_) => Problem::internal(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod test_support {
+    use crate::checkout::{NewOrder, NewOrderItem, Payment, ShippingAddress};
+    use crate::orders::{Order, Viewer, create_order};
+    use crate::pricing::{CatalogProduct, Rates, price};
+    use futures::executor::block_on;
+    use kit::db::{Db, NativeSqlite, migrate};
+    use serde_json::Value;
+
+    pub const TENANT: &str = "acme";
+    pub const CUSTOMER: &str = "0190a1b2-0000-7000-8000-0000000000aa";
+    pub const REQUEST_ID: &str = "req-1";
+
+    pub fn database() -> NativeSqlite {
+        let db = NativeSqlite::open_in_memory().unwrap();
+        block_on(migrate(&db, crate::CONTEXT, crate::MIGRATIONS)).unwrap();
+        db
+    }
+
+    pub fn customer(user_id: &str) -> Viewer<'_> {
+        Viewer {
+            tenant: TENANT,
+            user_id,
+            all_orders: false,
+        }
+    }
+
+    pub fn admin() -> Viewer<'static> {
+        Viewer {
+            tenant: TENANT,
+            user_id: "admin-1",
+            all_orders: true,
+        }
+    }
+
+    pub fn checkout(lines: &[(&str, u32)]) -> NewOrder {
+        NewOrder {
+            items: lines
+                .iter()
+                .map(|(sku, quantity)| NewOrderItem::new(*sku, *quantity))
+                .collect(),
+            shipping_address: ShippingAddress {
+                name: " Ada Lovelace ".into(),
+                line1: "12 St James's Square".into(),
+                city: "London".into(),
+                postal_code: "SW1Y 4JH".into(),
+                country: "GB".into(),
+            },
+            payment: Payment {
+                token: "tok_visa".into(),
+            },
+        }
+    }
+
+    /// The catalog every test shops from: MUG-1 at 12.50, TEA-1 at 3.00 (EUR).
+    pub fn catalog() -> Vec<CatalogProduct> {
+        [("MUG-1", "Mug", 1250), ("TEA-1", "Tea", 300)]
+            .into_iter()
+            .map(|(sku, name, price)| CatalogProduct {
+                sku: sku.into(),
+                name: name.into(),
+                price,
+                currency: "EUR".into(),
+                active: true,
+            })
+            .collect()
+    }
+
+    /// An order of 2 mugs and 1 tea for `customer_id` in `tenant`.
+    pub fn place_in(db: &NativeSqlite, tenant: &str, customer_id: &str) -> Order {
+        let new = checkout(&[("MUG-1", 2), ("TEA-1", 1)]);
+        let priced = price(&new.items, &catalog(), Rates::default()).unwrap();
+        block_on(create_order(
+            db,
+            tenant,
+            customer_id,
+            REQUEST_ID,
+            &new,
+            priced,
+        ))
+        .unwrap()
+    }
+
+    pub fn place(db: &NativeSqlite) -> Order {
+        place_in(db, TENANT, CUSTOMER)
+    }
+
+    /// (topic, envelope) of every outbox row, oldest first.
+    pub fn outbox(db: &NativeSqlite) -> Vec<(String, Value)> {
+        block_on(db.query(
+            "SELECT topic, payload FROM outbox ORDER BY created_at, id",
+            &[],
+        ))
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let payload = serde_json::from_str(row.get_str(1).unwrap()).unwrap();
+            (row.get_str(0).unwrap().to_owned(), payload)
+        })
+        .collect()
+    }
+}
