@@ -5,12 +5,14 @@
 
 mod problem;
 mod shop;
+mod stripe;
 mod token;
 
 pub use problem::{assert_field_error, assert_problem};
 pub use shop::{ADMIN_EMAIL, ADMIN_PASSWORD, Account, Client, JWT_SECRET, Shop, Store};
 pub use testing::{Reply, unique_name};
-pub use token::{Claims, sign_hs256, unsigned_token, with_forged_role};
+pub use stripe::{Received, StripeStub, WEBHOOK_SECRET, stripe_signature};
+pub use token::{Claims, sign_hs256, unix_now, unsigned_token, with_forged_role};
 
 use serde_json::{Value, json};
 
@@ -33,6 +35,30 @@ macro_rules! on_both_stores {
                 #[test]
                 fn $name() {
                     super::$name(&$crate::Shop::start($crate::Store::Postgres));
+                }
+            )*
+        }
+    };
+}
+
+/// Like [`on_both_stores!`] for bodies `fn name(store: Store)` that start their own
+/// [`Shop`] (with variables of their own, or beside a stub of a third party).
+#[macro_export]
+macro_rules! for_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name($crate::Store::Sqlite);
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name($crate::Store::Postgres);
                 }
             )*
         }
@@ -67,4 +93,66 @@ pub fn text(value: &Value, field: &str) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("no string {field:?} in {value}"))
         .to_owned()
+}
+
+/// A product priced `price` EUR cents with `on_hand` units in stock, made by `admin`.
+pub fn stocked_product(admin: &Client, sku: &str, price: i64, on_hand: i64) -> Value {
+    let mut body = product(sku, &format!("Stocked {sku}"));
+    body["price"] = json!(price);
+    let product = admin.post("/api/v1/products", &body).expect_json(201);
+    // A new SKU's stock level is created: 201.
+    let stock = admin
+        .request("PUT", &format!("/api/v1/inventory/{sku}"))
+        .json(&json!({ "on_hand": on_hand }))
+        .send()
+        .expect_json(201);
+    assert_eq!(stock["available"], on_hand, "{stock}");
+    product
+}
+
+/// A checkout body for `items` (sku, quantity), paid with the payment `token`.
+pub fn order_body(items: &[(&str, u32)], token: &str) -> Value {
+    json!({
+        "items": items
+            .iter()
+            .map(|(sku, quantity)| json!({ "sku": sku, "quantity": quantity }))
+            .collect::<Vec<_>>(),
+        "shipping_address": {
+            "name": "Casey Customer",
+            "line1": "1 Market Street",
+            "city": "Lyon",
+            "postal_code": "69001",
+            "country": "FR",
+        },
+        "payment": { "token": token },
+    })
+}
+
+/// Places an order (which must be accepted, 201) and returns it.
+pub fn place_order(client: &Client, items: &[(&str, u32)], token: &str) -> Value {
+    client
+        .post("/api/v1/orders", &order_body(items, token))
+        .expect_json(201)
+}
+
+/// Polls the order until the saga has moved it to `status`; panics with the last state
+/// seen after 20 s.
+pub fn order_reaching(client: &Client, order_id: &str, status: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let order = client.get(&format!("/api/v1/orders/{order_id}")).expect_ok();
+        if order["status"] == status {
+            return order;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "order {order_id} never reached {status}; last seen: {order}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The stock record of `sku`, read by `admin`.
+pub fn stock_of(admin: &Client, sku: &str) -> Value {
+    admin.get(&format!("/api/v1/inventory/{sku}")).expect_ok()
 }

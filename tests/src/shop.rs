@@ -23,11 +23,16 @@ pub struct Shop {
     // Fields drop in order: the host stops before its database and its state go.
     server: Server,
     database: Option<ScratchDatabase>,
-    _state: tempfile::TempDir,
+    state: tempfile::TempDir,
 }
 
 impl Shop {
     pub fn start(store: Store) -> Shop {
+        Shop::start_with(store, &[])
+    }
+
+    /// A shop whose app variables `variables` (name, value) override the defaults.
+    pub fn start_with(store: Store, variables: &[(&str, &str)]) -> Shop {
         let host = testing::built_artifact("debug/fusion-host", "scripts/setup");
         let manifest = workspace_dir().join("spin.toml");
         check_components_built(&manifest);
@@ -54,10 +59,26 @@ impl Shop {
                 .env("SPIN_VARIABLE_DB_URL", database.url()),
             None => command.env("SPIN_VARIABLE_DB_DRIVER", "sqlite"),
         };
+        for (name, value) in variables {
+            command.env(format!("SPIN_VARIABLE_{}", name.to_uppercase()), value);
+        }
         Shop {
             server: Server::start(command),
             database,
-            _state: state,
+            state,
+        }
+    }
+
+    /// Runs `sql` directly in `context`'s database, behind the app's back (to stage what a
+    /// crash would leave, or to read what the API does not show). Rows come back one per
+    /// line, columns separated by `|`.
+    pub fn sql(&self, context: &str, sql: &str) -> String {
+        match &self.database {
+            Some(database) => database
+                .psql(&format!("SET search_path TO {context}; {sql}"))
+                .unwrap_or_else(|e| panic!("{context}: {sql}: {e}")),
+            None => sqlite(&self.state.path().join(format!("{context}.db")), sql)
+                .unwrap_or_else(|e| panic!("{context}: {sql}: {e}")),
         }
     }
 
@@ -224,6 +245,32 @@ pub struct Account<'a> {
     pub email: String,
     pub password: String,
     pub client: Client<'a>,
+}
+
+fn sqlite(path: &Path, sql: &str) -> rusqlite::Result<String> {
+    let connection = rusqlite::Connection::open(path)?;
+    connection.busy_timeout(std::time::Duration::from_secs(10))?;
+    let mut statement = connection.prepare(sql)?;
+    let columns = statement.column_count();
+    let mut rows = statement.query([])?;
+    let mut out = String::new();
+    while let Some(row) = rows.next()? {
+        let values = (0..columns)
+            .map(|i| {
+                Ok(match row.get_ref(i)? {
+                    rusqlite::types::ValueRef::Null => String::new(),
+                    rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                    rusqlite::types::ValueRef::Real(x) => x.to_string(),
+                    rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                        String::from_utf8_lossy(t).into_owned()
+                    }
+                })
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        out.push_str(&values.join("|"));
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 /// The runtime config of one shop: its SQLite databases and key-value store under `state`.

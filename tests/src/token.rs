@@ -18,10 +18,7 @@ pub struct Claims<'a> {
 
 impl Claims<'_> {
     fn to_json(&self) -> Value {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("the clock is after 1970")
-            .as_secs() as i64;
+        let now = unix_now();
         json!({
             "sub": self.sub,
             "role": self.role,
@@ -39,10 +36,23 @@ pub fn sign_hs256(secret: &str, claims: &Claims) -> String {
         encode(&json!({ "alg": "HS256", "typ": "JWT" })),
         encode(&claims.to_json())
     );
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(signing_input.as_bytes());
-    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    let signature = URL_SAFE_NO_PAD.encode(hmac_sha256(secret, &signing_input));
     format!("{signing_input}.{signature}")
+}
+
+/// HMAC-SHA256 of `message` under `secret` (JWT signatures, Stripe's webhook signatures).
+pub(crate) fn hmac_sha256(secret: &str, message: &str) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(message.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_secs() as i64
 }
 
 /// A token with `alg: none` and an empty signature.

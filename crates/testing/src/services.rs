@@ -71,6 +71,12 @@ impl ScratchDatabase {
     pub fn url(&self) -> String {
         format!("postgres://fusion:fusion@{POSTGRES_ADDR}/{}", self.name)
     }
+
+    /// Runs `sql` in this database; psql's unaligned output (rows on lines, columns
+    /// separated by `|`), or its error message.
+    pub fn psql(&self, sql: &str) -> Result<String, String> {
+        psql_in(&self.name, sql)
+    }
 }
 
 impl Drop for ScratchDatabase {
@@ -82,18 +88,23 @@ impl Drop for ScratchDatabase {
     }
 }
 
-/// Runs one SQL statement with `psql` as `fusion` over TCP; the error is psql's message.
+/// Runs one SQL statement in the `fusion` database.
 fn psql(sql: &str) -> Result<(), String> {
+    psql_in("fusion", sql).map(drop)
+}
+
+/// Runs SQL with `psql` as `fusion` over TCP in `database`; the output, or psql's message.
+fn psql_in(database: &str, sql: &str) -> Result<String, String> {
     let (host, port) = POSTGRES_ADDR.split_once(':').expect("host:port");
     let output = Command::new("psql")
-        .args(["-h", host, "-p", port, "-U", "fusion", "-d", "fusion"])
+        .args(["-h", host, "-p", port, "-U", "fusion", "-d", database])
         .args(["-v", "ON_ERROR_STOP=1", "-tAc", sql])
         .env("PGPASSWORD", "fusion")
         .env("PGCONNECT_TIMEOUT", "5")
         .output()
         .map_err(|e| format!("cannot run psql: {e}"))?;
     if output.status.success() {
-        Ok(())
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     } else {
         Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
     }

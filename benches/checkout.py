@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Checkout load: customers, one stocked product, and POST /api/v1/orders under load.
+
+usage:
+  checkout.py setup BASE_URL ADMIN_TOKEN SKU ON_HAND CUSTOMERS TOKENS_FILE
+      creates the product SKU with ON_HAND units and registers CUSTOMERS customers,
+      writing their access tokens to TOKENS_FILE (one per line)
+      (CUSTOMERS 0 registers nobody and keeps TOKENS_FILE)
+  checkout.py count BASE_URL ADMIN_TOKEN STATUS
+      prints how many orders of the tenant have STATUS
+  checkout.py stock BASE_URL ADMIN_TOKEN SKU
+      prints "on_hand reserved available" of SKU
+  checkout.py flash BASE_URL TOKENS_FILE SKU ORDERS CONNECTIONS
+      places ORDERS one-unit orders of SKU over CONNECTIONS concurrent connections and
+      prints "seconds p50_ms p99_ms http_<status>=count..." once every answer is in
+"""
+import http.client
+import json
+import sys
+import threading
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+
+
+def connect(base):
+    url = urllib.parse.urlsplit(base)
+    return http.client.HTTPConnection(url.hostname, url.port, timeout=120)
+
+
+def call(connection, method, path, body=None, token=None):
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    connection.request(method, path, json.dumps(body) if body is not None else None, headers)
+    response = connection.getresponse()
+    data = response.read()
+    return response.status, (json.loads(data) if data else None)
+
+
+def order_body(sku):
+    return {
+        "items": [{"sku": sku, "quantity": 1}],
+        "shipping_address": {"name": "Bench Buyer", "line1": "1 Load Lane", "city": "Lyon",
+                             "postal_code": "69001", "country": "FR"},
+        "payment": {"token": "tok_visa"},
+    }
+
+
+def setup(base, admin_token, sku, on_hand, customers, tokens_file):
+    connection = connect(base)
+    status, body = call(connection, "POST", "/api/v1/products", {
+        "sku": sku, "name": f"Bench {sku}", "description": "checkout bench", "price": 1999,
+        "currency": "EUR"}, admin_token)
+    assert status == 201, (status, body)
+    status, body = call(connection, "PUT", f"/api/v1/inventory/{sku}", {"on_hand": on_hand}, admin_token)
+    assert status in (200, 201), (status, body)
+
+    def register(n):
+        own = connect(base)
+        email = f"bench-{sku.lower()}-{n}@bench.test"
+        password = "bench password 42"
+        status, body = call(own, "POST", "/api/v1/auth/register",
+                            {"email": email, "password": password, "name": f"Buyer {n}"})
+        assert status == 201, (status, body)
+        status, body = call(own, "POST", "/api/v1/auth/login", {"email": email, "password": password})
+        assert status == 200, (status, body)
+        return body["access_token"]
+
+    if customers == 0:
+        return
+    with ThreadPoolExecutor(8) as pool:
+        tokens = list(pool.map(register, range(customers)))
+    with open(tokens_file, "w") as out:
+        out.write("\n".join(tokens) + "\n")
+
+
+def count(base, admin_token, status):
+    connection, total, cursor = connect(base), 0, ""
+    while True:
+        code, page = call(connection, "GET", f"/api/v1/orders?status={status}&limit=100&cursor={cursor}",
+                          token=admin_token)
+        assert code == 200, (code, page)
+        total += len(page["items"])
+        if not page["next_cursor"]:
+            return total
+        cursor = page["next_cursor"]
+
+
+def stock(base, admin_token, sku):
+    code, body = call(connect(base), "GET", f"/api/v1/inventory/{sku}", token=admin_token)
+    assert code == 200, (code, body)
+    return f'{body["on_hand"]} {body["reserved"]} {body["available"]}'
+
+
+def flash(base, tokens_file, sku, orders, connections):
+    tokens = [line.strip() for line in open(tokens_file) if line.strip()]
+    latencies, statuses, lock = [], {}, threading.Lock()
+    next_order = iter(range(orders))
+
+    def worker(_):
+        connection = connect(base)
+        while True:
+            with lock:
+                n = next(next_order, None)
+            if n is None:
+                return
+            started = time.perf_counter()
+            status, body = call(connection, "POST", "/api/v1/orders", order_body(sku), tokens[n % len(tokens)])
+            elapsed = (time.perf_counter() - started) * 1000
+            key = f"http_{status}"
+            with lock:
+                latencies.append(elapsed)
+                statuses[key] = statuses.get(key, 0) + 1
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(connections) as pool:
+        list(pool.map(worker, range(connections)))
+    seconds = time.perf_counter() - started
+    latencies.sort()
+    p50 = latencies[len(latencies) // 2]
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    counts = " ".join(f"{k}={v}" for k, v in sorted(statuses.items()))
+    print(f"{seconds:.2f} {p50:.1f} {p99:.1f} {counts}")
+
+
+if __name__ == "__main__":
+    command, args = sys.argv[1], sys.argv[2:]
+    if command == "setup":
+        setup(args[0], args[1], args[2], int(args[3]), int(args[4]), args[5])
+    elif command == "count":
+        print(count(args[0], args[1], args[2]))
+    elif command == "stock":
+        print(stock(args[0], args[1], args[2]))
+    elif command == "flash":
+        flash(args[0], args[1], args[2], int(args[3]), int(args[4]))
+    else:
+        sys.exit(__doc__)

@@ -1,0 +1,144 @@
+//! A stand-in for Stripe's API on loopback: it answers each request with the next
+//! scripted reply (the last one repeats), records what it was sent, and signs webhooks
+//! the way Stripe does.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use crate::token::hmac_sha256;
+
+/// The webhook signing secret the tests configure (`stripe_webhook_secret`).
+pub const WEBHOOK_SECRET: &str = "whsec_acceptance_tests";
+
+/// One request the stub received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    pub path: String,
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(header, _)| header == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+#[derive(Default)]
+struct Script {
+    replies: Vec<(u16, Value)>,
+    received: Vec<Received>,
+}
+
+/// The stub; it stops serving when the test process ends.
+pub struct StripeStub {
+    url: String,
+    script: Arc<Mutex<Script>>,
+}
+
+impl StripeStub {
+    /// Serves `replies` in order, repeating the last.
+    pub fn start(replies: Vec<(u16, Value)>) -> StripeStub {
+        assert!(!replies.is_empty(), "the stub needs at least one reply");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the Stripe stub");
+        let url = format!("http://{}", listener.local_addr().expect("stub address"));
+        let script = Arc::new(Mutex::new(Script {
+            replies,
+            received: Vec::new(),
+        }));
+        let serving = Arc::clone(&script);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                // A connection the stub cannot read is the app's problem to report.
+                let _ = serve(stream, &serving);
+            }
+        });
+        StripeStub { url, script }
+    }
+
+    /// The value of the `stripe_api_url` variable that points the app here.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Replaces the replies still to come.
+    pub fn reply_next(&self, replies: Vec<(u16, Value)>) {
+        assert!(!replies.is_empty(), "the stub needs at least one reply");
+        self.lock().replies = replies;
+    }
+
+    /// Every request so far, oldest first.
+    pub fn received(&self) -> Vec<Received> {
+        self.lock().received.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Script> {
+        self.script.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn serve(stream: TcpStream, script: &Mutex<Script>) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let mut parts = request_line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_owned();
+    let path = parts.next().unwrap_or_default().to_owned();
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+    }
+    let length = headers
+        .iter()
+        .find(|(name, _)| name == "content-length")
+        .and_then(|(_, value)| value.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let (status, reply) = {
+        let mut script = script.lock().unwrap_or_else(|e| e.into_inner());
+        script.received.push(Received {
+            method,
+            path,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        });
+        if script.replies.len() > 1 {
+            script.replies.remove(0)
+        } else {
+            script.replies[0].clone()
+        }
+    };
+    let reply = reply.to_string();
+    let mut stream = stream;
+    write!(
+        stream,
+        "HTTP/1.1 {status} Stub\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+        reply.len()
+    )?;
+    stream.flush()
+}
+
+/// The `Stripe-Signature` header for `payload` sent at Unix time `timestamp`, signed with
+/// `secret`: `t=<timestamp>,v1=<hex HMAC-SHA256 of "<timestamp>.<payload>">`.
+pub fn stripe_signature(secret: &str, timestamp: i64, payload: &str) -> String {
+    let digest = hmac_sha256(secret, &format!("{timestamp}.{payload}"));
+    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("t={timestamp},v1={hex}")
+}
