@@ -7,6 +7,8 @@ use serde::de::IgnoredAny;
 
 pub const MAX_ITEMS: usize = 100;
 pub const MAX_QUANTITY: u32 = 1_000;
+/// The catalog's own limit: a longer sku names no product.
+pub const MAX_SKU_CHARS: usize = 64;
 pub const MAX_ADDRESS_CHARS: usize = 200;
 pub const MAX_TOKEN_CHARS: usize = 255;
 pub const MAX_REASON_CHARS: usize = 500;
@@ -91,6 +93,11 @@ impl Validate for NewOrder {
             let sku_field = format!("items[{i}].sku");
             if item.sku.trim().is_empty() {
                 errors.push(&sku_field, "must not be empty");
+            } else if item.sku.chars().count() > MAX_SKU_CHARS {
+                errors.push(
+                    &sku_field,
+                    format!("must be at most {MAX_SKU_CHARS} characters"),
+                );
             } else if self.items[..i]
                 .iter()
                 .any(|earlier| earlier.sku == item.sku)
@@ -261,11 +268,16 @@ mod tests {
     }
 
     #[test]
-    fn skus_are_non_empty_and_each_given_once() {
+    fn skus_are_non_empty_short_and_each_given_once() {
         assert_eq!(
             fields(&with(|v| v["items"][1]["sku"] = json!(" "))),
             ["items[1].sku"]
         );
+        assert_eq!(
+            fields(&with(|v| v["items"][1]["sku"] = json!("S".repeat(65)))),
+            ["items[1].sku"]
+        );
+        assert!(parse(&with(|v| v["items"][1]["sku"] = json!("S".repeat(64)))).is_ok());
         assert_eq!(
             fields(&with(|v| v["items"][1]["sku"] = json!("MUG-1"))),
             ["items[1].sku"]

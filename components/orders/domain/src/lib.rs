@@ -11,8 +11,8 @@ mod pricing;
 mod status;
 
 pub use checkout::{
-    CancelRequest, MAX_ADDRESS_CHARS, MAX_ITEMS, MAX_QUANTITY, MAX_REASON_CHARS, MAX_TOKEN_CHARS,
-    NewOrder, NewOrderItem, Payment, ShippingAddress,
+    CancelRequest, MAX_ADDRESS_CHARS, MAX_ITEMS, MAX_QUANTITY, MAX_REASON_CHARS, MAX_SKU_CHARS,
+    MAX_TOKEN_CHARS, NewOrder, NewOrderItem, Payment, ShippingAddress,
 };
 pub use handlers::{
     on_inventory_insufficient, on_inventory_reserved, on_payment_failed, on_payment_refunded,
