@@ -1,0 +1,435 @@
+//! Refunds: an admin's full or partial refund, the refund of a cancelled order, and the
+//! guard that keeps concurrent refunds within the captured amount.
+
+use crate::provider::{Provider, Refund};
+use crate::status::{PaymentStatus, RefundAmountError, refund_amount, status_after_refund};
+use crate::store::{Cause, Stored, derived_id, find, find_by_order, lock_order};
+use crate::stripe::FormPoster;
+use crate::{Payment, PaymentError, get_payment};
+use contracts::{Envelope, OrderCancelled, PaymentRefunded, now_rfc3339};
+use kit::db::{Db, transaction};
+use kit::outbox::{HandlerError, enqueue};
+use serde::Deserialize;
+
+const API_SOURCE: &str = "/components/payments";
+const CANCELLATION_SOURCE: &str = "/components/payments-on-order-cancelled";
+
+/// `POST /api/v1/payments/{id}/refund`: `amount` in minor units, absent for
+/// everything not refunded yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundBody {
+    #[serde(default)]
+    pub amount: Option<i64>,
+}
+
+/// The amount a refund of `requested` takes from `payment`: 422 naming `amount` when
+/// it is not positive or more than remains, 409 naming both states when the payment's
+/// status allows no refund.
+fn checked_amount(payment: &Payment, requested: Option<i64>) -> Result<i64, PaymentError> {
+    let invalid = |error: RefundAmountError| PaymentError::invalid("amount", error.to_string());
+    if let Some(amount) = requested
+        && amount <= 0
+    {
+        return Err(invalid(RefundAmountError::NotPositive));
+    }
+    let target = status_after_refund(
+        payment.amount,
+        payment.refunded_amount + requested.unwrap_or(payment.amount),
+    );
+    payment
+        .status
+        .transition(target)
+        .map_err(PaymentError::Conflict)?;
+    refund_amount(payment.amount, payment.refunded_amount, requested).map_err(invalid)
+}
+
+/// Refunds `requested` (or the rest) of the tenant's payment `id` through the provider
+/// that took it, and emits `payment.refunded`. The provider is called inside the
+/// transaction, after the guard, so a refused or failed call changes nothing.
+pub async fn refund_payment<D: Db, T: FormPoster>(
+    db: &D,
+    provider: &Provider<T>,
+    tenant: &str,
+    request_id: &str,
+    id: &str,
+    body: &RefundBody,
+) -> Result<Payment, PaymentError> {
+    transaction(db, async |db| {
+        let stored = find(db, tenant, id).await?.ok_or(PaymentError::NotFound)?;
+        let amount = checked_amount(&stored.payment, body.amount)?;
+        let cause = Cause::request(API_SOURCE, tenant, request_id);
+        let refund_id = uuid::Uuid::now_v7().to_string();
+        refund_within(db, provider, &stored, amount, &refund_id, &cause).await
+    })
+    .await
+}
+
+/// Refunds what remains of a cancelled order's captured payment. A payment not made
+/// yet, or still pending, is marked cancelled instead: a later charge does nothing,
+/// and a pending charge that succeeds after all is refunded by the webhook. Failed and
+/// refunded payments need nothing. The refund id is derived from the cancellation
+/// event, so a retried attempt reuses the provider's Idempotency-Key.
+pub async fn refund_cancelled_order<D: Db, T: FormPoster>(
+    db: &D,
+    provider: &Provider<T>,
+    event: &Envelope<OrderCancelled>,
+) -> Result<(), HandlerError> {
+    let tenant = &event.tenant;
+    let order_id = &event.data.order_id;
+    lock_order(db, tenant, order_id).await?;
+    let stored = find_by_order(db, tenant, order_id).await?;
+    match stored {
+        Some(stored) if stored.payment.status.is_refundable() => {
+            let payment = &stored.payment;
+            let refund_id = derived_id("refund", tenant, &event.id);
+            let cause = Cause::event(CANCELLATION_SOURCE, event);
+            let rest = payment.amount - payment.refunded_amount;
+            refund_within(db, provider, &stored, rest, &refund_id, &cause).await?;
+        }
+        Some(stored) if stored.payment.status != PaymentStatus::Pending => {
+            eprintln!(
+                "payments: order {order_id} cancelled; its payment is {}, nothing to refund",
+                stored.payment.status
+            );
+        }
+        _ => {
+            db.execute(
+                "INSERT INTO cancelled_orders (tenant, order_id, cancelled_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (tenant, order_id) DO NOTHING",
+                &[
+                    tenant.as_str().into(),
+                    order_id.as_str().into(),
+                    now_rfc3339().into(),
+                ],
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Takes `amount` from the payment with a conditional UPDATE (`refunded_amount +
+/// amount <= amount`, so concurrent refunds never exceed the capture), moves the
+/// status, refunds through the provider, records the refund and enqueues
+/// `payment.refunded`. Runs inside the caller's transaction.
+pub(crate) async fn refund_within<D: Db, T: FormPoster>(
+    db: &D,
+    provider: &Provider<T>,
+    stored: &Stored,
+    amount: i64,
+    refund_id: &str,
+    cause: &Cause,
+) -> Result<Payment, PaymentError> {
+    let payment = &stored.payment;
+    let now = now_rfc3339();
+    let guarded = db
+        .query(
+            "UPDATE payments SET refunded_amount = refunded_amount + $3, updated_at = $4 \
+             WHERE tenant = $1 AND id = $2 AND status IN ($5, $6) \
+             AND refunded_amount + $3 <= amount \
+             RETURNING refunded_amount, status",
+            &[
+                stored.tenant.as_str().into(),
+                payment.id.as_str().into(),
+                amount.into(),
+                now.as_str().into(),
+                PaymentStatus::Succeeded.as_str().into(),
+                PaymentStatus::PartiallyRefunded.as_str().into(),
+            ],
+        )
+        .await?;
+    let Some(row) = guarded.first() else {
+        // Another refund got there first: explain against the payment as it is now.
+        let current = find(db, &stored.tenant, &payment.id)
+            .await?
+            .ok_or(PaymentError::NotFound)?;
+        checked_amount(&current.payment, Some(amount))?;
+        return Err(PaymentError::invalid(
+            "amount",
+            "exceeds what remains of the captured amount",
+        ));
+    };
+    let total_refunded = row.get_i64(0)?;
+    let from: PaymentStatus = row.get_str(1)?.parse().map_err(kit::db::DbError::Other)?;
+    let next = from
+        .transition(status_after_refund(payment.amount, total_refunded))
+        .map_err(PaymentError::Conflict)?;
+    db.execute(
+        "UPDATE payments SET status = $3 WHERE tenant = $1 AND id = $2",
+        &[
+            stored.tenant.as_str().into(),
+            payment.id.as_str().into(),
+            next.as_str().into(),
+        ],
+    )
+    .await?;
+    let refund = Refund {
+        refund_id,
+        charge_reference: payment.provider_reference.as_deref().unwrap_or_default(),
+        amount,
+    };
+    provider.refund(&payment.provider, &refund).await?;
+    db.execute(
+        "INSERT INTO refunds (id, tenant, payment_id, amount, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+        &[
+            refund_id.into(),
+            stored.tenant.as_str().into(),
+            payment.id.as_str().into(),
+            amount.into(),
+            now.into(),
+        ],
+    )
+    .await?;
+    let refunded = PaymentRefunded {
+        payment_id: payment.id.clone(),
+        refund_id: refund_id.to_owned(),
+        order_id: payment.order_id.clone(),
+        customer_id: payment.customer_id.clone(),
+        amount,
+        total_refunded,
+        currency: payment.currency.clone(),
+        fully_refunded: next == PaymentStatus::Refunded,
+    };
+    enqueue(db, &cause.envelope(refunded)).await?;
+    get_payment(db, &stored.tenant, &payment.id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ProviderError;
+    use crate::store::find;
+    use crate::stripe::tests::stripe;
+    use crate::test_support::*;
+    use futures::executor::block_on;
+    use kit::db::NativeSqlite;
+
+    fn refund(db: &NativeSqlite, id: &str, amount: Option<i64>) -> Result<Payment, PaymentError> {
+        block_on(refund_payment(
+            db,
+            &test_provider(),
+            TENANT,
+            "req-1",
+            id,
+            &RefundBody { amount },
+        ))
+    }
+
+    fn invalid_field(result: Result<Payment, PaymentError>) -> String {
+        match result {
+            Err(PaymentError::Invalid(errors)) => errors[0].field.clone(),
+            other => panic!("expected a 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn partial_then_full_refund() {
+        let db = database();
+        let payment = charged(&db, "order-1", 1000, "tok_visa");
+
+        let after = refund(&db, &payment.id, Some(300)).unwrap();
+        assert_eq!(after.status, PaymentStatus::PartiallyRefunded);
+        assert_eq!(after.refunded_amount, 300);
+        assert_eq!(after.refunds.len(), 1);
+        assert_eq!(after.refunds[0].amount, 300);
+
+        let after = refund(&db, &payment.id, None).unwrap();
+        assert_eq!(after.status, PaymentStatus::Refunded);
+        assert_eq!(after.refunded_amount, 1000);
+        assert_eq!(after.refunds.len(), 2);
+        assert_eq!(after.refunds[1].amount, 700);
+
+        let events = events(&db);
+        let refunds: Vec<_> = events
+            .iter()
+            .filter(|(topic, _)| topic == "payment.refunded")
+            .map(|(_, data)| data)
+            .collect();
+        assert_eq!(refunds.len(), 2);
+        assert_eq!(refunds[0]["amount"], 300);
+        assert_eq!(refunds[0]["total_refunded"], 300);
+        assert_eq!(refunds[0]["fully_refunded"], false);
+        assert_eq!(refunds[1]["amount"], 700);
+        assert_eq!(refunds[1]["total_refunded"], 1000);
+        assert_eq!(refunds[1]["fully_refunded"], true);
+        assert_eq!(refunds[1]["refund_id"], after.refunds[1].id.as_str());
+    }
+
+    #[test]
+    fn bad_amounts_and_states() {
+        let db = database();
+        let payment = charged(&db, "order-1", 1000, "tok_visa");
+        for amount in [0, -1] {
+            assert_eq!(
+                invalid_field(refund(&db, &payment.id, Some(amount))),
+                "amount"
+            );
+        }
+        assert_eq!(
+            invalid_field(refund(&db, &payment.id, Some(1001))),
+            "amount"
+        );
+        refund(&db, &payment.id, Some(600)).unwrap();
+        assert_eq!(invalid_field(refund(&db, &payment.id, Some(401))), "amount");
+        refund(&db, &payment.id, None).unwrap();
+        // Fully refunded: nothing remains, in whatever amount asked.
+        for amount in [None, Some(1)] {
+            match refund(&db, &payment.id, amount) {
+                Err(PaymentError::Conflict(transition)) => {
+                    assert_eq!(transition.from, PaymentStatus::Refunded);
+                }
+                other => panic!("expected a 409, got {other:?}"),
+            }
+        }
+
+        let failed = charged(&db, "order-2", 1000, "tok_chargeDeclined");
+        let message = match refund(&db, &failed.id, None) {
+            Err(PaymentError::Conflict(transition)) => transition.to_string(),
+            other => panic!("expected a 409, got {other:?}"),
+        };
+        assert!(
+            message.contains("failed") && message.contains("refunded"),
+            "{message}"
+        );
+        assert!(matches!(
+            refund(&db, "no-such-id", None),
+            Err(PaymentError::NotFound)
+        ));
+        // A refused payment changed nothing.
+        let unchanged = block_on(get_payment(&db, TENANT, &failed.id)).unwrap();
+        assert_eq!(unchanged, failed);
+    }
+
+    #[test]
+    fn the_guard_refuses_what_a_concurrent_refund_took() {
+        let db = database();
+        let payment = charged(&db, "order-1", 1000, "tok_visa");
+        let stale = block_on(find(&db, TENANT, &payment.id)).unwrap().unwrap();
+        // Two refunds of 600 each read the payment before either wrote.
+        let cause = Cause::request(API_SOURCE, TENANT, "req");
+        let first = block_on(refund_within(
+            &db,
+            &test_provider(),
+            &stale,
+            600,
+            "r1",
+            &cause,
+        ));
+        assert_eq!(first.unwrap().refunded_amount, 600);
+        let second = block_on(refund_within(
+            &db,
+            &test_provider(),
+            &stale,
+            600,
+            "r2",
+            &cause,
+        ));
+        assert_eq!(invalid_field(second), "amount");
+        let payment = block_on(get_payment(&db, TENANT, &payment.id)).unwrap();
+        assert_eq!(payment.refunded_amount, 600);
+        assert_eq!(payment.refunds.len(), 1);
+        // Within what remains, the stale read does not matter.
+        let third = block_on(refund_within(
+            &db,
+            &test_provider(),
+            &stale,
+            400,
+            "r3",
+            &cause,
+        ));
+        assert_eq!(third.unwrap().status, PaymentStatus::Refunded);
+    }
+
+    #[test]
+    fn a_failed_provider_refund_changes_nothing() {
+        let db = database();
+        let provider = Provider::Stripe(stripe(vec![
+            (200, r#"{"id":"pi_1","status":"succeeded"}"#),
+            (503, ""),
+            (400, r#"{"error":{"message":"nope"}}"#),
+        ]));
+        deliver_reserved(&db, &provider, &reserved("order-1", 1000, "tok_visa")).unwrap();
+        let id = crate::payment_id_for_order(TENANT, "order-1");
+        let body = RefundBody { amount: None };
+        let outcome = block_on(refund_payment(&db, &provider, TENANT, "r", &id, &body));
+        assert!(matches!(
+            outcome,
+            Err(PaymentError::Provider(ProviderError::Unavailable(_)))
+        ));
+        let outcome = block_on(refund_payment(&db, &provider, TENANT, "r", &id, &body));
+        assert!(matches!(
+            outcome,
+            Err(PaymentError::Provider(ProviderError::Refused(_)))
+        ));
+        let payment = block_on(get_payment(&db, TENANT, &id)).unwrap();
+        assert_eq!(payment.status, PaymentStatus::Succeeded);
+        assert_eq!(payment.refunded_amount, 0);
+        assert_eq!(events(&db).len(), 1, "only payment.succeeded");
+    }
+
+    #[test]
+    fn cancelling_a_paid_order_refunds_the_rest_once() {
+        let db = database();
+        let provider = test_provider();
+        let payment = charged(&db, "order-1", 1000, "tok_visa");
+        refund(&db, &payment.id, Some(250)).unwrap();
+        let event = cancelled("order-1");
+        assert_eq!(deliver_cancelled(&db, &provider, &event), Ok(Some(())));
+        assert_eq!(deliver_cancelled(&db, &provider, &event), Ok(None));
+        let payment = block_on(get_payment(&db, TENANT, &payment.id)).unwrap();
+        assert_eq!(payment.status, PaymentStatus::Refunded);
+        assert_eq!(payment.refunded_amount, 1000);
+        assert_eq!(payment.refunds[1].amount, 750);
+        let last = events(&db).pop().unwrap();
+        assert_eq!(last.0, "payment.refunded");
+        assert_eq!(last.1["amount"], 750);
+        assert_eq!(last.1["fully_refunded"], true);
+        // Another cancellation event for the same order finds nothing left.
+        assert_eq!(
+            deliver_cancelled(&db, &provider, &cancelled("order-1")),
+            Ok(Some(()))
+        );
+        assert_eq!(events(&db).len(), 3);
+    }
+
+    #[test]
+    fn cancelling_a_failed_or_unpaid_order_refunds_nothing() {
+        let db = database();
+        let provider = test_provider();
+        charged(&db, "order-1", 1000, "tok_chargeDeclined");
+        deliver_cancelled(&db, &provider, &cancelled("order-1")).unwrap();
+        deliver_cancelled(&db, &provider, &cancelled("order-2")).unwrap();
+        let events = events(&db);
+        assert_eq!(events.len(), 1, "only payment.failed: {events:?}");
+        assert!(block_on(crate::store::is_cancelled(&db, TENANT, "order-2")).unwrap());
+        assert!(!block_on(crate::store::is_cancelled(&db, TENANT, "order-1")).unwrap());
+    }
+
+    #[test]
+    fn a_retried_cancellation_refund_reuses_its_idempotency_key() {
+        let db = database();
+        let provider = Provider::Stripe(stripe(vec![
+            (200, r#"{"id":"pi_1","status":"succeeded"}"#),
+            (0, ""),
+            (200, r#"{"id":"re_1","status":"succeeded"}"#),
+        ]));
+        deliver_reserved(&db, &provider, &reserved("order-1", 1000, "tok_visa")).unwrap();
+        let event = cancelled("order-1");
+        assert!(matches!(
+            deliver_cancelled(&db, &provider, &event),
+            Err(HandlerError::Retry(_))
+        ));
+        assert_eq!(deliver_cancelled(&db, &provider, &event), Ok(Some(())));
+        let Provider::Stripe(client) = &provider else {
+            unreachable!()
+        };
+        let sent = client.poster.sent();
+        assert_eq!(sent[1].idempotency_key, sent[2].idempotency_key);
+        assert_eq!(sent[2].form, "payment_intent=pi_1&amount=1000");
+        let id = crate::payment_id_for_order(TENANT, "order-1");
+        let payment = block_on(get_payment(&db, TENANT, &id)).unwrap();
+        assert_eq!(payment.refunds[0].id, sent[2].idempotency_key);
+    }
+}
