@@ -56,8 +56,8 @@ impl Status {
         use Status::*;
         matches!(
             (self, next),
-            // Payment may overtake the reservation's delivery to orders.
-            (Pending, Reserved | Rejected | Review | Cancelled | Paid)
+            // A payment outcome may overtake the reservation's delivery to orders.
+            (Pending, Reserved | Rejected | Review | Cancelled | Paid | PaymentFailed)
                 | (Review, Pending | Cancelled)
                 | (Reserved, Paid | PaymentFailed | Cancelled)
                 | (Paid, Shipped | Cancelled | Refunded)
@@ -143,6 +143,7 @@ mod tests {
         (Pending, Review),
         (Pending, Cancelled),
         (Pending, Paid),
+        (Pending, PaymentFailed),
         (Review, Pending),
         (Review, Cancelled),
         (Reserved, Paid),

@@ -121,10 +121,20 @@ struct ObjectReply {
 }
 
 /// Statuses after which the same request may succeed later: Stripe down or
-/// rate-limiting (5xx, 429), a concurrent request with the same idempotency key (409),
-/// or our key refused (401/403), which an operator fixes before the retry.
+/// rate-limiting (5xx, 429), or a concurrent request with the same idempotency key (409).
 fn retryable(status: u16) -> bool {
-    status >= 500 || matches!(status, 401 | 403 | 409 | 429)
+    status >= 500 || matches!(status, 409 | 429)
+}
+
+/// Our secret key refused (401/403): no retry helps until an operator fixes the key, so
+/// the delivery becomes a dead letter at once, to be replayed after the fix.
+fn credentials_refused(status: u16, error: &StripeError) -> Option<ProviderError> {
+    matches!(status, 401 | 403).then(|| {
+        ProviderError::Refused(format!(
+            "Stripe refused our credentials (HTTP {status}): {}",
+            error.message.as_deref().unwrap_or("no message")
+        ))
+    })
 }
 
 fn error_of(body: &[u8]) -> StripeError {
@@ -174,6 +184,9 @@ pub fn charge_outcome(status: u16, body: &[u8]) -> Result<ChargeOutcome, Provide
         });
     }
     let error = error_of(body);
+    if let Some(refused) = credentials_refused(status, &error) {
+        return Err(refused);
+    }
     if retryable(status) {
         return Err(unavailable(status, &error));
     }
@@ -200,6 +213,9 @@ pub fn refund_result(status: u16, body: &[u8]) -> Result<(), ProviderError> {
         };
     }
     let error = error_of(body);
+    if let Some(refused) = credentials_refused(status, &error) {
+        return Err(refused);
+    }
     if retryable(status) {
         return Err(unavailable(status, &error));
     }
@@ -383,7 +399,7 @@ pub(crate) mod tests {
 
     #[test]
     fn outages_are_retried() {
-        for status in [500, 502, 503, 429, 409, 401] {
+        for status in [500, 502, 503, 429, 409] {
             let outcome = charge_outcome(status, br#"{"error":{"message":"busy"}}"#);
             assert!(
                 matches!(&outcome, Err(ProviderError::Unavailable(m)) if m.contains("busy")),
@@ -392,6 +408,21 @@ pub(crate) mod tests {
             assert!(matches!(
                 refund_result(status, b""),
                 Err(ProviderError::Unavailable(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn refused_credentials_are_not_retried() {
+        for status in [401, 403] {
+            let body = br#"{"error":{"message":"Invalid API Key provided"}}"#;
+            assert!(matches!(
+                charge_outcome(status, body),
+                Err(ProviderError::Refused(m)) if m.contains("credentials")
+            ));
+            assert!(matches!(
+                refund_result(status, body),
+                Err(ProviderError::Refused(_))
             ));
         }
     }
