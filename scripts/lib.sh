@@ -24,3 +24,13 @@ component_packages() {
     sed -n 's/^name *= *"\(.*\)"/\1/p' "$manifest" | head -n 1
   done
 }
+
+# Builds every component of the app for wasm32-wasip2 (release: what spin.toml points at).
+build_components() {
+  local packages
+  mapfile -t packages < <(component_packages)
+  if [ "${#packages[@]}" -gt 0 ]; then
+    log "building ${#packages[@]} components for wasm32-wasip2"
+    cargo build --quiet --target wasm32-wasip2 --release "${packages[@]/#/--package=}"
+  fi
+}

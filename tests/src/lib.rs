@@ -10,8 +10,8 @@ mod token;
 
 pub use problem::{assert_field_error, assert_problem};
 pub use shop::{ADMIN_EMAIL, ADMIN_PASSWORD, Account, Client, JWT_SECRET, Shop, Store};
-pub use testing::{Reply, unique_name};
 pub use stripe::{Received, StripeStub, WEBHOOK_SECRET, stripe_signature};
+pub use testing::{Reply, unique_name};
 pub use token::{Claims, sign_hs256, unix_now, unsigned_token, with_forged_role};
 
 use serde_json::{Value, json};
@@ -140,7 +140,9 @@ pub fn place_order(client: &Client, items: &[(&str, u32)], token: &str) -> Value
 pub fn order_reaching(client: &Client, order_id: &str, status: &str) -> Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let order = client.get(&format!("/api/v1/orders/{order_id}")).expect_ok();
+        let order = client
+            .get(&format!("/api/v1/orders/{order_id}"))
+            .expect_ok();
         if order["status"] == status {
             return order;
         }

@@ -104,13 +104,20 @@ fn serve(stream: TcpStream, script: &Mutex<Script>) -> std::io::Result<()> {
             headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
         }
     }
-    let length = headers
-        .iter()
-        .find(|(name, _)| name == "content-length")
-        .and_then(|(_, value)| value.parse::<usize>().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
+    let header = |wanted: &str| {
+        headers
+            .iter()
+            .find(|(name, _)| name == wanted)
+            .map(|(_, value)| value.clone())
+    };
+    let body = if header("transfer-encoding").is_some_and(|coding| coding.contains("chunked")) {
+        read_chunked(&mut reader)?
+    } else {
+        let length = header("content-length").and_then(|value| value.parse().ok());
+        let mut body = vec![0; length.unwrap_or(0)];
+        reader.read_exact(&mut body)?;
+        body
+    };
     let (status, reply) = {
         let mut script = script.lock().unwrap_or_else(|e| e.into_inner());
         script.received.push(Received {
@@ -133,6 +140,24 @@ fn serve(stream: TcpStream, script: &Mutex<Script>) -> std::io::Result<()> {
         reply.len()
     )?;
     stream.flush()
+}
+
+/// A `transfer-encoding: chunked` body: hex sizes on their own lines, then the chunks.
+fn read_chunked(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut size_line = String::new();
+        reader.read_line(&mut size_line)?;
+        let size_hex = size_line.trim().split(';').next().unwrap_or_default();
+        let size = usize::from_str_radix(size_hex, 16)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        let mut chunk = vec![0; size + 2]; // the chunk and its CRLF
+        reader.read_exact(&mut chunk)?;
+        if size == 0 {
+            return Ok(body);
+        }
+        body.extend_from_slice(&chunk[..size]);
+    }
 }
 
 /// The `Stripe-Signature` header for `payload` sent at Unix time `timestamp`, signed with

@@ -20,17 +20,29 @@ for_both_stores!(
 );
 
 fn movements(shop: &Shop, sku: &str) -> Vec<Value> {
-    items(&shop.admin().get(&format!("/api/v1/inventory/{sku}/movements?limit=100")))
+    items(
+        &shop
+            .admin()
+            .get(&format!("/api/v1/inventory/{sku}/movements?limit=100")),
+    )
 }
 
 fn payment_of(shop: &Shop, order_id: &str) -> Value {
-    let payments = items(&shop.admin().get(&format!("/api/v1/payments?order_id={order_id}")));
+    let payments = items(
+        &shop
+            .admin()
+            .get(&format!("/api/v1/payments?order_id={order_id}")),
+    );
     assert_eq!(payments.len(), 1, "one payment per order: {payments:?}");
     payments[0].clone()
 }
 
 fn shipments_of(shop: &Shop, order_id: &str) -> Vec<Value> {
-    items(&shop.admin().get(&format!("/api/v1/shipments?order_id={order_id}")))
+    items(
+        &shop
+            .admin()
+            .get(&format!("/api/v1/shipments?order_id={order_id}")),
+    )
 }
 
 fn an_order_is_priced_paid_labelled_shipped_and_delivered(store: Store) {
@@ -42,9 +54,15 @@ fn an_order_is_priced_paid_labelled_shipped_and_delivered(store: Store) {
     // A client-sent price is ignored: the catalog's price counts.
     let mut body = order_body(&[("SAGA-1", 2)], "tok_visa");
     body["items"][0]["unit_price"] = json!(1);
-    let created = customer.client.post("/api/v1/orders", &body).expect_json(201);
+    let created = customer
+        .client
+        .post("/api/v1/orders", &body)
+        .expect_json(201);
     assert_eq!(created["status"], "pending", "{created}");
-    assert!(text(&created, "order_number").starts_with("FC-"), "{created}");
+    assert!(
+        text(&created, "order_number").starts_with("FC-"),
+        "{created}"
+    );
     assert_eq!(created["items"][0]["unit_price"], 1250);
     assert_eq!(created["items"][0]["line_total"], 2500);
     assert_eq!(created["items"][0]["name"], "Stocked SAGA-1");
@@ -70,7 +88,10 @@ fn an_order_is_priced_paid_labelled_shipped_and_delivered(store: Store) {
         .filter(|movement| movement["order_id"] == id.as_str())
         .map(|movement| text(movement, "reason"))
         .collect();
-    assert!(reasons.contains(&"reserve".to_owned()) && reasons.contains(&"commit".to_owned()), "{reasons:?}");
+    assert!(
+        reasons.contains(&"reserve".to_owned()) && reasons.contains(&"commit".to_owned()),
+        "{reasons:?}"
+    );
 
     let shipments = shipments_of(&shop, &id);
     assert_eq!(shipments.len(), 1, "{shipments:?}");
@@ -82,7 +103,10 @@ fn an_order_is_priced_paid_labelled_shipped_and_delivered(store: Store) {
         .get(&format!("/api/v1/tracking/{tracking_number}"))
         .expect_ok();
     assert_eq!(tracking["status"], "label_created", "{tracking}");
-    assert!(tracking.get("shipping_address").is_none(), "tracking is public: {tracking}");
+    assert!(
+        tracking.get("shipping_address").is_none(),
+        "tracking is public: {tracking}"
+    );
 
     // Someone else never sees the order.
     let stranger = shop.customer();
@@ -93,17 +117,29 @@ fn an_order_is_priced_paid_labelled_shipped_and_delivered(store: Store) {
     let shipment_id = text(shipment, "id");
     let status_path = format!("/api/v1/shipments/{shipment_id}/status");
     admin
-        .patch(&status_path, &json!({ "status": "in_transit", "location": "Lyon hub" }))
+        .patch(
+            &status_path,
+            &json!({ "status": "in_transit", "location": "Lyon hub" }),
+        )
         .expect_ok();
     order_reaching(&customer.client, &id, "shipped");
     assert_problem(
-        &customer.client.post(&format!("/api/v1/orders/{id}/cancel"), &json!({})),
+        &customer
+            .client
+            .post(&format!("/api/v1/orders/{id}/cancel"), &json!({})),
         409,
     );
-    assert_problem(&admin.patch(&status_path, &json!({ "status": "label_created" })), 409);
-    admin.patch(&status_path, &json!({ "status": "delivered" })).expect_ok();
+    assert_problem(
+        &admin.patch(&status_path, &json!({ "status": "label_created" })),
+        409,
+    );
+    admin
+        .patch(&status_path, &json!({ "status": "delivered" }))
+        .expect_ok();
     order_reaching(&customer.client, &id, "delivered");
-    let log = admin.get(&format!("/api/v1/shipments/{shipment_id}")).expect_ok();
+    let log = admin
+        .get(&format!("/api/v1/shipments/{shipment_id}"))
+        .expect_ok();
     let statuses: Vec<_> = log["events"]
         .as_array()
         .unwrap_or_else(|| panic!("no delivery log: {log}"))
@@ -119,12 +155,20 @@ fn stock_short_rejects_the_order_and_holds_nothing(store: Store) {
     stocked_product(&admin, "SHORT-1", 500, 1);
     stocked_product(&admin, "SHORT-2", 500, 5);
     let customer = shop.customer();
-    let order = place_order(&customer.client, &[("SHORT-2", 2), ("SHORT-1", 2)], "tok_visa");
+    let order = place_order(
+        &customer.client,
+        &[("SHORT-2", 2), ("SHORT-1", 2)],
+        "tok_visa",
+    );
     let id = text(&order, "id");
     order_reaching(&customer.client, &id, "rejected");
     for (sku, on_hand) in [("SHORT-1", 1), ("SHORT-2", 5)] {
         let stock = stock_of(&admin, sku);
-        assert_eq!((&stock["on_hand"], &stock["reserved"]), (&json!(on_hand), &json!(0)), "{stock}");
+        assert_eq!(
+            (&stock["on_hand"], &stock["reserved"]),
+            (&json!(on_hand), &json!(0)),
+            "{stock}"
+        );
     }
     assert!(items(&admin.get(&format!("/api/v1/payments?order_id={id}"))).is_empty());
     assert!(shipments_of(&shop, &id).is_empty());
@@ -146,7 +190,11 @@ fn a_declined_card_fails_the_payment_and_releases_the_stock(store: Store) {
         assert_eq!(payment["status"], "failed", "{payment}");
         assert_eq!(payment["decline_code"], decline_code, "{payment}");
         let stock = stock_of(&admin, "DECLINE-1");
-        assert_eq!((&stock["on_hand"], &stock["reserved"]), (&json!(3), &json!(0)), "{stock}");
+        assert_eq!(
+            (&stock["on_hand"], &stock["reserved"]),
+            (&json!(3), &json!(0)),
+            "{stock}"
+        );
         assert!(shipments_of(&shop, &id).is_empty());
     }
 }
@@ -163,12 +211,17 @@ fn cancelling_a_paid_order_refunds_it_and_restocks(store: Store) {
 
     let stranger = shop.customer();
     assert_problem(
-        &stranger.client.post(&format!("/api/v1/orders/{id}/cancel"), &json!({})),
+        &stranger
+            .client
+            .post(&format!("/api/v1/orders/{id}/cancel"), &json!({})),
         404,
     );
     let cancelled = customer
         .client
-        .post(&format!("/api/v1/orders/{id}/cancel"), &json!({ "reason": "changed my mind" }))
+        .post(
+            &format!("/api/v1/orders/{id}/cancel"),
+            &json!({ "reason": "changed my mind" }),
+        )
         .expect_ok();
     assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
     order_reaching(&customer.client, &id, "refunded");
@@ -176,9 +229,15 @@ fn cancelling_a_paid_order_refunds_it_and_restocks(store: Store) {
     assert_eq!(payment["status"], "refunded", "{payment}");
     assert_eq!(payment["refunded_amount"], payment["amount"]);
     let stock = stock_of(&admin, "CANCEL-1");
-    assert_eq!((&stock["on_hand"], &stock["reserved"]), (&json!(4), &json!(0)), "{stock}");
+    assert_eq!(
+        (&stock["on_hand"], &stock["reserved"]),
+        (&json!(4), &json!(0)),
+        "{stock}"
+    );
     assert_problem(
-        &customer.client.post(&format!("/api/v1/orders/{id}/cancel"), &json!({})),
+        &customer
+            .client
+            .post(&format!("/api/v1/orders/{id}/cancel"), &json!({})),
         409,
     );
 }
@@ -213,8 +272,13 @@ fn the_same_events_delivered_twice_change_nothing(store: Store) {
             .parse::<i64>()
             .expect("a count");
     }
-    assert!(redelivered >= 6, "the saga made its deliveries: {redelivered}");
-    let swept = admin.post("/api/v1/admin/outbox/sweep", &json!({})).expect_ok();
+    assert!(
+        redelivered >= 6,
+        "the saga made its deliveries: {redelivered}"
+    );
+    let swept = admin
+        .post("/api/v1/admin/outbox/sweep", &json!({}))
+        .expect_ok();
     let delivered: i64 = swept["contexts"]
         .as_object()
         .unwrap_or_else(|| panic!("{swept}"))
@@ -230,7 +294,10 @@ fn the_same_events_delivered_twice_change_nothing(store: Store) {
         movements(&shop, "TWICE-1").len(),
     );
     assert_eq!(before, after);
-    assert_eq!(order_reaching(&customer.client, &id, "paid")["status"], "paid");
+    assert_eq!(
+        order_reaching(&customer.client, &id, "paid")["status"],
+        "paid"
+    );
 }
 
 fn twenty_concurrent_orders_for_five_units_sell_exactly_five(store: Store) {
@@ -255,7 +322,10 @@ fn twenty_concurrent_orders_for_five_units_sell_exactly_five(store: Store) {
                 scope.spawn(move || text(&place_order(client, &[("HOT-1", 1)], "tok_visa"), "id"))
             })
             .collect();
-        let ids = placed.into_iter().map(|order| order.join().expect("an order thread")).collect();
+        let ids = placed
+            .into_iter()
+            .map(|order| order.join().expect("an order thread"))
+            .collect();
         watching.store(false, std::sync::atomic::Ordering::Relaxed);
         watcher.join().expect("the stock watcher");
         ids
@@ -269,7 +339,9 @@ fn twenty_concurrent_orders_for_five_units_sell_exactly_five(store: Store) {
     }
     assert_eq!(
         statuses,
-        [("paid".to_owned(), 5), ("rejected".to_owned(), 15)].into_iter().collect(),
+        [("paid".to_owned(), 5), ("rejected".to_owned(), 15)]
+            .into_iter()
+            .collect(),
     );
     let stock = stock_of(&admin, "HOT-1");
     assert_eq!(
@@ -290,11 +362,17 @@ fn refunds_never_exceed_the_capture(store: Store) {
     let payment_id = text(&payment_of(&shop, &id), "id");
     let refund = format!("/api/v1/payments/{payment_id}/refund");
 
-    assert_problem(&customer.client.post(&refund, &json!({ "amount": 100 })), 403);
+    assert_problem(
+        &customer.client.post(&refund, &json!({ "amount": 100 })),
+        403,
+    );
     let partial = admin.post(&refund, &json!({ "amount": 400 })).expect_ok();
     assert_eq!(partial["status"], "partially_refunded", "{partial}");
     assert_eq!(partial["refunded_amount"], 400);
-    assert_eq!(order_reaching(&customer.client, &id, "paid")["status"], "paid");
+    assert_eq!(
+        order_reaching(&customer.client, &id, "paid")["status"],
+        "paid"
+    );
     assert_field_error(&admin.post(&refund, &json!({ "amount": 601 })), "amount");
     assert_field_error(&admin.post(&refund, &json!({ "amount": 0 })), "amount");
     let rest = admin.post(&refund, &json!({})).expect_ok();
@@ -312,17 +390,31 @@ fn bad_orders_are_refused_naming_the_field(store: Store) {
     let client = &customer.client;
 
     assert_problem(
-        &shop.anonymous().post("/api/v1/orders", &order_body(&[("VALID-1", 1)], "tok_visa")),
+        &shop
+            .anonymous()
+            .post("/api/v1/orders", &order_body(&[("VALID-1", 1)], "tok_visa")),
         401,
     );
-    assert_problem(&client.request("POST", "/api/v1/orders").raw_json("{\"items\": ["), 400);
-    assert_field_error(&client.post("/api/v1/orders", &order_body(&[], "tok_visa")), "items");
+    assert_problem(
+        &client
+            .request("POST", "/api/v1/orders")
+            .raw_json("{\"items\": [")
+            .send(),
+        400,
+    );
+    assert_field_error(
+        &client.post("/api/v1/orders", &order_body(&[], "tok_visa")),
+        "items",
+    );
     assert_field_error(
         &client.post("/api/v1/orders", &order_body(&[("VALID-1", 0)], "tok_visa")),
         "items[0].quantity",
     );
     assert_field_error(
-        &client.post("/api/v1/orders", &order_body(&[("NO-SUCH-SKU", 1)], "tok_visa")),
+        &client.post(
+            "/api/v1/orders",
+            &order_body(&[("NO-SUCH-SKU", 1)], "tok_visa"),
+        ),
         "items[0].sku",
     );
     assert_field_error(
@@ -336,7 +428,10 @@ fn bad_orders_are_refused_naming_the_field(store: Store) {
         "shipping_address.country",
     );
     assert_problem(&client.get("/api/v1/orders?status=lost"), 422);
-    assert_problem(&client.get("/api/v1/orders/0190d6a2-0000-7000-8000-000000000000"), 404);
+    assert_problem(
+        &client.get("/api/v1/orders/0190d6a2-0000-7000-8000-000000000000"),
+        404,
+    );
     // Nothing was held by the refused orders.
     assert_eq!(stock_of(&admin, "VALID-1")["reserved"], 0);
 }
@@ -354,7 +449,14 @@ fn saga_routes_are_for_admins(store: Store) {
         ("POST", "/api/v1/admin/outbox/sweep"),
     ] {
         assert_problem(&client.request(method, path).json(&json!({})).send(), 403);
-        assert_problem(&shop.anonymous().request(method, path).json(&json!({})).send(), 401);
+        assert_problem(
+            &shop
+                .anonymous()
+                .request(method, path)
+                .json(&json!({}))
+                .send(),
+            401,
+        );
     }
     assert_problem(
         &client
@@ -370,5 +472,8 @@ fn saga_routes_are_for_admins(store: Store) {
             &json!({ "items": [{ "sku": "ANY-1", "quantity": 1 }] }),
         )
         .expect_ok();
-    assert_eq!(availability["items"][0]["available"], false, "{availability}");
+    assert_eq!(
+        availability["items"][0]["available"], false,
+        "{availability}"
+    );
 }

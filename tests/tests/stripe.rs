@@ -28,15 +28,25 @@ fn shop_with_stripe(store: Store, stub: &StripeStub) -> Shop {
 }
 
 fn intent(id: &str, status: &str) -> (u16, Value) {
-    (200, json!({ "id": id, "object": "payment_intent", "status": status }))
+    (
+        200,
+        json!({ "id": id, "object": "payment_intent", "status": status }),
+    )
 }
 
 fn stripe_error(status: u16, message: &str) -> (u16, Value) {
-    (status, json!({ "error": { "type": "api_error", "message": message } }))
+    (
+        status,
+        json!({ "error": { "type": "api_error", "message": message } }),
+    )
 }
 
 fn payment_of(shop: &Shop, order_id: &str) -> Value {
-    let payments = items(&shop.admin().get(&format!("/api/v1/payments?order_id={order_id}")));
+    let payments = items(
+        &shop
+            .admin()
+            .get(&format!("/api/v1/payments?order_id={order_id}")),
+    );
     assert_eq!(payments.len(), 1, "one payment per order: {payments:?}");
     payments[0].clone()
 }
@@ -59,9 +69,19 @@ fn a_charge_failing_twice_then_succeeding_ends_paid(store: Store) {
     let charges = stub.received();
     assert_eq!(charges.len(), 3, "{charges:?}");
     for charge in &charges {
-        assert_eq!((charge.method.as_str(), charge.path.as_str()), ("POST", "/v1/payment_intents"));
-        assert_eq!(charge.header("idempotency-key"), payment["id"].as_str(), "one key for every try");
-        assert_eq!(charge.header("authorization"), Some(format!("Bearer {SECRET_KEY}").as_str()));
+        assert_eq!(
+            (charge.method.as_str(), charge.path.as_str()),
+            ("POST", "/v1/payment_intents")
+        );
+        assert_eq!(
+            charge.header("idempotency-key"),
+            payment["id"].as_str(),
+            "one key for every try"
+        );
+        assert_eq!(
+            charge.header("authorization"),
+            Some(format!("Bearer {SECRET_KEY}").as_str())
+        );
         assert!(charge.body.contains("amount=2500"), "{}", charge.body);
     }
     let delivery = shop.sql(
@@ -105,17 +125,29 @@ fn webhooks_are_verified_and_applied_once(store: Store) {
     ] {
         assert_problem(&webhook(refused), 400);
         assert_eq!(payment_of(&shop, &id)["status"], "pending");
-        assert_eq!(customer.client.get(&format!("/api/v1/orders/{id}")).expect_ok()["status"], "reserved");
+        assert_eq!(
+            customer
+                .client
+                .get(&format!("/api/v1/orders/{id}"))
+                .expect_ok()["status"],
+            "reserved"
+        );
     }
 
-    assert_eq!(webhook(Some(stripe_signature(WEBHOOK_SECRET, now, &event))).status, 200);
+    assert_eq!(
+        webhook(Some(stripe_signature(WEBHOOK_SECRET, now, &event))).status,
+        200
+    );
     order_reaching(&customer.client, &id, "paid");
     assert_eq!(payment_of(&shop, &id)["status"], "succeeded");
     let shipments = || items(&admin.get(&format!("/api/v1/shipments?order_id={id}")));
     assert_eq!(shipments().len(), 1);
 
     // Stripe delivers at least once: the same event again changes nothing.
-    assert_eq!(webhook(Some(stripe_signature(WEBHOOK_SECRET, unix_now(), &event))).status, 200);
+    assert_eq!(
+        webhook(Some(stripe_signature(WEBHOOK_SECRET, unix_now(), &event))).status,
+        200
+    );
     assert_eq!(payment_of(&shop, &id)["status"], "succeeded");
     assert_eq!(shipments().len(), 1);
 }
@@ -138,21 +170,37 @@ fn a_refused_delivery_is_dead_lettered_and_replays(store: Store) {
     let letters = items(&admin.get("/api/v1/admin/dead-letters"));
     assert_eq!(letters.len(), 1, "{letters:?}");
     let letter = &letters[0];
-    assert_eq!(letter["subscriber"], "payments-on-inventory-reserved", "{letter}");
+    assert_eq!(
+        letter["subscriber"], "payments-on-inventory-reserved",
+        "{letter}"
+    );
     assert_eq!(letter["topic"], "inventory.reserved");
     assert_eq!(letter["context"], "inventory");
     assert_eq!(letter["event"]["data"]["order_id"], id.as_str());
-    assert!(items(&shop.admin_of("other-tenant").get("/api/v1/admin/dead-letters")).is_empty());
+    assert!(
+        items(
+            &shop
+                .admin_of("other-tenant")
+                .get("/api/v1/admin/dead-letters")
+        )
+        .is_empty()
+    );
 
     stub.reply_next(vec![intent("pi_replayed", "succeeded")]);
     let replayed = admin
-        .post(&format!("/api/v1/admin/dead-letters/{}/replay", text(letter, "id")), &json!({}))
+        .post(
+            &format!("/api/v1/admin/dead-letters/{}/replay", text(letter, "id")),
+            &json!({}),
+        )
         .expect_ok();
     assert_eq!(replayed["dispatch"]["delivered"], 1, "{replayed}");
     order_reaching(&customer.client, &id, "paid");
     assert!(items(&admin.get("/api/v1/admin/dead-letters")).is_empty());
     assert_problem(
-        &admin.post(&format!("/api/v1/admin/dead-letters/{}/replay", text(letter, "id")), &json!({})),
+        &admin.post(
+            &format!("/api/v1/admin/dead-letters/{}/replay", text(letter, "id")),
+            &json!({}),
+        ),
         404,
     );
 }

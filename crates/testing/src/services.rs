@@ -98,7 +98,7 @@ fn psql_in(database: &str, sql: &str) -> Result<String, String> {
     let (host, port) = POSTGRES_ADDR.split_once(':').expect("host:port");
     let output = Command::new("psql")
         .args(["-h", host, "-p", port, "-U", "fusion", "-d", database])
-        .args(["-v", "ON_ERROR_STOP=1", "-tAc", sql])
+        .args(["-v", "ON_ERROR_STOP=1", "-qtAc", sql])
         .env("PGPASSWORD", "fusion")
         .env("PGCONNECT_TIMEOUT", "5")
         .output()

@@ -57,8 +57,10 @@ impl Status {
         matches!(
             (self, next),
             // A payment outcome may overtake the reservation's delivery to orders.
-            (Pending, Reserved | Rejected | Review | Cancelled | Paid | PaymentFailed)
-                | (Review, Pending | Cancelled)
+            (
+                Pending,
+                Reserved | Rejected | Review | Cancelled | Paid | PaymentFailed
+            ) | (Review, Pending | Cancelled)
                 | (Reserved, Paid | PaymentFailed | Cancelled)
                 | (Paid, Shipped | Cancelled | Refunded)
                 | (Shipped, Delivered)
