@@ -34,3 +34,11 @@ build_components() {
     cargo build --quiet --target wasm32-wasip2 --release "${packages[@]/#/--package=}"
   fi
 }
+
+# Lints the components as they are built: their Spin handlers are wasm-only code, which
+# the workspace's native clippy does not see.
+lint_components() {
+  local packages
+  mapfile -t packages < <(component_packages)
+  cargo clippy --quiet --target wasm32-wasip2 --release "${packages[@]/#/--package=}" -- -D warnings
+}
