@@ -12,7 +12,8 @@ use crate::outbox::{
 use crate::problem::Problem;
 use crate::request_id;
 use crate::spin::{SpinDb, open_for_context, open_migrated};
-use contracts::{Envelope, Event};
+pub use contracts::Envelope;
+use contracts::Event;
 use futures::future::join_all;
 use http::StatusCode;
 use serde::Serialize;

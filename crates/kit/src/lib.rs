@@ -18,3 +18,29 @@ pub mod route;
 pub mod spin;
 
 pub use problem::{FieldError, Problem};
+
+/// The whole of an event-handler component: its Spin handler (wasm only), which applies
+/// events of type `$event` to the store of the context crate `$domain` (its `CONTEXT`
+/// and `MIGRATIONS`) with `$apply` — an `async` function or closure taking
+/// `(&SpinDb, &Envelope<$event>)` and returning `Result<(), outbox::HandlerError>` —
+/// through [`events::serve_event`], as the subscriber `$subscriber` (its id in `spin.toml`).
+#[macro_export]
+macro_rules! event_handler {
+    ($subscriber:literal, $domain:ident, $event:ty, $apply:expr $(,)?) => {
+        #[cfg(target_arch = "wasm32")]
+        #[spin_sdk::http_service]
+        async fn handle(request: spin_sdk::http::Request) -> $crate::http::Response {
+            const HANDLER: $crate::events::EventHandler = $crate::events::EventHandler {
+                subscriber: $subscriber,
+                context: $domain::CONTEXT,
+                migrations: $domain::MIGRATIONS,
+            };
+            $crate::events::serve_event(
+                request,
+                &HANDLER,
+                async |db, event: &$crate::events::Envelope<$event>| ($apply)(db, event).await,
+            )
+            .await
+        }
+    };
+}

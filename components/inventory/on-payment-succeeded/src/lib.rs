@@ -3,26 +3,9 @@
 //! route; the logic is `inventory_domain::commit_for_payment`. The handler is
 //! wasm-only, so the workspace lints and tests natively.
 
-#[cfg(target_arch = "wasm32")]
-mod handler {
-    use contracts::{Envelope, PaymentSucceeded};
-    use kit::events::{EventHandler, serve_event};
-
-    const HANDLER: EventHandler = EventHandler {
-        subscriber: "inventory-on-payment-succeeded",
-        context: inventory_domain::CONTEXT,
-        migrations: inventory_domain::MIGRATIONS,
-    };
-
-    #[spin_sdk::http_service]
-    async fn handle(request: spin_sdk::http::Request) -> kit::http::Response {
-        serve_event(
-            request,
-            &HANDLER,
-            async |db, event: &Envelope<PaymentSucceeded>| {
-                inventory_domain::commit_for_payment(db, event).await
-            },
-        )
-        .await
-    }
-}
+kit::event_handler!(
+    "inventory-on-payment-succeeded",
+    inventory_domain,
+    contracts::PaymentSucceeded,
+    inventory_domain::commit_for_payment
+);
