@@ -83,7 +83,15 @@ fn postgres_health_is_503_naming_the_stores_that_are_gone() {
     assert_eq!(health["status"], "unavailable", "{health}");
     assert_eq!(
         health["checks"],
-        json!({ "accounts": "unavailable", "catalog": "unavailable", "key_value": "ok" })
+        json!({
+            "accounts": "unavailable",
+            "catalog": "unavailable",
+            "orders": "unavailable",
+            "inventory": "unavailable",
+            "payments": "unavailable",
+            "shipping": "unavailable",
+            "key_value": "ok",
+        })
     );
     // The app answers a request that needs the store with a problem, not a hang or a crash.
     let login = shop

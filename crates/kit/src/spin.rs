@@ -2,8 +2,8 @@
 
 use crate::auth::JwtKey;
 use crate::db::{
-    Db, DbError, Dialect, Migration, Row, SqlValue, migrate, schema_name, sqlite_unique_violation,
-    to_sqlite_placeholders,
+    Db, DbError, Dialect, Migration, Row, SqlValue, migrate, schema_name,
+    sqlite_error_from_message, to_sqlite_placeholders,
 };
 use crate::problem::Problem;
 use spin_sdk::pg::{self, DbValue, ParameterValue, PgError, QueryError};
@@ -118,9 +118,7 @@ fn sqlite_value(value: sqlite::Value) -> SqlValue {
 
 fn sqlite_error(error: sqlite::Error) -> DbError {
     match error {
-        sqlite::Error::Io(message) if sqlite_unique_violation(&message) => {
-            DbError::UniqueViolation(message)
-        }
+        sqlite::Error::Io(message) => sqlite_error_from_message(message),
         other => DbError::Other(format!("sqlite: {other:?}")),
     }
 }
@@ -176,6 +174,12 @@ fn pg_error(error: pg::Error) -> DbError {
             if db_error.code == "23505" =>
         {
             DbError::UniqueViolation(db_error.message)
+        }
+        // serialization_failure, deadlock_detected, too_many_connections: worth a retry.
+        pg::Error::PgError(PgError::QueryFailed(QueryError::DbError(db_error)))
+            if matches!(db_error.code.as_str(), "40001" | "40P01" | "53300") =>
+        {
+            DbError::Busy(db_error.message)
         }
         other => DbError::Other(format!("postgres: {other}")),
     }

@@ -133,7 +133,8 @@ impl From<AccountError> for Problem {
             },
             AccountError::InvalidCredentials => Problem::unauthorized("invalid email or password"),
             AccountError::NotFound => Problem::not_found("no such user"),
-            AccountError::Hash(_) | AccountError::Db(_) => Problem::internal(),
+            AccountError::Hash(_) => Problem::internal(),
+            AccountError::Db(error) => error.into(),
         }
     }
 }

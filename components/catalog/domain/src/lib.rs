@@ -127,7 +127,7 @@ impl From<CatalogError> for Problem {
                 ..Problem::conflict(format!("{} {}", error.field, error.message))
             },
             CatalogError::NotFound => Problem::not_found("no such product"),
-            CatalogError::Db(_) => Problem::internal(),
+            CatalogError::Db(error) => error.into(),
         }
     }
 }

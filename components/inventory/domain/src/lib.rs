@@ -89,7 +89,7 @@ impl From<InventoryError> for Problem {
             InventoryError::Invalid(errors) => Problem::validation(errors),
             InventoryError::UnknownSku(_) => Problem::not_found(error.to_string()),
             InventoryError::Conflict(detail) => Problem::conflict(detail),
-            InventoryError::Db(_) => Problem::internal(),
+            InventoryError::Db(error) => error.into(),
         }
     }
 }

@@ -89,7 +89,7 @@ impl From<OrderError> for Problem {
             OrderError::Invalid(errors) => Problem::validation(errors),
             OrderError::NotFound => Problem::not_found("no such order"),
             OrderError::Illegal(illegal) => Problem::conflict(illegal.to_string()),
-            OrderError::Db(_) => Problem::internal(),
+            OrderError::Db(error) => error.into(),
         }
     }
 }

@@ -116,7 +116,7 @@ impl From<PaymentError> for Problem {
                 "provider-refused",
                 error.to_string(),
             ),
-            PaymentError::Db(_) => Problem::internal(),
+            PaymentError::Db(error) => error.into(),
         }
     }
 }

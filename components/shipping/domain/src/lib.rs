@@ -113,7 +113,7 @@ impl From<ShippingError> for Problem {
             ShippingError::Illegal(_) | ShippingError::Stale { .. } => {
                 Problem::conflict(error.to_string())
             }
-            ShippingError::Db(_) => Problem::internal(),
+            ShippingError::Db(error) => error.into(),
         }
     }
 }

@@ -145,6 +145,9 @@ pub enum Dialect {
 pub enum DbError {
     /// A unique or primary-key constraint refused the write; the driver's message.
     UniqueViolation(String),
+    /// Another writer held the store past the wait (SQLite locked, a PostgreSQL deadlock
+    /// or serialization failure): the same request may succeed when retried.
+    Busy(String),
     Other(String),
 }
 
@@ -152,6 +155,7 @@ impl fmt::Display for DbError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DbError::UniqueViolation(message) => write!(f, "unique constraint violated: {message}"),
+            DbError::Busy(message) => write!(f, "the store is busy: {message}"),
             DbError::Other(message) => f.write_str(message),
         }
     }
@@ -159,21 +163,29 @@ impl fmt::Display for DbError {
 
 impl std::error::Error for DbError {}
 
-/// A unique violation is a 409 conflict; anything else is logged by the caller and
-/// answered as a plain 500.
+/// A unique violation is a 409 conflict, a busy store 503 (retry); anything else is
+/// logged by the caller and answered as a plain 500.
 impl From<DbError> for crate::Problem {
     fn from(error: DbError) -> Self {
         match error {
             DbError::UniqueViolation(_) => crate::Problem::conflict("the resource already exists"),
+            DbError::Busy(_) => crate::Problem::unavailable("the store is busy; retry shortly"),
             DbError::Other(_) => crate::Problem::internal(),
         }
     }
 }
 
-/// SQLite reports unique and primary-key violations as "UNIQUE constraint failed".
+/// A SQLite error by its message: unique and primary-key violations ("UNIQUE constraint
+/// failed"), and a database another writer kept locked past the busy timeout.
 #[cfg(any(feature = "native-sqlite", target_arch = "wasm32"))]
-pub(crate) fn sqlite_unique_violation(message: &str) -> bool {
-    message.contains("UNIQUE constraint failed")
+pub(crate) fn sqlite_error_from_message(message: String) -> DbError {
+    if message.contains("UNIQUE constraint failed") {
+        DbError::UniqueViolation(message)
+    } else if message.contains("database is locked") || message.contains("database is busy") {
+        DbError::Busy(message)
+    } else {
+        DbError::Other(message)
+    }
 }
 
 /// A database connection of either dialect.
@@ -384,6 +396,20 @@ pub fn schema_name(context: &str) -> Result<&str, DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "native-sqlite")]
+    #[test]
+    fn sqlite_errors_are_told_apart_by_their_message() {
+        let classify = |message: &str| sqlite_error_from_message(message.to_owned());
+        assert!(matches!(
+            classify("UNIQUE constraint failed: users.email"),
+            DbError::UniqueViolation(_)
+        ));
+        assert!(matches!(classify("database is locked"), DbError::Busy(_)));
+        assert!(matches!(classify("no such table: x"), DbError::Other(_)));
+        let busy: crate::Problem = classify("database is locked").into();
+        assert_eq!(busy.status, 503);
+    }
 
     #[test]
     fn getters_convert_or_name_the_mismatch() {

@@ -44,12 +44,7 @@ fn read(value: ValueRef<'_>) -> SqlValue {
 }
 
 fn db_error(error: rusqlite::Error) -> DbError {
-    let message = error.to_string();
-    if super::sqlite_unique_violation(&message) {
-        DbError::UniqueViolation(message)
-    } else {
-        DbError::Other(message)
-    }
+    super::sqlite_error_from_message(error.to_string())
 }
 
 impl Db for NativeSqlite {
