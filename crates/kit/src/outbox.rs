@@ -9,7 +9,7 @@
 //! [`apply_once`], which records the event id in the same transaction as the effect,
 //! so a redelivery changes nothing.
 
-use crate::db::{Db, DbError, Migration, Row, SqlValue, transaction};
+use crate::db::{Db, DbError, Dialect, Migration, Row, SqlValue, transaction};
 use contracts::{Envelope, topics};
 use serde::Serialize;
 
@@ -229,15 +229,21 @@ fn delivery(row: &Row) -> Result<(Delivery, i64), DbError> {
 
 /// Claims up to `limit` due deliveries for [`LEASE_MS`], oldest event first and each
 /// event's subscribers in [`SUBSCRIPTIONS`] order. The conditional UPDATE makes two
-/// concurrent dispatchers claim disjoint sets.
+/// concurrent dispatchers claim disjoint sets; on PostgreSQL the candidates are locked
+/// with `SKIP LOCKED`, so concurrent claims pass each other instead of deadlocking on
+/// rows they lock in different orders (SQLite runs one writer at a time).
 pub async fn claim_due<D: Db>(db: &D, now: i64, limit: i64) -> Result<Vec<Delivery>, DbError> {
+    let skip_locked = match db.dialect() {
+        Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
+        Dialect::Sqlite => "",
+    };
     let rows = db
         .query(
             &format!(
                 "UPDATE outbox_deliveries SET next_attempt_at = $1, updated_at = $2 \
                  WHERE id IN (SELECT id FROM outbox_deliveries \
                      WHERE status = 'pending' AND next_attempt_at <= $2 \
-                     ORDER BY next_attempt_at, event_id, position LIMIT $3) \
+                     ORDER BY next_attempt_at, event_id, position LIMIT $3 {skip_locked}) \
                  AND status = 'pending' AND next_attempt_at <= $2 \
                  RETURNING {DELIVERY_COLUMNS}"
             ),
