@@ -31,8 +31,19 @@ impl Shop {
         Shop::start_with(store, &[])
     }
 
+    /// A shop whose key-value store is the local Redis (`infra/runtime-config/redis.toml`'s
+    /// production shape), started when none answers.
+    pub fn start_on_redis(store: Store) -> Shop {
+        testing::ensure_redis();
+        Shop::launch(store, &[], KeyValue::Redis)
+    }
+
     /// A shop whose app variables `variables` (name, value) override the defaults.
     pub fn start_with(store: Store, variables: &[(&str, &str)]) -> Shop {
+        Shop::launch(store, variables, KeyValue::File)
+    }
+
+    fn launch(store: Store, variables: &[(&str, &str)], key_value: KeyValue) -> Shop {
         let host = testing::built_artifact("debug/fusion-host", "scripts/setup");
         let manifest = workspace_dir().join("spin.toml");
         check_components_built(&manifest);
@@ -40,7 +51,7 @@ impl Shop {
             .prefix("fusion-shop-")
             .tempdir()
             .expect("create the shop's state dir");
-        let runtime_config = write_runtime_config(state.path());
+        let runtime_config = write_runtime_config(state.path(), key_value);
         let database = (store == Store::Postgres).then(ScratchDatabase::create);
 
         let mut command = Command::new(host);
@@ -274,7 +285,16 @@ fn sqlite(path: &Path, sql: &str) -> rusqlite::Result<String> {
 }
 
 /// The runtime config of one shop: its SQLite databases and key-value store under `state`.
-fn write_runtime_config(state: &Path) -> PathBuf {
+/// Where the app's `default` key-value store lives.
+#[derive(Clone, Copy)]
+enum KeyValue {
+    /// A SQLite file in the shop's state directory (the embedded default).
+    File,
+    /// The Redis on loopback that `scripts/services redis` provides.
+    Redis,
+}
+
+fn write_runtime_config(state: &Path, key_value: KeyValue) -> PathBuf {
     let mut toml = String::new();
     for database in [
         "accounts",
@@ -289,10 +309,16 @@ fn write_runtime_config(state: &Path) -> PathBuf {
             toml_path(&state.join(format!("{database}.db")))
         ));
     }
-    toml.push_str(&format!(
-        "[key_value_store.default]\ntype = \"spin\"\npath = {}\n",
-        toml_path(&state.join("key_value.db"))
-    ));
+    toml.push_str(&match key_value {
+        KeyValue::File => format!(
+            "[key_value_store.default]\ntype = \"spin\"\npath = {}\n",
+            toml_path(&state.join("key_value.db"))
+        ),
+        KeyValue::Redis => format!(
+            "[key_value_store.default]\ntype = \"redis\"\nurl = \"{}\"\n",
+            testing::REDIS_URL
+        ),
+    });
     let path = state.join("runtime-config.toml");
     std::fs::write(&path, toml).expect("write the runtime config");
     path
