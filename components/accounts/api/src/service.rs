@@ -5,11 +5,12 @@ use accounts_domain::{
     AccountError, CONTEXT, Credentials, MIGRATIONS, PasswordChange, ProfileUpdate, Registration,
     RoleChange,
 };
-use http::StatusCode;
+use http::{HeaderValue, StatusCode, header};
 use kit::Problem;
 use kit::auth::{Caller, tenant_from_headers, unix_now};
 use kit::http::{Response, empty, json, respond};
 use kit::json::read_json;
+use kit::outbox::now_ms;
 use kit::spin::{SpinDb, jwt_key, open_migrated, variable};
 use kit::{request_id, route};
 use spin_sdk::http::Request;
@@ -94,9 +95,18 @@ async fn login(request: Request, request_id: &str) -> Result<Response, Problem> 
     let key = jwt_key().await?;
     let db = store(request_id).await?;
     ensure_first_admin(&db, &tenant, request_id).await?;
-    let user = accounts_domain::login(&db, &tenant, &credentials)
-        .await
-        .map_err(domain_problem(request_id))?;
+    let user = match accounts_domain::login(&db, &tenant, &credentials, now_ms()).await {
+        Ok(user) => user,
+        Err(AccountError::Throttled { retry_after_secs }) => {
+            let problem: Problem = AccountError::Throttled { retry_after_secs }.into();
+            let mut response = problem.to_response(request_id);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            return Ok(response);
+        }
+        Err(error) => return Err(domain_problem(request_id)(error)),
+    };
     let token = AccessToken::issue(&key, &user.id, user.role, &tenant, unix_now());
     Ok(json(StatusCode::OK, &token, request_id))
 }

@@ -4,6 +4,7 @@
 //! returned [`User`]).
 
 pub mod password;
+pub mod throttle;
 mod users;
 pub mod validation;
 
@@ -22,11 +23,18 @@ use std::fmt;
 pub const CONTEXT: &str = "accounts";
 
 /// The accounts schema, in order, for `kit::db::migrate(db, CONTEXT, MIGRATIONS)`.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    name: "0001_init",
-    sqlite: include_str!("../migrations/0001_init.sql"),
-    postgres: include_str!("../migrations/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "0001_init",
+        sqlite: include_str!("../migrations/0001_init.sql"),
+        postgres: include_str!("../migrations/0001_init.sql"),
+    },
+    Migration {
+        name: "0002_login_failures",
+        sqlite: include_str!("../migrations/0002_login_failures.sql"),
+        postgres: include_str!("../migrations/0002_login_failures.sql"),
+    },
+];
 
 /// A user as the API shows it; the password hash never leaves this crate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -85,6 +93,10 @@ pub enum AccountError {
     InvalidCredentials,
     /// No such user in this tenant (404).
     NotFound,
+    /// Too many failed logins for this email lately (429, `Retry-After` seconds).
+    Throttled {
+        retry_after_secs: i64,
+    },
     Hash(HashError),
     Db(DbError),
 }
@@ -113,6 +125,9 @@ impl fmt::Display for AccountError {
             }
             AccountError::InvalidCredentials => f.write_str("invalid email or password"),
             AccountError::NotFound => f.write_str("user not found"),
+            AccountError::Throttled { retry_after_secs } => {
+                write!(f, "too many failed logins; retry in {retry_after_secs} s")
+            }
             AccountError::Hash(error) => error.fmt(f),
             AccountError::Db(error) => error.fmt(f),
         }
@@ -133,6 +148,9 @@ impl From<AccountError> for Problem {
             },
             AccountError::InvalidCredentials => Problem::unauthorized("invalid email or password"),
             AccountError::NotFound => Problem::not_found("no such user"),
+            AccountError::Throttled { retry_after_secs } => Problem::too_many_requests(format!(
+                "too many failed logins for this account; retry in {retry_after_secs} s"
+            )),
             AccountError::Hash(_) => Problem::internal(),
             AccountError::Db(error) => error.into(),
         }

@@ -1,6 +1,7 @@
 //! The `users` table and the operations on it.
 
 use crate::password::{DUMMY_HASH, hash_password, verify_password};
+use crate::throttle;
 use crate::validation::{check_email, check_password, normalize_email};
 use crate::{AccountError, Credentials, PasswordChange, ProfileUpdate, Registration, User};
 use kit::FieldError;
@@ -115,26 +116,28 @@ async fn find_by_email<D: Db>(
 
 /// The user whose email and password match. An unknown email and a wrong password give
 /// the same error, and an unknown email still costs one hash verification, so neither
-/// the answer nor its timing tells which emails are registered.
+/// the answer nor its timing tells which emails are registered. Attempts are throttled
+/// per email (see [`crate::throttle`]): a throttled attempt checks no password.
 pub async fn login<D: Db>(
     db: &D,
     tenant: &str,
     credentials: &Credentials,
+    now_ms: i64,
 ) -> Result<User, AccountError> {
     let email = normalize_email(&credentials.email);
-    match find_by_email(db, tenant, &email).await? {
-        Some((user, password_hash)) => {
-            if verify_password(&credentials.password, &password_hash)? {
-                Ok(user)
-            } else {
-                Err(AccountError::InvalidCredentials)
-            }
+    let attempt = throttle::admit(db, tenant, &email, now_ms).await?;
+    let user = match find_by_email(db, tenant, &email).await? {
+        Some((user, password_hash)) if verify_password(&credentials.password, &password_hash)? => {
+            user
         }
+        Some(_) => return Err(AccountError::InvalidCredentials),
         None => {
             verify_password(&credentials.password, DUMMY_HASH)?;
-            Err(AccountError::InvalidCredentials)
+            return Err(AccountError::InvalidCredentials);
         }
-    }
+    };
+    throttle::succeeded(db, attempt).await?;
+    Ok(user)
 }
 
 /// `GET /users/me`, and any lookup by id within the tenant.
@@ -303,6 +306,8 @@ mod tests {
     use kit::db::{NativeSqlite, migrate};
 
     const TENANT: &str = "acme";
+    /// A fixed clock for logins: throttling counts failures within a window of it.
+    const NOW: i64 = 1_800_000_000_000;
     const PASSWORD: &str = "correct horse battery";
 
     fn database() -> NativeSqlite {
@@ -376,6 +381,73 @@ mod tests {
         block_on(register(&db, "other", &registration("ada@example.com"))).unwrap();
     }
 
+    fn try_login(
+        db: &NativeSqlite,
+        email: &str,
+        password: &str,
+        now: i64,
+    ) -> Result<User, AccountError> {
+        block_on(login(db, TENANT, &credentials(email, password), now))
+    }
+
+    #[test]
+    fn five_failures_in_fifteen_minutes_throttle_the_email_until_one_expires() {
+        let db = database();
+        block_on(register(&db, TENANT, &registration("ada@example.com"))).unwrap();
+        for minute in 0..5 {
+            let failed = try_login(
+                &db,
+                "ada@example.com",
+                "wrong password",
+                NOW + minute * 60_000,
+            );
+            assert!(
+                matches!(failed, Err(AccountError::InvalidCredentials)),
+                "{failed:?}"
+            );
+        }
+        // Even the right password is refused now, with the time until the first failure expires.
+        let later = NOW + 5 * 60_000;
+        match try_login(&db, "ada@example.com", PASSWORD, later) {
+            Err(AccountError::Throttled { retry_after_secs }) => assert_eq!(retry_after_secs, 600),
+            other => panic!("expected throttling, got {other:?}"),
+        }
+        // Refused attempts do not extend the lock; another email and tenant are unaffected.
+        for _ in 0..3 {
+            assert!(try_login(&db, "ada@example.com", "wrong", later).is_err());
+        }
+        assert!(matches!(
+            try_login(&db, "bob@example.com", PASSWORD, later),
+            Err(AccountError::InvalidCredentials)
+        ));
+        // Once the first failure leaves the window, one more attempt is admitted.
+        let after_first_expired = NOW + throttle::WINDOW_MS + 1;
+        assert!(try_login(&db, "ada@example.com", PASSWORD, after_first_expired).is_ok());
+        // Success forgave the others.
+        for _ in 0..4 {
+            assert!(try_login(&db, "ada@example.com", "wrong", after_first_expired).is_err());
+        }
+        assert!(try_login(&db, "ada@example.com", PASSWORD, after_first_expired).is_ok());
+    }
+
+    #[test]
+    fn unknown_emails_are_throttled_alike() {
+        let db = database();
+        for _ in 0..5 {
+            assert!(matches!(
+                try_login(&db, "nobody@example.com", PASSWORD, NOW),
+                Err(AccountError::InvalidCredentials)
+            ));
+        }
+        assert!(matches!(
+            try_login(&db, "nobody@example.com", PASSWORD, NOW),
+            Err(AccountError::Throttled { .. })
+        ));
+        let problem =
+            kit::Problem::from(try_login(&db, "nobody@example.com", PASSWORD, NOW).unwrap_err());
+        assert_eq!(problem.status, 429);
+    }
+
     #[test]
     fn login_answers_the_same_for_wrong_password_and_unknown_email() {
         let db = database();
@@ -384,6 +456,7 @@ mod tests {
             &db,
             TENANT,
             &credentials("ADA@example.com ", PASSWORD),
+            NOW,
         ))
         .unwrap();
         assert_eq!(logged_in, user);
@@ -392,18 +465,21 @@ mod tests {
             &db,
             TENANT,
             &credentials("ada@example.com", "wrong password"),
+            NOW,
         ))
         .unwrap_err();
         let unknown = block_on(login(
             &db,
             TENANT,
             &credentials("bob@example.com", PASSWORD),
+            NOW,
         ))
         .unwrap_err();
         let other_tenant = block_on(login(
             &db,
             "other",
             &credentials("ada@example.com", PASSWORD),
+            NOW,
         ))
         .unwrap_err();
         for error in [wrong, unknown, other_tenant] {
@@ -493,6 +569,7 @@ mod tests {
             &db,
             TENANT,
             &credentials("ada@example.com", PASSWORD),
+            NOW,
         ))
         .unwrap_err();
         assert!(matches!(old, AccountError::InvalidCredentials));
@@ -500,6 +577,7 @@ mod tests {
             &db,
             TENANT,
             &credentials("ada@example.com", "new password 1"),
+            NOW,
         ))
         .unwrap();
     }
@@ -554,6 +632,7 @@ mod tests {
             &db,
             TENANT,
             &credentials("root@example.com", PASSWORD),
+            NOW,
         ))
         .unwrap();
 
