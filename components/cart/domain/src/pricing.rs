@@ -1,0 +1,252 @@
+//! Live prices: what to ask the catalog, how to read its answer, and the cart as the
+//! customer sees it. The HTTP call itself is the api component's; everything here is
+//! pure.
+
+use crate::cart::Line;
+use serde::{Deserialize, Serialize};
+
+/// The catalog component, reached by Spin's service chaining.
+pub const CATALOG_PRODUCTS_URL: &str = "http://catalog.spin.internal/api/v1/products";
+
+/// The catalog's list URL for `skus` (valid skus, at most the catalog's 100 per
+/// filter, which a cart's line limit keeps), comma-separated in one `sku` filter, all
+/// on one page.
+pub fn catalog_products_url<'a>(skus: impl IntoIterator<Item = &'a str>) -> String {
+    let skus: Vec<&str> = skus.into_iter().collect();
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("sku", &skus.join(","))
+        .append_pair("limit", "100")
+        .finish();
+    format!("{CATALOG_PRODUCTS_URL}?{query}")
+}
+
+/// What the cart needs of a catalog product; the answer's other fields are ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CatalogProduct {
+    pub sku: String,
+    pub name: String,
+    /// Minor units of `currency`.
+    pub price: i64,
+    pub currency: String,
+    pub active: bool,
+}
+
+/// The products of a `GET /api/v1/products` answer (`{items, next_cursor}`), or why
+/// the answer is not one.
+pub fn parse_catalog_reply(body: &[u8]) -> Result<Vec<CatalogProduct>, String> {
+    #[derive(Deserialize)]
+    struct ProductPage {
+        items: Vec<CatalogProduct>,
+    }
+    let page: ProductPage = serde_json::from_slice(body)
+        .map_err(|error| format!("unexpected catalog reply: {error}"))?;
+    Ok(page.items)
+}
+
+/// `GET /api/v1/cart`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CartView {
+    pub items: Vec<CartItem>,
+    /// Of the available lines, in minor units of `currency`.
+    pub subtotal: i64,
+    /// The currency of the first available line; `null` when none is available.
+    pub currency: Option<String>,
+    /// Units in the cart, over every line.
+    pub item_count: u64,
+}
+
+/// One line with its live price. A line whose product is no longer sold (unknown,
+/// inactive, or priced in another currency than the cart's, which no single order
+/// can take) is `available: false`, without price, and left out of the subtotal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CartItem {
+    pub sku: String,
+    pub name: Option<String>,
+    pub quantity: u32,
+    pub unit_price: Option<i64>,
+    pub line_total: Option<i64>,
+    pub available: bool,
+}
+
+/// The cart's `lines` priced from the catalog's `products`. Amounts saturate at the
+/// i64 bounds rather than wrap (a catalog price times at most 1000 units never gets
+/// there in practice).
+pub fn price_cart(lines: &[Line], products: &[CatalogProduct]) -> CartView {
+    let sold = |sku: &str| {
+        products
+            .iter()
+            .find(|product| product.sku == sku && product.active)
+    };
+    let currency = lines
+        .iter()
+        .find_map(|line| sold(&line.sku))
+        .map(|product| product.currency.clone());
+    let mut subtotal: i64 = 0;
+    let items = lines
+        .iter()
+        .map(|line| {
+            match sold(&line.sku).filter(|product| Some(&product.currency) == currency.as_ref()) {
+                Some(product) => {
+                    let line_total = product.price.saturating_mul(i64::from(line.quantity));
+                    subtotal = subtotal.saturating_add(line_total);
+                    CartItem {
+                        sku: line.sku.clone(),
+                        name: Some(product.name.clone()),
+                        quantity: line.quantity,
+                        unit_price: Some(product.price),
+                        line_total: Some(line_total),
+                        available: true,
+                    }
+                }
+                None => CartItem {
+                    sku: line.sku.clone(),
+                    name: None,
+                    quantity: line.quantity,
+                    unit_price: None,
+                    line_total: None,
+                    available: false,
+                },
+            }
+        })
+        .collect();
+    CartView {
+        items,
+        subtotal,
+        currency,
+        item_count: lines.iter().map(|line| u64::from(line.quantity)).sum(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn product(sku: &str, price: i64) -> CatalogProduct {
+        CatalogProduct {
+            sku: sku.into(),
+            name: format!("Product {sku}"),
+            price,
+            currency: "EUR".into(),
+            active: true,
+        }
+    }
+
+    fn line(sku: &str, quantity: u32) -> Line {
+        Line {
+            sku: sku.into(),
+            quantity,
+        }
+    }
+
+    #[test]
+    fn the_catalog_is_asked_for_every_sku_at_once() {
+        assert_eq!(
+            catalog_products_url(["MUG-1", "TEA.2"]),
+            "http://catalog.spin.internal/api/v1/products?sku=MUG-1%2CTEA.2&limit=100"
+        );
+    }
+
+    #[test]
+    fn catalog_replies_parse_ignoring_other_fields() {
+        let body = json!({
+            "items": [{
+                "id": "p1", "sku": "MUG-1", "name": "Mug", "slug": "mug", "price": 1250,
+                "currency": "EUR", "attributes": {}, "active": true
+            }],
+            "next_cursor": null
+        });
+        assert_eq!(
+            parse_catalog_reply(body.to_string().as_bytes()).unwrap(),
+            [CatalogProduct {
+                sku: "MUG-1".into(),
+                name: "Mug".into(),
+                price: 1250,
+                currency: "EUR".into(),
+                active: true
+            }]
+        );
+        assert!(parse_catalog_reply(b"{\"type\": \"urn:x\"}").is_err());
+        assert!(parse_catalog_reply(b"<html>").is_err());
+    }
+
+    #[test]
+    fn lines_are_priced_live_and_summed() {
+        let view = price_cart(
+            &[line("MUG-1", 2), line("TEA-1", 3)],
+            &[product("TEA-1", 300), product("MUG-1", 1250)],
+        );
+        assert_eq!(
+            serde_json::to_value(&view).unwrap(),
+            json!({
+                "items": [
+                    {"sku": "MUG-1", "name": "Product MUG-1", "quantity": 2, "unit_price": 1250,
+                     "line_total": 2500, "available": true},
+                    {"sku": "TEA-1", "name": "Product TEA-1", "quantity": 3, "unit_price": 300,
+                     "line_total": 900, "available": true},
+                ],
+                "subtotal": 3400,
+                "currency": "EUR",
+                "item_count": 5,
+            })
+        );
+    }
+
+    #[test]
+    fn products_no_longer_sold_are_shown_unavailable_and_not_charged() {
+        let mut retired = product("OLD-1", 500);
+        retired.active = false;
+        let mut dollars = product("USD-1", 700);
+        dollars.currency = "USD".into();
+        let view = price_cart(
+            &[
+                line("GONE-1", 1),
+                line("OLD-1", 1),
+                line("MUG-1", 2),
+                line("USD-1", 1),
+            ],
+            &[retired, product("MUG-1", 1250), dollars],
+        );
+        let available: Vec<(&str, bool)> = view
+            .items
+            .iter()
+            .map(|item| (item.sku.as_str(), item.available))
+            .collect();
+        assert_eq!(
+            available,
+            [
+                ("GONE-1", false),
+                ("OLD-1", false),
+                ("MUG-1", true),
+                ("USD-1", false)
+            ]
+        );
+        assert_eq!(view.items[0].unit_price, None);
+        assert_eq!(view.subtotal, 2500);
+        assert_eq!(view.currency.as_deref(), Some("EUR"));
+        assert_eq!(view.item_count, 5);
+    }
+
+    #[test]
+    fn an_empty_cart_has_no_currency() {
+        assert_eq!(
+            serde_json::to_value(price_cart(&[], &[])).unwrap(),
+            json!({"items": [], "subtotal": 0, "currency": null, "item_count": 0})
+        );
+        let view = price_cart(&[line("GONE-1", 4)], &[]);
+        assert_eq!(
+            (view.subtotal, view.currency, view.item_count),
+            (0, None, 4)
+        );
+    }
+
+    #[test]
+    fn huge_amounts_saturate() {
+        let view = price_cart(
+            &[line("A", 1000), line("B", 1)],
+            &[product("A", i64::MAX / 10), product("B", 1)],
+        );
+        assert_eq!(view.items[0].line_total, Some(i64::MAX));
+        assert_eq!(view.subtotal, i64::MAX);
+    }
+}
