@@ -3,9 +3,9 @@
 
 use crate::routes::{Endpoint, ROUTES, line_sku};
 use cart_domain::{
-    AddItem, CartError, CatalogProduct, CheckoutRequest, KeyValue, Line, ORDERS_URL, OrdersAnswer,
-    Owner, SetQuantity, StoreError, catalog_products_url, order_body, parse_catalog_reply,
-    price_cart, read_orders_answer,
+    AddItem, CartError, CatalogProduct, CheckoutRequest, FORWARDED_HEADERS, KeyValue, Line,
+    ORDERS_URL, OrdersAnswer, Owner, SetQuantity, StoreError, catalog_products_url, order_body,
+    parse_catalog_reply, price_cart, read_orders_answer,
 };
 use http::{HeaderValue, StatusCode, header};
 use kit::auth::{Caller, TENANT_HEADER, unix_now};
@@ -200,10 +200,13 @@ impl Cart<'_> {
     }
 
     /// Places the order of the cart's lines through the orders component, as the
-    /// caller (their `authorization` is passed on); the cart is emptied only once the
-    /// order was created.
+    /// caller (see [`FORWARDED_HEADERS`]); the cart is emptied only once the order was
+    /// created.
     async fn checkout(&self, request: Request) -> Result<Response, Problem> {
-        let authorization = request.headers().get(header::AUTHORIZATION).cloned();
+        let forwarded: Vec<(&str, HeaderValue)> = FORWARDED_HEADERS
+            .into_iter()
+            .filter_map(|name| Some((name, request.headers().get(name)?.clone())))
+            .collect();
         let checkout: CheckoutRequest = read_json(request).await?;
         let kv = self.store().await?;
         let lines = self.lines(&kv).await?;
@@ -213,7 +216,7 @@ impl Cart<'_> {
             ));
         }
         let (status, body) = self
-            .send_order(authorization, &order_body(&lines, &checkout))
+            .send_order(forwarded, &order_body(&lines, &checkout))
             .await?;
         match read_orders_answer(status, &body) {
             OrdersAnswer::Placed(order) => {
@@ -246,14 +249,14 @@ impl Cart<'_> {
     /// `POST /api/v1/orders` on the orders component: its status and body.
     async fn send_order(
         &self,
-        authorization: Option<HeaderValue>,
+        forwarded: Vec<(&str, HeaderValue)>,
         order: &serde_json::Value,
     ) -> Result<(u16, Vec<u8>), Problem> {
         let mut request = http::Request::post(ORDERS_URL)
             .header(header::CONTENT_TYPE, "application/json")
             .header(request_id::HEADER, self.request_id);
-        if let Some(authorization) = authorization {
-            request = request.header(header::AUTHORIZATION, authorization);
+        for (name, value) in forwarded {
+            request = request.header(name, value);
         }
         let request = request
             .body(order.to_string())

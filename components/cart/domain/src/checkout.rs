@@ -10,6 +10,12 @@ use serde_json::{Value, json};
 /// The orders component, reached by Spin's service chaining.
 pub const ORDERS_URL: &str = "http://orders.spin.internal/api/v1/orders";
 
+/// The caller's headers the order request carries: the token, so the order is the
+/// caller's own, and any `Idempotency-Key`, so a retried checkout is one order (the
+/// orders component keeps the first answer per caller and key, and refuses the key
+/// with another cart).
+pub const FORWARDED_HEADERS: [&str; 2] = ["authorization", "idempotency-key"];
+
 /// The body of `POST /api/v1/orders`: the cart's lines, in the cart's order (so the
 /// orders' `items[i]` is the cart's i-th line), with the checkout's address and payment.
 pub fn order_body(lines: &[Line], checkout: &CheckoutRequest) -> Value {

@@ -18,7 +18,7 @@ pub mod pricing;
 pub mod requests;
 
 pub use cart::{Line, Owner};
-pub use checkout::{ORDERS_URL, OrdersAnswer, order_body, read_orders_answer};
+pub use checkout::{FORWARDED_HEADERS, ORDERS_URL, OrdersAnswer, order_body, read_orders_answer};
 pub use key_value::{KeyValue, StoreError};
 pub use pricing::{
     CATALOG_PRODUCTS_URL, CartItem, CartView, CatalogProduct, catalog_products_url,
