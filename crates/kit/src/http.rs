@@ -9,6 +9,9 @@ use serde::Serialize;
 
 pub type Body = http_body_util::Full<Bytes>;
 pub type Response = http::Response<Body>;
+/// A request whose body the edge has already read whole (see `edge::serve`); handlers
+/// read it with `json::read_json` / `json::read_body` as before.
+pub type Request = http::Request<Body>;
 
 const JSON: &str = "application/json";
 

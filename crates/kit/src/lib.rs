@@ -1,10 +1,11 @@
 //! FusionCommerce's platform kit: the plumbing every component shares and no business
-//! rule. Pure parts (problem, json, request_id, pagination, auth, db, outbox, http, route) build
-//! and test natively; [`spin`] (the store, variables) and [`events`] (the `http` event
-//! transport) are the Spin adapters and build for wasm only.
+//! rule. Pure parts (problem, json, request_id, pagination, auth, db, outbox, http, route,
+//! edge) build and test natively; [`spin`] (the store, variables), [`events`] (the `http`
+//! event transport) and `edge::serve` are the Spin adapters and build for wasm only.
 
 pub mod auth;
 pub mod db;
+pub mod edge;
 #[cfg(target_arch = "wasm32")]
 pub mod events;
 pub mod http;

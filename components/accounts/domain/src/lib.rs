@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0002_login_failures.sql"),
         postgres: include_str!("../migrations/0002_login_failures.sql"),
     },
+    kit::edge::IDEMPOTENCY_MIGRATION,
 ];
 
 /// A user as the API shows it; the password hash never leaves this crate.

@@ -5,16 +5,26 @@ use catalog_domain::{CONTEXT, CatalogError, MIGRATIONS, NewCategory, NewProduct,
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use kit::Problem;
 use kit::auth::{Caller, tenant_from_headers, unix_now};
+use kit::edge::{self, Edge};
+use kit::http::Request;
 use kit::http::{Response, empty, json, respond};
 use kit::json::read_json;
 use kit::pagination::Page;
 use kit::spin::{SpinDb, jwt_key, open_migrated};
 use kit::{request_id, route};
-use spin_sdk::http::Request;
 use spin_sdk::http_service;
 
 #[http_service]
-async fn handle(request: Request) -> Response {
+async fn handle(request: spin_sdk::http::Request) -> Response {
+    const EDGE: Edge = Edge {
+        context: Some(CONTEXT),
+        migrations: MIGRATIONS,
+    };
+    edge::serve(request, &EDGE, handle_request).await
+}
+
+/// The routes, behind the edge (CORS, rate limit, idempotency, security headers).
+async fn handle_request(request: Request) -> Response {
     let request_id = request_id::from_headers(request.headers());
     let (endpoint, id) = match route::find(ROUTES, request.method(), request.uri().path()) {
         Ok((endpoint, captures)) => (endpoint, captures.first().map(|id| (*id).to_owned())),

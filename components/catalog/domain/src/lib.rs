@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     kit::outbox::MIGRATION,
     kit::outbox::DELIVERIES_MIGRATION,
+    kit::edge::IDEMPOTENCY_MIGRATION,
 ];
 
 /// A keyset position in a list ordered by `(created_at, id)`: the last item of a page.

@@ -7,14 +7,15 @@ use http::{HeaderMap, StatusCode};
 use kit::Problem;
 use kit::auth::{Caller, Role, unix_now};
 use kit::db::Migration;
+use kit::edge::{self, Edge};
 use kit::events::{DispatchSummary, dispatch_after_commit, sweep};
+use kit::http::Request;
 use kit::http::{Response, health, json, respond};
 use kit::outbox::{self, now_ms};
 use kit::pagination::{Page, PageParams};
 use kit::spin::{SpinDb, jwt_key, open_migrated, variable};
 use kit::{request_id, route};
 use serde_json::json;
-use spin_sdk::http::Request;
 use spin_sdk::{http_service, key_value};
 
 /// The outbox tables, which ops may be first to touch in a context that has not served
@@ -22,7 +23,16 @@ use spin_sdk::{http_service, key_value};
 const OUTBOX_MIGRATIONS: &[Migration] = &[outbox::MIGRATION, outbox::DELIVERIES_MIGRATION];
 
 #[http_service]
-async fn handle(request: Request) -> Response {
+async fn handle(request: spin_sdk::http::Request) -> Response {
+    const EDGE: Edge = Edge {
+        context: None,
+        migrations: &[],
+    };
+    edge::serve(request, &EDGE, handle_request).await
+}
+
+/// The routes, behind the edge (CORS, rate limit, idempotency, security headers).
+async fn handle_request(request: Request) -> Response {
     let request_id = request_id::from_headers(request.headers());
     let (endpoint, captures) = match route::find(ROUTES, request.method(), request.uri().path()) {
         Ok(found) => found,

@@ -4,7 +4,9 @@
 use crate::routes::{Endpoint, ROUTES, order_list_query, viewer};
 use http::{HeaderValue, StatusCode, header};
 use kit::auth::{Caller, TENANT_HEADER, unix_now};
+use kit::edge::{self, Edge};
 use kit::events::dispatch_after_commit;
+use kit::http::Request;
 use kit::http::{Response, json, respond};
 use kit::json::{Validate, parse_valid, read_body, read_json, require_json_content_type};
 use kit::spin::{SpinDb, jwt_key, open_migrated, variable};
@@ -13,12 +15,20 @@ use orders_domain::{
     CONTEXT, CancelRequest, CatalogProduct, MIGRATIONS, NewOrder, OrderError, Rates,
     catalog_products_url, parse_catalog_reply,
 };
-use spin_sdk::http::Request;
 use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::http_service;
 
 #[http_service]
-async fn handle(request: Request) -> Response {
+async fn handle(request: spin_sdk::http::Request) -> Response {
+    const EDGE: Edge = Edge {
+        context: Some(CONTEXT),
+        migrations: MIGRATIONS,
+    };
+    edge::serve(request, &EDGE, handle_request).await
+}
+
+/// The routes, behind the edge (CORS, rate limit, idempotency, security headers).
+async fn handle_request(request: Request) -> Response {
     let request_id = request_id::from_headers(request.headers());
     let (endpoint, id) = match route::find(ROUTES, request.method(), request.uri().path()) {
         Ok((endpoint, captures)) => (endpoint, captures.first().map(|id| (*id).to_owned())),

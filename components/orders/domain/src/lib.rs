@@ -47,6 +47,7 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     kit::outbox::MIGRATION,
     kit::outbox::DELIVERIES_MIGRATION,
+    kit::edge::IDEMPOTENCY_MIGRATION,
 ];
 
 #[derive(Debug)]

@@ -5,7 +5,9 @@ use crate::routes::{ADMINS, Endpoint, ROUTES, SIGNATURE_HEADER, payment_list_que
 use http::{HeaderMap, StatusCode};
 use kit::Problem;
 use kit::auth::{Caller, unix_now};
+use kit::edge::{self, Edge};
 use kit::events::dispatch_after_commit;
+use kit::http::Request;
 use kit::http::{Response, json, respond};
 use kit::json::{read_body, require_json_content_type};
 use kit::spin::{SpinDb, jwt_key, open_migrated, variable};
@@ -14,11 +16,19 @@ use payments_domain::webhook::verify_signature;
 use payments_domain::{
     CONTEXT, MIGRATIONS, PaymentError, Provider, SpinPoster, WebhookOutcome, configured_provider,
 };
-use spin_sdk::http::Request;
 use spin_sdk::http_service;
 
 #[http_service]
-async fn handle(request: Request) -> Response {
+async fn handle(request: spin_sdk::http::Request) -> Response {
+    const EDGE: Edge = Edge {
+        context: Some(CONTEXT),
+        migrations: MIGRATIONS,
+    };
+    edge::serve(request, &EDGE, handle_request).await
+}
+
+/// The routes, behind the edge (CORS, rate limit, idempotency, security headers).
+async fn handle_request(request: Request) -> Response {
     let request_id = request_id::from_headers(request.headers());
     let (endpoint, id) = match route::find(ROUTES, request.method(), request.uri().path()) {
         Ok((endpoint, captures)) => (endpoint, captures.first().map(|id| (*id).to_owned())),

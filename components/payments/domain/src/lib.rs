@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     kit::outbox::MIGRATION,
     kit::outbox::DELIVERIES_MIGRATION,
+    kit::edge::IDEMPOTENCY_MIGRATION,
 ];
 
 #[derive(Debug)]

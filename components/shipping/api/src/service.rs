@@ -4,19 +4,29 @@ use crate::routes::{Endpoint, MANAGERS, ROUTES, shipment_list_query};
 use http::{HeaderMap, StatusCode, header};
 use kit::Problem;
 use kit::auth::{Caller, tenant_from_headers, unix_now};
+use kit::edge::{self, Edge};
 use kit::events::dispatch_after_commit;
+use kit::http::Request;
 use kit::http::{Response, json, respond, with_body};
 use kit::json::{Validate, read_json};
 use kit::spin::{SpinDb, jwt_key, open_migrated};
 use kit::{request_id, route};
 use shipping_domain::{CONTEXT, MIGRATIONS, ShippingError, StatusChange};
-use spin_sdk::http::Request;
 use spin_sdk::http_service;
 
 const PLAIN_TEXT: &str = "text/plain; charset=utf-8";
 
 #[http_service]
-async fn handle(request: Request) -> Response {
+async fn handle(request: spin_sdk::http::Request) -> Response {
+    const EDGE: Edge = Edge {
+        context: Some(CONTEXT),
+        migrations: MIGRATIONS,
+    };
+    edge::serve(request, &EDGE, handle_request).await
+}
+
+/// The routes, behind the edge (CORS, rate limit, idempotency, security headers).
+async fn handle_request(request: Request) -> Response {
     let request_id = request_id::from_headers(request.headers());
     let (endpoint, capture) = match route::find(ROUTES, request.method(), request.uri().path()) {
         Ok((endpoint, captures)) => (endpoint, captures.first().map(|c| (*c).to_owned())),

@@ -52,6 +52,7 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     kit::outbox::MIGRATION,
     kit::outbox::DELIVERIES_MIGRATION,
+    kit::edge::IDEMPOTENCY_MIGRATION,
 ];
 
 /// A keyset position in the list of shipments, ordered by `(created_at, id)`: the last

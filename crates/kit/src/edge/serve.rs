@@ -1,0 +1,231 @@
+//! The edge's Spin adapter (wasm32 only): [`serve`] runs a component's handler behind
+//! CORS, the rate limit and idempotency, and decorates every response.
+
+use super::{
+    Claim, CorsPolicy, Decision, RateLimit, Requester, StoredResponse, claim, complete,
+    fingerprint, idempotency_key, is_chained, is_preflight, release, scope, secure,
+    too_many_requests,
+};
+use crate::auth::{tenant_from_headers, unix_now};
+use crate::db::Migration;
+use crate::http::{Body, Request, Response};
+use crate::json::read_body;
+use crate::outbox::now_ms;
+use crate::problem::Problem;
+use crate::request_id;
+use crate::spin::{SpinDb, jwt_key, open_migrated, variable};
+use http::{Method, StatusCode, header, request};
+use http_body_util::BodyExt;
+use spin_sdk::key_value::Store;
+use spin_sdk::wasip3::http_compat::IncomingRequestBody;
+
+/// What the edge needs of a component: the context whose store keeps its idempotency
+/// records (`None`: the component takes no `Idempotency-Key`) and that context's
+/// migrations (which list [`super::IDEMPOTENCY_MIGRATION`]).
+pub struct Edge {
+    pub context: Option<&'static str>,
+    pub migrations: &'static [Migration],
+}
+
+/// Serves `request` with `handler` behind the edge: a CORS preflight is answered here;
+/// otherwise the caller's token bucket is charged (429 when empty), the body is read
+/// once (413 over 1 MiB) and, for a POST with `Idempotency-Key`, the key is claimed
+/// first and the handler's response kept for replays. Calls from other components of
+/// the app skip CORS and the rate limit. Every response gets the security headers.
+pub async fn serve(
+    request: spin_sdk::http::Request,
+    edge: &Edge,
+    handler: impl AsyncFnOnce(Request) -> Response,
+) -> Response {
+    let request_id = request_id::from_headers(request.headers());
+    let (mut parts, body) = request.into_parts();
+    // The handler sees the same id (a generated one included), so its logs and the
+    // edge's name one request.
+    if let Ok(id) = http::HeaderValue::from_str(&request_id) {
+        parts.headers.insert(request_id::HEADER, id);
+    }
+    let chained = is_chained(&parts.headers);
+    let cors = if chained {
+        CorsPolicy::None
+    } else {
+        cors_policy(&request_id).await
+    };
+    let origin = parts.headers.get(header::ORIGIN).cloned();
+    let mut response = if !chained && is_preflight(&parts.method, &parts.headers) {
+        cors.preflight(origin.as_ref(), &request_id)
+    } else {
+        let mut response = guarded(parts, body, edge, chained, &request_id, handler)
+            .await
+            .unwrap_or_else(|problem| problem.to_response(&request_id));
+        cors.grant(origin.as_ref(), &mut response);
+        response
+    };
+    secure(&mut response);
+    response
+}
+
+async fn guarded(
+    parts: request::Parts,
+    body: IncomingRequestBody,
+    edge: &Edge,
+    chained: bool,
+    request_id: &str,
+    handler: impl AsyncFnOnce(Request) -> Response,
+) -> Result<Response, Problem> {
+    // A token that does not verify (or a missing `jwt_secret`) leaves the caller known
+    // by address; the handler answers 401/500 for it as before.
+    let key = if parts.headers.contains_key(header::AUTHORIZATION) {
+        jwt_key().await.ok()
+    } else {
+        None
+    };
+    let requester = Requester::from_headers(&parts.headers, key.as_ref(), unix_now());
+    if !chained
+        && let Decision::Limited { retry_after } = take_token(&requester, request_id).await?
+    {
+        return Ok(too_many_requests(retry_after, request_id));
+    }
+
+    // Spin's incoming body cannot be rebuilt once read, so the handler gets the request
+    // again over the bytes read here.
+    let body = read_body(body).await?;
+    let idempotency = match edge.context {
+        Some(context) if parts.method == Method::POST => {
+            idempotency_key(&parts.headers)?.map(|key| (context, key))
+        }
+        _ => None,
+    };
+    let Some((context, key)) = idempotency else {
+        return Ok(handler(Request::from_parts(parts, Body::new(body))).await);
+    };
+
+    let tenant = match requester.tenant {
+        Some(tenant) => tenant,
+        None => tenant_from_headers(&parts.headers)?,
+    };
+    let scope = scope(&tenant, &requester.subject, &parts.method, parts.uri.path());
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |target| target.as_str());
+    let fingerprint = fingerprint(&parts.method, target, &body);
+    let records = Records {
+        context,
+        migrations: edge.migrations,
+        request_id,
+    };
+    let claimed = claim(&records.open().await?, &scope, &key, &fingerprint, now_ms()).await;
+    match claimed.map_err(|error| records.unavailable(&error))? {
+        Claim::Proceed => {}
+        Claim::Replay(stored) => return Ok(stored.replay(request_id)),
+        Claim::Mismatch => {
+            return Err(Problem::unprocessable(
+                "this Idempotency-Key was used with another request",
+            ));
+        }
+        Claim::InProgress => {
+            return Err(Problem::conflict(
+                "a request with this Idempotency-Key is in progress; retry later",
+            ));
+        }
+    }
+    // The claim's connection is closed while the handler runs: it opens its own, and
+    // holding two per request would halve what a pool serves.
+    let response = handler(Request::from_parts(parts, Body::new(body))).await;
+    Ok(records.settle(&scope, &key, response).await)
+}
+
+/// The variable's origins; an unreadable variable allows none.
+async fn cors_policy(request_id: &str) -> CorsPolicy {
+    match variable("cors_allowed_origins").await {
+        Ok(origins) => CorsPolicy::from_variable(&origins.unwrap_or_default()),
+        Err(error) => {
+            eprintln!("[{request_id}] {error}");
+            CorsPolicy::None
+        }
+    }
+}
+
+/// Takes a token from the caller's bucket in key-value store `default`. Read, then
+/// write: two concurrent requests of one caller may both take the same token, which
+/// lets a burst through a little wider — fine for a rate limit, and key-value has no
+/// compare-and-swap to do better.
+async fn take_token(requester: &Requester, request_id: &str) -> Result<Decision, Problem> {
+    let misconfigured = |error: String| {
+        eprintln!("[{request_id}] rate limit configuration: {error}");
+        Problem::internal()
+    };
+    let per_second = variable("rate_limit_per_second")
+        .await
+        .map_err(misconfigured)?;
+    let burst = variable("rate_limit_burst").await.map_err(misconfigured)?;
+    let limit = RateLimit::from_variables(per_second.as_deref(), burst.as_deref())
+        .map_err(misconfigured)?;
+
+    let unavailable = |error: spin_sdk::key_value::Error| {
+        eprintln!("[{request_id}] rate limit store: {error:?}");
+        Problem::unavailable("the rate limit store is unavailable")
+    };
+    let store = Store::open_default().await.map_err(unavailable)?;
+    let key = requester.rate_limit_key();
+    // A bucket that does not parse (an older format) starts full again.
+    let bucket = store
+        .get(&key)
+        .await
+        .map_err(unavailable)?
+        .and_then(|json| serde_json::from_slice(&json).ok());
+    let (bucket, decision) = limit.take(bucket, now_ms());
+    // A refused request changes nothing worth storing: the refill is recomputed.
+    if decision == Decision::Allowed {
+        let json = serde_json::to_vec(&bucket).map_err(|_| Problem::internal())?;
+        store.set(&key, json).await.map_err(unavailable)?;
+    }
+    Ok(decision)
+}
+
+/// Where a component's idempotency records live.
+struct Records<'a> {
+    context: &'static str,
+    migrations: &'static [Migration],
+    request_id: &'a str,
+}
+
+impl Records<'_> {
+    async fn open(&self) -> Result<SpinDb, Problem> {
+        open_migrated(self.context, self.migrations)
+            .await
+            .map_err(|error| self.unavailable(&error))
+    }
+
+    fn unavailable(&self, error: &dyn std::fmt::Display) -> Problem {
+        eprintln!(
+            "[{}] idempotency records of {}: {error}",
+            self.request_id, self.context
+        );
+        Problem::unavailable("the idempotency store is unavailable")
+    }
+
+    /// Keeps the handler's response for replays, or — after a 5xx or a 429, which a
+    /// retry may not meet again — releases the key so the retry runs. The response goes
+    /// out either way: the effect (if any) happened, and a record that failed to save
+    /// only leaves the key claimed until it is abandoned.
+    async fn settle(&self, scope: &str, key: &str, response: Response) -> Response {
+        let (parts, body) = response.into_parts();
+        let Ok(body) = body.collect().await.map(|collected| collected.to_bytes());
+        let retry_may_differ =
+            parts.status.is_server_error() || parts.status == StatusCode::TOO_MANY_REQUESTS;
+        // A store that does not open is logged by `open`.
+        if let Ok(db) = self.open().await {
+            let saved = if retry_may_differ {
+                release(&db, scope, key).await
+            } else {
+                let stored = StoredResponse::capture(parts.status, &parts.headers, body.clone());
+                complete(&db, scope, key, &stored).await
+            };
+            if let Err(error) = saved {
+                self.unavailable(&error);
+            }
+        }
+        http::Response::from_parts(parts, Body::new(body))
+    }
+}
