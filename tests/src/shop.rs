@@ -70,6 +70,11 @@ impl Shop {
                 .env("SPIN_VARIABLE_DB_URL", database.url()),
             None => command.env("SPIN_VARIABLE_DB_DRIVER", "sqlite"),
         };
+        // Rate limits are the edge tests' subject; elsewhere they would only make a busy
+        // test flaky. A test's own `variables` come later and win.
+        command
+            .env("SPIN_VARIABLE_RATE_LIMIT_PER_SECOND", "100000")
+            .env("SPIN_VARIABLE_RATE_LIMIT_BURST", "100000");
         for (name, value) in variables {
             command.env(format!("SPIN_VARIABLE_{}", name.to_uppercase()), value);
         }

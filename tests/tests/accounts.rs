@@ -11,6 +11,7 @@ on_both_stores!(
     login_answers_the_same_for_unknown_email_and_wrong_password,
     the_first_admin_comes_from_the_variables,
     an_admin_changes_roles_and_a_customer_cannot,
+    five_failed_logins_throttle_the_account,
 );
 
 fn register_login_and_me(shop: &Shop) {
@@ -148,4 +149,33 @@ fn an_admin_changes_roles_and_a_customer_cannot(shop: &Shop) {
         "a vendor writes the catalog: {}",
         created.body
     );
+}
+
+fn five_failed_logins_throttle_the_account(shop: &Shop) {
+    let customer = shop.customer();
+    let visitor = shop.anonymous();
+    for _ in 0..5 {
+        assert_problem(&visitor.try_login(&customer.email, "not the password"), 401);
+    }
+    // The sixth attempt is refused before any password check, even with the right one.
+    let throttled = visitor.try_login(&customer.email, &customer.password);
+    assert_problem(&throttled, 429);
+    let retry_after: u64 = throttled
+        .header("retry-after")
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("429 without a Retry-After in seconds: {:?}", throttled));
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    // Unknown emails are throttled alike, and other accounts are unaffected.
+    for _ in 0..5 {
+        assert_problem(
+            &visitor.try_login("ghost@shop.test", "whatever-password"),
+            401,
+        );
+    }
+    assert_problem(
+        &visitor.try_login("ghost@shop.test", "whatever-password"),
+        429,
+    );
+    let other = shop.customer();
+    visitor.login(&other.email, &other.password);
 }

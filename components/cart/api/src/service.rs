@@ -9,11 +9,12 @@ use cart_domain::{
 };
 use http::{HeaderValue, StatusCode, header};
 use kit::auth::{Caller, TENANT_HEADER, unix_now};
+use kit::edge::{self, Edge};
+use kit::http::Request;
 use kit::http::{Response, empty, json, respond};
 use kit::json::{Validate, read_json};
 use kit::spin::jwt_key;
 use kit::{FieldError, Problem, request_id, route};
-use spin_sdk::http::Request;
 use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::http_service;
 
@@ -39,7 +40,18 @@ impl KeyValue for SpinStore {
 }
 
 #[http_service]
-async fn handle(request: Request) -> Response {
+async fn handle(request: spin_sdk::http::Request) -> Response {
+    // The cart keeps no SQL store, so no idempotency records of its own: checkout
+    // forwards the key to orders, whose edge deduplicates the order.
+    const EDGE: Edge = Edge {
+        context: None,
+        migrations: &[],
+    };
+    edge::serve(request, &EDGE, handle_request).await
+}
+
+/// The routes, behind the edge (CORS, rate limit, security headers).
+async fn handle_request(request: Request) -> Response {
     let request_id = request_id::from_headers(request.headers());
     let (endpoint, sku) = match route::find(ROUTES, request.method(), request.uri().path()) {
         Ok((endpoint, captures)) => (endpoint, captures.first().map(|sku| (*sku).to_owned())),
