@@ -32,6 +32,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/users/me", Signed),
     ("PATCH", "/api/v1/users/me", Signed),
     ("POST", "/api/v1/users/me/password", Signed),
+    ("GET", "/api/v1/users/{id}", Admin),
     ("PATCH", "/api/v1/users/{id}", Admin),
     ("GET", "/api/v1/products", Public),
     ("POST", "/api/v1/products", Writers),

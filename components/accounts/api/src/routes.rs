@@ -12,6 +12,8 @@ pub enum Endpoint {
     Me,
     UpdateMe,
     ChangePassword,
+    /// `{id}`: a user an admin reads (other components read a customer's email this way).
+    GetUser,
     /// `{id}`: the user whose role an admin changes.
     ChangeRole,
 }
@@ -28,10 +30,11 @@ pub const ROUTES: &[Route<Endpoint>] = &[
         "/api/v1/users/me/password",
         Endpoint::ChangePassword,
     ),
+    Route::new(Method::GET, "/api/v1/users/{id}", Endpoint::GetUser),
     Route::new(Method::PATCH, "/api/v1/users/{id}", Endpoint::ChangeRole),
 ];
 
-/// Who may change roles.
+/// Who may read other users and change roles.
 pub const ROLE_ADMINS: &[Role] = &[Role::Admin];
 
 /// How long an access token lives; there are no refresh tokens, so a client logs in
@@ -75,6 +78,7 @@ mod tests {
                 "/api/v1/users/me/password",
                 Endpoint::ChangePassword,
             ),
+            (Method::GET, "/api/v1/users/0190a", Endpoint::GetUser),
             (Method::PATCH, "/api/v1/users/0190a", Endpoint::ChangeRole),
         ];
         for (method, path, endpoint) in cases {

@@ -40,9 +40,10 @@ async fn handle_request(request: Request) -> Response {
         (Endpoint::Me, _) => me(&request, &request_id).await,
         (Endpoint::UpdateMe, _) => update_me(request, &request_id).await,
         (Endpoint::ChangePassword, _) => change_password(request, &request_id).await,
+        (Endpoint::GetUser, [id]) => get_user(&request, id, &request_id).await,
         (Endpoint::ChangeRole, [id]) => change_role(request, id, &request_id).await,
-        // The table's `{id}` pattern gives ChangeRole exactly one capture.
-        (Endpoint::ChangeRole, _) => Err(Problem::internal()),
+        // The table's `{id}` patterns give these exactly one capture.
+        (Endpoint::GetUser | Endpoint::ChangeRole, _) => Err(Problem::internal()),
     };
     respond(outcome, &request_id)
 }
@@ -123,8 +124,19 @@ async fn login(request: Request, request_id: &str) -> Result<Response, Problem> 
 
 async fn me(request: &Request, request_id: &str) -> Result<Response, Problem> {
     let caller = authenticate(request).await?;
+    user_answer(&caller.tenant, &caller.user_id, request_id).await
+}
+
+/// `GET /users/{id}`: an admin reads any user of their tenant.
+async fn get_user(request: &Request, id: &str, request_id: &str) -> Result<Response, Problem> {
+    let caller = authenticate(request).await?;
+    caller.require_role(ROLE_ADMINS)?;
+    user_answer(&caller.tenant, id, request_id).await
+}
+
+async fn user_answer(tenant: &str, id: &str, request_id: &str) -> Result<Response, Problem> {
     let db = store(request_id).await?;
-    let user = accounts_domain::get_user(&db, &caller.tenant, &caller.user_id)
+    let user = accounts_domain::get_user(&db, tenant, id)
         .await
         .map_err(domain_problem(request_id))?;
     Ok(json(StatusCode::OK, &user, request_id))
