@@ -2,8 +2,8 @@
 //! with one idempotency key, signed webhooks, dead letters and their replay.
 
 use acceptance::{
-    Shop, Store, StripeStub, WEBHOOK_SECRET, assert_problem, for_both_stores, items,
-    order_reaching, place_order, stocked_product, stripe_signature, text, unix_now,
+    HttpStub, Shop, Store, WEBHOOK_SECRET, assert_problem, for_both_stores, items, order_reaching,
+    place_order, stocked_product, stripe_signature, text, unix_now,
 };
 use serde_json::{Value, json};
 
@@ -15,7 +15,7 @@ for_both_stores!(
 
 const SECRET_KEY: &str = "sk_test_acceptance";
 
-fn shop_with_stripe(store: Store, stub: &StripeStub) -> Shop {
+fn shop_with_stripe(store: Store, stub: &HttpStub) -> Shop {
     Shop::start_with(
         store,
         &[
@@ -52,7 +52,7 @@ fn payment_of(shop: &Shop, order_id: &str) -> Value {
 }
 
 fn a_charge_failing_twice_then_succeeding_ends_paid(store: Store) {
-    let stub = StripeStub::start(vec![
+    let stub = HttpStub::start(vec![
         stripe_error(500, "try again"),
         stripe_error(503, "try again"),
         intent("pi_flaky", "succeeded"),
@@ -92,7 +92,7 @@ fn a_charge_failing_twice_then_succeeding_ends_paid(store: Store) {
 }
 
 fn webhooks_are_verified_and_applied_once(store: Store) {
-    let stub = StripeStub::start(vec![intent("pi_async", "processing")]);
+    let stub = HttpStub::start(vec![intent("pi_async", "processing")]);
     let shop = shop_with_stripe(store, &stub);
     let admin = shop.admin();
     stocked_product(&admin, "HOOK-1", 4000, 3);
@@ -155,7 +155,7 @@ fn webhooks_are_verified_and_applied_once(store: Store) {
 /// A provider that refuses our credentials will refuse every retry: the delivery is
 /// dead-lettered at once, and replays once the provider takes it.
 fn a_refused_delivery_is_dead_lettered_and_replays(store: Store) {
-    let stub = StripeStub::start(vec![(
+    let stub = HttpStub::start(vec![(
         401,
         json!({ "error": { "type": "invalid_request_error", "message": "Invalid API Key provided" } }),
     )]);

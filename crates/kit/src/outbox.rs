@@ -423,6 +423,44 @@ pub async fn apply_once<D: Db, T, E: From<DbError>>(
     .await
 }
 
+/// The subscriptions and the app's manifest tell one story.
+#[cfg(test)]
+mod wiring_tests {
+    use super::SUBSCRIPTIONS;
+
+    const MANIFEST: &str = include_str!("../../../spin.toml");
+
+    #[test]
+    fn every_subscriber_is_a_private_component_of_the_app() {
+        for (topic, components) in SUBSCRIPTIONS {
+            for component in *components {
+                let private_trigger =
+                    format!("route = {{ private = true }}\ncomponent = \"{component}\"");
+                assert!(
+                    MANIFEST.contains(&private_trigger),
+                    "{component} (subscribed to {topic}) has no private route in spin.toml"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_handler_component_of_the_app_is_subscribed() {
+        let handlers = MANIFEST.lines().filter_map(|line| {
+            let id = line.strip_prefix("[component.")?.strip_suffix(']')?;
+            (id.contains("-on-") && !id.contains('.')).then_some(id)
+        });
+        for handler in handlers {
+            assert!(
+                SUBSCRIPTIONS
+                    .iter()
+                    .any(|(_, components)| components.contains(&handler)),
+                "{handler} is in spin.toml but subscribed to nothing"
+            );
+        }
+    }
+}
+
 #[cfg(all(test, feature = "native-sqlite"))]
 mod tests {
     use super::*;

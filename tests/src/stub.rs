@@ -1,6 +1,6 @@
-//! A stand-in for Stripe's API on loopback: it answers each request with the next
-//! scripted reply (the last one repeats), records what it was sent, and signs webhooks
-//! the way Stripe does.
+//! A stand-in for a third party's HTTP API on loopback (Stripe's, an email API): it
+//! answers each request with the next scripted reply (the last one repeats) and records
+//! what it was sent. Also: signing webhooks the way Stripe does.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -39,16 +39,16 @@ struct Script {
 }
 
 /// The stub; it stops serving when the test process ends.
-pub struct StripeStub {
+pub struct HttpStub {
     url: String,
     script: Arc<Mutex<Script>>,
 }
 
-impl StripeStub {
+impl HttpStub {
     /// Serves `replies` in order, repeating the last.
-    pub fn start(replies: Vec<(u16, Value)>) -> StripeStub {
+    pub fn start(replies: Vec<(u16, Value)>) -> HttpStub {
         assert!(!replies.is_empty(), "the stub needs at least one reply");
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the Stripe stub");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the stub");
         let url = format!("http://{}", listener.local_addr().expect("stub address"));
         let script = Arc::new(Mutex::new(Script {
             replies,
@@ -61,10 +61,10 @@ impl StripeStub {
                 let _ = serve(stream, &serving);
             }
         });
-        StripeStub { url, script }
+        HttpStub { url, script }
     }
 
-    /// The value of the `stripe_api_url` variable that points the app here.
+    /// Its base URL, e.g. for the `stripe_api_url` or `email_api_url` variable.
     pub fn url(&self) -> &str {
         &self.url
     }
