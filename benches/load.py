@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
-"""Checkout load: customers, one stocked product, and POST /api/v1/orders under load.
+"""Load for the benches: customers, a stocked product, orders and campaign joins.
 
 usage:
-  checkout.py setup BASE_URL ADMIN_TOKEN SKU ON_HAND CUSTOMERS TOKENS_FILE
+  load.py setup BASE_URL ADMIN_TOKEN SKU ON_HAND CUSTOMERS TOKENS_FILE
       creates the product SKU with ON_HAND units and registers CUSTOMERS customers,
       writing their access tokens to TOKENS_FILE (one per line)
       (CUSTOMERS 0 registers nobody and keeps TOKENS_FILE)
-  checkout.py count BASE_URL ADMIN_TOKEN STATUS
+  load.py count BASE_URL ADMIN_TOKEN STATUS
       prints how many orders of the tenant have STATUS
-  checkout.py stock BASE_URL ADMIN_TOKEN SKU
+  load.py stock BASE_URL ADMIN_TOKEN SKU
       prints "on_hand reserved available" of SKU
-  checkout.py flash BASE_URL TOKENS_FILE SKU ORDERS CONNECTIONS
+  load.py flash BASE_URL TOKENS_FILE SKU ORDERS CONNECTIONS
       places ORDERS one-unit orders of SKU over CONNECTIONS concurrent connections and
       prints "seconds p50_ms p99_ms http_<status>=count..." once every answer is in
+  load.py join BASE_URL TOKENS_FILE CAMPAIGN_ID CONNECTIONS
+      every customer of TOKENS_FILE joins the campaign, CONNECTIONS at a time; prints as flash
 """
 import http.client
 import json
@@ -93,25 +95,26 @@ def stock(base, admin_token, sku):
     return f'{body["on_hand"]} {body["reserved"]} {body["available"]}'
 
 
-def flash(base, tokens_file, sku, orders, connections):
-    tokens = [line.strip() for line in open(tokens_file) if line.strip()]
+def post_all(base, requests, connections):
+    """POSTs every (path, body, token) over CONNECTIONS concurrent connections; prints
+    "seconds p50_ms p99_ms http_<status>=count..." once every answer is in."""
     latencies, statuses, lock = [], {}, threading.Lock()
-    next_order = iter(range(orders))
+    pending = iter(requests)
 
     def worker(_):
         connection = connect(base)
         while True:
             with lock:
-                n = next(next_order, None)
-            if n is None:
+                request = next(pending, None)
+            if request is None:
                 return
+            path, body, token = request
             started = time.perf_counter()
-            status, body = call(connection, "POST", "/api/v1/orders", order_body(sku), tokens[n % len(tokens)])
+            status, _ = call(connection, "POST", path, body, token)
             elapsed = (time.perf_counter() - started) * 1000
-            key = f"http_{status}"
             with lock:
                 latencies.append(elapsed)
-                statuses[key] = statuses.get(key, 0) + 1
+                statuses[f"http_{status}"] = statuses.get(f"http_{status}", 0) + 1
 
     started = time.perf_counter()
     with ThreadPoolExecutor(connections) as pool:
@@ -124,6 +127,22 @@ def flash(base, tokens_file, sku, orders, connections):
     print(f"{seconds:.2f} {p50:.1f} {p99:.1f} {counts}")
 
 
+def read_tokens(tokens_file):
+    return [line.strip() for line in open(tokens_file) if line.strip()]
+
+
+def flash(base, tokens_file, sku, orders, connections):
+    tokens = read_tokens(tokens_file)
+    post_all(base, [("/api/v1/orders", order_body(sku), tokens[n % len(tokens)]) for n in range(orders)],
+             connections)
+
+
+def join(base, tokens_file, campaign_id, connections):
+    body = {key: order_body("")[key] for key in ("shipping_address", "payment")}
+    path = f"/api/v1/campaigns/{campaign_id}/join"
+    post_all(base, [(path, body, token) for token in read_tokens(tokens_file)], connections)
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
     if command == "setup":
@@ -134,5 +153,7 @@ if __name__ == "__main__":
         print(stock(args[0], args[1], args[2]))
     elif command == "flash":
         flash(args[0], args[1], args[2], int(args[3]), int(args[4]))
+    elif command == "join":
+        join(args[0], args[1], args[2], int(args[3]))
     else:
         sys.exit(__doc__)
