@@ -1,0 +1,180 @@
+//! The Spin handler: authentication, bodies and the store around each domain call.
+
+use crate::routes::{
+    CREATORS, Endpoint, ROUTES, SWEEP_KEY_HEADER, SWEEP_KEY_VARIABLE, SWEEPERS,
+    campaign_list_query, sweep_key_matches,
+};
+use campaigns_domain::{CONTEXT, CampaignError, JoinRequest, MIGRATIONS, NewCampaign};
+use contracts::now_rfc3339;
+use http::{HeaderMap, StatusCode, header};
+use kit::Problem;
+use kit::auth::{Caller, tenant_from_headers, unix_now};
+use kit::edge::{self, Edge};
+use kit::events::dispatch_after_commit;
+use kit::http::{Request, Response, json, respond};
+use kit::json::{Validate, read_json};
+use kit::spin::{SpinDb, jwt_key, open_migrated, variable};
+use kit::{request_id, route};
+use spin_sdk::http_service;
+
+#[http_service]
+async fn handle(request: spin_sdk::http::Request) -> Response {
+    const EDGE: Edge = Edge {
+        context: Some(CONTEXT),
+        migrations: MIGRATIONS,
+    };
+    edge::serve(request, &EDGE, handle_request).await
+}
+
+/// The routes, behind the edge (CORS, rate limit, idempotency, security headers).
+async fn handle_request(request: Request) -> Response {
+    let request_id = request_id::from_headers(request.headers());
+    let (endpoint, id) = match route::find(ROUTES, request.method(), request.uri().path()) {
+        Ok((endpoint, captures)) => (endpoint, captures.first().map(|c| (*c).to_owned())),
+        Err(no_route) => {
+            return no_route.to_response(request.method(), request.uri().path(), &request_id);
+        }
+    };
+    let id = id.unwrap_or_default();
+    let outcome = match endpoint {
+        Endpoint::ListCampaigns => list_campaigns(&request, &request_id).await,
+        Endpoint::CreateCampaign => create_campaign(request, &request_id).await,
+        Endpoint::Sweep => sweep(&request, &request_id).await,
+        Endpoint::GetCampaign => get_campaign(&request, &id, &request_id).await,
+        Endpoint::Join => join_campaign(request, &id, &request_id).await,
+    };
+    respond(outcome, &request_id)
+}
+
+async fn authenticate(headers: &HeaderMap) -> Result<Caller, Problem> {
+    jwt_key().await?.authenticate(headers, unix_now())
+}
+
+/// Reads are public: with a bearer token the token's tenant (a bad token is still 401),
+/// without one `x-tenant-id`.
+async fn reader_tenant(headers: &HeaderMap) -> Result<String, Problem> {
+    if headers.contains_key(header::AUTHORIZATION) {
+        Ok(authenticate(headers).await?.tenant)
+    } else {
+        tenant_from_headers(headers)
+    }
+}
+
+/// The campaigns store, migrated before its first query in this instance; a store that
+/// cannot be opened or migrated is 503.
+async fn store(request_id: &str) -> Result<SpinDb, Problem> {
+    open_migrated(CONTEXT, MIGRATIONS).await.map_err(|error| {
+        eprintln!("[{request_id}] campaigns store: {error}");
+        Problem::unavailable("the campaigns store is unavailable")
+    })
+}
+
+/// The domain's answer as a problem; a database failure is logged first.
+fn domain_problem(request_id: &str) -> impl Fn(CampaignError) -> Problem + '_ {
+    move |error| {
+        if let CampaignError::Db(cause) = &error {
+            eprintln!("[{request_id}] campaigns: {cause}");
+        }
+        error.into()
+    }
+}
+
+async fn list_campaigns(request: &Request, request_id: &str) -> Result<Response, Problem> {
+    let tenant = reader_tenant(request.headers()).await?;
+    let (status, page) = campaign_list_query(request.uri().query().unwrap_or_default())?;
+    let db = store(request_id).await?;
+    let campaigns = campaigns_domain::list_campaigns(&db, &tenant, status, &page)
+        .await
+        .map_err(domain_problem(request_id))?;
+    Ok(json(StatusCode::OK, &campaigns, request_id))
+}
+
+async fn get_campaign(request: &Request, id: &str, request_id: &str) -> Result<Response, Problem> {
+    let tenant = reader_tenant(request.headers()).await?;
+    let db = store(request_id).await?;
+    let campaign = campaigns_domain::get_campaign(&db, &tenant, id)
+        .await
+        .map_err(domain_problem(request_id))?;
+    Ok(json(StatusCode::OK, &campaign, request_id))
+}
+
+/// The campaign and `campaign.created` commit together; the event is dispatched after
+/// the response is built.
+async fn create_campaign(request: Request, request_id: &str) -> Result<Response, Problem> {
+    let caller = authenticate(request.headers()).await?;
+    caller.require_role(CREATORS)?;
+    let new: NewCampaign = read_json(request).await?;
+    let db = store(request_id).await?;
+    let campaign = campaigns_domain::create_campaign(
+        &db,
+        &caller.tenant,
+        &caller.user_id,
+        request_id,
+        &new,
+        &now_rfc3339(),
+    )
+    .await
+    .map_err(domain_problem(request_id))?;
+    let response = json(StatusCode::CREATED, &campaign, request_id);
+    dispatch_after_commit(CONTEXT, db).await;
+    Ok(response)
+}
+
+/// Any signed-in user joins for themself.
+async fn join_campaign(request: Request, id: &str, request_id: &str) -> Result<Response, Problem> {
+    let caller = authenticate(request.headers()).await?;
+    let join: JoinRequest = read_json(request).await?;
+    join.validate().map_err(Problem::validation)?;
+    let db = store(request_id).await?;
+    let joined = campaigns_domain::join_campaign(
+        &db,
+        &caller.tenant,
+        id,
+        &caller.user_id,
+        request_id,
+        &join,
+        &now_rfc3339(),
+    )
+    .await
+    .map_err(domain_problem(request_id))?;
+    let response = json(StatusCode::CREATED, &joined, request_id);
+    dispatch_after_commit(CONTEXT, db).await;
+    Ok(response)
+}
+
+/// Fails every ended campaign below its minimum, in every tenant: an admin's call, or a
+/// scheduler's with the `x-sweep-key` the `sweep_key` variable holds.
+async fn sweep(request: &Request, request_id: &str) -> Result<Response, Problem> {
+    let presented = request
+        .headers()
+        .get(SWEEP_KEY_HEADER)
+        .and_then(|value| value.to_str().ok());
+    match presented {
+        Some(presented) => {
+            let configured = variable(SWEEP_KEY_VARIABLE)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            if !sweep_key_matches(&configured, presented) {
+                return Err(Problem::unauthorized(
+                    "the x-sweep-key is not the configured one",
+                ));
+            }
+        }
+        None => authenticate(request.headers())
+            .await?
+            .require_role(SWEEPERS)?,
+    }
+    let db = store(request_id).await?;
+    let failed = campaigns_domain::fail_ended_campaigns(&db, request_id, &now_rfc3339())
+        .await
+        .map_err(domain_problem(request_id))?;
+    let response = json(
+        StatusCode::OK,
+        &serde_json::json!({ "failed": failed }),
+        request_id,
+    );
+    dispatch_after_commit(CONTEXT, db).await;
+    Ok(response)
+}

@@ -1,0 +1,921 @@
+//! Campaigns in the store: created by vendors and admins, listed and shown to anyone in
+//! the tenant, joined by signed-in users, and failed by the sweep once they end below
+//! their minimum.
+
+use crate::join::{JoinRefusal, JoinRequest, join_refusal, reaches_minimum};
+use crate::new_campaign::NewCampaign;
+use crate::status::CampaignStatus;
+use crate::{CampaignError, EVENT_SOURCE, Position};
+use contracts::{
+    Address, CampaignCreated, CampaignFailed, CampaignJoined, CampaignParticipant,
+    CampaignSuccessful, Envelope,
+};
+use kit::db::{Db, DbError, Row, SqlValue, transaction};
+use kit::outbox::enqueue;
+use kit::pagination::{Page, PageParams};
+use serde::Serialize;
+
+/// A campaign as DESIGN §3 shapes it, with its creation and last change times.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Campaign {
+    pub id: String,
+    pub name: String,
+    pub sku: String,
+    pub price: i64,
+    pub original_price: i64,
+    pub currency: String,
+    pub min_participants: u32,
+    pub max_participants: u32,
+    pub participants: u32,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub status: CampaignStatus,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The answer to a join: the caller's place and the campaign after the join.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Joined {
+    pub participant_id: String,
+    pub campaign: Campaign,
+}
+
+const COLUMNS: &str = "id, name, sku, price, original_price, currency, min_participants, \
+     max_participants, participants, starts_at, ends_at, status, created_at, updated_at";
+
+fn count(row: &Row, i: usize) -> Result<u32, DbError> {
+    let n = row.get_i64(i)?;
+    u32::try_from(n).map_err(|_| DbError::Other(format!("column {i}: {n} is not a count")))
+}
+
+fn stored_status(name: &str) -> Result<CampaignStatus, DbError> {
+    CampaignStatus::parse(name)
+        .ok_or_else(|| DbError::Other(format!("stored campaign status {name:?} is unknown")))
+}
+
+/// A campaign from a row of [`COLUMNS`].
+fn campaign(row: &Row) -> Result<Campaign, DbError> {
+    Ok(Campaign {
+        id: row.get_str(0)?.to_owned(),
+        name: row.get_str(1)?.to_owned(),
+        sku: row.get_str(2)?.to_owned(),
+        price: row.get_i64(3)?,
+        original_price: row.get_i64(4)?,
+        currency: row.get_str(5)?.to_owned(),
+        min_participants: count(row, 6)?,
+        max_participants: count(row, 7)?,
+        participants: count(row, 8)?,
+        starts_at: row.get_str(9)?.to_owned(),
+        ends_at: row.get_str(10)?.to_owned(),
+        status: stored_status(row.get_str(11)?)?,
+        created_at: row.get_str(12)?.to_owned(),
+        updated_at: row.get_str(13)?.to_owned(),
+    })
+}
+
+/// `POST /api/v1/campaigns` at `now` (the stored time form): the campaign, `active`
+/// with no participants, and `campaign.created` in one transaction.
+pub async fn create_campaign<D: Db>(
+    db: &D,
+    tenant: &str,
+    created_by: &str,
+    correlation_id: &str,
+    new: &NewCampaign,
+    now: &str,
+) -> Result<Campaign, CampaignError> {
+    let valid = new.validate_at(now).map_err(CampaignError::Invalid)?;
+    transaction(db, async |db| {
+        let rows = db
+            .query(
+                &format!(
+                    "INSERT INTO campaigns (id, tenant, name, sku, price, original_price, \
+                     currency, min_participants, max_participants, participants, starts_at, \
+                     ends_at, status, created_by, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $12, $13, $14, $14) \
+                     RETURNING {COLUMNS}"
+                ),
+                &[
+                    uuid::Uuid::now_v7().to_string().into(),
+                    tenant.into(),
+                    valid.name.as_str().into(),
+                    valid.sku.as_str().into(),
+                    valid.price.into(),
+                    valid.original_price.into(),
+                    valid.currency.as_str().into(),
+                    i64::from(valid.min_participants).into(),
+                    i64::from(valid.max_participants).into(),
+                    valid.starts_at.as_str().into(),
+                    valid.ends_at.as_str().into(),
+                    CampaignStatus::Active.as_str().into(),
+                    created_by.into(),
+                    now.into(),
+                ],
+            )
+            .await?;
+        let created = rows
+            .first()
+            .map(campaign)
+            .transpose()?
+            .ok_or_else(|| DbError::Other("INSERT … RETURNING gave no row".into()))?;
+        let data = CampaignCreated {
+            campaign_id: created.id.clone(),
+            name: created.name.clone(),
+            sku: created.sku.clone(),
+            price: created.price,
+            original_price: created.original_price,
+            currency: created.currency.clone(),
+            min_participants: created.min_participants,
+            max_participants: created.max_participants,
+            starts_at: created.starts_at.clone(),
+            ends_at: created.ends_at.clone(),
+            created_by: created_by.to_owned(),
+        };
+        enqueue(
+            db,
+            &Envelope::new(EVENT_SOURCE, tenant, correlation_id, data),
+        )
+        .await?;
+        Ok(created)
+    })
+    .await
+}
+
+/// The tenant's campaign `id`.
+pub async fn get_campaign<D: Db>(
+    db: &D,
+    tenant: &str,
+    id: &str,
+) -> Result<Campaign, CampaignError> {
+    let rows = db
+        .query(
+            &format!("SELECT {COLUMNS} FROM campaigns WHERE tenant = $1 AND id = $2"),
+            &[tenant.into(), id.into()],
+        )
+        .await?;
+    rows.first()
+        .map(campaign)
+        .transpose()?
+        .ok_or(CampaignError::NotFound)
+}
+
+/// A page of the tenant's campaigns, newest first, only those in `status` when given.
+pub async fn list_campaigns<D: Db>(
+    db: &D,
+    tenant: &str,
+    status: Option<CampaignStatus>,
+    page: &PageParams<Position>,
+) -> Result<Page<Campaign>, CampaignError> {
+    let mut sql = format!("SELECT {COLUMNS} FROM campaigns WHERE tenant = $1");
+    let mut params: Vec<SqlValue> = vec![tenant.into()];
+    if let Some(status) = status {
+        params.push(status.as_str().into());
+        sql.push_str(&format!(" AND status = ${}", params.len()));
+    }
+    if let Some(after) = &page.after {
+        sql.push_str(&format!(
+            " AND (created_at, id) < (${}, ${})",
+            params.len() + 1,
+            params.len() + 2
+        ));
+        params.push(after.created_at.as_str().into());
+        params.push(after.id.as_str().into());
+    }
+    sql.push_str(&format!(
+        " ORDER BY created_at DESC, id DESC LIMIT ${}",
+        params.len() + 1
+    ));
+    params.push(page.fetch_limit().into());
+    let rows = db.query(&sql, &params).await?;
+    let campaigns = rows.iter().map(campaign).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(campaigns, page.limit, |campaign| {
+        Position {
+            created_at: campaign.created_at.clone(),
+            id: campaign.id.clone(),
+        }
+    }))
+}
+
+/// `POST /api/v1/campaigns/{id}/join` by `customer_id` at `now`, in one transaction:
+/// the participant row (once per customer), then one conditional UPDATE that counts it
+/// only while the campaign takes joins — the count is that column, so it and the
+/// participant rows never disagree, and the row's lock (PostgreSQL) or the write lock
+/// (SQLite) orders concurrent joins. When the UPDATE finds no row, the participant is
+/// rolled back and the campaign's state names the reason (404 or a 409 refusal).
+///
+/// Enqueues `campaign.joined`, and `campaign.successful` with every participant so far
+/// exactly when this join reached the minimum.
+pub async fn join_campaign<D: Db>(
+    db: &D,
+    tenant: &str,
+    campaign_id: &str,
+    customer_id: &str,
+    correlation_id: &str,
+    join: &JoinRequest,
+    now: &str,
+) -> Result<Joined, CampaignError> {
+    let participant = CampaignParticipant {
+        participant_id: uuid::Uuid::now_v7().to_string(),
+        customer_id: customer_id.to_owned(),
+        shipping_address: join.shipping_address.to_contract(),
+        payment_token: join.payment.token.clone(),
+    };
+    transaction(db, async |db| {
+        let address = &participant.shipping_address;
+        // DO NOTHING keeps the transaction usable on PostgreSQL, where a failed
+        // statement would abort it.
+        let inserted = db
+            .query(
+                "INSERT INTO campaign_participants (id, tenant, campaign_id, customer_id, \
+                 address_name, address_line1, address_city, address_postal_code, \
+                 address_country, payment_token, joined_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                 ON CONFLICT (tenant, campaign_id, customer_id) DO NOTHING RETURNING id",
+                &[
+                    participant.participant_id.as_str().into(),
+                    tenant.into(),
+                    campaign_id.into(),
+                    customer_id.into(),
+                    address.name.as_str().into(),
+                    address.line1.as_str().into(),
+                    address.city.as_str().into(),
+                    address.postal_code.as_str().into(),
+                    address.country.as_str().into(),
+                    participant.payment_token.as_str().into(),
+                    now.into(),
+                ],
+            )
+            .await?;
+        if inserted.is_empty() {
+            // Campaigns are never deleted, so an earlier participant row means the
+            // campaign exists.
+            return Err(CampaignError::Refused(JoinRefusal::AlreadyJoined));
+        }
+        let rows = db
+            .query(
+                &format!(
+                    "UPDATE campaigns SET participants = participants + 1, \
+                     status = CASE WHEN participants + 1 >= min_participants THEN $4 \
+                     ELSE status END, updated_at = $3 \
+                     WHERE tenant = $1 AND id = $2 AND status IN ($5, $4) \
+                     AND participants < max_participants AND starts_at <= $3 AND ends_at > $3 \
+                     RETURNING {COLUMNS}"
+                ),
+                &[
+                    tenant.into(),
+                    campaign_id.into(),
+                    now.into(),
+                    CampaignStatus::Successful.as_str().into(),
+                    CampaignStatus::Active.as_str().into(),
+                ],
+            )
+            .await?;
+        let Some(row) = rows.first() else {
+            let current = get_campaign(db, tenant, campaign_id).await?;
+            return Err(match join_refusal(&current, now) {
+                Some(refusal) => CampaignError::Refused(refusal),
+                // Counts only grow and failure is final, so the state that refused the
+                // UPDATE still refuses; should it not, a retry decides.
+                None => CampaignError::Db(DbError::Busy(format!(
+                    "campaign {campaign_id} changed during the join"
+                ))),
+            });
+        };
+        let joined = campaign(row)?;
+        let data = CampaignJoined {
+            campaign_id: joined.id.clone(),
+            sku: joined.sku.clone(),
+            price: joined.price,
+            currency: joined.currency.clone(),
+            participant: participant.clone(),
+            participants: joined.participants,
+            campaign_status: joined.status.as_str().to_owned(),
+        };
+        enqueue(
+            db,
+            &Envelope::new(EVENT_SOURCE, tenant, correlation_id, data),
+        )
+        .await?;
+        if reaches_minimum(joined.participants, joined.min_participants) {
+            let data = CampaignSuccessful {
+                campaign_id: joined.id.clone(),
+                name: joined.name.clone(),
+                sku: joined.sku.clone(),
+                price: joined.price,
+                currency: joined.currency.clone(),
+                participants: participants_of(db, tenant, campaign_id).await?,
+            };
+            enqueue(
+                db,
+                &Envelope::new(EVENT_SOURCE, tenant, correlation_id, data),
+            )
+            .await?;
+        }
+        Ok(Joined {
+            participant_id: participant.participant_id.clone(),
+            campaign: joined,
+        })
+    })
+    .await
+}
+
+/// Everyone who joined the tenant's campaign, in the order they joined.
+async fn participants_of<D: Db>(
+    db: &D,
+    tenant: &str,
+    campaign_id: &str,
+) -> Result<Vec<CampaignParticipant>, DbError> {
+    let rows = db
+        .query(
+            "SELECT id, customer_id, address_name, address_line1, address_city, \
+             address_postal_code, address_country, payment_token FROM campaign_participants \
+             WHERE tenant = $1 AND campaign_id = $2 ORDER BY joined_at, id",
+            &[tenant.into(), campaign_id.into()],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(CampaignParticipant {
+                participant_id: row.get_str(0)?.to_owned(),
+                customer_id: row.get_str(1)?.to_owned(),
+                shipping_address: Address {
+                    name: row.get_str(2)?.to_owned(),
+                    line1: row.get_str(3)?.to_owned(),
+                    city: row.get_str(4)?.to_owned(),
+                    postal_code: row.get_str(5)?.to_owned(),
+                    country: row.get_str(6)?.to_owned(),
+                },
+                payment_token: row.get_str(7)?.to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// `POST /api/v1/campaigns/sweep` at `now`: every active campaign of every tenant that
+/// has ended below its minimum becomes `failed` (one conditional UPDATE, so a join that
+/// reached the minimum first keeps its campaign successful) and emits `campaign.failed`
+/// under its tenant, in one transaction. Returns how many failed.
+pub async fn fail_ended_campaigns<D: Db>(
+    db: &D,
+    correlation_id: &str,
+    now: &str,
+) -> Result<u64, CampaignError> {
+    transaction(db, async |db| {
+        let failed = db
+            .query(
+                "UPDATE campaigns SET status = $2, updated_at = $1 \
+                 WHERE status = $3 AND ends_at <= $1 AND participants < min_participants \
+                 RETURNING tenant, id, name, sku, participants, min_participants",
+                &[
+                    now.into(),
+                    CampaignStatus::Failed.as_str().into(),
+                    CampaignStatus::Active.as_str().into(),
+                ],
+            )
+            .await?;
+        for row in &failed {
+            let tenant = row.get_str(0)?;
+            let campaign_id = row.get_str(1)?;
+            let customer_ids = participants_of(db, tenant, campaign_id)
+                .await?
+                .into_iter()
+                .map(|participant| participant.customer_id)
+                .collect();
+            let data = CampaignFailed {
+                campaign_id: campaign_id.to_owned(),
+                name: row.get_str(2)?.to_owned(),
+                sku: row.get_str(3)?.to_owned(),
+                customer_ids,
+                reason: format!(
+                    "ended with {} of {} participants",
+                    row.get_i64(4)?,
+                    row.get_i64(5)?
+                ),
+            };
+            enqueue(
+                db,
+                &Envelope::new(EVENT_SOURCE, tenant, correlation_id, data),
+            )
+            .await?;
+        }
+        Ok(failed.len() as u64)
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::join::{Payment, ShippingAddress};
+    use crate::{CONTEXT, MIGRATIONS};
+    use futures::executor::block_on;
+    use kit::db::{NativeSqlite, migrate};
+    use serde_json::Value;
+
+    const TENANT: &str = "acme";
+    const CREATED: &str = "2030-01-01T00:00:00.000000Z";
+    const DURING: &str = "2030-01-03T00:00:00.000000Z";
+    const ENDS: &str = "2030-01-08T00:00:00.000000Z";
+    const AFTER: &str = "2030-01-09T00:00:00.000000Z";
+
+    fn database() -> NativeSqlite {
+        let db = NativeSqlite::open_in_memory().unwrap();
+        block_on(migrate(&db, CONTEXT, MIGRATIONS)).unwrap();
+        db
+    }
+
+    fn new_campaign(min: i64, max: i64) -> NewCampaign {
+        NewCampaign {
+            name: "Espresso machine".into(),
+            sku: "ESPRESSO-1".into(),
+            price: 19_900,
+            original_price: 29_900,
+            currency: "EUR".into(),
+            min_participants: min,
+            max_participants: max,
+            starts_at: None,
+            ends_at: ENDS.into(),
+        }
+    }
+
+    fn create_in(db: &NativeSqlite, tenant: &str, new: &NewCampaign) -> Campaign {
+        block_on(create_campaign(
+            db,
+            tenant,
+            "vendor-1",
+            "req-create",
+            new,
+            CREATED,
+        ))
+        .unwrap()
+    }
+
+    fn create(db: &NativeSqlite, min: i64, max: i64) -> Campaign {
+        create_in(db, TENANT, &new_campaign(min, max))
+    }
+
+    fn join_request(token: &str) -> JoinRequest {
+        JoinRequest {
+            shipping_address: ShippingAddress {
+                name: " Ada Lovelace ".into(),
+                line1: "12 St James's Square".into(),
+                city: "London".into(),
+                postal_code: "SW1Y 4JH".into(),
+                country: "GB".into(),
+            },
+            payment: Payment {
+                token: token.into(),
+            },
+        }
+    }
+
+    fn join_at(
+        db: &NativeSqlite,
+        tenant: &str,
+        campaign_id: &str,
+        customer: &str,
+        now: &str,
+    ) -> Result<Joined, CampaignError> {
+        block_on(join_campaign(
+            db,
+            tenant,
+            campaign_id,
+            customer,
+            &format!("req-{customer}"),
+            &join_request("tok_visa"),
+            now,
+        ))
+    }
+
+    fn join(db: &NativeSqlite, campaign_id: &str, customer: &str) -> Result<Joined, CampaignError> {
+        join_at(db, TENANT, campaign_id, customer, DURING)
+    }
+
+    fn refusal(outcome: Result<Joined, CampaignError>) -> JoinRefusal {
+        match outcome {
+            Err(CampaignError::Refused(refusal)) => refusal,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    /// The outbox's events as JSON envelopes, in the order they were enqueued.
+    fn outbox(db: &NativeSqlite) -> Vec<Value> {
+        block_on(db.query("SELECT payload FROM outbox ORDER BY id", &[]))
+            .unwrap()
+            .iter()
+            .map(|row| serde_json::from_str(row.get_str(0).unwrap()).unwrap())
+            .collect()
+    }
+
+    fn events_of(db: &NativeSqlite, event_type: &str) -> Vec<Value> {
+        outbox(db)
+            .into_iter()
+            .filter(|event| event["type"] == event_type)
+            .collect()
+    }
+
+    fn participant_rows(db: &NativeSqlite) -> i64 {
+        block_on(db.query("SELECT COUNT(*) FROM campaign_participants", &[])).unwrap()[0]
+            .get_i64(0)
+            .unwrap()
+    }
+
+    fn reload(db: &NativeSqlite, id: &str) -> Campaign {
+        block_on(get_campaign(db, TENANT, id)).unwrap()
+    }
+
+    fn first_page(limit: u32) -> PageParams<Position> {
+        PageParams { limit, after: None }
+    }
+
+    #[test]
+    fn a_created_campaign_is_active_empty_and_announced() {
+        let db = database();
+        let campaign = create(&db, 3, 5);
+        assert_eq!(campaign.status, CampaignStatus::Active);
+        assert_eq!(campaign.participants, 0);
+        assert_eq!(campaign.starts_at, CREATED);
+        assert_eq!(campaign.ends_at, ENDS);
+        assert_eq!(campaign.created_at, CREATED);
+        assert_eq!(reload(&db, &campaign.id), campaign);
+
+        let events = outbox(&db);
+        assert_eq!(events.len(), 1);
+        let created = &events[0];
+        assert_eq!(created["type"], "campaign.created");
+        assert_eq!(created["source"], EVENT_SOURCE);
+        assert_eq!(created["tenant"], TENANT);
+        assert_eq!(created["correlationid"], "req-create");
+        let data = &created["data"];
+        assert_eq!(data["campaign_id"], campaign.id.as_str());
+        assert_eq!(data["price"], 19_900);
+        assert_eq!(data["original_price"], 29_900);
+        assert_eq!(data["min_participants"], 3);
+        assert_eq!(data["max_participants"], 5);
+        assert_eq!(data["created_by"], "vendor-1");
+
+        let json = serde_json::to_value(&campaign).unwrap();
+        for field in [
+            "id",
+            "name",
+            "sku",
+            "price",
+            "original_price",
+            "currency",
+            "min_participants",
+            "max_participants",
+            "participants",
+            "starts_at",
+            "ends_at",
+            "status",
+        ] {
+            assert!(json.get(field).is_some(), "{field} missing from {json}");
+        }
+        assert_eq!(json["status"], "active");
+    }
+
+    #[test]
+    fn an_invalid_campaign_is_refused_without_a_trace() {
+        let db = database();
+        let mut new = new_campaign(5, 3);
+        new.currency = "euro".into();
+        let outcome = block_on(create_campaign(&db, TENANT, "v", "r", &new, CREATED));
+        let Err(CampaignError::Invalid(errors)) = outcome else {
+            panic!("expected Invalid, got {outcome:?}");
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["currency", "max_participants"]);
+        assert!(outbox(&db).is_empty());
+        let listed = block_on(list_campaigns(&db, TENANT, None, &first_page(20))).unwrap();
+        assert!(listed.items.is_empty());
+    }
+
+    #[test]
+    fn joins_reach_success_once_with_every_participant() {
+        let db = database();
+        let campaign = create(&db, 3, 5);
+        let first = join(&db, &campaign.id, "cust-1").unwrap();
+        assert_eq!(first.campaign.participants, 1);
+        assert_eq!(first.campaign.status, CampaignStatus::Active);
+        assert_eq!(
+            join(&db, &campaign.id, "cust-2")
+                .unwrap()
+                .campaign
+                .participants,
+            2
+        );
+        assert!(events_of(&db, "campaign.successful").is_empty());
+
+        let third = join(&db, &campaign.id, "cust-3").unwrap();
+        assert_eq!(third.campaign.participants, 3);
+        assert_eq!(third.campaign.status, CampaignStatus::Successful);
+        assert_eq!(third.campaign.updated_at, DURING);
+        assert_eq!(reload(&db, &campaign.id), third.campaign);
+
+        let joined = events_of(&db, "campaign.joined");
+        assert_eq!(joined.len(), 3);
+        let statuses: Vec<_> = joined
+            .iter()
+            .map(|e| e["data"]["campaign_status"].as_str().unwrap())
+            .collect();
+        assert_eq!(statuses, ["active", "active", "successful"]);
+        let data = &joined[0]["data"];
+        assert_eq!(data["participants"], 1);
+        assert_eq!(data["price"], 19_900);
+        assert_eq!(data["sku"], "ESPRESSO-1");
+        assert_eq!(
+            data["participant"]["participant_id"],
+            first.participant_id.as_str()
+        );
+        assert_eq!(data["participant"]["customer_id"], "cust-1");
+        assert_eq!(data["participant"]["payment_token"], "tok_visa");
+        assert_eq!(
+            data["participant"]["shipping_address"]["name"], "Ada Lovelace",
+            "trimmed"
+        );
+        assert_eq!(joined[0]["correlationid"], "req-cust-1");
+
+        let successful = events_of(&db, "campaign.successful");
+        assert_eq!(successful.len(), 1);
+        let data = &successful[0]["data"];
+        assert_eq!(data["campaign_id"], campaign.id.as_str());
+        assert_eq!(data["price"], 19_900);
+        assert_eq!(data["currency"], "EUR");
+        let customers: Vec<_> = data["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["customer_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(customers, ["cust-1", "cust-2", "cust-3"]);
+        assert_eq!(successful[0]["correlationid"], "req-cust-3");
+
+        let kinds: Vec<_> = outbox(&db)
+            .iter()
+            .map(|e| e["type"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            kinds.last().map(String::as_str),
+            Some("campaign.successful"),
+            "after the joined event of the join that reached the minimum"
+        );
+    }
+
+    #[test]
+    fn joins_stay_open_after_success_until_full() {
+        let db = database();
+        let campaign = create(&db, 2, 4);
+        for customer in ["cust-1", "cust-2", "cust-3", "cust-4"] {
+            join(&db, &campaign.id, customer).unwrap();
+        }
+        let full = refusal(join(&db, &campaign.id, "cust-5"));
+        assert_eq!(
+            full,
+            JoinRefusal::Full {
+                max_participants: 4
+            }
+        );
+
+        let after = reload(&db, &campaign.id);
+        assert_eq!(after.participants, 4);
+        assert_eq!(after.status, CampaignStatus::Successful);
+        assert_eq!(participant_rows(&db), 4, "the refused join left no row");
+        assert_eq!(events_of(&db, "campaign.successful").len(), 1);
+        let joined = events_of(&db, "campaign.joined");
+        assert_eq!(joined.len(), 4);
+        assert_eq!(joined[3]["data"]["campaign_status"], "successful");
+        assert_eq!(joined[3]["data"]["participants"], 4);
+    }
+
+    #[test]
+    fn fifty_joins_for_thirty_places_count_thirty_and_succeed_once() {
+        let db = database();
+        let campaign = create(&db, 10, 30);
+        let outcomes: Vec<_> = (0..50)
+            .map(|n| join(&db, &campaign.id, &format!("cust-{n}")))
+            .collect();
+        let accepted = outcomes.iter().filter(|o| o.is_ok()).count();
+        assert_eq!(accepted, 30);
+        assert!(
+            outcomes[30..]
+                .iter()
+                .all(|o| matches!(o, Err(CampaignError::Refused(JoinRefusal::Full { .. }))))
+        );
+        assert_eq!(reload(&db, &campaign.id).participants, 30);
+        assert_eq!(participant_rows(&db), 30);
+        let successful = events_of(&db, "campaign.successful");
+        assert_eq!(successful.len(), 1);
+        assert_eq!(
+            successful[0]["data"]["participants"]
+                .as_array()
+                .unwrap()
+                .len(),
+            10
+        );
+    }
+
+    #[test]
+    fn a_customer_joins_once() {
+        let db = database();
+        let campaign = create(&db, 3, 5);
+        join(&db, &campaign.id, "cust-1").unwrap();
+        assert_eq!(
+            refusal(join(&db, &campaign.id, "cust-1")),
+            JoinRefusal::AlreadyJoined
+        );
+        assert_eq!(reload(&db, &campaign.id).participants, 1);
+        assert_eq!(participant_rows(&db), 1);
+        assert_eq!(events_of(&db, "campaign.joined").len(), 1);
+    }
+
+    #[test]
+    fn joins_outside_the_campaign_time_are_refused_and_leave_no_row() {
+        let db = database();
+        let campaign = create(&db, 1, 5);
+        let ended = refusal(join_at(&db, TENANT, &campaign.id, "cust-1", ENDS));
+        assert_eq!(
+            ended,
+            JoinRefusal::Ended {
+                ends_at: ENDS.into()
+            }
+        );
+        assert_eq!(
+            refusal(join_at(&db, TENANT, &campaign.id, "cust-1", AFTER)),
+            ended
+        );
+
+        let mut later = new_campaign(1, 5);
+        later.starts_at = Some("2030-01-05T00:00:00Z".into());
+        let later = create_in(&db, TENANT, &later);
+        assert_eq!(
+            refusal(join(&db, &later.id, "cust-1")),
+            JoinRefusal::NotStarted {
+                starts_at: "2030-01-05T00:00:00.000000Z".into()
+            }
+        );
+        assert_eq!(participant_rows(&db), 0);
+        assert_eq!(reload(&db, &campaign.id).participants, 0);
+        assert!(events_of(&db, "campaign.joined").is_empty());
+    }
+
+    #[test]
+    fn unknown_campaigns_are_not_found() {
+        let db = database();
+        assert!(matches!(
+            block_on(get_campaign(&db, TENANT, "nope")),
+            Err(CampaignError::NotFound)
+        ));
+        assert!(matches!(
+            join(&db, "nope", "cust-1"),
+            Err(CampaignError::NotFound)
+        ));
+        assert_eq!(participant_rows(&db), 0, "the participant was rolled back");
+    }
+
+    #[test]
+    fn the_sweep_fails_ended_campaigns_below_their_minimum_only() {
+        let db = database();
+        let expired = create(&db, 3, 5);
+        join(&db, &expired.id, "cust-1").unwrap();
+        join(&db, &expired.id, "cust-2").unwrap();
+        let succeeded = create(&db, 1, 5);
+        join(&db, &succeeded.id, "cust-1").unwrap();
+        let mut open = new_campaign(3, 5);
+        open.ends_at = "2030-02-01T00:00:00Z".into();
+        let open = create_in(&db, TENANT, &open);
+        let elsewhere = create_in(&db, "globex", &new_campaign(2, 5));
+
+        assert_eq!(
+            block_on(fail_ended_campaigns(&db, "req-sweep", DURING)).unwrap(),
+            0,
+            "nothing has ended yet"
+        );
+        assert_eq!(
+            block_on(fail_ended_campaigns(&db, "req-sweep", AFTER)).unwrap(),
+            2
+        );
+        assert_eq!(reload(&db, &expired.id).status, CampaignStatus::Failed);
+        assert_eq!(reload(&db, &expired.id).updated_at, AFTER);
+        assert_eq!(
+            reload(&db, &succeeded.id).status,
+            CampaignStatus::Successful
+        );
+        assert_eq!(reload(&db, &open.id).status, CampaignStatus::Active);
+        let theirs = block_on(get_campaign(&db, "globex", &elsewhere.id)).unwrap();
+        assert_eq!(theirs.status, CampaignStatus::Failed);
+
+        let failed = events_of(&db, "campaign.failed");
+        assert_eq!(failed.len(), 2);
+        let ours = failed
+            .iter()
+            .find(|e| e["data"]["campaign_id"] == expired.id.as_str())
+            .unwrap();
+        assert_eq!(ours["tenant"], TENANT);
+        assert_eq!(ours["correlationid"], "req-sweep");
+        assert_eq!(
+            ours["data"]["customer_ids"],
+            serde_json::json!(["cust-1", "cust-2"])
+        );
+        assert_eq!(ours["data"]["reason"], "ended with 2 of 3 participants");
+        assert_eq!(ours["data"]["sku"], "ESPRESSO-1");
+        let other = failed
+            .iter()
+            .find(|e| e["data"]["campaign_id"] == elsewhere.id.as_str())
+            .unwrap();
+        assert_eq!(other["tenant"], "globex");
+        assert_eq!(other["data"]["customer_ids"], serde_json::json!([]));
+        assert_eq!(other["data"]["reason"], "ended with 0 of 2 participants");
+
+        assert_eq!(
+            block_on(fail_ended_campaigns(&db, "req-sweep-2", AFTER)).unwrap(),
+            0,
+            "a failed campaign stays failed and is announced once"
+        );
+        assert_eq!(events_of(&db, "campaign.failed").len(), 2);
+        assert_eq!(
+            refusal(join_at(&db, TENANT, &expired.id, "cust-9", AFTER)),
+            JoinRefusal::Failed
+        );
+    }
+
+    #[test]
+    fn tenants_see_and_join_only_their_own_campaigns() {
+        let db = database();
+        let ours = create(&db, 1, 5);
+        let theirs = create_in(&db, "globex", &new_campaign(1, 5));
+        assert!(matches!(
+            block_on(get_campaign(&db, "globex", &ours.id)),
+            Err(CampaignError::NotFound)
+        ));
+        assert!(matches!(
+            join_at(&db, "globex", &ours.id, "cust-1", DURING),
+            Err(CampaignError::NotFound)
+        ));
+        assert_eq!(reload(&db, &ours.id).participants, 0);
+        let listed = block_on(list_campaigns(&db, "globex", None, &first_page(20))).unwrap();
+        assert_eq!(listed.items, [theirs]);
+        // The same customer id in two tenants is two customers.
+        join(&db, &ours.id, "cust-1").unwrap();
+        join_at(&db, "globex", &listed.items[0].id, "cust-1", DURING).unwrap();
+    }
+
+    #[test]
+    fn lists_page_newest_first_and_filter_by_status() {
+        let db = database();
+        let created: Vec<Campaign> = (0..5).map(|_| create(&db, 1, 5)).collect();
+        join(&db, &created[1].id, "cust-1").unwrap();
+        join(&db, &created[3].id, "cust-1").unwrap();
+
+        let first = block_on(list_campaigns(&db, TENANT, None, &first_page(2))).unwrap();
+        let cursor = first.next_cursor.as_deref().unwrap();
+        let second = block_on(list_campaigns(
+            &db,
+            TENANT,
+            None,
+            &PageParams {
+                limit: 2,
+                after: Some(kit::pagination::decode_cursor(cursor).unwrap()),
+            },
+        ))
+        .unwrap();
+        let cursor = second.next_cursor.as_deref().unwrap();
+        let third = block_on(list_campaigns(
+            &db,
+            TENANT,
+            None,
+            &PageParams {
+                limit: 2,
+                after: Some(kit::pagination::decode_cursor(cursor).unwrap()),
+            },
+        ))
+        .unwrap();
+        assert_eq!(third.next_cursor, None);
+        let listed: Vec<_> = first
+            .items
+            .iter()
+            .chain(&second.items)
+            .chain(&third.items)
+            .map(|c| c.id.as_str())
+            .collect();
+        let newest_first: Vec<_> = created.iter().rev().map(|c| c.id.as_str()).collect();
+        assert_eq!(listed, newest_first);
+
+        let successful = block_on(list_campaigns(
+            &db,
+            TENANT,
+            Some(CampaignStatus::Successful),
+            &first_page(20),
+        ))
+        .unwrap();
+        let ids: Vec<_> = successful.items.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, [created[3].id.as_str(), created[1].id.as_str()]);
+        let failed = block_on(list_campaigns(
+            &db,
+            TENANT,
+            Some(CampaignStatus::Failed),
+            &first_page(20),
+        ))
+        .unwrap();
+        assert!(failed.items.is_empty());
+    }
+}
