@@ -1,0 +1,279 @@
+//! Email through a Postmark-style HTTP API, and the handler flow around it: store the
+//! event's messages, then — when `email_api_url` is set — look up each customer's
+//! address in accounts and post each message there.
+//!
+//! The outside world comes in through [`Outbound`] (Spin's outbound HTTP in
+//! `spin_mail`, a fake in tests), so the whole flow is tested natively.
+//!
+//! Delivery is at-least-once. Emails go out inside the handler's transaction: when one
+//! still fails after its retries the handler answers [`HandlerError::Retry`], the stored
+//! messages roll back and the dispatcher redelivers the event later, so nothing is stored
+//! twice — but the emails already sent for that event (the other participants of a
+//! campaign, say) are sent again then, and so is every email of an event whose commit
+//! fails after the send.
+
+use crate::inbox::{Notification, store_messages};
+use crate::messages::Notify;
+use contracts::Envelope;
+use http::header;
+use kit::auth::{Claims, JwtKey, Role};
+use kit::db::Db;
+use kit::outbox::HandlerError;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The sender when the `email_from` variable is blank.
+pub const DEFAULT_FROM: &str = "shop@fusion.example";
+/// Where the accounts API answers other components (Spin's service chaining).
+pub const ACCOUNTS_URL: &str = "http://accounts.spin.internal";
+/// The `sub` of the tokens this context mints to read users.
+pub const SERVICE_SUBJECT: &str = "notifications";
+/// How long such a token lives: it is used at once.
+pub const SERVICE_TOKEN_TTL_SECONDS: i64 = 60;
+/// The waits before the second and the third (last) attempt to post an email.
+pub const SEND_RETRY_DELAYS: [Duration; 2] =
+    [Duration::from_millis(100), Duration::from_millis(400)];
+/// Postmark's stream for transactional email.
+pub const MESSAGE_STREAM: &str = "outbound";
+pub const SERVER_TOKEN_HEADER: &str = "X-Postmark-Server-Token";
+const JSON: &str = "application/json";
+
+/// Where and as whom email goes out, from the `email_api_url`, `email_api_token`,
+/// `email_from` and `jwt_secret` variables.
+#[derive(Debug, Clone)]
+pub struct EmailSettings {
+    pub api_url: String,
+    pub api_token: String,
+    pub from: String,
+    /// Signs the tokens that read customers' addresses from accounts.
+    pub jwt_key: JwtKey,
+}
+
+impl EmailSettings {
+    /// `None` when `api_url` is blank or absent (email is off); an error when email is on
+    /// but no `jwt_secret` is there to read addresses with.
+    pub fn from_variables(
+        api_url: Option<String>,
+        api_token: Option<String>,
+        from: Option<String>,
+        jwt_secret: Option<String>,
+    ) -> Result<Option<Self>, String> {
+        let api_url = api_url.unwrap_or_default().trim().to_owned();
+        if api_url.is_empty() {
+            return Ok(None);
+        }
+        let jwt_key = JwtKey::new(jwt_secret.unwrap_or_default())
+            .map_err(|error| format!("email is on but {error}"))?;
+        let from = from
+            .map(|from| from.trim().to_owned())
+            .filter(|from| !from.is_empty())
+            .unwrap_or_else(|| DEFAULT_FROM.to_owned());
+        Ok(Some(Self {
+            api_url,
+            api_token: api_token.unwrap_or_default(),
+            from,
+            jwt_key,
+        }))
+    }
+}
+
+/// A short-lived admin token of `tenant` for this context, to read users from accounts.
+pub fn service_token(key: &JwtKey, tenant: &str, now: i64) -> String {
+    key.issue(&Claims::new(
+        SERVICE_SUBJECT,
+        Role::Admin,
+        tenant,
+        now,
+        SERVICE_TOKEN_TTL_SECONDS,
+    ))
+}
+
+/// `GET` this for the user `customer_id`; the id is percent-encoded as one path segment.
+pub fn user_url(customer_id: &str) -> String {
+    let mut url = format!("{ACCOUNTS_URL}/api/v1/users/");
+    for byte in customer_id.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            url.push(char::from(byte));
+        } else {
+            url.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    url
+}
+
+/// An HTTP answer: its status and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// `HTTP <status>: <start of the body>`, for logs and retry reasons.
+    fn describe(&self) -> String {
+        let shown = &self.body[..self.body.len().min(300)];
+        format!("HTTP {}: {}", self.status, String::from_utf8_lossy(shown))
+    }
+}
+
+/// The customer's address from accounts' answer: `None` for an unknown user (404) or one
+/// without an address; any other answer is an error worth retrying.
+pub fn recipient(reply: &Reply) -> Result<Option<String>, String> {
+    #[derive(Deserialize)]
+    struct User {
+        email: String,
+    }
+    match reply.status {
+        404 => Ok(None),
+        200 => {
+            let user: User = serde_json::from_slice(&reply.body)
+                .map_err(|error| format!("accounts answered a user without an email: {error}"))?;
+            let email = user.email.trim();
+            Ok((!email.is_empty()).then(|| email.to_owned()))
+        }
+        _ => Err(format!("accounts answered {}", reply.describe())),
+    }
+}
+
+/// The JSON body of one email, as Postmark's `POST /email` takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PostmarkEmail<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub text_body: &'a str,
+    pub message_stream: &'a str,
+}
+
+impl<'a> PostmarkEmail<'a> {
+    pub fn new(from: &'a str, to: &'a str, notification: &'a Notification) -> Self {
+        Self {
+            from,
+            to,
+            subject: &notification.subject,
+            text_body: &notification.body,
+            message_stream: MESSAGE_STREAM,
+        }
+    }
+}
+
+/// The email API's request for `email`.
+pub fn postmark_request(
+    settings: &EmailSettings,
+    email: &PostmarkEmail,
+) -> Result<http::Request<String>, String> {
+    let body = serde_json::to_string(email).map_err(|error| format!("email body: {error}"))?;
+    http::Request::post(&settings.api_url)
+        .header(header::CONTENT_TYPE, JSON)
+        .header(header::ACCEPT, JSON)
+        .header(SERVER_TOKEN_HEADER, &settings.api_token)
+        .body(body)
+        .map_err(|error| format!("building the request to {}: {error}", settings.api_url))
+}
+
+/// What the email flow needs from outside: HTTP requests and waiting.
+#[allow(async_fn_in_trait)] // components are single-threaded wasm; no `Send` bound wanted
+pub trait Outbound {
+    /// Sends `request`; `Err` when no answer came (the connection failed).
+    async fn send(&self, request: http::Request<String>) -> Result<Reply, String>;
+    async fn sleep(&self, delay: Duration);
+}
+
+/// The address of `customer_id`, read from accounts with a fresh service token.
+async fn customer_email<O: Outbound>(
+    outbound: &O,
+    settings: &EmailSettings,
+    tenant: &str,
+    customer_id: &str,
+    now: i64,
+) -> Result<Option<String>, String> {
+    let token = service_token(&settings.jwt_key, tenant, now);
+    let request = http::Request::get(user_url(customer_id))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::ACCEPT, JSON)
+        .body(String::new())
+        .map_err(|error| format!("building the accounts request: {error}"))?;
+    let reply = outbound
+        .send(request)
+        .await
+        .map_err(|error| format!("accounts: {error}"))?;
+    recipient(&reply)
+}
+
+/// Posts `email`, trying again after each of [`SEND_RETRY_DELAYS`] while it fails.
+async fn post_with_retries<O: Outbound>(
+    outbound: &O,
+    settings: &EmailSettings,
+    email: &PostmarkEmail<'_>,
+) -> Result<(), String> {
+    let mut last_failure = String::new();
+    let waits = std::iter::once(None).chain(SEND_RETRY_DELAYS.into_iter().map(Some));
+    for wait in waits {
+        if let Some(delay) = wait {
+            outbound.sleep(delay).await;
+        }
+        match outbound.send(postmark_request(settings, email)?).await {
+            Ok(reply) if reply.is_success() => return Ok(()),
+            Ok(reply) => last_failure = reply.describe(),
+            Err(error) => last_failure = error,
+        }
+    }
+    Err(format!(
+        "the email API failed {} times, last with {last_failure}",
+        SEND_RETRY_DELAYS.len() + 1
+    ))
+}
+
+/// Emails each of `stored` (messages of `tenant`) to its customer. An unknown customer
+/// gets no email; an address that cannot be read or an email that cannot be sent is
+/// [`HandlerError::Retry`].
+pub async fn email_notifications<O: Outbound>(
+    outbound: &O,
+    settings: &EmailSettings,
+    tenant: &str,
+    stored: &[Notification],
+    now: i64,
+) -> Result<(), HandlerError> {
+    for notification in stored {
+        let customer = &notification.customer_id;
+        let to = customer_email(outbound, settings, tenant, customer, now)
+            .await
+            .map_err(|error| HandlerError::Retry(format!("emailing {customer}: {error}")))?;
+        let Some(to) = to else {
+            eprintln!(
+                "notifications: no user {customer} in tenant {tenant}; message {} not emailed",
+                notification.id
+            );
+            continue;
+        };
+        let email = PostmarkEmail::new(&settings.from, &to, notification);
+        post_with_retries(outbound, settings, &email)
+            .await
+            .map_err(|error| HandlerError::Retry(format!("emailing {customer}: {error}")))?;
+    }
+    Ok(())
+}
+
+/// The whole of a handler's effect: stores the messages `event` renders and, when email
+/// is on (`settings`), emails the ones stored now. Runs in the handler's transaction;
+/// see the module's note on at-least-once email.
+pub async fn notify<D: Db, E: Notify, O: Outbound>(
+    db: &D,
+    event: &Envelope<E>,
+    outbound: &O,
+    settings: Option<&EmailSettings>,
+    now: i64,
+) -> Result<(), HandlerError> {
+    let stored = store_messages(db, event).await?;
+    match settings {
+        Some(settings) => {
+            email_notifications(outbound, settings, &event.tenant, &stored, now).await
+        }
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,142 @@
+//! The `notifications` table: messages stored once per customer per event, and each
+//! customer's inbox, newest first.
+
+use crate::messages::{Kind, Notify};
+use contracts::{Envelope, now_rfc3339};
+use kit::db::{Db, DbError, Row};
+use kit::pagination::{Page, PageParams};
+use serde::{Deserialize, Serialize};
+
+/// A stored message, as its customer reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notification {
+    pub id: String,
+    /// Whose message it is; implied by the inbox it is read from.
+    #[serde(skip_serializing)]
+    pub customer_id: String,
+    pub kind: Kind,
+    pub subject: String,
+    pub body: String,
+    pub created_at: String,
+    /// The event the message tells of.
+    pub event_id: String,
+}
+
+/// A keyset position in an inbox, ordered by `(created_at, id)` descending: the last
+/// item of a page, carried in the opaque cursor of `kit::pagination`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    pub created_at: String,
+    pub id: String,
+}
+
+const COLUMNS: &str = "id, customer_id, kind, subject, body, created_at, event_id";
+
+fn notification(row: &Row) -> Result<Notification, DbError> {
+    let kind = row.get_str(2)?;
+    Ok(Notification {
+        id: row.get_str(0)?.to_owned(),
+        customer_id: row.get_str(1)?.to_owned(),
+        kind: Kind::parse(kind).ok_or_else(|| {
+            DbError::Other(format!("stored notification kind {kind:?} is unknown"))
+        })?,
+        subject: row.get_str(3)?.to_owned(),
+        body: row.get_str(4)?.to_owned(),
+        created_at: row.get_str(5)?.to_owned(),
+        event_id: row.get_str(6)?.to_owned(),
+    })
+}
+
+/// Stores the messages `event` renders, for its tenant, and returns those stored now: a
+/// customer who already has this event's message (a redelivery past the inbox of applied
+/// events) is skipped, so nothing is stored — or emailed — twice. A message naming no
+/// customer has no inbox to go to; it is logged and dropped. Call it in the handler's
+/// transaction.
+pub async fn store_messages<D: Db, E: Notify>(
+    db: &D,
+    event: &Envelope<E>,
+) -> Result<Vec<Notification>, DbError> {
+    let mut stored = Vec::new();
+    for message in event.data.messages() {
+        if message.customer_id.trim().is_empty() {
+            eprintln!(
+                "notifications: {} {} names no customer for a {} message; not stored",
+                event.event_type,
+                event.id,
+                message.kind.as_str()
+            );
+            continue;
+        }
+        let rows = db
+            .query(
+                &format!(
+                    "INSERT INTO notifications (id, tenant, customer_id, kind, subject, body, \
+                     event_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     ON CONFLICT (tenant, event_id, customer_id) DO NOTHING RETURNING {COLUMNS}"
+                ),
+                &[
+                    uuid::Uuid::now_v7().to_string().into(),
+                    event.tenant.as_str().into(),
+                    message.customer_id.as_str().into(),
+                    message.kind.as_str().into(),
+                    message.subject.as_str().into(),
+                    message.body.as_str().into(),
+                    event.id.as_str().into(),
+                    now_rfc3339().into(),
+                ],
+            )
+            .await?;
+        if let Some(row) = rows.first() {
+            stored.push(notification(row)?);
+        }
+    }
+    Ok(stored)
+}
+
+/// A page of `customer_id`'s messages in `tenant`, newest first.
+pub async fn list_notifications<D: Db>(
+    db: &D,
+    tenant: &str,
+    customer_id: &str,
+    page: &PageParams<Position>,
+) -> Result<Page<Notification>, DbError> {
+    let rows = match &page.after {
+        None => {
+            db.query(
+                &format!(
+                    "SELECT {COLUMNS} FROM notifications WHERE tenant = $1 AND customer_id = $2 \
+                     ORDER BY created_at DESC, id DESC LIMIT $3"
+                ),
+                &[tenant.into(), customer_id.into(), page.fetch_limit().into()],
+            )
+            .await?
+        }
+        Some(after) => {
+            db.query(
+                &format!(
+                    "SELECT {COLUMNS} FROM notifications WHERE tenant = $1 AND customer_id = $2 \
+                     AND (created_at, id) < ($3, $4) \
+                     ORDER BY created_at DESC, id DESC LIMIT $5"
+                ),
+                &[
+                    tenant.into(),
+                    customer_id.into(),
+                    after.created_at.as_str().into(),
+                    after.id.as_str().into(),
+                    page.fetch_limit().into(),
+                ],
+            )
+            .await?
+        }
+    };
+    let items = rows
+        .iter()
+        .map(notification)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(items, page.limit, |notification| {
+        Position {
+            created_at: notification.created_at.clone(),
+            id: notification.id.clone(),
+        }
+    }))
+}

@@ -1,0 +1,43 @@
+//! The notifications context: what a customer sees of the saga and of group buying.
+//!
+//! Each event it listens to renders, from a template per [`Kind`], one message per
+//! customer it concerns ([`Notify`]); the handler stores them in `notifications` in its
+//! transaction, once per customer and event ([`store_messages`]), and — when the
+//! `email_api_url` variable is set — emails them through a Postmark-style API with the
+//! address read from accounts ([`email`]). Customers read their own messages, newest
+//! first ([`list_notifications`]). Every query is scoped to the event's or the token's
+//! tenant.
+
+pub mod email;
+mod inbox;
+mod messages;
+#[cfg(target_arch = "wasm32")]
+mod spin_mail;
+pub mod template;
+
+pub use email::{EmailSettings, Outbound, Reply, notify};
+pub use inbox::{Notification, Position, list_notifications, store_messages};
+pub use messages::{Kind, Message, Notify, Template};
+#[cfg(target_arch = "wasm32")]
+pub use spin_mail::{SpinOutbound, configured_email, deliver};
+
+use kit::db::Migration;
+
+/// The context's name: its SQLite database label and PostgreSQL schema.
+pub const CONTEXT: &str = "notifications";
+
+/// The notifications schema, the outbox tables every context carries, and the edge's
+/// idempotency records, in order, for `kit::db::migrate(db, CONTEXT, MIGRATIONS)`.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "0001_init",
+        sqlite: include_str!("../migrations/0001_init.sql"),
+        postgres: include_str!("../migrations/0001_init.sql"),
+    },
+    kit::outbox::MIGRATION,
+    kit::outbox::DELIVERIES_MIGRATION,
+    kit::edge::IDEMPOTENCY_MIGRATION,
+];
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,555 @@
+//! The context's flow on a real (native) SQLite: storing per kind and customer, once per
+//! event, the inbox, tenants, and email through a fake outbound world.
+
+use crate::email::{
+    ACCOUNTS_URL, DEFAULT_FROM, PostmarkEmail, SEND_RETRY_DELAYS, SERVER_TOKEN_HEADER,
+    postmark_request, recipient, service_token, user_url,
+};
+use crate::messages::tests::*;
+use crate::*;
+use contracts::{Envelope, Event};
+use futures::executor::block_on;
+use kit::auth::{JwtKey, Role};
+use kit::db::{Db, NativeSqlite, migrate};
+use kit::outbox::{HandlerError, apply_once};
+use kit::pagination::{PageParams, decode_cursor};
+use std::cell::{Cell, RefCell};
+use std::time::Duration;
+
+const TENANT: &str = "acme";
+const NOW: i64 = 1_750_000_000;
+const SECRET: &str = "notifications-test-secret";
+const EMAIL_API: &str = "http://127.0.0.1:9/email";
+const SUBSCRIBER: &str = "notifications-on-test";
+
+fn store() -> NativeSqlite {
+    let db = NativeSqlite::open_in_memory().unwrap();
+    block_on(migrate(&db, CONTEXT, MIGRATIONS)).unwrap();
+    db
+}
+
+fn event<E: Event>(tenant: &str, data: E) -> Envelope<E> {
+    Envelope::new("/components/test", tenant, "req-1", data)
+}
+
+fn settings() -> EmailSettings {
+    EmailSettings::from_variables(
+        Some(EMAIL_API.into()),
+        Some("server-token".into()),
+        Some("shop@acme.example".into()),
+        Some(SECRET.into()),
+    )
+    .unwrap()
+    .unwrap()
+}
+
+/// Accounts with Ada and Bob, and an email API that fails its first `email_failures`
+/// posts; it records every request and every wait.
+#[derive(Default)]
+struct FakeWorld {
+    accounts_down: bool,
+    email_failures: Cell<usize>,
+    requests: RefCell<Vec<http::Request<String>>>,
+    sleeps: RefCell<Vec<Duration>>,
+}
+
+impl FakeWorld {
+    fn failing_emails(failures: usize) -> Self {
+        Self {
+            email_failures: Cell::new(failures),
+            ..Self::default()
+        }
+    }
+
+    fn posted(&self) -> Vec<serde_json::Value> {
+        self.requests
+            .borrow()
+            .iter()
+            .filter(|request| request.method() == http::Method::POST)
+            .map(|request| serde_json::from_str(request.body()).unwrap())
+            .collect()
+    }
+}
+
+impl Outbound for FakeWorld {
+    async fn send(&self, request: http::Request<String>) -> Result<Reply, String> {
+        let url = request.uri().to_string();
+        let reply = if let Some(user) = url.strip_prefix(&format!("{ACCOUNTS_URL}/api/v1/users/")) {
+            let bearer = request.headers()[http::header::AUTHORIZATION]
+                .to_str()
+                .unwrap()
+                .strip_prefix("Bearer ")
+                .unwrap();
+            let claims = JwtKey::new(SECRET).unwrap().verify(bearer, NOW).unwrap();
+            assert_eq!(claims.role, Role::Admin);
+            let email = match user {
+                ADA => Some("ada@example.com"),
+                BOB => Some("bob@example.com"),
+                _ => None,
+            };
+            match (self.accounts_down, email) {
+                (true, _) => Reply {
+                    status: 503,
+                    body: b"{}".to_vec(),
+                },
+                (false, Some(email)) => Reply {
+                    status: 200,
+                    body: serde_json::to_vec(&serde_json::json!({
+                        "id": user, "email": email, "name": "N", "role": "customer",
+                        "tenant": claims.tenant, "created_at": "t", "updated_at": "t"
+                    }))
+                    .unwrap(),
+                },
+                (false, None) => Reply {
+                    status: 404,
+                    body: b"{}".to_vec(),
+                },
+            }
+        } else {
+            assert_eq!(url, EMAIL_API);
+            let failures = self.email_failures.get();
+            if failures > 0 {
+                self.email_failures.set(failures - 1);
+                Reply {
+                    status: 500,
+                    body: b"{\"ErrorCode\":500}".to_vec(),
+                }
+            } else {
+                Reply {
+                    status: 200,
+                    body: b"{\"ErrorCode\":0}".to_vec(),
+                }
+            }
+        };
+        self.requests.borrow_mut().push(request);
+        Ok(reply)
+    }
+
+    async fn sleep(&self, delay: Duration) {
+        self.sleeps.borrow_mut().push(delay);
+    }
+}
+
+/// Applies `event` as a handler does: once, in a transaction.
+fn handle<E: Notify>(
+    db: &NativeSqlite,
+    event: &Envelope<E>,
+    world: &FakeWorld,
+    settings: Option<&EmailSettings>,
+) -> Result<Option<()>, HandlerError> {
+    block_on(apply_once(db, SUBSCRIBER, &event.id, async |db| {
+        notify(db, event, world, settings, NOW).await
+    }))
+}
+
+fn inbox(db: &NativeSqlite, tenant: &str, customer: &str) -> Vec<Notification> {
+    let page = PageParams {
+        limit: 100,
+        after: None,
+    };
+    block_on(list_notifications(db, tenant, customer, &page))
+        .unwrap()
+        .items
+}
+
+fn count(db: &NativeSqlite) -> i64 {
+    block_on(db.query("SELECT COUNT(*) FROM notifications", &[])).unwrap()[0]
+        .get_i64(0)
+        .unwrap()
+}
+
+#[test]
+fn each_kind_is_stored_for_its_customers_only() {
+    let db = store();
+    let world = FakeWorld::default();
+    let single = [
+        (
+            handle(&db, &event(TENANT, payment_succeeded(ADA)), &world, None),
+            Kind::OrderConfirmed,
+        ),
+        (
+            handle(&db, &event(TENANT, payment_failed()), &world, None),
+            Kind::PaymentFailed,
+        ),
+        (
+            handle(&db, &event(TENANT, in_transit()), &world, None),
+            Kind::Shipped,
+        ),
+        (
+            handle(&db, &event(TENANT, delivered()), &world, None),
+            Kind::Delivered,
+        ),
+        (
+            handle(&db, &event(TENANT, cancelled(None)), &world, None),
+            Kind::OrderCancelled,
+        ),
+        (
+            handle(&db, &event(TENANT, refunded()), &world, None),
+            Kind::PaymentRefunded,
+        ),
+    ];
+    for (outcome, kind) in &single {
+        assert_eq!(outcome, &Ok(Some(())), "{kind:?}");
+    }
+    // Ada's six, none of them Bob's.
+    let ada: Vec<Kind> = inbox(&db, TENANT, ADA).iter().map(|n| n.kind).collect();
+    let mut expected: Vec<Kind> = single.iter().map(|(_, kind)| *kind).collect();
+    expected.reverse();
+    assert_eq!(ada, expected, "newest first");
+    assert!(inbox(&db, TENANT, BOB).is_empty());
+
+    let success = event(TENANT, campaign_successful());
+    let failure = event(TENANT, campaign_failed());
+    handle(&db, &success, &world, None).unwrap();
+    handle(&db, &failure, &world, None).unwrap();
+    for customer in [ADA, BOB] {
+        let kinds: Vec<Kind> = inbox(&db, TENANT, customer)
+            .iter()
+            .take(2)
+            .map(|n| n.kind)
+            .collect();
+        assert_eq!(kinds, [Kind::CampaignFailed, Kind::CampaignSuccessful]);
+    }
+    let bob = inbox(&db, TENANT, BOB);
+    assert_eq!(bob.len(), 2);
+    assert_eq!(bob[0].event_id, failure.id);
+    assert_eq!(bob[1].event_id, success.id);
+    assert_eq!(bob[1].subject, "Group deal \"Mugs for all\" succeeded");
+    assert_eq!(count(&db), 6 + 2 + 2);
+    assert!(world.requests.borrow().is_empty(), "email is off");
+}
+
+#[test]
+fn a_redelivered_event_stores_nothing_new() {
+    let db = store();
+    let world = FakeWorld::default();
+    let paid = event(TENANT, campaign_successful());
+    assert_eq!(handle(&db, &paid, &world, Some(&settings())), Ok(Some(())));
+    assert_eq!(handle(&db, &paid, &world, Some(&settings())), Ok(None));
+    assert_eq!(count(&db), 2);
+    assert_eq!(world.posted().len(), 2, "no email twice either");
+
+    // Even past the inbox of applied events (another subscriber id), the table keeps one
+    // message per customer and event, and nothing is emailed again.
+    let again = block_on(apply_once(
+        &db,
+        "another-subscriber",
+        &paid.id,
+        async |db| notify(db, &paid, &world, Some(&settings()), NOW).await,
+    ));
+    assert_eq!(again, Ok(Some(())));
+    assert_eq!(count(&db), 2);
+    assert_eq!(world.posted().len(), 2);
+}
+
+#[test]
+fn a_message_without_a_customer_is_not_stored() {
+    let db = store();
+    let mut failed = campaign_failed();
+    failed.customer_ids = vec![" ".into(), BOB.into()];
+    handle(&db, &event(TENANT, failed), &FakeWorld::default(), None).unwrap();
+    assert_eq!(count(&db), 1);
+    assert_eq!(inbox(&db, TENANT, BOB).len(), 1);
+}
+
+#[test]
+fn the_inbox_pages_newest_first() {
+    let db = store();
+    let world = FakeWorld::default();
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let paid = event(TENANT, payment_succeeded(ADA));
+        ids.push(paid.id.clone());
+        handle(&db, &paid, &world, None).unwrap();
+        handle(&db, &event(TENANT, payment_succeeded(BOB)), &world, None).unwrap();
+    }
+    ids.reverse();
+
+    let mut seen = Vec::new();
+    let mut page = PageParams::<Position> {
+        limit: 2,
+        after: None,
+    };
+    loop {
+        let got = block_on(list_notifications(&db, TENANT, ADA, &page)).unwrap();
+        assert!(got.items.len() <= 2);
+        seen.extend(got.items.iter().map(|n| n.event_id.clone()));
+        match got.next_cursor {
+            Some(cursor) => page.after = Some(decode_cursor(&cursor).unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids, "all of Ada's, newest first, each once");
+
+    let all = inbox(&db, TENANT, ADA);
+    assert!(
+        all.windows(2)
+            .all(|w| (&w[0].created_at, &w[0].id) > (&w[1].created_at, &w[1].id))
+    );
+    let json = serde_json::to_value(&all[0]).unwrap();
+    let mut keys: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["body", "created_at", "event_id", "id", "kind", "subject"]
+    );
+    assert_eq!(json["kind"], "order_confirmed");
+}
+
+#[test]
+fn tenants_never_see_each_other_s_messages() {
+    let db = store();
+    let world = FakeWorld::default();
+    handle(&db, &event(TENANT, payment_succeeded(ADA)), &world, None).unwrap();
+    handle(&db, &event("globex", refunded()), &world, None).unwrap();
+    let acme: Vec<Kind> = inbox(&db, TENANT, ADA).iter().map(|n| n.kind).collect();
+    let globex: Vec<Kind> = inbox(&db, "globex", ADA).iter().map(|n| n.kind).collect();
+    assert_eq!(acme, [Kind::OrderConfirmed]);
+    assert_eq!(globex, [Kind::PaymentRefunded]);
+    assert!(inbox(&db, "initech", ADA).is_empty());
+}
+
+#[test]
+fn each_message_is_emailed_to_its_customer() {
+    let db = store();
+    let world = FakeWorld::default();
+    handle(&db, &event(TENANT, in_transit()), &world, Some(&settings())).unwrap();
+
+    let requests = world.requests.borrow();
+    assert_eq!(requests.len(), 2);
+    let lookup = &requests[0];
+    assert_eq!(lookup.method(), http::Method::GET);
+    assert_eq!(
+        lookup.uri().to_string(),
+        format!("{ACCOUNTS_URL}/api/v1/users/{ADA}")
+    );
+    let token = lookup.headers()[http::header::AUTHORIZATION]
+        .to_str()
+        .unwrap()
+        .strip_prefix("Bearer ")
+        .unwrap();
+    let claims = JwtKey::new(SECRET).unwrap().verify(token, NOW).unwrap();
+    assert_eq!(
+        (
+            claims.sub.as_str(),
+            claims.role,
+            claims.tenant.as_str(),
+            claims.exp
+        ),
+        ("notifications", Role::Admin, TENANT, NOW + 60)
+    );
+
+    let post = &requests[1];
+    assert_eq!(post.method(), http::Method::POST);
+    assert_eq!(post.headers()[SERVER_TOKEN_HEADER], "server-token");
+    assert_eq!(post.headers()[http::header::ACCEPT], "application/json");
+    assert_eq!(
+        post.headers()[http::header::CONTENT_TYPE],
+        "application/json"
+    );
+    let stored = &inbox(&db, TENANT, ADA)[0];
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(post.body()).unwrap(),
+        serde_json::json!({
+            "From": "shop@acme.example",
+            "To": "ada@example.com",
+            "Subject": "Your order has shipped",
+            "TextBody": stored.body,
+            "MessageStream": "outbound",
+        })
+    );
+    assert!(stored.body.contains("FusionPost") && stored.body.contains("FP3K7QW9ZC1M4T"));
+    assert!(world.sleeps.borrow().is_empty());
+}
+
+#[test]
+fn every_participant_gets_their_own_email() {
+    let db = store();
+    let world = FakeWorld::default();
+    handle(
+        &db,
+        &event(TENANT, campaign_failed()),
+        &world,
+        Some(&settings()),
+    )
+    .unwrap();
+    let to: Vec<serde_json::Value> = world.posted().iter().map(|b| b["To"].clone()).collect();
+    assert_eq!(to, ["ada@example.com", "bob@example.com"]);
+}
+
+#[test]
+fn an_unknown_user_gets_no_email_but_the_message() {
+    let db = store();
+    let world = FakeWorld::default();
+    let stranger = "0190a1b2-0000-7000-8000-0000000000cc";
+    let outcome = handle(
+        &db,
+        &event(TENANT, payment_succeeded(stranger)),
+        &world,
+        Some(&settings()),
+    );
+    assert_eq!(outcome, Ok(Some(())));
+    assert_eq!(inbox(&db, TENANT, stranger).len(), 1);
+    assert!(world.posted().is_empty());
+    assert_eq!(world.requests.borrow().len(), 1, "only the lookup");
+}
+
+#[test]
+fn a_failing_email_api_is_retried_with_backoff() {
+    let db = store();
+    let world = FakeWorld::failing_emails(2);
+    let outcome = handle(
+        &db,
+        &event(TENANT, payment_failed()),
+        &world,
+        Some(&settings()),
+    );
+    assert_eq!(outcome, Ok(Some(())));
+    assert_eq!(world.posted().len(), 3);
+    assert_eq!(*world.sleeps.borrow(), SEND_RETRY_DELAYS);
+    assert_eq!(count(&db), 1);
+}
+
+#[test]
+fn an_email_api_that_stays_down_retries_the_event_and_stores_nothing() {
+    let db = store();
+    let world = FakeWorld::failing_emails(3);
+    let paid = event(TENANT, payment_succeeded(ADA));
+    let outcome = handle(&db, &paid, &world, Some(&settings()));
+    let Err(HandlerError::Retry(reason)) = outcome else {
+        panic!("expected a retry, got {outcome:?}");
+    };
+    assert!(
+        reason.contains("failed 3 times") && reason.contains("HTTP 500"),
+        "{reason}"
+    );
+    assert_eq!(world.posted().len(), 3);
+    assert_eq!(*world.sleeps.borrow(), SEND_RETRY_DELAYS);
+    assert_eq!(count(&db), 0, "the message rolled back with the event");
+
+    // The dispatcher's redelivery, once the API is back, stores and sends it once.
+    assert_eq!(handle(&db, &paid, &world, Some(&settings())), Ok(Some(())));
+    assert_eq!(count(&db), 1);
+    assert_eq!(world.posted().len(), 4);
+}
+
+#[test]
+fn accounts_unavailable_retries_the_event() {
+    let db = store();
+    let world = FakeWorld {
+        accounts_down: true,
+        ..FakeWorld::default()
+    };
+    let outcome = handle(&db, &event(TENANT, delivered()), &world, Some(&settings()));
+    assert!(
+        matches!(&outcome, Err(HandlerError::Retry(reason)) if reason.contains("HTTP 503")),
+        "{outcome:?}"
+    );
+    assert_eq!(count(&db), 0);
+    assert!(world.posted().is_empty());
+}
+
+#[test]
+fn email_settings_come_from_the_variables() {
+    let off = |url: Option<&str>| {
+        EmailSettings::from_variables(url.map(str::to_owned), None, None, None).unwrap()
+    };
+    assert!(off(None).is_none());
+    assert!(off(Some("")).is_none());
+    assert!(off(Some("  ")).is_none());
+
+    let no_secret = EmailSettings::from_variables(Some(EMAIL_API.into()), None, None, None);
+    assert!(no_secret.unwrap_err().contains("JWT secret"));
+
+    let defaults = EmailSettings::from_variables(
+        Some(EMAIL_API.into()),
+        None,
+        Some(" ".into()),
+        Some(SECRET.into()),
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(defaults.from, DEFAULT_FROM);
+    assert_eq!(defaults.api_token, "");
+    assert_eq!(settings().from, "shop@acme.example");
+}
+
+#[test]
+fn the_postmark_request_carries_the_token_and_the_body() {
+    let notification = Notification {
+        id: "n1".into(),
+        customer_id: ADA.into(),
+        kind: Kind::Delivered,
+        subject: "Your order has been delivered".into(),
+        body: "Enjoy \"it\"!".into(),
+        created_at: "t".into(),
+        event_id: "e1".into(),
+    };
+    let email = PostmarkEmail::new("shop@acme.example", "ada@example.com", &notification);
+    let request = postmark_request(&settings(), &email).unwrap();
+    assert_eq!(request.method(), http::Method::POST);
+    assert_eq!(request.uri(), EMAIL_API);
+    assert_eq!(request.headers()["x-postmark-server-token"], "server-token");
+    assert_eq!(
+        request.body(),
+        r#"{"From":"shop@acme.example","To":"ada@example.com","Subject":"Your order has been delivered","TextBody":"Enjoy \"it\"!","MessageStream":"outbound"}"#
+    );
+}
+
+#[test]
+fn the_retry_schedule_is_short() {
+    assert_eq!(
+        SEND_RETRY_DELAYS,
+        [Duration::from_millis(100), Duration::from_millis(400)]
+    );
+}
+
+#[test]
+fn the_service_token_is_a_short_lived_admin_of_the_tenant() {
+    let key = JwtKey::new(SECRET).unwrap();
+    let token = service_token(&key, "globex", NOW);
+    let claims = key.verify(&token, NOW + 59).unwrap();
+    assert_eq!(claims.sub, "notifications");
+    assert_eq!(claims.role, Role::Admin);
+    assert_eq!(claims.tenant, "globex");
+    assert!(key.verify(&token, NOW + 60).is_err());
+}
+
+#[test]
+fn user_urls_keep_the_id_one_segment() {
+    assert_eq!(user_url(ADA), format!("{ACCOUNTS_URL}/api/v1/users/{ADA}"));
+    assert_eq!(
+        user_url("a/b c?"),
+        format!("{ACCOUNTS_URL}/api/v1/users/a%2Fb%20c%3F")
+    );
+}
+
+#[test]
+fn accounts_answers_give_the_recipient() {
+    let reply = |status, body: &str| Reply {
+        status,
+        body: body.as_bytes().to_vec(),
+    };
+    assert_eq!(
+        recipient(&reply(
+            200,
+            r#"{"id":"u","email":"ada@example.com","role":"customer"}"#
+        )),
+        Ok(Some("ada@example.com".into()))
+    );
+    assert_eq!(recipient(&reply(200, r#"{"email":""}"#)), Ok(None));
+    assert_eq!(recipient(&reply(404, "")), Ok(None));
+    assert!(recipient(&reply(200, "{}")).is_err());
+    for status in [401, 403, 500, 503] {
+        assert!(
+            recipient(&reply(status, ""))
+                .unwrap_err()
+                .contains(&format!("HTTP {status}"))
+        );
+    }
+}

@@ -1,0 +1,11 @@
+//! The `notifications-on-campaign-failed` component: `campaign.failed` tells each of the
+//! campaign's customers it failed and nobody was charged. The message is rendered from
+//! its template and stored once per customer; when `email_api_url` is set it is also
+//! emailed (see `notifications_domain::deliver`; email is at-least-once).
+
+kit::event_handler!(
+    "notifications-on-campaign-failed",
+    notifications_domain,
+    contracts::CampaignFailed,
+    notifications_domain::deliver
+);

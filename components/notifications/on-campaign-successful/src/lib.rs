@@ -1,0 +1,12 @@
+//! The `notifications-on-campaign-successful` component: `campaign.successful` tells
+//! every participant the group deal succeeded and their order is being placed. The
+//! message is rendered from its template and stored once per customer; when
+//! `email_api_url` is set it is also emailed (see `notifications_domain::deliver`; email
+//! is at-least-once).
+
+kit::event_handler!(
+    "notifications-on-campaign-successful",
+    notifications_domain,
+    contracts::CampaignSuccessful,
+    notifications_domain::deliver
+);

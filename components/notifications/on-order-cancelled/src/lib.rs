@@ -1,0 +1,11 @@
+//! The `notifications-on-order-cancelled` component: `order.cancelled` tells the customer
+//! the order was cancelled, with the reason. The message is rendered from its template
+//! and stored once per customer; when `email_api_url` is set it is also emailed (see
+//! `notifications_domain::deliver`; email is at-least-once).
+
+kit::event_handler!(
+    "notifications-on-order-cancelled",
+    notifications_domain,
+    contracts::OrderCancelled,
+    notifications_domain::deliver
+);

@@ -1,0 +1,11 @@
+//! The `notifications-on-shipment-delivered` component: `shipment.delivered` tells the
+//! customer the order was delivered, and when. The message is rendered from its template
+//! and stored once per customer; when `email_api_url` is set it is also emailed (see
+//! `notifications_domain::deliver`; email is at-least-once).
+
+kit::event_handler!(
+    "notifications-on-shipment-delivered",
+    notifications_domain,
+    contracts::ShipmentDelivered,
+    notifications_domain::deliver
+);

@@ -1,0 +1,11 @@
+//! The `notifications-on-shipment-in-transit` component: `shipment.in_transit` tells the
+//! customer the order has shipped, with the carrier and tracking number. The message is
+//! rendered from its template and stored once per customer; when `email_api_url` is set
+//! it is also emailed (see `notifications_domain::deliver`; email is at-least-once).
+
+kit::event_handler!(
+    "notifications-on-shipment-in-transit",
+    notifications_domain,
+    contracts::ShipmentInTransit,
+    notifications_domain::deliver
+);
