@@ -1,4 +1,5 @@
-//! The orders route table, the list query parameters, and whose orders a caller sees.
+//! The orders route table, the list query parameters, whose orders a caller sees and who
+//! decides fraud reviews.
 
 use http::Method;
 use kit::auth::{Caller, Role};
@@ -14,9 +15,11 @@ pub enum Endpoint {
     CreateOrder,
     GetOrder,
     CancelOrder,
+    ApproveOrder,
+    RejectOrder,
 }
 
-/// DESIGN §3's order routes; `{id}` is an order id.
+/// DESIGN §3's order routes and the fraud review's decisions; `{id}` is an order id.
 pub const ROUTES: &[Route<Endpoint>] = &[
     Route::new(Method::GET, "/api/v1/orders", Endpoint::ListOrders),
     Route::new(Method::POST, "/api/v1/orders", Endpoint::CreateOrder),
@@ -26,7 +29,20 @@ pub const ROUTES: &[Route<Endpoint>] = &[
         "/api/v1/orders/{id}/cancel",
         Endpoint::CancelOrder,
     ),
+    Route::new(
+        Method::POST,
+        "/api/v1/orders/{id}/approve",
+        Endpoint::ApproveOrder,
+    ),
+    Route::new(
+        Method::POST,
+        "/api/v1/orders/{id}/reject",
+        Endpoint::RejectOrder,
+    ),
 ];
+
+/// Who approves or rejects an order held in fraud review.
+pub const REVIEWERS: &[Role] = &[Role::Admin];
 
 /// Admins see and cancel every order of their tenant; everyone else their own.
 pub fn viewer(caller: &Caller) -> Viewer<'_> {
@@ -70,6 +86,16 @@ mod tests {
                 "/api/v1/orders/o1/cancel",
                 Endpoint::CancelOrder,
             ),
+            (
+                Method::POST,
+                "/api/v1/orders/o1/approve",
+                Endpoint::ApproveOrder,
+            ),
+            (
+                Method::POST,
+                "/api/v1/orders/o1/reject",
+                Endpoint::RejectOrder,
+            ),
         ];
         for (method, path, endpoint) in cases {
             assert_eq!(find(ROUTES, &method, path).unwrap().0, endpoint, "{path}");
@@ -88,10 +114,13 @@ mod tests {
             find(ROUTES, &Method::DELETE, "/api/v1/orders/o1"),
             Err(NoRoute::MethodNotAllowed(vec![Method::GET]))
         );
-        assert_eq!(
-            find(ROUTES, &Method::GET, "/api/v1/orders/o1/cancel"),
-            Err(NoRoute::MethodNotAllowed(vec![Method::POST]))
-        );
+        for action in ["cancel", "approve", "reject"] {
+            assert_eq!(
+                find(ROUTES, &Method::GET, &format!("/api/v1/orders/o1/{action}")),
+                Err(NoRoute::MethodNotAllowed(vec![Method::POST])),
+                "{action}"
+            );
+        }
         assert_eq!(
             find(ROUTES, &Method::PUT, "/api/v1/orders"),
             Err(NoRoute::MethodNotAllowed(vec![Method::GET, Method::POST]))
@@ -132,6 +161,26 @@ mod tests {
                 },
                 "{role}"
             );
+        }
+    }
+
+    #[test]
+    fn only_admins_decide_fraud_reviews() {
+        for (role, allowed) in [
+            (Role::Admin, true),
+            (Role::Vendor, false),
+            (Role::Customer, false),
+        ] {
+            let caller = Caller {
+                user_id: "u1".into(),
+                role,
+                tenant: "acme".into(),
+            };
+            let outcome = caller.require_role(REVIEWERS);
+            assert_eq!(outcome.is_ok(), allowed, "{role}");
+            if let Err(problem) = outcome {
+                assert_eq!(problem.status, 403);
+            }
         }
     }
 

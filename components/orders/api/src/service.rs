@@ -1,21 +1,21 @@
-//! The Spin handler: authentication, bodies, the catalog call and the store around each
-//! domain call.
+//! The Spin handler: authentication, bodies, the settings, the catalog call and the
+//! store around each domain call.
 
-use crate::routes::{Endpoint, ROUTES, order_list_query, viewer};
+use crate::routes::{Endpoint, REVIEWERS, ROUTES, order_list_query, viewer};
 use http::{HeaderValue, StatusCode, header};
-use kit::auth::{Caller, TENANT_HEADER, unix_now};
+use kit::auth::{Caller, unix_now};
 use kit::edge::{self, Edge};
 use kit::events::dispatch_after_commit;
 use kit::http::Request;
 use kit::http::{Response, json, respond};
 use kit::json::{Validate, parse_valid, read_body, read_json, require_json_content_type};
-use kit::spin::{SpinDb, jwt_key, open_migrated, variable};
+use kit::spin::{SpinDb, jwt_key, open_migrated};
 use kit::{Problem, request_id, route};
 use orders_domain::{
-    CONTEXT, CancelRequest, CatalogProduct, MIGRATIONS, NewOrder, OrderError, Rates,
-    catalog_products_url, parse_catalog_reply,
+    ApproveRequest, CONTEXT, CancelRequest, CatalogProduct, MIGRATIONS, NewOrder, OrderError,
+    OrderSettings,
 };
-use spin_sdk::http::body::IncomingBodyExt;
+use serde::de::DeserializeOwned;
 use spin_sdk::http_service;
 
 #[http_service]
@@ -46,6 +46,8 @@ async fn handle_request(request: Request) -> Response {
             Endpoint::CreateOrder => create_order(request, &caller, &request_id).await,
             Endpoint::GetOrder => get_order(&caller, &id, &request_id).await,
             Endpoint::CancelOrder => cancel_order(request, &caller, &id, &request_id).await,
+            Endpoint::ApproveOrder => approve_order(request, &caller, &id, &request_id).await,
+            Endpoint::RejectOrder => reject_order(request, &caller, &id, &request_id).await,
         },
         Err(problem) => Err(problem),
     };
@@ -71,47 +73,30 @@ fn domain_problem(request_id: &str) -> impl Fn(OrderError) -> Problem + '_ {
     }
 }
 
-/// Tax and shipping from the component's variables; a bad value is a deployment error.
-async fn rates(request_id: &str) -> Result<Rates, Problem> {
-    let misconfigured = |error: String| {
-        eprintln!("[{request_id}] orders configuration: {error}");
-        Problem::internal()
-    };
-    let tax = variable("tax_rate_bps").await.map_err(misconfigured)?;
-    let shipping = variable("shipping_fee").await.map_err(misconfigured)?;
-    Rates::from_variables(tax.as_deref(), shipping.as_deref()).map_err(misconfigured)
+/// Tax, shipping and the fraud thresholds from the component's variables; a bad value
+/// is a deployment error: logged, then a bare 500.
+async fn settings(request_id: &str) -> Result<OrderSettings, Problem> {
+    orders_domain::spin::order_settings()
+        .await
+        .map_err(|error| {
+            eprintln!("[{request_id}] orders configuration: {error}");
+            Problem::internal()
+        })
 }
 
-/// The catalog's active products among `skus`, read as an anonymous reader of the
-/// caller's tenant (so inactive products stay unknown). Any failure is 503: the order
-/// cannot be priced now, and the client may retry.
+/// The catalog's active products among `skus`. Any failure is 503: the order cannot be
+/// priced now, and the client may retry.
 async fn catalog_products(
     tenant: &str,
     skus: impl IntoIterator<Item = &str>,
     request_id: &str,
 ) -> Result<Vec<CatalogProduct>, Problem> {
-    let unavailable = |cause: String| {
-        eprintln!("[{request_id}] catalog: {cause}");
-        Problem::unavailable("the catalog is unavailable, so the order cannot be priced")
-    };
-    let request = http::Request::get(catalog_products_url(skus))
-        .header(TENANT_HEADER, tenant)
-        .header(request_id::HEADER, request_id)
-        .body(String::new())
-        .map_err(|error| unavailable(format!("building the request: {error}")))?;
-    let response = spin_sdk::http::send(request)
+    orders_domain::spin::catalog_products(tenant, skus, request_id)
         .await
-        .map_err(|error| unavailable(format!("sending: {error:?}")))?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(unavailable(format!("answered HTTP {}", status.as_u16())));
-    }
-    let body = response
-        .into_body()
-        .bytes()
-        .await
-        .map_err(|error| unavailable(format!("reading the answer: {error:?}")))?;
-    parse_catalog_reply(&body).map_err(|error| unavailable(error.to_string()))
+        .map_err(|cause| {
+            eprintln!("[{request_id}] catalog: {cause}");
+            Problem::unavailable("the catalog is unavailable, so the order cannot be priced")
+        })
 }
 
 async fn create_order(
@@ -121,10 +106,11 @@ async fn create_order(
 ) -> Result<Response, Problem> {
     let new: NewOrder = read_json(request).await?;
     new.validate().map_err(Problem::validation)?;
-    let rates = rates(request_id).await?;
+    let settings = settings(request_id).await?;
     let skus = new.items.iter().map(|item| item.sku.as_str());
     let products = catalog_products(&caller.tenant, skus, request_id).await?;
-    let priced = orders_domain::price(&new.items, &products, rates).map_err(Problem::validation)?;
+    let priced =
+        orders_domain::price(&new.items, &products, settings.rates).map_err(Problem::validation)?;
     let db = store(request_id).await?;
     let order = orders_domain::create_order(
         &db,
@@ -133,6 +119,7 @@ async fn create_order(
         request_id,
         &new,
         priced,
+        &settings.fraud,
     )
     .await
     .map_err(domain_problem(request_id))?;
@@ -165,23 +152,65 @@ async fn get_order(caller: &Caller, id: &str, request_id: &str) -> Result<Respon
     Ok(json(StatusCode::OK, &order, request_id))
 }
 
-/// The body is optional: none (or only whitespace) cancels without a reason.
+/// An optional JSON body: none (or only whitespace) is `T::default()`.
+async fn optional_body<T: DeserializeOwned + Validate + Default>(
+    request: Request,
+) -> Result<T, Problem> {
+    let (parts, body) = request.into_parts();
+    let body = read_body(body).await?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    require_json_content_type(&parts.headers)?;
+    parse_valid::<T>(body)
+}
+
+/// The body is optional: none cancels without a reason.
 async fn cancel_order(
     request: Request,
     caller: &Caller,
     id: &str,
     request_id: &str,
 ) -> Result<Response, Problem> {
-    let (parts, body) = request.into_parts();
-    let body = read_body(body).await?;
-    let cancel = if body.iter().all(u8::is_ascii_whitespace) {
-        CancelRequest::default()
-    } else {
-        require_json_content_type(&parts.headers)?;
-        parse_valid::<CancelRequest>(body)?
-    };
+    let cancel: CancelRequest = optional_body(request).await?;
     let db = store(request_id).await?;
     let order = orders_domain::cancel_order(&db, viewer(caller), request_id, id, &cancel)
+        .await
+        .map_err(domain_problem(request_id))?;
+    let response = json(StatusCode::OK, &order, request_id);
+    dispatch_after_commit(CONTEXT, db).await;
+    Ok(response)
+}
+
+/// Releases an order held in fraud review: its `order.created` goes out now.
+async fn approve_order(
+    request: Request,
+    caller: &Caller,
+    id: &str,
+    request_id: &str,
+) -> Result<Response, Problem> {
+    caller.require_role(REVIEWERS)?;
+    let _: ApproveRequest = optional_body(request).await?;
+    let db = store(request_id).await?;
+    let order = orders_domain::approve_order(&db, viewer(caller), request_id, id)
+        .await
+        .map_err(domain_problem(request_id))?;
+    let response = json(StatusCode::OK, &order, request_id);
+    dispatch_after_commit(CONTEXT, db).await;
+    Ok(response)
+}
+
+/// Cancels an order held in fraud review; the body (`{reason?}`) is optional.
+async fn reject_order(
+    request: Request,
+    caller: &Caller,
+    id: &str,
+    request_id: &str,
+) -> Result<Response, Problem> {
+    caller.require_role(REVIEWERS)?;
+    let reject: CancelRequest = optional_body(request).await?;
+    let db = store(request_id).await?;
+    let order = orders_domain::reject_order(&db, viewer(caller), request_id, id, &reject)
         .await
         .map_err(domain_problem(request_id))?;
     let response = json(StatusCode::OK, &order, request_id);

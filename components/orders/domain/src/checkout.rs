@@ -1,4 +1,5 @@
-//! The checkout body of `POST /api/v1/orders` and the cancel body, with their rules.
+//! The checkout body of `POST /api/v1/orders` and the cancel, reject and approve bodies,
+//! with their rules.
 
 use kit::FieldError;
 use kit::json::{FieldErrors, Validate};
@@ -141,7 +142,7 @@ impl Validate for NewOrder {
     }
 }
 
-/// `POST /api/v1/orders/{id}/cancel`; the body is optional.
+/// `POST /api/v1/orders/{id}/cancel` and `/reject`; the body is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
@@ -171,6 +172,18 @@ impl Validate for CancelRequest {
             &format!("must be at most {MAX_REASON_CHARS} characters"),
         );
         errors.into_result()
+    }
+}
+
+/// `POST /api/v1/orders/{id}/approve`: the body is optional and, when sent, an empty
+/// object (no field means anything there yet).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveRequest {}
+
+impl Validate for ApproveRequest {
+    fn validate(&self) -> Result<(), Vec<FieldError>> {
+        Ok(())
     }
 }
 
@@ -378,5 +391,15 @@ mod tests {
         let long = json!({"reason": "r".repeat(501)}).to_string();
         assert_eq!(parse(&long).unwrap_err().errors[0].field, "reason");
         assert_eq!(parse(r#"{"why": "x"}"#).unwrap_err().errors[0].field, "why");
+    }
+
+    #[test]
+    fn approvals_take_an_empty_object() {
+        assert_eq!(
+            parse_valid::<ApproveRequest>(&b"{}"[..]).unwrap(),
+            ApproveRequest {}
+        );
+        let problem = parse_valid::<ApproveRequest>(&br#"{"reason": "ok"}"#[..]).unwrap_err();
+        assert_eq!(problem.errors[0].field, "reason");
     }
 }

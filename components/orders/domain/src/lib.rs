@@ -1,25 +1,38 @@
 //! The orders context's rules and SQL: checkout validation, pricing from the catalog's
-//! answer, the status machine, orders with their `order.created` / `order.cancelled`
-//! events written to the outbox in the same transaction, and the saga's transitions on
-//! inventory, payment and shipment events. Every function takes the tenant (from the
-//! token or the event) and touches only that tenant's rows.
+//! answer, the status machine, the fraud rules scoring each new order, orders with their
+//! `order.created` / `order.cancelled` events written to the outbox in the same
+//! transaction, the fraud review's approval and rejection, group-buying orders on
+//! campaign events, and the saga's transitions on inventory, payment and shipment
+//! events. Every function takes the tenant (from the token or the event) and touches
+//! only that tenant's rows. [`spin`] (wasm only) reads the shop's variables and the
+//! catalog for the API and the handler components alike.
 
+mod campaigns;
 mod checkout;
+mod fraud;
 mod handlers;
 mod orders;
 mod pricing;
+#[cfg(target_arch = "wasm32")]
+pub mod spin;
 mod status;
 
-pub use checkout::{
-    CancelRequest, MAX_ADDRESS_CHARS, MAX_ITEMS, MAX_QUANTITY, MAX_REASON_CHARS, MAX_SKU_CHARS,
-    MAX_TOKEN_CHARS, NewOrder, NewOrderItem, Payment, ShippingAddress,
+pub use campaigns::{
+    CampaignTerms, ON_CAMPAIGN_JOINED_SOURCE, ON_CAMPAIGN_SUCCESSFUL_SOURCE, campaign_priced,
+    on_campaign_joined, on_campaign_successful,
 };
+pub use checkout::{
+    ApproveRequest, CancelRequest, MAX_ADDRESS_CHARS, MAX_ITEMS, MAX_QUANTITY, MAX_REASON_CHARS,
+    MAX_SKU_CHARS, MAX_TOKEN_CHARS, NewOrder, NewOrderItem, Payment, ShippingAddress,
+};
+pub use fraud::{FraudRule, FraudRules, OrderFacts, RECENT_ORDERS_MINUTES};
 pub use handlers::{
     on_inventory_insufficient, on_inventory_reserved, on_payment_failed, on_payment_refunded,
     on_payment_succeeded, on_shipment_delivered, on_shipment_in_transit,
 };
 pub use orders::{
-    Order, Position, Viewer, cancel_order, create_order, get_order, list_orders, order_number,
+    DEFAULT_REJECTION_REASON, Order, Position, Viewer, approve_order, cancel_order, create_order,
+    get_order, list_orders, order_number, reject_order,
 };
 pub use pricing::{
     CATALOG_PRODUCTS_URL, CatalogProduct, CatalogReplyError, Priced, Rates, catalog_products_url,
@@ -45,10 +58,22 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0001_init.sql"),
         postgres: include_str!("../migrations/0001_init.sql"),
     },
+    Migration {
+        name: "0002_fraud_review_and_campaign_orders",
+        sqlite: include_str!("../migrations/0002_fraud_review_and_campaign_orders.sql"),
+        postgres: include_str!("../migrations/0002_fraud_review_and_campaign_orders.sql"),
+    },
     kit::outbox::MIGRATION,
     kit::outbox::DELIVERIES_MIGRATION,
     kit::edge::IDEMPOTENCY_MIGRATION,
 ];
+
+/// What the shop's variables say about orders: the charges and the fraud thresholds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderSettings {
+    pub rates: Rates,
+    pub fraud: FraudRules,
+}
 
 #[derive(Debug)]
 pub enum OrderError {
@@ -58,6 +83,8 @@ pub enum OrderError {
     NotFound,
     /// The status machine forbids the change (409).
     Illegal(IllegalTransition),
+    /// Only an order in review can be approved or rejected; it is in this status (409).
+    NotInReview(Status),
     Db(DbError),
 }
 
@@ -76,6 +103,10 @@ impl fmt::Display for OrderError {
             }
             OrderError::NotFound => f.write_str("order not found"),
             OrderError::Illegal(illegal) => illegal.fmt(f),
+            OrderError::NotInReview(status) => write!(
+                f,
+                "the order is {status}; only an order in review can be approved or rejected"
+            ),
             OrderError::Db(error) => error.fmt(f),
         }
     }
@@ -90,6 +121,9 @@ impl From<OrderError> for Problem {
             OrderError::Invalid(errors) => Problem::validation(errors),
             OrderError::NotFound => Problem::not_found("no such order"),
             OrderError::Illegal(illegal) => Problem::conflict(illegal.to_string()),
+            not_in_review @ OrderError::NotInReview(_) => {
+                Problem::conflict(not_in_review.to_string())
+            }
             OrderError::Db(error) => error.into(),
         }
     }
@@ -98,6 +132,7 @@ impl From<OrderError> for Problem {
 #[cfg(test)]
 mod test_support {
     use crate::checkout::{NewOrder, NewOrderItem, Payment, ShippingAddress};
+    use crate::fraud::FraudRules;
     use crate::orders::{Order, Viewer, create_order};
     use crate::pricing::{CatalogProduct, Rates, price};
     use futures::executor::block_on;
@@ -174,6 +209,7 @@ mod test_support {
             REQUEST_ID,
             &new,
             priced,
+            &FraudRules::default(),
         ))
         .unwrap()
     }

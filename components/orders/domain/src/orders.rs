@@ -1,11 +1,14 @@
-//! Orders: creation with its order number and `order.created`, reads and lists scoped to
-//! who asks, cancellation with `order.cancelled`, and the conditional status write every
-//! transition goes through.
+//! Orders: creation with its order number, its fraud score and `order.created` (held
+//! back while the order waits in review), reads and lists scoped to who asks,
+//! cancellation with `order.cancelled`, the fraud review's approval and rejection, and
+//! the conditional status write every transition goes through.
 
 use crate::checkout::{CancelRequest, NewOrder};
+use crate::fraud::{FraudRules, OrderFacts, RECENT_ORDERS_MINUTES};
 use crate::pricing::Priced;
 use crate::status::{IllegalTransition, Status};
 use crate::{EVENT_SOURCE, OrderError};
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use contracts::{Address, Envelope, OrderCancelled, OrderCreated, OrderLine, StockLine};
 use kit::db::{Db, DbError, Row, SqlValue, transaction};
 use kit::pagination::{Page, PageParams};
@@ -20,6 +23,9 @@ pub struct Order {
     /// Why the order is `rejected`, `payment_failed` or `cancelled`, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<String>,
+    /// The fraud rules that sent the order to review at creation; empty when none did.
+    /// Kept after the review as the record of why it was held.
+    pub review_reasons: Vec<String>,
     pub customer_id: String,
     pub items: Vec<OrderLine>,
     pub subtotal: i64,
@@ -28,6 +34,9 @@ pub struct Order {
     pub total: i64,
     pub currency: String,
     pub shipping_address: Address,
+    /// The group-buying campaign the order was placed for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -66,8 +75,33 @@ pub fn order_number(n: i64) -> String {
     format!("FC-{n:06}")
 }
 
-/// Creates the order priced as `priced` (status `pending`) and its `order.created`, in
-/// one transaction that also takes the tenant's next order number.
+/// `time` as the fixed-width RFC 3339 text every timestamp is stored as (see
+/// `contracts::now_rfc3339`).
+fn rfc3339(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// An order about to be placed: who buys what, priced, where it goes and how it is paid.
+pub(crate) struct Placement<'a> {
+    pub customer_id: &'a str,
+    pub shipping_address: Address,
+    pub payment_token: &'a str,
+    pub priced: Priced,
+    /// The campaign participant the order is for, if any.
+    pub seat: Option<CampaignSeat<'a>>,
+}
+
+/// A participant's place in a group-buying campaign: one order at most per seat.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CampaignSeat<'a> {
+    pub campaign_id: &'a str,
+    pub participant_id: &'a str,
+}
+
+/// Creates the order priced as `priced` in one transaction that also takes the
+/// tenant's next order number. The fraud rules score it there: a clean order is
+/// `pending` with its `order.created` enqueued; a flagged one is `review` and its event
+/// is held until [`approve_order`] (see [`crate::fraud`] for why).
 pub async fn create_order<D: Db>(
     db: &D,
     tenant: &str,
@@ -75,13 +109,75 @@ pub async fn create_order<D: Db>(
     correlation_id: &str,
     new: &NewOrder,
     priced: Priced,
+    fraud: &FraudRules,
 ) -> Result<Order, OrderError> {
-    let now = contracts::now_rfc3339();
-    let mut order = Order {
+    let placement = Placement {
+        customer_id,
+        shipping_address: new.shipping_address.to_contract(),
+        payment_token: &new.payment.token,
+        priced,
+        seat: None,
+    };
+    let placed = transaction(db, async |db| {
+        place_order(db, tenant, placement, fraud, |event| {
+            Envelope::new(EVENT_SOURCE, tenant, correlation_id, event)
+        })
+        .await
+    })
+    .await?;
+    placed.ok_or_else(|| {
+        DbError::Other("an order without a campaign seat was not placed".into()).into()
+    })
+}
+
+/// Places an order inside the caller's transaction: takes the tenant's next number,
+/// counts the customer's recent orders, scores the order with `fraud`, and stores it
+/// `pending` with its `order.created` (wrapped by `envelope`), or `review` with the
+/// event held back and the payment token kept for the approval. `None`: the campaign
+/// seat already has its order, and nothing was written (its savepoint undoes the
+/// number, so numbers keep no gaps).
+pub(crate) async fn place_order<D: Db>(
+    db: &D,
+    tenant: &str,
+    placement: Placement<'_>,
+    fraud: &FraudRules,
+    envelope: impl FnOnce(OrderCreated) -> Envelope<OrderCreated>,
+) -> Result<Option<Order>, DbError> {
+    let now = Utc::now();
+    let since = rfc3339(now - TimeDelta::minutes(RECENT_ORDERS_MINUTES));
+    let now = rfc3339(now);
+    let Placement {
+        customer_id,
+        shipping_address,
+        payment_token,
+        priced,
+        seat,
+    } = placement;
+    if seat.is_some() {
+        db.execute("SAVEPOINT campaign_seat", &[]).await?;
+    }
+    let number = next_order_number(db, tenant).await?;
+    // Counted after taking the number: on PostgreSQL the counter's row lock queues the
+    // tenant's concurrent orders, so this count sees every order committed before.
+    let earlier = count_orders_since(db, tenant, customer_id, &since).await?;
+    let reasons = fraud.review_reasons(&OrderFacts {
+        total: priced.total,
+        recent_orders: earlier + 1,
+        country: &shipping_address.country,
+    });
+    let order = Order {
         id: uuid::Uuid::now_v7().to_string(),
-        order_number: String::new(),
-        status: Status::Pending,
+        order_number: order_number(number),
+        status: if reasons.is_empty() {
+            Status::Pending
+        } else {
+            Status::Review
+        },
         status_reason: None,
+        review_reasons: reasons
+            .iter()
+            .map(|rule| rule.as_str().to_owned())
+            .collect(),
         customer_id: customer_id.to_owned(),
         items: priced.lines,
         subtotal: priced.subtotal,
@@ -89,36 +185,46 @@ pub async fn create_order<D: Db>(
         shipping: priced.shipping,
         total: priced.total,
         currency: priced.currency,
-        shipping_address: new.shipping_address.to_contract(),
+        shipping_address,
+        campaign_id: seat.map(|seat| seat.campaign_id.to_owned()),
         created_at: now.clone(),
         updated_at: now,
     };
-    transaction(db, async |db| {
-        order.order_number = order_number(next_order_number(db, tenant).await?);
-        insert_order(db, tenant, &order).await?;
-        let event = OrderCreated {
-            order_id: order.id.clone(),
-            order_number: order.order_number.clone(),
-            customer_id: order.customer_id.clone(),
-            items: order.items.clone(),
-            subtotal: order.subtotal,
-            tax: order.tax,
-            shipping: order.shipping,
-            total: order.total,
-            currency: order.currency.clone(),
-            shipping_address: order.shipping_address.clone(),
-            payment_token: new.payment.token.clone(),
-            campaign_id: None,
-        };
-        kit::outbox::enqueue(
-            db,
-            &Envelope::new(EVENT_SOURCE, tenant, correlation_id, event),
-        )
-        .await?;
-        Ok::<_, OrderError>(())
-    })
-    .await?;
-    Ok(order)
+    let held_token = (order.status == Status::Review).then_some(payment_token);
+    let participant_id = seat.map(|seat| seat.participant_id);
+    if !insert_order(db, tenant, &order, participant_id, held_token).await? {
+        db.execute("ROLLBACK TO SAVEPOINT campaign_seat", &[])
+            .await?;
+        db.execute("RELEASE SAVEPOINT campaign_seat", &[]).await?;
+        return Ok(None);
+    }
+    if order.status == Status::Pending {
+        let event = order_created(&order, payment_token.to_owned());
+        kit::outbox::enqueue(db, &envelope(event)).await?;
+    }
+    if seat.is_some() {
+        db.execute("RELEASE SAVEPOINT campaign_seat", &[]).await?;
+    }
+    Ok(Some(order))
+}
+
+/// The `order.created` of `order`: built the same way at creation and at approval, so a
+/// reviewed order continues exactly as any other.
+fn order_created(order: &Order, payment_token: String) -> OrderCreated {
+    OrderCreated {
+        order_id: order.id.clone(),
+        order_number: order.order_number.clone(),
+        customer_id: order.customer_id.clone(),
+        items: order.items.clone(),
+        subtotal: order.subtotal,
+        tax: order.tax,
+        shipping: order.shipping,
+        total: order.total,
+        currency: order.currency.clone(),
+        shipping_address: order.shipping_address.clone(),
+        payment_token,
+        campaign_id: order.campaign_id.clone(),
+    }
 }
 
 /// Bumps the tenant's order counter; concurrent orders queue on its row.
@@ -136,35 +242,74 @@ async fn next_order_number<D: Db>(db: &D, tenant: &str) -> Result<i64, DbError> 
         .get_i64(0)
 }
 
-async fn insert_order<D: Db>(db: &D, tenant: &str, order: &Order) -> Result<(), DbError> {
+/// The customer's orders created at or after `since`.
+async fn count_orders_since<D: Db>(
+    db: &D,
+    tenant: &str,
+    customer_id: &str,
+    since: &str,
+) -> Result<i64, DbError> {
+    let rows = db
+        .query(
+            "SELECT COUNT(*) FROM orders WHERE tenant = $1 AND customer_id = $2 \
+             AND created_at >= $3",
+            &[tenant.into(), customer_id.into(), since.into()],
+        )
+        .await?;
+    rows.first()
+        .ok_or_else(|| DbError::Other("COUNT returned no row".into()))?
+        .get_i64(0)
+}
+
+/// Stores `order` with its lines; `false` when its campaign seat (`campaign_id`,
+/// `participant_id`) already has an order, and nothing was stored. `held_token` is
+/// kept only for an order in review.
+async fn insert_order<D: Db>(
+    db: &D,
+    tenant: &str,
+    order: &Order,
+    participant_id: Option<&str>,
+    held_token: Option<&str>,
+) -> Result<bool, DbError> {
     let address = &order.shipping_address;
-    db.execute(
-        "INSERT INTO orders (id, tenant, order_number, customer_id, status, status_reason, \
-         subtotal, tax, shipping, total, currency, ship_name, ship_line1, ship_city, \
-         ship_postal_code, ship_country, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-        &[
-            order.id.as_str().into(),
-            tenant.into(),
-            order.order_number.as_str().into(),
-            order.customer_id.as_str().into(),
-            order.status.as_str().into(),
-            order.status_reason.as_deref().into(),
-            order.subtotal.into(),
-            order.tax.into(),
-            order.shipping.into(),
-            order.total.into(),
-            order.currency.as_str().into(),
-            address.name.as_str().into(),
-            address.line1.as_str().into(),
-            address.city.as_str().into(),
-            address.postal_code.as_str().into(),
-            address.country.as_str().into(),
-            order.created_at.as_str().into(),
-            order.updated_at.as_str().into(),
-        ],
-    )
-    .await?;
+    let inserted = db
+        .execute(
+            "INSERT INTO orders (id, tenant, order_number, customer_id, status, status_reason, \
+             subtotal, tax, shipping, total, currency, ship_name, ship_line1, ship_city, \
+             ship_postal_code, ship_country, created_at, updated_at, review_reasons, \
+             held_payment_token, campaign_id, participant_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18, $19, $20, $21, $22) \
+             ON CONFLICT (tenant, campaign_id, participant_id) DO NOTHING",
+            &[
+                order.id.as_str().into(),
+                tenant.into(),
+                order.order_number.as_str().into(),
+                order.customer_id.as_str().into(),
+                order.status.as_str().into(),
+                order.status_reason.as_deref().into(),
+                order.subtotal.into(),
+                order.tax.into(),
+                order.shipping.into(),
+                order.total.into(),
+                order.currency.as_str().into(),
+                address.name.as_str().into(),
+                address.line1.as_str().into(),
+                address.city.as_str().into(),
+                address.postal_code.as_str().into(),
+                address.country.as_str().into(),
+                order.created_at.as_str().into(),
+                order.updated_at.as_str().into(),
+                order.review_reasons.join(",").into(),
+                held_token.into(),
+                order.campaign_id.as_deref().into(),
+                participant_id.into(),
+            ],
+        )
+        .await?;
+    if inserted == 0 {
+        return Ok(false);
+    }
     // One statement for every line: a checkout has up to 100.
     let mut values = Vec::with_capacity(order.items.len());
     let mut params: Vec<SqlValue> = Vec::with_capacity(order.items.len() * 8);
@@ -203,12 +348,12 @@ async fn insert_order<D: Db>(db: &D, tenant: &str, order: &Order) -> Result<(), 
         )
         .await?;
     }
-    Ok(())
+    Ok(true)
 }
 
 const ORDER_COLUMNS: &str = "id, order_number, status, status_reason, customer_id, subtotal, \
      tax, shipping, total, currency, ship_name, ship_line1, ship_city, ship_postal_code, \
-     ship_country, created_at, updated_at";
+     ship_country, created_at, updated_at, review_reasons, campaign_id";
 
 /// An order row without its lines.
 fn order_from_row(row: &Row) -> Result<Order, DbError> {
@@ -220,6 +365,12 @@ fn order_from_row(row: &Row) -> Result<Order, DbError> {
             .parse()
             .map_err(|_| DbError::Other(format!("stored order status {status:?} is unknown")))?,
         status_reason: row.get_opt_str(3)?.map(str::to_owned),
+        review_reasons: row
+            .get_str(17)?
+            .split(',')
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned)
+            .collect(),
         customer_id: row.get_str(4)?.to_owned(),
         items: Vec::new(),
         subtotal: row.get_i64(5)?,
@@ -234,6 +385,7 @@ fn order_from_row(row: &Row) -> Result<Order, DbError> {
             postal_code: row.get_str(13)?.to_owned(),
             country: row.get_str(14)?.to_owned(),
         },
+        campaign_id: row.get_opt_str(18)?.map(str::to_owned),
         created_at: row.get_str(15)?.to_owned(),
         updated_at: row.get_str(16)?.to_owned(),
     })
@@ -351,14 +503,27 @@ pub(crate) enum Moved {
 /// SQLite's write transactions do not interleave).
 const TRANSITION_ATTEMPTS: usize = 4;
 
-/// Moves order `id` to `next` if the machine allows it from the status it has: reads the
-/// status, then `UPDATE ... WHERE status = <what was read>`, re-reading when another
-/// writer changed it in between. `reason` becomes the `status_reason` (cleared when
-/// `None`).
+/// Moves order `id` to `next` if the machine allows it from the status it has.
 pub(crate) async fn transition<D: Db>(
     db: &D,
     tenant: &str,
     id: &str,
+    next: Status,
+    reason: Option<&str>,
+) -> Result<Moved, DbError> {
+    transition_from(db, tenant, id, &Status::sources_of(next), next, reason).await
+}
+
+/// Moves order `id` to `next` if it is in one of `sources` and the machine allows the
+/// move: reads the status, then `UPDATE ... WHERE status = <what was read>`, re-reading
+/// when another writer changed it in between. `reason` becomes the `status_reason`
+/// (cleared when `None`). Every move also clears the held payment token: only creation
+/// puts an order in review, so any status change ends the hold.
+pub(crate) async fn transition_from<D: Db>(
+    db: &D,
+    tenant: &str,
+    id: &str,
+    sources: &[Status],
     next: Status,
     reason: Option<&str>,
 ) -> Result<Moved, DbError> {
@@ -376,13 +541,18 @@ pub(crate) async fn transition<D: Db>(
         let current: Status = stored
             .parse()
             .map_err(|_| DbError::Other(format!("stored order status {stored:?} is unknown")))?;
-        if let Err(illegal) = current.check(next) {
+        let illegal = IllegalTransition {
+            from: current,
+            to: next,
+        };
+        if !sources.contains(&current) || current.check(next).is_err() {
             return Ok(Moved::Illegal(illegal));
         }
         let at = contracts::now_rfc3339();
         let changed = db
             .execute(
-                "UPDATE orders SET status = $3, status_reason = $4, updated_at = $5 \
+                "UPDATE orders SET status = $3, status_reason = $4, updated_at = $5, \
+                 held_payment_token = NULL \
                  WHERE tenant = $1 AND id = $2 AND status = $6",
                 &[
                     tenant.into(),
@@ -413,18 +583,68 @@ pub async fn cancel_order<D: Db>(
     id: &str,
     request: &CancelRequest,
 ) -> Result<Order, OrderError> {
-    let reason = request.reason();
+    let sources = Status::sources_of(Status::Cancelled);
+    cancel_from(db, viewer, correlation_id, id, &sources, request.reason()).await
+}
+
+/// The reason a rejection records when the admin gives none.
+pub const DEFAULT_REJECTION_REASON: &str = "rejected in fraud review";
+
+/// The fraud review's "no" (an admin's): an order in `review` becomes `cancelled`, with
+/// `order.cancelled` (previous status `review`; its consumers find nothing reserved or
+/// charged and only record it). Any other status is a 409 naming it.
+pub async fn reject_order<D: Db>(
+    db: &D,
+    viewer: Viewer<'_>,
+    correlation_id: &str,
+    id: &str,
+    request: &CancelRequest,
+) -> Result<Order, OrderError> {
+    let reason = request
+        .reason()
+        .unwrap_or_else(|| DEFAULT_REJECTION_REASON.to_owned());
+    cancel_from(
+        db,
+        viewer,
+        correlation_id,
+        id,
+        &[Status::Review],
+        Some(reason),
+    )
+    .await
+    .map_err(|error| match error {
+        OrderError::Illegal(illegal) => OrderError::NotInReview(illegal.from),
+        other => other,
+    })
+}
+
+async fn cancel_from<D: Db>(
+    db: &D,
+    viewer: Viewer<'_>,
+    correlation_id: &str,
+    id: &str,
+    sources: &[Status],
+    reason: Option<String>,
+) -> Result<Order, OrderError> {
     transaction(db, async |db| {
         let mut order = get_order(db, viewer, id).await?;
-        let previous =
-            match transition(db, viewer.tenant, id, Status::Cancelled, reason.as_deref()).await? {
-                Moved::Done { from, at } => {
-                    order.updated_at = at;
-                    from
-                }
-                Moved::Illegal(illegal) => return Err(OrderError::Illegal(illegal)),
-                Moved::NoOrder => return Err(OrderError::NotFound),
-            };
+        let moved = transition_from(
+            db,
+            viewer.tenant,
+            id,
+            sources,
+            Status::Cancelled,
+            reason.as_deref(),
+        )
+        .await?;
+        let previous = match moved {
+            Moved::Done { from, at } => {
+                order.updated_at = at;
+                from
+            }
+            Moved::Illegal(illegal) => return Err(OrderError::Illegal(illegal)),
+            Moved::NoOrder => return Err(OrderError::NotFound),
+        };
         let event = OrderCancelled {
             order_id: order.id.clone(),
             customer_id: order.customer_id.clone(),
@@ -454,11 +674,76 @@ pub async fn cancel_order<D: Db>(
     .await
 }
 
+/// The fraud review's "yes" (an admin's): an order in `review` becomes `pending` and the
+/// `order.created` held at its creation is enqueued now, the same payload, so the saga
+/// runs on exactly as for any order. Any other status is a 409 naming it.
+pub async fn approve_order<D: Db>(
+    db: &D,
+    viewer: Viewer<'_>,
+    correlation_id: &str,
+    id: &str,
+) -> Result<Order, OrderError> {
+    transaction(db, async |db| {
+        let mut order = get_order(db, viewer, id).await?;
+        // Read before the move, which clears it.
+        let held_token = held_payment_token(db, viewer.tenant, id).await?;
+        let moved = transition_from(
+            db,
+            viewer.tenant,
+            id,
+            &[Status::Review],
+            Status::Pending,
+            None,
+        )
+        .await?;
+        match moved {
+            Moved::Done { at, .. } => order.updated_at = at,
+            Moved::Illegal(illegal) => return Err(OrderError::NotInReview(illegal.from)),
+            Moved::NoOrder => return Err(OrderError::NotFound),
+        }
+        // The order was in review when it moved, and nothing leads back into review, so
+        // the token read above is the one held at creation.
+        let token = held_token.ok_or_else(|| {
+            DbError::Other(format!(
+                "order {id} was in review without a held payment token"
+            ))
+        })?;
+        order.status = Status::Pending;
+        order.status_reason = None;
+        let event = order_created(&order, token);
+        kit::outbox::enqueue(
+            db,
+            &Envelope::new(EVENT_SOURCE, viewer.tenant, correlation_id, event),
+        )
+        .await?;
+        Ok(order)
+    })
+    .await
+}
+
+async fn held_payment_token<D: Db>(
+    db: &D,
+    tenant: &str,
+    id: &str,
+) -> Result<Option<String>, DbError> {
+    let rows = db
+        .query(
+            "SELECT held_payment_token FROM orders WHERE tenant = $1 AND id = $2",
+            &[tenant.into(), id.into()],
+        )
+        .await?;
+    match rows.first() {
+        Some(row) => Ok(row.get_opt_str(0)?.map(str::to_owned)),
+        None => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::test_support::{
-        CUSTOMER, REQUEST_ID, TENANT, admin, customer, database, outbox, place, place_in,
+        CUSTOMER, REQUEST_ID, TENANT, admin, catalog, checkout, customer, database, outbox, place,
+        place_in,
     };
     use futures::executor::block_on;
     use kit::db::NativeSqlite;
@@ -505,6 +790,8 @@ mod tests {
         let json = serde_json::to_value(&order).unwrap();
         assert_eq!(json["status"], "pending");
         assert!(json.get("status_reason").is_none());
+        assert_eq!(json["review_reasons"], serde_json::json!([]));
+        assert!(json.get("campaign_id").is_none());
         assert_eq!(json["items"][0]["unit_price"], 1250);
         assert_eq!(json["shipping_address"]["postal_code"], "SW1Y 4JH");
 
@@ -554,7 +841,13 @@ mod tests {
         )
         .unwrap();
         let error = block_on(create_order(
-            &db, TENANT, CUSTOMER, REQUEST_ID, &new, priced,
+            &db,
+            TENANT,
+            CUSTOMER,
+            REQUEST_ID,
+            &new,
+            priced,
+            &FraudRules::default(),
         ))
         .unwrap_err();
         assert!(matches!(error, OrderError::Db(_)), "{error:?}");
@@ -790,5 +1083,306 @@ mod tests {
         assert_eq!(missing, Moved::NoOrder);
         let elsewhere = block_on(transition(&db, "other", &order.id, Status::Paid, None)).unwrap();
         assert_eq!(elsewhere, Moved::NoOrder);
+    }
+
+    /// Places 2 mugs and 1 tea (total 28.00 EUR) for `customer_id` shipped to
+    /// `country`, scored by `fraud`.
+    fn place_scored(
+        db: &NativeSqlite,
+        customer_id: &str,
+        country: &str,
+        fraud: &FraudRules,
+    ) -> Order {
+        let mut new = checkout(&[("MUG-1", 2), ("TEA-1", 1)]);
+        new.shipping_address.country = country.into();
+        let priced = crate::price(&new.items, &catalog(), Default::default()).unwrap();
+        block_on(create_order(
+            db,
+            TENANT,
+            customer_id,
+            REQUEST_ID,
+            &new,
+            priced,
+            fraud,
+        ))
+        .unwrap()
+    }
+
+    fn held_token(db: &NativeSqlite, id: &str) -> Option<String> {
+        block_on(held_payment_token(db, TENANT, id)).unwrap()
+    }
+
+    fn strict_total() -> FraudRules {
+        FraudRules {
+            max_total: 2_000,
+            ..FraudRules::default()
+        }
+    }
+
+    fn topics(db: &NativeSqlite) -> Vec<String> {
+        outbox(db).into_iter().map(|(topic, _)| topic).collect()
+    }
+
+    #[test]
+    fn a_flagged_order_waits_in_review_with_its_event_held() {
+        let db = database();
+        let order = place_scored(&db, CUSTOMER, "GB", &strict_total());
+        assert_eq!(order.status, Status::Review);
+        assert_eq!(order.review_reasons, ["total_above_limit"]);
+        assert_eq!(
+            block_on(get_order(&db, customer(CUSTOMER), &order.id)).unwrap(),
+            order
+        );
+        let json = serde_json::to_value(&order).unwrap();
+        assert_eq!(json["status"], "review");
+        assert_eq!(
+            json["review_reasons"],
+            serde_json::json!(["total_above_limit"])
+        );
+        assert!(outbox(&db).is_empty(), "order.created is held");
+        assert_eq!(held_token(&db, &order.id).as_deref(), Some("tok_visa"));
+
+        let clean = place_scored(&db, CUSTOMER, "GB", &FraudRules::default());
+        assert_eq!(clean.status, Status::Pending);
+        assert_eq!(held_token(&db, &clean.id), None, "kept only for review");
+        assert_eq!(topics(&db), ["order.created"]);
+    }
+
+    #[test]
+    fn every_rule_that_fires_is_recorded() {
+        let db = database();
+        let rules = FraudRules {
+            max_total: 2_000,
+            max_orders: 0,
+            allowed_countries: vec!["FR".into()],
+        };
+        let order = place_scored(&db, CUSTOMER, "GB", &rules);
+        let again = block_on(get_order(&db, admin(), &order.id)).unwrap();
+        assert_eq!(
+            again.review_reasons,
+            [
+                "total_above_limit",
+                "too_many_recent_orders",
+                "country_not_allowed"
+            ]
+        );
+        let allowed = FraudRules {
+            allowed_countries: vec!["FR".into()],
+            ..FraudRules::default()
+        };
+        assert_eq!(
+            place_scored(&db, "someone-else", "FR", &allowed).status,
+            Status::Pending
+        );
+    }
+
+    #[test]
+    fn recent_orders_count_this_one_per_customer_within_ten_minutes() {
+        let db = database();
+        let rules = FraudRules {
+            max_orders: 3,
+            ..FraudRules::default()
+        };
+        let statuses: Vec<Status> = (0..4)
+            .map(|_| place_scored(&db, CUSTOMER, "GB", &rules).status)
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                Status::Pending,
+                Status::Pending,
+                Status::Pending,
+                Status::Review
+            ]
+        );
+        let fourth = block_on(list_orders(
+            &db,
+            admin(),
+            Some(Status::Review),
+            &PageParams {
+                limit: 20,
+                after: None,
+            },
+        ))
+        .unwrap();
+        assert_eq!(fourth.items[0].review_reasons, ["too_many_recent_orders"]);
+        // Another customer, and another tenant, count on their own.
+        assert_eq!(
+            place_scored(&db, "someone-else", "GB", &rules).status,
+            Status::Pending
+        );
+        assert_eq!(place_in(&db, "other", CUSTOMER).status, Status::Pending);
+        // Orders older than ten minutes no longer count.
+        block_on(db.execute(
+            "UPDATE orders SET created_at = '2025-01-01T00:00:00.000000Z' WHERE customer_id = $1",
+            &[CUSTOMER.into()],
+        ))
+        .unwrap();
+        assert_eq!(
+            place_scored(&db, CUSTOMER, "GB", &rules).status,
+            Status::Pending
+        );
+    }
+
+    #[test]
+    fn approval_moves_to_pending_and_sends_the_held_order_created() {
+        let db = database();
+        let order = place_scored(&db, CUSTOMER, "GB", &strict_total());
+        let approved = block_on(approve_order(&db, admin(), "req-approve", &order.id)).unwrap();
+        assert_eq!(approved.status, Status::Pending);
+        assert_eq!(
+            approved.review_reasons,
+            ["total_above_limit"],
+            "kept as history"
+        );
+        assert_eq!(
+            block_on(get_order(&db, admin(), &order.id)).unwrap(),
+            approved
+        );
+        assert_eq!(held_token(&db, &order.id), None, "cleared once approved");
+
+        let events = outbox(&db);
+        assert_eq!(events.len(), 1);
+        let (topic, envelope) = &events[0];
+        assert_eq!(topic, "order.created");
+        assert_eq!(envelope["correlationid"], "req-approve");
+        assert_eq!(envelope["source"], EVENT_SOURCE);
+        let data = &envelope["data"];
+        assert_eq!(data["order_id"], order.id.as_str());
+        assert_eq!(data["order_number"], order.order_number.as_str());
+        assert_eq!(data["customer_id"], CUSTOMER);
+        assert_eq!(data["payment_token"], "tok_visa");
+        assert_eq!(data["total"], 2800);
+        assert_eq!(data["items"][0]["sku"], "MUG-1");
+        assert_eq!(data["shipping_address"]["name"], "Ada Lovelace");
+        assert_eq!(data["campaign_id"], serde_json::Value::Null);
+
+        // The same payload as a clean order of the same contents would have sent.
+        let clean = place_scored(&db, CUSTOMER, "GB", &FraudRules::default());
+        let events = outbox(&db);
+        let fields = |value: &serde_json::Value| {
+            let mut data = value["data"].as_object().unwrap().clone();
+            for varying in ["order_id", "order_number"] {
+                data.remove(varying);
+            }
+            data
+        };
+        assert_eq!(fields(&events[0].1), fields(&events[1].1));
+        assert_eq!(events[1].1["data"]["order_id"], clean.id.as_str());
+    }
+
+    #[test]
+    fn rejection_cancels_with_order_cancelled_from_review() {
+        let db = database();
+        let order = place_scored(&db, CUSTOMER, "GB", &strict_total());
+        let request = CancelRequest {
+            reason: Some(" card testing ".into()),
+        };
+        let rejected =
+            block_on(reject_order(&db, admin(), REQUEST_ID, &order.id, &request)).unwrap();
+        assert_eq!(rejected.status, Status::Cancelled);
+        assert_eq!(rejected.status_reason.as_deref(), Some("card testing"));
+        assert_eq!(held_token(&db, &order.id), None, "cleared once rejected");
+        let events = outbox(&db);
+        assert_eq!(topics(&db), ["order.cancelled"], "order.created never sent");
+        let data = &events[0].1["data"];
+        assert_eq!(data["previous_status"], "review");
+        assert_eq!(data["cancelled_by"], "admin-1");
+        assert_eq!(data["reason"], "card testing");
+        assert_eq!(data["total"], 2800);
+
+        let other = place_scored(&db, CUSTOMER, "GB", &strict_total());
+        let rejected = block_on(reject_order(
+            &db,
+            admin(),
+            REQUEST_ID,
+            &other.id,
+            &CancelRequest::default(),
+        ))
+        .unwrap();
+        assert_eq!(
+            rejected.status_reason.as_deref(),
+            Some(DEFAULT_REJECTION_REASON)
+        );
+    }
+
+    #[test]
+    fn only_an_order_in_review_is_approved_or_rejected() {
+        for status in Status::ALL {
+            if status == Status::Review {
+                continue;
+            }
+            let db = database();
+            let order = place_scored(&db, CUSTOMER, "GB", &strict_total());
+            set_status(&db, &order.id, status);
+            let approve = block_on(approve_order(&db, admin(), REQUEST_ID, &order.id));
+            let reject = block_on(reject_order(
+                &db,
+                admin(),
+                REQUEST_ID,
+                &order.id,
+                &CancelRequest::default(),
+            ));
+            for outcome in [approve, reject] {
+                let error = outcome.unwrap_err();
+                assert!(
+                    matches!(error, OrderError::NotInReview(s) if s == status),
+                    "{error:?}"
+                );
+                let problem = kit::Problem::from(error);
+                assert_eq!(problem.status, 409);
+                assert!(problem.detail.contains(status.as_str()), "{problem}");
+                assert!(problem.detail.contains("review"), "{problem}");
+            }
+            assert!(outbox(&db).is_empty(), "{status}: no event");
+            assert_eq!(
+                block_on(get_order(&db, admin(), &order.id)).unwrap().status,
+                status
+            );
+        }
+    }
+
+    #[test]
+    fn a_decided_review_cannot_be_decided_again() {
+        let db = database();
+        let order = place_scored(&db, CUSTOMER, "GB", &strict_total());
+        block_on(approve_order(&db, admin(), REQUEST_ID, &order.id)).unwrap();
+        let again = block_on(approve_order(&db, admin(), REQUEST_ID, &order.id)).unwrap_err();
+        assert!(
+            matches!(again, OrderError::NotInReview(Status::Pending)),
+            "{again:?}"
+        );
+        let reject = block_on(reject_order(
+            &db,
+            admin(),
+            REQUEST_ID,
+            &order.id,
+            &CancelRequest::default(),
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(reject, OrderError::NotInReview(Status::Pending)),
+            "{reject:?}"
+        );
+        assert_eq!(topics(&db), ["order.created"], "sent once");
+
+        let missing = block_on(approve_order(&db, admin(), REQUEST_ID, "no-such-order"));
+        assert!(matches!(missing, Err(OrderError::NotFound)));
+        let elsewhere = Viewer {
+            tenant: "other",
+            ..admin()
+        };
+        let hidden = block_on(approve_order(&db, elsewhere, REQUEST_ID, &order.id));
+        assert!(matches!(hidden, Err(OrderError::NotFound)));
+    }
+
+    #[test]
+    fn a_customer_cancelling_in_review_ends_the_hold() {
+        let db = database();
+        let order = place_scored(&db, CUSTOMER, "GB", &strict_total());
+        let cancelled = cancel(&db, customer(CUSTOMER), &order.id).unwrap();
+        assert_eq!(cancelled.status, Status::Cancelled);
+        assert_eq!(held_token(&db, &order.id), None);
+        assert_eq!(outbox(&db)[0].1["data"]["previous_status"], "review");
     }
 }
