@@ -261,6 +261,17 @@ pub fn tenant_from_headers(headers: &HeaderMap) -> Result<String, Problem> {
     }
 }
 
+/// The header a scheduler (a cron, a Kubernetes CronJob) sends to run a sweep.
+pub const SWEEP_KEY_HEADER: &str = "x-sweep-key";
+
+/// Whether the sweep key a scheduler presented is the configured one. An empty
+/// configured key turns the scheduler's way in off; the comparison takes the same time
+/// wherever the keys differ.
+pub fn sweep_key_matches(configured: &str, presented: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    !configured.is_empty() && bool::from(configured.as_bytes().ct_eq(presented.as_bytes()))
+}
+
 /// Seconds since the Unix epoch, for `iat`/`exp`.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
@@ -427,5 +438,14 @@ mod tests {
         }
         assert!("root".parse::<Role>().is_err());
         assert!(JwtKey::new("").is_err());
+    }
+
+    #[test]
+    fn the_sweep_key_must_be_configured_and_equal() {
+        assert!(sweep_key_matches("s3cret", "s3cret"));
+        assert!(!sweep_key_matches("s3cret", "s3cre"));
+        assert!(!sweep_key_matches("s3cret", "S3CRET"));
+        assert!(!sweep_key_matches("", ""), "an empty key turns it off");
+        assert!(!sweep_key_matches("", "anything"));
     }
 }

@@ -33,6 +33,34 @@ pub async fn jwt_key() -> Result<JwtKey, Problem> {
     })
 }
 
+/// Who may run a sweep: a scheduler presenting `x-sweep-key` equal to the non-empty
+/// `sweep_key` variable, or an admin's token.
+pub async fn authorize_sweep(headers: &http::HeaderMap) -> Result<(), Problem> {
+    let presented = headers
+        .get(crate::auth::SWEEP_KEY_HEADER)
+        .and_then(|value| value.to_str().ok());
+    match presented {
+        Some(presented) => {
+            let configured = variable("sweep_key")
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            if crate::auth::sweep_key_matches(&configured, presented) {
+                Ok(())
+            } else {
+                Err(Problem::unauthorized(
+                    "the x-sweep-key is not the configured one",
+                ))
+            }
+        }
+        None => jwt_key()
+            .await?
+            .authenticate(headers, crate::auth::unix_now())?
+            .require_role(&[crate::auth::Role::Admin]),
+    }
+}
+
 /// A context's store, as the `db_driver` variable chooses: `sqlite` (default) or
 /// `postgres` (with `db_url`).
 pub enum SpinDb {

@@ -7,7 +7,6 @@ use kit::auth::Role;
 use kit::json::FieldErrors;
 use kit::pagination::PageParams;
 use kit::route::Route;
-use subtle::ConstantTimeEq;
 
 /// What a request asks the campaigns context to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,12 +30,6 @@ pub const ROUTES: &[Route<Endpoint>] = &[
 
 /// Who creates campaigns.
 pub const CREATORS: &[Role] = &[Role::Vendor, Role::Admin];
-/// Who sweeps with a token (a scheduler uses the sweep key instead).
-pub const SWEEPERS: &[Role] = &[Role::Admin];
-
-/// The header a scheduler presents the sweep key in, and the variable holding it.
-pub const SWEEP_KEY_HEADER: &str = "x-sweep-key";
-pub const SWEEP_KEY_VARIABLE: &str = "sweep_key";
 
 /// `GET /api/v1/campaigns`: the optional `status` filter, `limit` and `cursor`.
 pub fn campaign_list_query(
@@ -55,14 +48,6 @@ pub fn campaign_list_query(
     }
     errors.into_result().map_err(Problem::validation)?;
     Ok((status, page))
-}
-
-/// Whether the `x-sweep-key` a scheduler sent is the configured one. An empty configured
-/// key turns the scheduler's way in off; the comparison takes the same time wherever
-/// the keys differ. (The ops component checks its own sweep the same way; this belongs
-/// in the kit.)
-pub fn sweep_key_matches(configured: &str, presented: &str) -> bool {
-    !configured.is_empty() && bool::from(configured.as_bytes().ct_eq(presented.as_bytes()))
 }
 
 #[cfg(test)]
@@ -148,7 +133,6 @@ mod tests {
     fn who_may_do_what() {
         assert!(CREATORS.contains(&Role::Vendor) && CREATORS.contains(&Role::Admin));
         assert!(!CREATORS.contains(&Role::Customer));
-        assert_eq!(SWEEPERS, [Role::Admin]);
     }
 
     #[test]
@@ -182,14 +166,5 @@ mod tests {
             assert_eq!(problem.status, 422, "{query}");
             assert_eq!(problem.errors[0].field, field, "{query}");
         }
-    }
-
-    #[test]
-    fn the_sweep_key_must_be_configured_and_equal() {
-        assert!(sweep_key_matches("s3cret", "s3cret"));
-        assert!(!sweep_key_matches("s3cret", "s3cre"));
-        assert!(!sweep_key_matches("s3cret", "S3CRET"));
-        assert!(!sweep_key_matches("", ""), "an empty key turns it off");
-        assert!(!sweep_key_matches("", "anything"));
     }
 }

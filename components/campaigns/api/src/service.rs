@@ -1,9 +1,6 @@
 //! The Spin handler: authentication, bodies and the store around each domain call.
 
-use crate::routes::{
-    CREATORS, Endpoint, ROUTES, SWEEP_KEY_HEADER, SWEEP_KEY_VARIABLE, SWEEPERS,
-    campaign_list_query, sweep_key_matches,
-};
+use crate::routes::{CREATORS, Endpoint, ROUTES, campaign_list_query};
 use campaigns_domain::{CONTEXT, CampaignError, JoinRequest, MIGRATIONS, NewCampaign};
 use contracts::now_rfc3339;
 use http::{HeaderMap, StatusCode, header};
@@ -13,7 +10,7 @@ use kit::edge::{self, Edge};
 use kit::events::dispatch_after_commit;
 use kit::http::{Request, Response, json, respond};
 use kit::json::{Validate, read_json};
-use kit::spin::{SpinDb, jwt_key, open_migrated, variable};
+use kit::spin::{SpinDb, jwt_key, open_migrated};
 use kit::{request_id, route};
 use spin_sdk::http_service;
 
@@ -145,27 +142,7 @@ async fn join_campaign(request: Request, id: &str, request_id: &str) -> Result<R
 /// Fails every ended campaign below its minimum, in every tenant: an admin's call, or a
 /// scheduler's with the `x-sweep-key` the `sweep_key` variable holds.
 async fn sweep(request: &Request, request_id: &str) -> Result<Response, Problem> {
-    let presented = request
-        .headers()
-        .get(SWEEP_KEY_HEADER)
-        .and_then(|value| value.to_str().ok());
-    match presented {
-        Some(presented) => {
-            let configured = variable(SWEEP_KEY_VARIABLE)
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or_default();
-            if !sweep_key_matches(&configured, presented) {
-                return Err(Problem::unauthorized(
-                    "the x-sweep-key is not the configured one",
-                ));
-            }
-        }
-        None => authenticate(request.headers())
-            .await?
-            .require_role(SWEEPERS)?,
-    }
+    kit::spin::authorize_sweep(request.headers()).await?;
     let db = store(request_id).await?;
     let failed = campaigns_domain::fail_ended_campaigns(&db, request_id, &now_rfc3339())
         .await

@@ -3,7 +3,6 @@
 use http::Method;
 use kit::route::Route;
 use serde::Serialize;
-use subtle::ConstantTimeEq;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
@@ -49,13 +48,6 @@ pub struct ContextDeadLetter {
     pub letter: kit::outbox::DeadLetter,
 }
 
-/// Whether the `x-sweep-key` a scheduler sent is the configured one. An empty
-/// configured key turns the scheduler's way in off; the comparison takes the same time
-/// wherever the keys differ.
-pub fn sweep_key_matches(configured: &str, presented: &str) -> bool {
-    !configured.is_empty() && bool::from(configured.as_bytes().ct_eq(presented.as_bytes()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,13 +85,5 @@ mod tests {
                 .iter()
                 .all(|context| STORES.contains(context))
         );
-    }
-
-    #[test]
-    fn the_sweep_key_must_be_configured_and_equal() {
-        assert!(sweep_key_matches("s3cret", "s3cret"));
-        assert!(!sweep_key_matches("s3cret", "s3cre"));
-        assert!(!sweep_key_matches("s3cret", ""));
-        assert!(!sweep_key_matches("", ""));
     }
 }

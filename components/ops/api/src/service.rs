@@ -1,8 +1,6 @@
 //! The `#[http_service]` handler (wasm only: it calls Spin's interfaces).
 
-use crate::routes::{
-    ContextDeadLetter, EVENT_CONTEXTS, Endpoint, ROUTES, STORES, sweep_key_matches,
-};
+use crate::routes::{ContextDeadLetter, EVENT_CONTEXTS, Endpoint, ROUTES, STORES};
 use http::{HeaderMap, StatusCode};
 use kit::Problem;
 use kit::auth::{Caller, Role, unix_now};
@@ -13,7 +11,7 @@ use kit::http::Request;
 use kit::http::{Response, health, json, respond};
 use kit::outbox::{self, now_ms};
 use kit::pagination::{Page, PageParams};
-use kit::spin::{SpinDb, jwt_key, open_migrated, variable};
+use kit::spin::{SpinDb, jwt_key, open_migrated};
 use kit::{request_id, route};
 use serde_json::json;
 use spin_sdk::{http_service, key_value};
@@ -155,27 +153,7 @@ async fn replay_dead_letter(
 /// Dispatches everything due in every context: an admin's call, or a scheduler's with
 /// the `x-sweep-key` the `sweep_key` variable holds.
 async fn sweep_outboxes(request: &Request, request_id: &str) -> Result<Response, Problem> {
-    let presented = request
-        .headers()
-        .get("x-sweep-key")
-        .and_then(|value| value.to_str().ok());
-    match presented {
-        Some(presented) => {
-            let configured = variable("sweep_key")
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or_default();
-            if !sweep_key_matches(&configured, presented) {
-                return Err(Problem::unauthorized(
-                    "the x-sweep-key is not the configured one",
-                ));
-            }
-        }
-        None => {
-            admin(request.headers()).await?;
-        }
-    }
+    kit::spin::authorize_sweep(request.headers()).await?;
     let mut summaries = serde_json::Map::new();
     for context in EVENT_CONTEXTS {
         // The tables must exist before the sweep reads them.
