@@ -92,8 +92,9 @@ pub const ORDER_CONFIRMED: Template = Template {
 
 pub const PAYMENT_FAILED: Template = Template {
     subject: "Payment failed for your order",
-    body: "We could not charge {{amount}} for order {{order_id}}: {{reason}}. \
-           The order was not placed; please try again with another payment method.",
+    body: "We could not charge {{amount}} for order {{order_id}}, so the order could not \
+           be completed; please order again with another payment method. \
+           The payment provider said: {{reason}}",
 };
 
 pub const SHIPPED: Template = Template {
@@ -110,8 +111,8 @@ pub const DELIVERED: Template = Template {
 
 pub const ORDER_CANCELLED: Template = Template {
     subject: "Your order was cancelled",
-    body: "Your order {{order_id}} of {{total}} was cancelled. Reason: {{reason}}. \
-           If you were charged, the refund follows shortly.",
+    body: "Your order {{order_id}} of {{total}} was cancelled; if you were charged, \
+           the refund follows shortly. Reason: {{reason}}",
 };
 
 pub const PAYMENT_REFUNDED: Template = Template {
@@ -432,7 +433,11 @@ pub(crate) mod tests {
                 .body
                 .starts_with("We could not charge 30.00 EUR for order")
         );
-        assert!(message.body.contains(": Your card was declined.."));
+        assert!(
+            message
+                .body
+                .ends_with("The payment provider said: Your card was declined.")
+        );
     }
 
     #[test]
@@ -466,14 +471,16 @@ pub(crate) mod tests {
         let message = one(cancelled(Some("changed my mind")).messages());
         assert_eq!(message.kind, Kind::OrderCancelled);
         assert_eq!(message.subject, "Your order was cancelled");
-        assert!(
-            message
-                .body
-                .contains("of 30.00 EUR was cancelled. Reason: changed my mind.")
+        assert_eq!(
+            message.body,
+            format!(
+                "Your order {ORDER} of 30.00 EUR was cancelled; if you were charged, the \
+                 refund follows shortly. Reason: changed my mind"
+            )
         );
         for reason in [None, Some("  ")] {
             let message = one(cancelled(reason).messages());
-            assert!(message.body.contains("Reason: none given."), "{reason:?}");
+            assert!(message.body.ends_with("Reason: none given"), "{reason:?}");
         }
     }
 
