@@ -193,6 +193,7 @@ pub(crate) async fn place_order<D: Db>(
     let held_token = (order.status == Status::Review).then_some(payment_token);
     let participant_id = seat.map(|seat| seat.participant_id);
     if !insert_order(db, tenant, &order, participant_id, held_token).await? {
+        // Only a seat collides, so its savepoint exists.
         db.execute("ROLLBACK TO SAVEPOINT campaign_seat", &[])
             .await?;
         db.execute("RELEASE SAVEPOINT campaign_seat", &[]).await?;
