@@ -308,6 +308,8 @@ fn write_runtime_config(state: &Path, key_value: KeyValue) -> PathBuf {
         "inventory",
         "payments",
         "shipping",
+        "campaigns",
+        "notifications",
     ] {
         toml.push_str(&format!(
             "[sqlite_database.{database}]\ntype = \"spin\"\npath = {}\n\n",

@@ -18,6 +18,8 @@ fn health_checks_every_store(shop: &Shop) {
             "inventory": "ok",
             "payments": "ok",
             "shipping": "ok",
+            "campaigns": "ok",
+            "notifications": "ok",
             "key_value": "ok",
         })
     );
@@ -90,6 +92,8 @@ fn postgres_health_is_503_naming_the_stores_that_are_gone() {
             "inventory": "unavailable",
             "payments": "unavailable",
             "shipping": "unavailable",
+            "campaigns": "unavailable",
+            "notifications": "unavailable",
             "key_value": "ok",
         })
     );

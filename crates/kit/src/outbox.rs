@@ -102,27 +102,57 @@ pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
             "orders-on-payment-succeeded",
             "inventory-on-payment-succeeded",
             "shipping-on-payment-succeeded",
+            "notifications-on-payment-succeeded",
         ],
     ),
     (
         topics::PAYMENT_FAILED,
-        &["orders-on-payment-failed", "inventory-on-payment-failed"],
+        &[
+            "orders-on-payment-failed",
+            "inventory-on-payment-failed",
+            "notifications-on-payment-failed",
+        ],
     ),
-    (topics::PAYMENT_REFUNDED, &["orders-on-payment-refunded"]),
+    (
+        topics::PAYMENT_REFUNDED,
+        &[
+            "orders-on-payment-refunded",
+            "notifications-on-payment-refunded",
+        ],
+    ),
     (
         topics::SHIPMENT_IN_TRANSIT,
-        &["orders-on-shipment-in-transit"],
+        &[
+            "orders-on-shipment-in-transit",
+            "notifications-on-shipment-in-transit",
+        ],
     ),
     (
         topics::SHIPMENT_DELIVERED,
-        &["orders-on-shipment-delivered"],
+        &[
+            "orders-on-shipment-delivered",
+            "notifications-on-shipment-delivered",
+        ],
     ),
     (
         topics::ORDER_CANCELLED,
         &[
             "inventory-on-order-cancelled",
             "payments-on-order-cancelled",
+            "notifications-on-order-cancelled",
         ],
+    ),
+    (topics::CAMPAIGN_JOINED, &["orders-on-campaign-joined"]),
+    (
+        topics::CAMPAIGN_SUCCESSFUL,
+        &[
+            "orders-on-campaign-successful",
+            "notifications-on-campaign-successful",
+        ],
+    ),
+    (
+        topics::CAMPAIGN_FAILED,
+        &["notifications-on-campaign-failed"],
     ),
 ];
 
@@ -582,11 +612,15 @@ mod tests {
         let db = store();
         block_on(transaction(&db, async |db| enqueue(db, &cancelled()).await)).unwrap();
         let now = now_ms();
-        assert_eq!(block_on(claim_due(&db, now, 10)).unwrap().len(), 2);
+        let every_subscriber = subscribers(topics::ORDER_CANCELLED).len();
+        assert_eq!(
+            block_on(claim_due(&db, now, 10)).unwrap().len(),
+            every_subscriber
+        );
         assert!(block_on(claim_due(&db, now + 1, 10)).unwrap().is_empty());
         assert_eq!(
             block_on(claim_due(&db, now + LEASE_MS, 10)).unwrap().len(),
-            2
+            every_subscriber
         );
     }
 

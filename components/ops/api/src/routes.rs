@@ -35,10 +35,20 @@ pub const STORES: &[&str] = &[
     "inventory",
     "payments",
     "shipping",
+    "campaigns",
+    "notifications",
 ];
 
 /// The contexts that keep an outbox (they emit events or handle them).
-pub const EVENT_CONTEXTS: &[&str] = &["catalog", "orders", "inventory", "payments", "shipping"];
+pub const EVENT_CONTEXTS: &[&str] = &[
+    "catalog",
+    "orders",
+    "inventory",
+    "payments",
+    "shipping",
+    "campaigns",
+    "notifications",
+];
 
 /// A dead letter and the context whose outbox holds it.
 #[derive(Debug, Clone, Serialize)]
