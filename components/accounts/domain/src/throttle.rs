@@ -1,12 +1,14 @@
 //! Login throttling: after [`MAX_FAILURES`] failed logins within [`WINDOW_MS`] for one
 //! email of a tenant, further attempts are refused (429) until the oldest failure leaves
 //! the window. Unknown emails are throttled alike, so the answer tells nothing about
-//! which emails exist.
+//! which emails exist. A refused attempt checks no password and is not recorded, so
+//! hammering a throttled account does not extend its lock; a successful login clears the
+//! email's failures.
 //!
-//! An attempt is recorded *before* the password is checked and counted with the others,
-//! so a burst of concurrent guesses cannot slip past the limit; a refused attempt removes
-//! its record, so hammering a throttled account does not extend its lock; a successful
-//! login clears the email's record.
+//! Failures are counted once their password check failed, so a user logging in from
+//! several devices at once is never throttled by their own successful logins; a burst of
+//! concurrent wrong guesses can pass the limit by the burst's width, which the edge's
+//! per-address rate limit bounds.
 
 use crate::AccountError;
 use kit::db::{Db, DbError};
@@ -16,75 +18,63 @@ pub const MAX_FAILURES: i64 = 5;
 /// The throttling window: 15 minutes.
 pub const WINDOW_MS: i64 = 15 * 60 * 1000;
 
-/// A recorded attempt, cleared by [`succeeded`] when the password was right.
-pub(crate) struct Attempt {
-    tenant: String,
-    email: String,
-}
-
-/// Records an attempt for `email`, or refuses it with the seconds until one of the
-/// window's failures expires.
+/// Refuses an attempt for `email` when it already failed [`MAX_FAILURES`] times within
+/// the window, with the seconds until the oldest of those failures expires.
 pub(crate) async fn admit<D: Db>(
     db: &D,
     tenant: &str,
     email: &str,
     now_ms: i64,
-) -> Result<Attempt, AccountError> {
-    let window_start = now_ms - WINDOW_MS;
-    db.execute(
-        "DELETE FROM login_failures WHERE tenant = $1 AND email = $2 AND failed_at <= $3",
-        &[tenant.into(), email.into(), window_start.into()],
-    )
-    .await?;
-    let id = uuid::Uuid::now_v7().to_string();
-    db.execute(
-        "INSERT INTO login_failures (id, tenant, email, failed_at) VALUES ($1, $2, $3, $4)",
-        &[
-            id.as_str().into(),
-            tenant.into(),
-            email.into(),
-            now_ms.into(),
-        ],
-    )
-    .await?;
+) -> Result<(), AccountError> {
     let rows = db
         .query(
             "SELECT COUNT(*), MIN(failed_at) FROM login_failures \
-             WHERE tenant = $1 AND email = $2 AND failed_at > $3 AND id <> $4",
-            &[
-                tenant.into(),
-                email.into(),
-                window_start.into(),
-                id.as_str().into(),
-            ],
+             WHERE tenant = $1 AND email = $2 AND failed_at > $3",
+            &[tenant.into(), email.into(), (now_ms - WINDOW_MS).into()],
         )
         .await?;
     let row = rows
         .first()
         .ok_or_else(|| DbError::Other("COUNT returned no row".into()))?;
-    let earlier_failures = row.get_i64(0)?;
-    if earlier_failures < MAX_FAILURES {
-        return Ok(Attempt {
-            tenant: tenant.to_owned(),
-            email: email.to_owned(),
-        });
+    if row.get_i64(0)? < MAX_FAILURES {
+        return Ok(());
     }
-    db.execute(
-        "DELETE FROM login_failures WHERE id = $1",
-        &[id.as_str().into()],
-    )
-    .await?;
-    let oldest = row.get_i64(1)?;
     Err(AccountError::Throttled {
-        retry_after_secs: retry_after_secs(oldest, now_ms),
+        retry_after_secs: retry_after_secs(row.get_i64(1)?, now_ms),
     })
 }
 
+/// The password check failed: one more failure for `email` (older ones that left the
+/// window are dropped on the way).
+pub(crate) async fn failed<D: Db>(
+    db: &D,
+    tenant: &str,
+    email: &str,
+    now_ms: i64,
+) -> Result<(), DbError> {
+    db.execute(
+        "DELETE FROM login_failures WHERE tenant = $1 AND email = $2 AND failed_at <= $3",
+        &[tenant.into(), email.into(), (now_ms - WINDOW_MS).into()],
+    )
+    .await?;
+    db.execute(
+        "INSERT INTO login_failures (id, tenant, email, failed_at) VALUES ($1, $2, $3, $4)",
+        &[
+            uuid::Uuid::now_v7().to_string().into(),
+            tenant.into(),
+            email.into(),
+            now_ms.into(),
+        ],
+    )
+    .await
+    .map(drop)
+}
+
 /// The password was right: the email's failures are forgiven.
-pub(crate) async fn succeeded<D: Db>(db: &D, attempt: Attempt) -> Result<(), DbError> {
+pub(crate) async fn succeeded<D: Db>(db: &D, tenant: &str, email: &str) -> Result<(), DbError> {
     db.execute(
         "DELETE FROM login_failures WHERE tenant = $1 AND email = $2",
-        &[attempt.tenant.into(), attempt.email.into()],
+        &[tenant.into(), email.into()],
     )
     .await
     .map(drop)

@@ -125,19 +125,26 @@ pub async fn login<D: Db>(
     now_ms: i64,
 ) -> Result<User, AccountError> {
     let email = normalize_email(&credentials.email);
-    let attempt = throttle::admit(db, tenant, &email, now_ms).await?;
-    let user = match find_by_email(db, tenant, &email).await? {
-        Some((user, password_hash)) if verify_password(&credentials.password, &password_hash)? => {
-            user
+    throttle::admit(db, tenant, &email, now_ms).await?;
+    let verified = match find_by_email(db, tenant, &email).await? {
+        Some((user, password_hash)) => {
+            verify_password(&credentials.password, &password_hash)?.then_some(user)
         }
-        Some(_) => return Err(AccountError::InvalidCredentials),
         None => {
             verify_password(&credentials.password, DUMMY_HASH)?;
-            return Err(AccountError::InvalidCredentials);
+            None
         }
     };
-    throttle::succeeded(db, attempt).await?;
-    Ok(user)
+    match verified {
+        Some(user) => {
+            throttle::succeeded(db, tenant, &email).await?;
+            Ok(user)
+        }
+        None => {
+            throttle::failed(db, tenant, &email, now_ms).await?;
+            Err(AccountError::InvalidCredentials)
+        }
+    }
 }
 
 /// `GET /users/me`, and any lookup by id within the tenant.

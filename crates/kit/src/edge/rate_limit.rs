@@ -33,8 +33,16 @@ pub struct RateLimit {
 impl RateLimit {
     /// The limit from the variables' values; absent or empty means the default (50/s,
     /// burst 100). A rate must be a positive number, a burst at least 1.
-    pub fn from_variables(per_second: Option<&str>, burst: Option<&str>) -> Result<Self, String> {
-        Ok(Self {
+    /// `None` when `per_second` is `0`: the limit is off (an ingress in front of the app
+    /// limits instead), and the edge touches no key-value store for it.
+    pub fn from_variables(
+        per_second: Option<&str>,
+        burst: Option<&str>,
+    ) -> Result<Option<Self>, String> {
+        if per_second.map(str::trim) == Some("0") {
+            return Ok(None);
+        }
+        Ok(Some(Self {
             per_second: number(per_second, DEFAULT_PER_SECOND, 0.0).ok_or_else(|| {
                 format!(
                     "rate_limit_per_second must be a number above 0, not {:?}",
@@ -47,7 +55,7 @@ impl RateLimit {
                     burst.unwrap_or_default()
                 )
             })?,
-        })
+        }))
     }
 
     /// Takes a token from `bucket` (a new caller's is full) at `now_ms`: the bucket to
@@ -99,21 +107,24 @@ mod tests {
     const T0: i64 = 1_750_000_000_000;
 
     fn limit(per_second: &str, burst: &str) -> RateLimit {
-        RateLimit::from_variables(Some(per_second), Some(burst)).unwrap()
+        RateLimit::from_variables(Some(per_second), Some(burst))
+            .unwrap()
+            .expect("a limit that is on")
     }
 
     #[test]
     fn variables_default_and_are_checked() {
         assert_eq!(
             RateLimit::from_variables(None, Some(" ")).unwrap(),
-            RateLimit {
+            Some(RateLimit {
                 per_second: 50.0,
                 burst: 100.0
-            }
+            })
         );
+        assert_eq!(RateLimit::from_variables(Some("0"), None).unwrap(), None, "0 = off");
         assert_eq!(limit("0.5", "3").per_second, 0.5);
         for (rate, burst) in [
-            ("0", "1"),
+            ("0.0001x", "1"),
             ("-1", "1"),
             ("x", "1"),
             ("inf", "1"),

@@ -159,8 +159,11 @@ async fn take_token(requester: &Requester, request_id: &str) -> Result<Decision,
         .await
         .map_err(misconfigured)?;
     let burst = variable("rate_limit_burst").await.map_err(misconfigured)?;
-    let limit = RateLimit::from_variables(per_second.as_deref(), burst.as_deref())
-        .map_err(misconfigured)?;
+    let Some(limit) = RateLimit::from_variables(per_second.as_deref(), burst.as_deref())
+        .map_err(misconfigured)?
+    else {
+        return Ok(Decision::Allowed);
+    };
 
     let unavailable = |error: spin_sdk::key_value::Error| {
         eprintln!("[{request_id}] rate limit store: {error:?}");
