@@ -121,7 +121,11 @@ mod tests {
                 burst: 100.0
             })
         );
-        assert_eq!(RateLimit::from_variables(Some("0"), None).unwrap(), None, "0 = off");
+        assert_eq!(
+            RateLimit::from_variables(Some("0"), None).unwrap(),
+            None,
+            "0 = off"
+        );
         assert_eq!(limit("0.5", "3").per_second, 0.5);
         for (rate, burst) in [
             ("0.0001x", "1"),
