@@ -1,4 +1,5 @@
--- wrk script: POST /api/v1/auth/login with the credentials EMAIL and PASSWORD (env vars).
+-- wrk script: POST the credentials EMAIL and PASSWORD (env vars) to the URL given to wrk
+-- (…/api/v1/auth/login).
 wrk.method = "POST"
 wrk.headers["content-type"] = "application/json"
 wrk.body = '{"email":"' .. os.getenv("EMAIL") .. '","password":"' .. os.getenv("PASSWORD") .. '"}'
