@@ -33,6 +33,24 @@ pub async fn jwt_key() -> Result<JwtKey, Problem> {
     })
 }
 
+/// The caller of a request: 401 without a valid bearer token, 403 when `x-tenant-id`
+/// names another tenant than the token (see [`JwtKey::authenticate`]).
+pub async fn authenticate(headers: &http::HeaderMap) -> Result<crate::auth::Caller, Problem> {
+    jwt_key()
+        .await?
+        .authenticate(headers, crate::auth::unix_now())
+}
+
+/// The tenant a public read acts for: the token's when a bearer token is sent (a bad one
+/// is still 401), else the `x-tenant-id` header's (default `default`).
+pub async fn reader_tenant(headers: &http::HeaderMap) -> Result<String, Problem> {
+    if headers.contains_key(http::header::AUTHORIZATION) {
+        Ok(authenticate(headers).await?.tenant)
+    } else {
+        crate::auth::tenant_from_headers(headers)
+    }
+}
+
 /// Who may run a sweep: a scheduler presenting `x-sweep-key` equal to the non-empty
 /// `sweep_key` variable, or an admin's token.
 pub async fn authorize_sweep(headers: &http::HeaderMap) -> Result<(), Problem> {
@@ -54,9 +72,8 @@ pub async fn authorize_sweep(headers: &http::HeaderMap) -> Result<(), Problem> {
                 ))
             }
         }
-        None => jwt_key()
+        None => authenticate(headers)
             .await?
-            .authenticate(headers, crate::auth::unix_now())?
             .require_role(&[crate::auth::Role::Admin]),
     }
 }

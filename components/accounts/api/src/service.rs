@@ -49,7 +49,7 @@ async fn handle_request(request: Request) -> Response {
 }
 
 async fn authenticate(request: &Request) -> Result<Caller, Problem> {
-    jwt_key().await?.authenticate(request.headers(), unix_now())
+    kit::spin::authenticate(request.headers()).await
 }
 
 /// The accounts store, migrated before its first query in this instance.

@@ -3,14 +3,13 @@
 use crate::routes::{CREATORS, Endpoint, ROUTES, campaign_list_query};
 use campaigns_domain::{CONTEXT, CampaignError, JoinRequest, MIGRATIONS, NewCampaign};
 use contracts::now_rfc3339;
-use http::{HeaderMap, StatusCode, header};
+use http::StatusCode;
 use kit::Problem;
-use kit::auth::{Caller, tenant_from_headers, unix_now};
 use kit::edge::{self, Edge};
 use kit::events::dispatch_after_commit;
 use kit::http::{Request, Response, json, respond};
 use kit::json::{Validate, read_json};
-use kit::spin::{SpinDb, jwt_key, open_migrated};
+use kit::spin::{SpinDb, authenticate, open_migrated, reader_tenant};
 use kit::{request_id, route};
 use spin_sdk::http_service;
 
@@ -41,20 +40,6 @@ async fn handle_request(request: Request) -> Response {
         Endpoint::Join => join_campaign(request, &id, &request_id).await,
     };
     respond(outcome, &request_id)
-}
-
-async fn authenticate(headers: &HeaderMap) -> Result<Caller, Problem> {
-    jwt_key().await?.authenticate(headers, unix_now())
-}
-
-/// Reads are public: with a bearer token the token's tenant (a bad token is still 401),
-/// without one `x-tenant-id`.
-async fn reader_tenant(headers: &HeaderMap) -> Result<String, Problem> {
-    if headers.contains_key(header::AUTHORIZATION) {
-        Ok(authenticate(headers).await?.tenant)
-    } else {
-        tenant_from_headers(headers)
-    }
 }
 
 /// The campaigns store, migrated before its first query in this instance; a store that

@@ -8,12 +8,12 @@ use cart_domain::{
     parse_catalog_reply, price_cart, read_orders_answer,
 };
 use http::{HeaderValue, StatusCode, header};
-use kit::auth::{Caller, TENANT_HEADER, unix_now};
+use kit::auth::{Caller, TENANT_HEADER};
 use kit::edge::{self, Edge};
 use kit::http::Request;
 use kit::http::{Response, empty, json, respond};
 use kit::json::{Validate, read_json};
-use kit::spin::jwt_key;
+use kit::spin::authenticate;
 use kit::{FieldError, Problem, request_id, route};
 use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::http_service;
@@ -60,10 +60,7 @@ async fn handle_request(request: Request) -> Response {
         }
     };
     let sku = sku.unwrap_or_default();
-    let caller = match jwt_key()
-        .await
-        .and_then(|key| key.authenticate(request.headers(), unix_now()))
-    {
+    let caller = match authenticate(request.headers()).await {
         Ok(caller) => caller,
         Err(problem) => return problem.to_response(&request_id),
     };

@@ -4,13 +4,13 @@ use crate::routes::{Endpoint, ROUTES, SearchQuery, WRITERS, product_list_query, 
 use catalog_domain::{CONTEXT, CatalogError, MIGRATIONS, NewCategory, NewProduct, ProductPatch};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use kit::Problem;
-use kit::auth::{Caller, tenant_from_headers, unix_now};
+use kit::auth::{Caller, tenant_from_headers};
 use kit::edge::{self, Edge};
 use kit::http::Request;
 use kit::http::{Response, empty, json, respond};
 use kit::json::read_json;
 use kit::pagination::Page;
-use kit::spin::{SpinDb, jwt_key, open_migrated};
+use kit::spin::{SpinDb, authenticate, open_migrated};
 use kit::{request_id, route};
 use spin_sdk::http_service;
 
@@ -74,10 +74,6 @@ async fn writer(headers: &HeaderMap) -> Result<Caller, Problem> {
     let caller = authenticate(headers).await?;
     caller.require_role(WRITERS)?;
     Ok(caller)
-}
-
-async fn authenticate(headers: &HeaderMap) -> Result<Caller, Problem> {
-    jwt_key().await?.authenticate(headers, unix_now())
 }
 
 /// The catalog's store, migrated before its first query in this instance; a store that

@@ -6,13 +6,13 @@ use inventory_domain::{
     Adjustment, AvailabilityQuery, CONTEXT, InventoryError, MIGRATIONS, SetOnHand,
 };
 use kit::Problem;
-use kit::auth::{tenant_from_headers, unix_now};
+use kit::auth::tenant_from_headers;
 use kit::edge::{self, Edge};
 use kit::http::Request;
 use kit::http::{Response, json, respond};
 use kit::json::read_json;
 use kit::pagination::PageParams;
-use kit::spin::{SpinDb, jwt_key, open_migrated};
+use kit::spin::{SpinDb, authenticate, open_migrated};
 use kit::{request_id, route};
 use spin_sdk::http_service;
 
@@ -108,7 +108,7 @@ async fn tenant(endpoint: Endpoint, headers: &HeaderMap) -> Result<String, Probl
     if !endpoint.needs_stock_keeper() && !headers.contains_key(header::AUTHORIZATION) {
         return tenant_from_headers(headers);
     }
-    let caller = jwt_key().await?.authenticate(headers, unix_now())?;
+    let caller = authenticate(headers).await?;
     if endpoint.needs_stock_keeper() {
         caller.require_role(STOCK_KEEPERS)?;
     }

@@ -3,10 +3,9 @@
 use crate::routes::{Endpoint, ROUTES, list_query};
 use http::StatusCode;
 use kit::Problem;
-use kit::auth::unix_now;
 use kit::edge::{self, Edge};
 use kit::http::{Request, Response, json, respond};
-use kit::spin::{SpinDb, jwt_key, open_migrated};
+use kit::spin::{SpinDb, authenticate, open_migrated};
 use kit::{request_id, route};
 use notifications_domain::{CONTEXT, MIGRATIONS};
 use spin_sdk::http_service;
@@ -43,9 +42,7 @@ async fn store(request_id: &str) -> Result<SpinDb, Problem> {
 
 /// The caller's own messages, newest first: 401 without a valid token.
 async fn list_own(request: &Request, request_id: &str) -> Result<Response, Problem> {
-    let caller = jwt_key()
-        .await?
-        .authenticate(request.headers(), unix_now())?;
+    let caller = authenticate(request.headers()).await?;
     let page = list_query(request.uri().query().unwrap_or_default())?;
     let db = store(request_id).await?;
     let notifications =

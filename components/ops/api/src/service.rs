@@ -3,7 +3,7 @@
 use crate::routes::{ContextDeadLetter, EVENT_CONTEXTS, Endpoint, ROUTES, STORES};
 use http::{HeaderMap, StatusCode};
 use kit::Problem;
-use kit::auth::{Caller, Role, unix_now};
+use kit::auth::{Caller, Role};
 use kit::db::Migration;
 use kit::edge::{self, Edge};
 use kit::events::{DispatchSummary, dispatch_after_commit, sweep};
@@ -11,7 +11,7 @@ use kit::http::Request;
 use kit::http::{Response, health, json, respond};
 use kit::outbox::{self, now_ms};
 use kit::pagination::{Page, PageParams};
-use kit::spin::{SpinDb, jwt_key, open_migrated};
+use kit::spin::{SpinDb, authenticate, open_migrated};
 use kit::{request_id, route};
 use serde_json::json;
 use spin_sdk::{http_service, key_value};
@@ -78,7 +78,7 @@ async fn key_value_answers() -> bool {
 }
 
 async fn admin(headers: &HeaderMap) -> Result<Caller, Problem> {
-    let caller = jwt_key().await?.authenticate(headers, unix_now())?;
+    let caller = authenticate(headers).await?;
     caller.require_role(&[Role::Admin])?;
     Ok(caller)
 }

@@ -3,13 +3,13 @@
 
 use crate::routes::{Endpoint, REVIEWERS, ROUTES, order_list_query, viewer};
 use http::{HeaderValue, StatusCode, header};
-use kit::auth::{Caller, unix_now};
+use kit::auth::Caller;
 use kit::edge::{self, Edge};
 use kit::events::dispatch_after_commit;
 use kit::http::Request;
 use kit::http::{Response, json, respond};
 use kit::json::{Validate, parse_valid, read_body, read_json, require_json_content_type};
-use kit::spin::{SpinDb, jwt_key, open_migrated};
+use kit::spin::{SpinDb, authenticate, open_migrated};
 use kit::{Problem, request_id, route};
 use orders_domain::{
     ApproveRequest, CONTEXT, CancelRequest, CatalogProduct, MIGRATIONS, NewOrder, OrderError,
@@ -37,10 +37,7 @@ async fn handle_request(request: Request) -> Response {
         }
     };
     let id = id.unwrap_or_default();
-    let outcome = match jwt_key()
-        .await
-        .and_then(|key| key.authenticate(request.headers(), unix_now()))
-    {
+    let outcome = match authenticate(request.headers()).await {
         Ok(caller) => match endpoint {
             Endpoint::ListOrders => list_orders(&request, &caller, &request_id).await,
             Endpoint::CreateOrder => create_order(request, &caller, &request_id).await,

@@ -10,7 +10,7 @@ use kit::events::dispatch_after_commit;
 use kit::http::Request;
 use kit::http::{Response, json, respond};
 use kit::json::{read_body, require_json_content_type};
-use kit::spin::{SpinDb, jwt_key, open_migrated, variable};
+use kit::spin::{SpinDb, authenticate, open_migrated, variable};
 use kit::{request_id, route};
 use payments_domain::webhook::verify_signature;
 use payments_domain::{
@@ -48,7 +48,7 @@ async fn handle_request(request: Request) -> Response {
 
 /// 401 without a valid token, 403 unless admin.
 async fn admin(headers: &HeaderMap) -> Result<Caller, Problem> {
-    let caller = jwt_key().await?.authenticate(headers, unix_now())?;
+    let caller = authenticate(headers).await?;
     caller.require_role(ADMINS)?;
     Ok(caller)
 }

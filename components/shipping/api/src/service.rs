@@ -1,15 +1,15 @@
 //! The Spin handler: authentication, bodies and the store around each domain call.
 
 use crate::routes::{Endpoint, MANAGERS, ROUTES, shipment_list_query};
-use http::{HeaderMap, StatusCode, header};
+use http::{HeaderMap, StatusCode};
 use kit::Problem;
-use kit::auth::{Caller, tenant_from_headers, unix_now};
+use kit::auth::Caller;
 use kit::edge::{self, Edge};
 use kit::events::dispatch_after_commit;
 use kit::http::Request;
 use kit::http::{Response, json, respond, with_body};
 use kit::json::{Validate, read_json};
-use kit::spin::{SpinDb, jwt_key, open_migrated};
+use kit::spin::{SpinDb, authenticate, open_migrated, reader_tenant};
 use kit::{request_id, route};
 use shipping_domain::{CONTEXT, MIGRATIONS, ShippingError, StatusChange};
 use spin_sdk::http_service;
@@ -45,25 +45,11 @@ async fn handle_request(request: Request) -> Response {
     respond(outcome, &request_id)
 }
 
-async fn authenticate(headers: &HeaderMap) -> Result<Caller, Problem> {
-    jwt_key().await?.authenticate(headers, unix_now())
-}
-
 /// The caller of a shipment route: 401 without a valid token, 403 unless admin.
 async fn manager(headers: &HeaderMap) -> Result<Caller, Problem> {
     let caller = authenticate(headers).await?;
     caller.require_role(MANAGERS)?;
     Ok(caller)
-}
-
-/// Tracking is public: with a bearer token the token's tenant (a bad token is still 401),
-/// without one `x-tenant-id`.
-async fn tracking_tenant(headers: &HeaderMap) -> Result<String, Problem> {
-    if headers.contains_key(header::AUTHORIZATION) {
-        Ok(authenticate(headers).await?.tenant)
-    } else {
-        tenant_from_headers(headers)
-    }
 }
 
 /// The shipping store, migrated before its first query in this instance; a store that
@@ -135,7 +121,7 @@ async fn track(
     tracking_number: &str,
     request_id: &str,
 ) -> Result<Response, Problem> {
-    let tenant = tracking_tenant(request.headers()).await?;
+    let tenant = reader_tenant(request.headers()).await?;
     let db = store(request_id).await?;
     let tracking = shipping_domain::track(&db, &tenant, tracking_number)
         .await
