@@ -121,6 +121,19 @@ pub async fn open_for_context(context: &str) -> Result<SpinDb, DbError> {
     }
 }
 
+/// [`open_migrated`] for a request: a store that cannot be opened or migrated is logged
+/// and answered 503.
+pub async fn open_store(
+    context: &str,
+    migrations: &[Migration],
+    request_id: &str,
+) -> Result<SpinDb, Problem> {
+    open_migrated(context, migrations).await.map_err(|error| {
+        eprintln!("[{request_id}] {context} store: {error}");
+        Problem::unavailable(format!("the {context} store is unavailable"))
+    })
+}
+
 /// The contexts whose migrations this instance has applied.
 static MIGRATED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 

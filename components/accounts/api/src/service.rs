@@ -13,7 +13,7 @@ use kit::http::Request;
 use kit::http::{Response, empty, json, respond};
 use kit::json::read_json;
 use kit::outbox::now_ms;
-use kit::spin::{SpinDb, jwt_key, open_migrated, variable};
+use kit::spin::{SpinDb, jwt_key, open_store, variable};
 use kit::{request_id, route};
 use spin_sdk::http_service;
 
@@ -52,12 +52,9 @@ async fn authenticate(request: &Request) -> Result<Caller, Problem> {
     kit::spin::authenticate(request.headers()).await
 }
 
-/// The accounts store, migrated before its first query in this instance.
+/// The context's store for this request (503 when it cannot be opened or migrated).
 async fn store(request_id: &str) -> Result<SpinDb, Problem> {
-    open_migrated(CONTEXT, MIGRATIONS).await.map_err(|error| {
-        eprintln!("[{request_id}] accounts store: {error}");
-        Problem::unavailable("the accounts store is unavailable")
-    })
+    open_store(CONTEXT, MIGRATIONS, request_id).await
 }
 
 /// The domain's answer as a problem; internal causes are logged, then a bare 500.

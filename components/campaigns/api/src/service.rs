@@ -9,7 +9,7 @@ use kit::edge::{self, Edge};
 use kit::events::dispatch_after_commit;
 use kit::http::{Request, Response, json, respond};
 use kit::json::{Validate, read_json};
-use kit::spin::{SpinDb, authenticate, open_migrated, reader_tenant};
+use kit::spin::{SpinDb, authenticate, open_store, reader_tenant};
 use kit::{request_id, route};
 use spin_sdk::http_service;
 
@@ -42,13 +42,9 @@ async fn handle_request(request: Request) -> Response {
     respond(outcome, &request_id)
 }
 
-/// The campaigns store, migrated before its first query in this instance; a store that
-/// cannot be opened or migrated is 503.
+/// The context's store for this request (503 when it cannot be opened or migrated).
 async fn store(request_id: &str) -> Result<SpinDb, Problem> {
-    open_migrated(CONTEXT, MIGRATIONS).await.map_err(|error| {
-        eprintln!("[{request_id}] campaigns store: {error}");
-        Problem::unavailable("the campaigns store is unavailable")
-    })
+    open_store(CONTEXT, MIGRATIONS, request_id).await
 }
 
 /// The domain's answer as a problem; a database failure is logged first.

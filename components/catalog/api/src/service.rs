@@ -10,7 +10,7 @@ use kit::http::Request;
 use kit::http::{Response, empty, json, respond};
 use kit::json::read_json;
 use kit::pagination::Page;
-use kit::spin::{SpinDb, authenticate, open_migrated};
+use kit::spin::{SpinDb, authenticate, open_store};
 use kit::{request_id, route};
 use spin_sdk::http_service;
 
@@ -76,13 +76,9 @@ async fn writer(headers: &HeaderMap) -> Result<Caller, Problem> {
     Ok(caller)
 }
 
-/// The catalog's store, migrated before its first query in this instance; a store that
-/// cannot be opened or migrated is 503.
+/// The context's store for this request (503 when it cannot be opened or migrated).
 async fn store(request_id: &str) -> Result<SpinDb, Problem> {
-    open_migrated(CONTEXT, MIGRATIONS).await.map_err(|error| {
-        eprintln!("[{request_id}] catalog store: {error}");
-        Problem::unavailable("the catalog store is unavailable")
-    })
+    open_store(CONTEXT, MIGRATIONS, request_id).await
 }
 
 /// The domain's answer as a problem; a database failure is logged, then a bare 500.

@@ -5,7 +5,7 @@ use http::StatusCode;
 use kit::Problem;
 use kit::edge::{self, Edge};
 use kit::http::{Request, Response, json, respond};
-use kit::spin::{SpinDb, authenticate, open_migrated};
+use kit::spin::{SpinDb, authenticate, open_store};
 use kit::{request_id, route};
 use notifications_domain::{CONTEXT, MIGRATIONS};
 use spin_sdk::http_service;
@@ -31,13 +31,9 @@ async fn handle_request(request: Request) -> Response {
     respond(outcome, &request_id)
 }
 
-/// The notifications store, migrated before its first query in this instance; a store
-/// that cannot be opened or migrated is 503.
+/// The context's store for this request (503 when it cannot be opened or migrated).
 async fn store(request_id: &str) -> Result<SpinDb, Problem> {
-    open_migrated(CONTEXT, MIGRATIONS).await.map_err(|error| {
-        eprintln!("[{request_id}] notifications store: {error}");
-        Problem::unavailable("the notifications store is unavailable")
-    })
+    open_store(CONTEXT, MIGRATIONS, request_id).await
 }
 
 /// The caller's own messages, newest first: 401 without a valid token.

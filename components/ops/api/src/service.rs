@@ -11,7 +11,7 @@ use kit::http::Request;
 use kit::http::{Response, health, json, respond};
 use kit::outbox::{self, now_ms};
 use kit::pagination::{Page, PageParams};
-use kit::spin::{SpinDb, authenticate, open_migrated};
+use kit::spin::{SpinDb, authenticate, open_store};
 use kit::{request_id, route};
 use serde_json::json;
 use spin_sdk::{http_service, key_value};
@@ -84,12 +84,7 @@ async fn admin(headers: &HeaderMap) -> Result<Caller, Problem> {
 }
 
 async fn outbox_store(context: &str, request_id: &str) -> Result<SpinDb, Problem> {
-    open_migrated(context, OUTBOX_MIGRATIONS)
-        .await
-        .map_err(|error| {
-            eprintln!("[{request_id}] {context} outbox: {error}");
-            Problem::unavailable(format!("the {context} store is unavailable"))
-        })
+    open_store(context, OUTBOX_MIGRATIONS, request_id).await
 }
 
 fn store_failure(context: &str, request_id: &str) -> impl Fn(kit::db::DbError) -> Problem {

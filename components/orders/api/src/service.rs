@@ -9,7 +9,7 @@ use kit::events::dispatch_after_commit;
 use kit::http::Request;
 use kit::http::{Response, json, respond};
 use kit::json::{Validate, parse_valid, read_body, read_json, require_json_content_type};
-use kit::spin::{SpinDb, authenticate, open_migrated};
+use kit::spin::{SpinDb, authenticate, open_store};
 use kit::{Problem, request_id, route};
 use orders_domain::{
     ApproveRequest, CONTEXT, CancelRequest, CatalogProduct, MIGRATIONS, NewOrder, OrderError,
@@ -51,13 +51,9 @@ async fn handle_request(request: Request) -> Response {
     respond(outcome, &request_id)
 }
 
-/// The orders store, migrated before its first query in this instance; a store that
-/// cannot be opened or migrated is 503.
+/// The context's store for this request (503 when it cannot be opened or migrated).
 async fn store(request_id: &str) -> Result<SpinDb, Problem> {
-    open_migrated(CONTEXT, MIGRATIONS).await.map_err(|error| {
-        eprintln!("[{request_id}] orders store: {error}");
-        Problem::unavailable("the orders store is unavailable")
-    })
+    open_store(CONTEXT, MIGRATIONS, request_id).await
 }
 
 /// The domain's answer as a problem; a database failure is logged, then a bare 500.

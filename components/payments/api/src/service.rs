@@ -10,7 +10,7 @@ use kit::events::dispatch_after_commit;
 use kit::http::Request;
 use kit::http::{Response, json, respond};
 use kit::json::{read_body, require_json_content_type};
-use kit::spin::{SpinDb, authenticate, open_migrated, variable};
+use kit::spin::{SpinDb, authenticate, open_store, variable};
 use kit::{request_id, route};
 use payments_domain::webhook::verify_signature;
 use payments_domain::{
@@ -53,13 +53,9 @@ async fn admin(headers: &HeaderMap) -> Result<Caller, Problem> {
     Ok(caller)
 }
 
-/// The payments store, migrated before its first query in this instance; a store
-/// that cannot be opened or migrated is 503.
+/// The context's store for this request (503 when it cannot be opened or migrated).
 async fn store(request_id: &str) -> Result<SpinDb, Problem> {
-    open_migrated(CONTEXT, MIGRATIONS).await.map_err(|error| {
-        eprintln!("[{request_id}] payments store: {error}");
-        Problem::unavailable("the payments store is unavailable")
-    })
+    open_store(CONTEXT, MIGRATIONS, request_id).await
 }
 
 /// The configured provider; a misconfiguration is a deployment error (500, logged).

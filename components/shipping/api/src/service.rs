@@ -9,7 +9,7 @@ use kit::events::dispatch_after_commit;
 use kit::http::Request;
 use kit::http::{Response, json, respond, with_body};
 use kit::json::{Validate, read_json};
-use kit::spin::{SpinDb, authenticate, open_migrated, reader_tenant};
+use kit::spin::{SpinDb, authenticate, open_store, reader_tenant};
 use kit::{request_id, route};
 use shipping_domain::{CONTEXT, MIGRATIONS, ShippingError, StatusChange};
 use spin_sdk::http_service;
@@ -52,13 +52,9 @@ async fn manager(headers: &HeaderMap) -> Result<Caller, Problem> {
     Ok(caller)
 }
 
-/// The shipping store, migrated before its first query in this instance; a store that
-/// cannot be opened or migrated is 503.
+/// The context's store for this request (503 when it cannot be opened or migrated).
 async fn store(request_id: &str) -> Result<SpinDb, Problem> {
-    open_migrated(CONTEXT, MIGRATIONS).await.map_err(|error| {
-        eprintln!("[{request_id}] shipping store: {error}");
-        Problem::unavailable("the shipping store is unavailable")
-    })
+    open_store(CONTEXT, MIGRATIONS, request_id).await
 }
 
 /// The domain's answer as a problem; a database failure is logged, then a bare 500.
