@@ -4,6 +4,7 @@
 //! event transport) and `edge::serve` are the Spin adapters and build for wasm only.
 
 pub mod auth;
+pub mod checkout;
 pub mod db;
 pub mod edge;
 #[cfg(target_arch = "wasm32")]

@@ -4,12 +4,11 @@
 
 use crate::campaigns::Campaign;
 use kit::FieldError;
+use kit::checkout::check_shipping_and_payment;
+pub use kit::checkout::{MAX_ADDRESS_CHARS, MAX_TOKEN_CHARS, Payment, ShippingAddress};
 use kit::json::{FieldErrors, Validate};
 use serde::Deserialize;
 use std::fmt;
-
-pub const MAX_ADDRESS_CHARS: usize = 200;
-pub const MAX_TOKEN_CHARS: usize = 255;
 
 /// `POST /api/v1/campaigns/{id}/join`: where to ship and how to pay once the campaign
 /// succeeds. The customer is the caller.
@@ -20,65 +19,12 @@ pub struct JoinRequest {
     pub payment: Payment,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ShippingAddress {
-    pub name: String,
-    pub line1: String,
-    pub city: String,
-    pub postal_code: String,
-    /// ISO 3166-1 alpha-2, upper case (`GB`, `DE`).
-    pub country: String,
-}
-
-impl ShippingAddress {
-    /// The address as stored and sent on: each field trimmed.
-    pub fn to_contract(&self) -> contracts::Address {
-        contracts::Address {
-            name: self.name.trim().to_owned(),
-            line1: self.line1.trim().to_owned(),
-            city: self.city.trim().to_owned(),
-            postal_code: self.postal_code.trim().to_owned(),
-            country: self.country.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Payment {
-    /// The payment provider's token id, e.g. Stripe's `tok_visa`.
-    pub token: String,
-}
-
 /// The same rules as the orders checkout's address and payment, since the participant's
 /// order is placed with them.
 impl Validate for JoinRequest {
     fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = FieldErrors::new();
-        let address = &self.shipping_address;
-        for (field, value) in [
-            ("name", &address.name),
-            ("line1", &address.line1),
-            ("city", &address.city),
-            ("postal_code", &address.postal_code),
-        ] {
-            errors.check(
-                (1..=MAX_ADDRESS_CHARS).contains(&value.trim().chars().count()),
-                &format!("shipping_address.{field}"),
-                &format!("must be 1 to {MAX_ADDRESS_CHARS} characters"),
-            );
-        }
-        errors.check(
-            address.country.len() == 2 && address.country.bytes().all(|b| b.is_ascii_uppercase()),
-            "shipping_address.country",
-            "must be an ISO 3166-1 alpha-2 code such as GB or DE",
-        );
-        errors.check(
-            (1..=MAX_TOKEN_CHARS).contains(&self.payment.token.chars().count()),
-            "payment.token",
-            &format!("must be 1 to {MAX_TOKEN_CHARS} characters"),
-        );
+        check_shipping_and_payment(&self.shipping_address, &self.payment, &mut errors);
         errors.into_result()
     }
 }

@@ -2,6 +2,8 @@
 //! with their rules.
 
 use kit::FieldError;
+use kit::checkout::check_shipping_and_payment;
+pub use kit::checkout::{MAX_ADDRESS_CHARS, MAX_TOKEN_CHARS, Payment, ShippingAddress};
 use kit::json::{FieldErrors, Validate};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -10,8 +12,6 @@ pub const MAX_ITEMS: usize = 100;
 pub const MAX_QUANTITY: u32 = 1_000;
 /// The catalog's own limit: a longer sku names no product.
 pub const MAX_SKU_CHARS: usize = 64;
-pub const MAX_ADDRESS_CHARS: usize = 200;
-pub const MAX_TOKEN_CHARS: usize = 255;
 pub const MAX_REASON_CHARS: usize = 500;
 
 /// `POST /api/v1/orders`: what to buy, where to send it and how to pay. Prices are
@@ -51,37 +51,6 @@ impl NewOrderItem {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ShippingAddress {
-    pub name: String,
-    pub line1: String,
-    pub city: String,
-    pub postal_code: String,
-    /// ISO 3166-1 alpha-2, upper case (`GB`, `DE`).
-    pub country: String,
-}
-
-impl ShippingAddress {
-    /// The address as stored and sent on: each field trimmed.
-    pub fn to_contract(&self) -> contracts::Address {
-        contracts::Address {
-            name: self.name.trim().to_owned(),
-            line1: self.line1.trim().to_owned(),
-            city: self.city.trim().to_owned(),
-            postal_code: self.postal_code.trim().to_owned(),
-            country: self.country.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Payment {
-    /// The payment provider's token id, e.g. Stripe's `tok_visa`.
-    pub token: String,
-}
-
 impl Validate for NewOrder {
     fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = FieldErrors::new();
@@ -114,30 +83,7 @@ impl Validate for NewOrder {
                 &format!("must be from 1 to {MAX_QUANTITY}"),
             );
         }
-        let address = &self.shipping_address;
-        for (field, value) in [
-            ("name", &address.name),
-            ("line1", &address.line1),
-            ("city", &address.city),
-            ("postal_code", &address.postal_code),
-        ] {
-            let chars = value.trim().chars().count();
-            errors.check(
-                (1..=MAX_ADDRESS_CHARS).contains(&chars),
-                &format!("shipping_address.{field}"),
-                &format!("must be 1 to {MAX_ADDRESS_CHARS} characters"),
-            );
-        }
-        errors.check(
-            address.country.len() == 2 && address.country.bytes().all(|b| b.is_ascii_uppercase()),
-            "shipping_address.country",
-            "must be an ISO 3166-1 alpha-2 code such as GB or DE",
-        );
-        errors.check(
-            (1..=MAX_TOKEN_CHARS).contains(&self.payment.token.chars().count()),
-            "payment.token",
-            &format!("must be 1 to {MAX_TOKEN_CHARS} characters"),
-        );
+        check_shipping_and_payment(&self.shipping_address, &self.payment, &mut errors);
         errors.into_result()
     }
 }
