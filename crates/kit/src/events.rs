@@ -4,20 +4,20 @@
 
 use crate::db::{DbError, Migration};
 use crate::http::{Response, empty};
-use crate::json::read_body;
 use crate::outbox::{
     AfterFailure, Delivery, HandlerError, apply_once, claim_due, now_ms, record_delivered,
     record_failure,
 };
 use crate::problem::Problem;
 use crate::request_id;
+use crate::spin::http::{read_body, send as send_request};
 use crate::spin::{SpinDb, open_for_context, open_migrated};
 pub use contracts::Envelope;
 use contracts::Event;
 use futures::future::join_all;
 use http::StatusCode;
 use serde::Serialize;
-use spin_sdk::http::body::IncomingBodyExt;
+use spin_sdk::http::IncomingRequest;
 use std::time::Duration;
 
 /// Deliveries claimed per pass.
@@ -107,8 +107,10 @@ async fn dispatch(
         drop(store);
         match soonest_retry {
             Some(at) if at - now <= INLINE_RETRY_WINDOW_MS => {
+                // Every send of this pass has finished, so blocking the instance's one
+                // thread waits for nothing else.
                 let wait = u64::try_from(at - now_ms()).unwrap_or(0);
-                spin_sdk::time::sleep(Duration::from_millis(wait)).await;
+                std::thread::sleep(Duration::from_millis(wait));
             }
             _ if claimed.len() < usize::try_from(BATCH).unwrap_or(usize::MAX) => break,
             _ => {}
@@ -148,22 +150,20 @@ async fn send_in_order(deliveries: Vec<&Delivery>) -> Vec<(&Delivery, Result<(),
 async fn send(delivery: &Delivery) -> Result<(), Failure> {
     let request = http::Request::post(format!("http://{}.spin.internal/", delivery.subscriber))
         .header(http::header::CONTENT_TYPE, CONTENT_TYPE)
-        .body(delivery.payload.clone())
+        .body(delivery.payload.clone().into_bytes())
         .map_err(|error| Failure {
             reason: format!("building the request: {error}"),
             permanent: true,
         })?;
-    let response = spin_sdk::http::send(request)
-        .await
-        .map_err(|error| Failure {
-            reason: format!("sending: {error:?}"),
-            permanent: false,
-        })?;
-    let status = response.status();
+    let answer = send_request(request).await.map_err(|reason| Failure {
+        reason,
+        permanent: false,
+    })?;
+    let status = answer.status;
     if status.is_success() {
         return Ok(());
     }
-    let body = response.into_body().bytes().await.unwrap_or_default();
+    let body = &answer.body;
     let detail = String::from_utf8_lossy(&body[..body.len().min(500)]).into_owned();
     Err(Failure {
         reason: format!("HTTP {}: {detail}", status.as_u16()),
@@ -185,12 +185,12 @@ pub struct EventHandler {
 /// `effect` once — recorded in the same transaction, so a redelivery answers 200 and
 /// changes nothing — then dispatches the events the effect enqueued.
 pub async fn serve_event<E: Event>(
-    request: spin_sdk::http::Request,
+    request: IncomingRequest,
     handler: &EventHandler,
     effect: impl AsyncFnOnce(&SpinDb, &Envelope<E>) -> Result<(), HandlerError>,
 ) -> Response {
-    let request_id = request_id::from_headers(request.headers());
-    let body = match read_body(request.into_body()).await {
+    let request_id = request_id::from_headers(&crate::spin::http::request_parts(&request).headers);
+    let body = match read_body(request).await {
         Ok(body) => body,
         Err(problem) => return problem.to_response(&request_id),
     };

@@ -21,6 +21,20 @@ pub mod spin;
 
 pub use problem::{FieldError, Problem};
 
+/// The Spin entry point of an API component (wasm only): `$handler` — an `async fn`
+/// from [`http::Request`] to [`http::Response`] — served behind the edge `$edge` (an
+/// [`edge::Edge`]) by [`edge::serve`].
+#[macro_export]
+macro_rules! api_component {
+    ($edge:expr, $handler:path $(,)?) => {
+        #[spin_sdk::http_component]
+        async fn handle(request: spin_sdk::http::IncomingRequest) -> $crate::spin::http::Reply {
+            const EDGE: $crate::edge::Edge = $edge;
+            $crate::spin::http::Reply($crate::edge::serve(request, &EDGE, $handler).await)
+        }
+    };
+}
+
 /// The whole of an event-handler component: its Spin handler (wasm only), which applies
 /// events of type `$event` to the store of the context crate `$domain` (its `CONTEXT`
 /// and `MIGRATIONS`) with `$apply` — an `async` function or closure taking
@@ -30,19 +44,20 @@ pub use problem::{FieldError, Problem};
 macro_rules! event_handler {
     ($subscriber:literal, $domain:ident, $event:ty, $apply:expr $(,)?) => {
         #[cfg(target_arch = "wasm32")]
-        #[spin_sdk::http_service]
-        async fn handle(request: spin_sdk::http::Request) -> $crate::http::Response {
+        #[spin_sdk::http_component]
+        async fn handle(request: spin_sdk::http::IncomingRequest) -> $crate::spin::http::Reply {
             const HANDLER: $crate::events::EventHandler = $crate::events::EventHandler {
                 subscriber: $subscriber,
                 context: $domain::CONTEXT,
                 migrations: $domain::MIGRATIONS,
             };
-            $crate::events::serve_event(
+            let response = $crate::events::serve_event(
                 request,
                 &HANDLER,
                 async |db, event: &$crate::events::Envelope<$event>| ($apply)(db, event).await,
             )
-            .await
+            .await;
+            $crate::spin::http::Reply(response)
         }
     };
 }

@@ -5,22 +5,20 @@ use campaigns_domain::{CONTEXT, CampaignError, JoinRequest, MIGRATIONS, NewCampa
 use contracts::now_rfc3339;
 use http::StatusCode;
 use kit::Problem;
-use kit::edge::{self, Edge};
+use kit::edge::Edge;
 use kit::events::dispatch_after_commit;
 use kit::http::{Request, Response, json, respond};
 use kit::json::{Validate, read_json};
 use kit::spin::{SpinDb, authenticate, open_store, reader_tenant};
 use kit::{request_id, route};
-use spin_sdk::http_service;
 
-#[http_service]
-async fn handle(request: spin_sdk::http::Request) -> Response {
-    const EDGE: Edge = Edge {
+kit::api_component!(
+    Edge {
         context: Some(CONTEXT),
         migrations: MIGRATIONS,
-    };
-    edge::serve(request, &EDGE, handle_request).await
-}
+    },
+    handle_request
+);
 
 /// The routes, behind the edge (CORS, rate limit, idempotency, security headers).
 async fn handle_request(request: Request) -> Response {

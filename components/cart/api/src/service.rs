@@ -9,46 +9,53 @@ use cart_domain::{
 };
 use http::{HeaderValue, StatusCode, header};
 use kit::auth::{Caller, TENANT_HEADER};
-use kit::edge::{self, Edge};
+use kit::edge::Edge;
 use kit::http::Request;
 use kit::http::{Response, empty, json, respond};
 use kit::json::{Validate, read_json};
 use kit::spin::authenticate;
+use kit::spin::http::send;
+use kit::spin::key_value::{Store, Watched};
 use kit::{FieldError, Problem, request_id, route};
-use spin_sdk::http::body::IncomingBodyExt;
-use spin_sdk::http_service;
 
 /// Spin's `default` key-value store, as the domain's [`KeyValue`].
-struct SpinStore(spin_sdk::key_value::Store);
-
-fn store_error(error: spin_sdk::key_value::Error) -> StoreError {
-    StoreError(format!("{error:?}"))
-}
+struct SpinStore(Store);
 
 impl KeyValue for SpinStore {
+    type Watched = Watched;
+
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.0.get(key).await.map_err(store_error)
+        self.0.get(key).map_err(StoreError)
     }
 
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.0.set(key, value).await.map_err(store_error)
+        self.0.set(key, value).map_err(StoreError)
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.0.delete(key).await.map_err(store_error)
+        self.0.delete(key).map_err(StoreError)
+    }
+
+    async fn watch(&self, key: &str) -> Result<(Watched, Option<Vec<u8>>), StoreError> {
+        let mut watched = self.0.watch(key).map_err(StoreError)?;
+        let value = watched.value.take();
+        Ok((watched, value))
+    }
+
+    async fn swap(&self, watched: Watched, value: &[u8]) -> Result<bool, StoreError> {
+        self.0.swap(watched, value).map_err(StoreError)
     }
 }
 
-#[http_service]
-async fn handle(request: spin_sdk::http::Request) -> Response {
-    // The cart keeps no SQL store, so no idempotency records of its own: checkout
-    // forwards the key to orders, whose edge deduplicates the order.
-    const EDGE: Edge = Edge {
+// The cart keeps no SQL store, so no idempotency records of its own: checkout
+// forwards the key to orders, whose edge deduplicates the order.
+kit::api_component!(
+    Edge {
         context: None,
         migrations: &[],
-    };
-    edge::serve(request, &EDGE, handle_request).await
-}
+    },
+    handle_request
+);
 
 /// The routes, behind the edge (CORS, rate limit, security headers).
 async fn handle_request(request: Request) -> Response {
@@ -93,10 +100,9 @@ struct Cart<'a> {
 impl Cart<'_> {
     /// The `default` store; one that cannot be opened is 503.
     async fn store(&self) -> Result<SpinStore, Problem> {
-        spin_sdk::key_value::Store::open_default()
-            .await
+        Store::open_default()
             .map(SpinStore)
-            .map_err(|error| self.store_problem(store_error(error)))
+            .map_err(|error| self.store_problem(StoreError(error)))
     }
 
     fn store_problem(&self, error: StoreError) -> Problem {
@@ -130,21 +136,16 @@ impl Cart<'_> {
         let request = http::Request::get(catalog_products_url(skus.iter().copied()))
             .header(TENANT_HEADER, &self.caller.tenant)
             .header(request_id::HEADER, self.request_id)
-            .body(String::new())
+            .body(Vec::new())
             .map_err(|error| unavailable(format!("building the request: {error}")))?;
-        let response = spin_sdk::http::send(request)
-            .await
-            .map_err(|error| unavailable(format!("sending: {error:?}")))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(unavailable(format!("answered HTTP {}", status.as_u16())));
+        let answer = send(request).await.map_err(unavailable)?;
+        if !answer.status.is_success() {
+            return Err(unavailable(format!(
+                "answered HTTP {}",
+                answer.status.as_u16()
+            )));
         }
-        let body = response
-            .into_body()
-            .bytes()
-            .await
-            .map_err(|error| unavailable(format!("reading the answer: {error:?}")))?;
-        parse_catalog_reply(&body).map_err(unavailable)
+        parse_catalog_reply(&answer.body).map_err(unavailable)
     }
 
     /// The cart with live prices, answered with `status`.
@@ -268,16 +269,11 @@ impl Cart<'_> {
             request = request.header(name, value);
         }
         let request = request
-            .body(order.to_string())
+            .body(order.to_string().into_bytes())
             .map_err(|error| self.orders_unavailable(format!("building the request: {error}")))?;
-        let response = spin_sdk::http::send(request)
+        let answer = send(request)
             .await
-            .map_err(|error| self.orders_unavailable(format!("sending: {error:?}")))?;
-        let status = response.status().as_u16();
-        let body =
-            response.into_body().bytes().await.map_err(|error| {
-                self.orders_unavailable(format!("reading the answer: {error:?}"))
-            })?;
-        Ok((status, body.to_vec()))
+            .map_err(|error| self.orders_unavailable(error))?;
+        Ok((answer.status.as_u16(), answer.body.to_vec()))
     }
 }

@@ -16,9 +16,10 @@
 //! add returned, every later read shows the line, until it is removed or the cart
 //! cleared.
 //!
-//! Two concurrent updates of the *same* line are last-writer-wins (two adds of one sku
-//! may count one quantity), as two `PUT`s would be; an add that races a clear may land
-//! in the old generation and vanish with it, as if it ran just before the clear.
+//! Adds to one line are compare-and-swap on its item key, so concurrent adds of the same
+//! sku each count; two `PUT`s of a quantity are last-writer-wins, as `PUT` means. An add
+//! that races a clear may land in the old generation and vanish with it, as if it ran
+//! just before the clear.
 
 use crate::index::{Index, InsertError};
 use crate::key_value::{KeyValue, StoreError};
@@ -88,13 +89,8 @@ impl Keys {
         generation: &str,
         sku: &str,
     ) -> Result<Option<u32>, StoreError> {
-        let Some(value) = kv.get(&self.item(generation, sku)).await? else {
-            return Ok(None);
-        };
-        let stored: StoredQuantity = serde_json::from_slice(&value).map_err(|error| {
-            StoreError(format!("the cart line {sku:?} is not a quantity: {error}"))
-        })?;
-        Ok(Some(stored.quantity))
+        let value = kv.get(&self.item(generation, sku)).await?;
+        decode_quantity(sku, value.as_deref())
     }
 
     async fn set_quantity<K: KeyValue>(
@@ -104,9 +100,8 @@ impl Keys {
         sku: &str,
         quantity: u32,
     ) -> Result<(), StoreError> {
-        let value = serde_json::to_vec(&StoredQuantity { quantity })
-            .map_err(|error| StoreError(error.to_string()))?;
-        kv.set(&self.item(generation, sku), &value).await
+        kv.set(&self.item(generation, sku), &encode_quantity(quantity)?)
+            .await
     }
 
     async fn lines_in<K: KeyValue>(
@@ -123,6 +118,23 @@ impl Keys {
         Ok(lines)
     }
 }
+
+fn decode_quantity(sku: &str, value: Option<&[u8]>) -> Result<Option<u32>, StoreError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let stored: StoredQuantity = serde_json::from_slice(value)
+        .map_err(|error| StoreError(format!("the cart line {sku:?} is not a quantity: {error}")))?;
+    Ok(Some(stored.quantity))
+}
+
+fn encode_quantity(quantity: u32) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(&StoredQuantity { quantity }).map_err(|error| StoreError(error.to_string()))
+}
+
+/// Compare-and-swap attempts of one add before it gives up as busy (503): each failed
+/// attempt means another add of the same line succeeded meanwhile.
+const ADD_SWAP_ATTEMPTS: usize = 32;
 
 /// The cart's lines, in the order their skus were first added.
 pub async fn lines<K: KeyValue>(kv: &K, owner: Owner<'_>) -> Result<Vec<Line>, StoreError> {
@@ -154,21 +166,29 @@ pub async fn add<K: KeyValue>(
             InsertError::Full(_) => CartError::TooManyChanges,
             InsertError::Store(error) => CartError::Store(error),
         })?;
-    let held = keys.quantity(kv, &generation, sku).await?.unwrap_or(0);
-    let total = held.saturating_add(quantity);
-    if total > MAX_LINE_QUANTITY {
-        return Err(CartError::Invalid(vec![FieldError::new(
-            "quantity",
-            format!(
-                "the cart already holds {held} of {sku}; a line holds at most {MAX_LINE_QUANTITY}"
-            ),
-        )]));
+    let item = keys.item(&generation, sku);
+    for _ in 0..ADD_SWAP_ATTEMPTS {
+        let (watched, value) = kv.watch(&item).await?;
+        let held = decode_quantity(sku, value.as_deref())?.unwrap_or(0);
+        let total = held.saturating_add(quantity);
+        if total > MAX_LINE_QUANTITY {
+            return Err(CartError::Invalid(vec![FieldError::new(
+                "quantity",
+                format!(
+                    "the cart already holds {held} of {sku}; a line holds at most {MAX_LINE_QUANTITY}"
+                ),
+            )]));
+        }
+        if kv.swap(watched, &encode_quantity(total)?).await? {
+            return Ok(Line {
+                sku: sku.to_owned(),
+                quantity: total,
+            });
+        }
     }
-    keys.set_quantity(kv, &generation, sku, total).await?;
-    Ok(Line {
-        sku: sku.to_owned(),
-        quantity: total,
-    })
+    Err(CartError::Store(StoreError(format!(
+        "the cart line {sku:?} kept changing under {ADD_SWAP_ATTEMPTS} concurrent adds"
+    ))))
 }
 
 /// Sets the quantity of the line of `sku`, removing it at 0; 404 without such a line.
@@ -371,6 +391,18 @@ mod tests {
             held.sort();
             let expected: Vec<(String, u32)> = skus.iter().map(|sku| (sku.clone(), 1)).collect();
             assert_eq!(held, expected, "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn concurrent_adds_of_one_sku_each_count() {
+        for seed in 1..=100 {
+            let kv = MemoryStore::interleaved(seed);
+            let adds = (0..10).map(|_| add(&kv, ADA, "TEA-1", 3));
+            for outcome in block_on(join_all(adds)) {
+                outcome.unwrap();
+            }
+            assert_eq!(summary(&kv, ADA), pairs(&[("TEA-1", 30)]), "seed {seed}");
         }
     }
 

@@ -78,6 +78,9 @@ impl MemoryStore {
 }
 
 impl KeyValue for MemoryStore {
+    /// The key and the value it held when read.
+    type Watched = (String, Option<Vec<u8>>);
+
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.turn().await?;
         Ok(self.entries.borrow().get(key).cloned())
@@ -95,6 +98,22 @@ impl KeyValue for MemoryStore {
         self.turn().await?;
         self.entries.borrow_mut().remove(key);
         Ok(())
+    }
+
+    async fn watch(&self, key: &str) -> Result<(Self::Watched, Option<Vec<u8>>), StoreError> {
+        let value = self.get(key).await?;
+        Ok(((key.to_owned(), value.clone()), value))
+    }
+
+    async fn swap(&self, watched: Self::Watched, value: &[u8]) -> Result<bool, StoreError> {
+        self.turn().await?;
+        let (key, read) = watched;
+        let mut entries = self.entries.borrow_mut();
+        if entries.get(&key) != read.as_ref() {
+            return Ok(false);
+        }
+        entries.insert(key, value.to_vec());
+        Ok(true)
     }
 }
 

@@ -5,23 +5,21 @@ use catalog_domain::{CONTEXT, CatalogError, MIGRATIONS, NewCategory, NewProduct,
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use kit::Problem;
 use kit::auth::{Caller, tenant_from_headers};
-use kit::edge::{self, Edge};
+use kit::edge::Edge;
 use kit::http::Request;
 use kit::http::{Response, empty, json, respond};
 use kit::json::read_json;
 use kit::pagination::Page;
 use kit::spin::{SpinDb, authenticate, open_store};
 use kit::{request_id, route};
-use spin_sdk::http_service;
 
-#[http_service]
-async fn handle(request: spin_sdk::http::Request) -> Response {
-    const EDGE: Edge = Edge {
+kit::api_component!(
+    Edge {
         context: Some(CONTEXT),
         migrations: MIGRATIONS,
-    };
-    edge::serve(request, &EDGE, handle_request).await
-}
+    },
+    handle_request
+);
 
 /// The routes, behind the edge (CORS, rate limit, idempotency, security headers).
 async fn handle_request(request: Request) -> Response {

@@ -3,21 +3,19 @@
 use crate::routes::{Endpoint, ROUTES, list_query};
 use http::StatusCode;
 use kit::Problem;
-use kit::edge::{self, Edge};
+use kit::edge::Edge;
 use kit::http::{Request, Response, json, respond};
 use kit::spin::{SpinDb, authenticate, open_store};
 use kit::{request_id, route};
 use notifications_domain::{CONTEXT, MIGRATIONS};
-use spin_sdk::http_service;
 
-#[http_service]
-async fn handle(request: spin_sdk::http::Request) -> Response {
-    const EDGE: Edge = Edge {
+kit::api_component!(
+    Edge {
         context: Some(CONTEXT),
         migrations: MIGRATIONS,
-    };
-    edge::serve(request, &EDGE, handle_request).await
-}
+    },
+    handle_request
+);
 
 /// The routes, behind the edge (CORS, rate limit, idempotency, security headers).
 async fn handle_request(request: Request) -> Response {

@@ -7,7 +7,6 @@ use contracts::Envelope;
 use kit::auth::unix_now;
 use kit::outbox::HandlerError;
 use kit::spin::{SpinDb, variable};
-use spin_sdk::http::body::IncomingBodyExt;
 use std::time::Duration;
 
 /// Spin's outbound HTTP (the hosts are allowed in `spin.toml`) and its timer.
@@ -15,24 +14,16 @@ pub struct SpinOutbound;
 
 impl Outbound for SpinOutbound {
     async fn send(&self, request: http::Request<String>) -> Result<Reply, String> {
-        let url = request.uri().to_string();
-        let response = spin_sdk::http::send(request)
-            .await
-            .map_err(|error| format!("sending to {url}: {error:?}"))?;
-        let status = response.status().as_u16();
-        let body = response
-            .into_body()
-            .bytes()
-            .await
-            .map_err(|error| format!("reading the answer of {url}: {error:?}"))?;
+        let answer = kit::spin::http::send(request.map(String::into_bytes)).await?;
         Ok(Reply {
-            status,
-            body: body.to_vec(),
+            status: answer.status.as_u16(),
+            body: answer.body.to_vec(),
         })
     }
 
     async fn sleep(&self, delay: Duration) {
-        spin_sdk::time::sleep(delay).await;
+        // Nothing else runs in the instance meanwhile: the request waits for this retry.
+        std::thread::sleep(delay);
     }
 }
 

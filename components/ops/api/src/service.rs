@@ -5,29 +5,28 @@ use http::{HeaderMap, StatusCode};
 use kit::Problem;
 use kit::auth::{Caller, Role};
 use kit::db::Migration;
-use kit::edge::{self, Edge};
+use kit::edge::Edge;
 use kit::events::{DispatchSummary, dispatch_after_commit, sweep};
 use kit::http::Request;
 use kit::http::{Response, health, json, respond};
 use kit::outbox::{self, now_ms};
 use kit::pagination::{Page, PageParams};
+use kit::spin::key_value::Store;
 use kit::spin::{SpinDb, authenticate, open_store};
 use kit::{request_id, route};
 use serde_json::json;
-use spin_sdk::{http_service, key_value};
 
 /// The outbox tables, which ops may be first to touch in a context that has not served
 /// a request yet.
 const OUTBOX_MIGRATIONS: &[Migration] = &[outbox::MIGRATION, outbox::DELIVERIES_MIGRATION];
 
-#[http_service]
-async fn handle(request: spin_sdk::http::Request) -> Response {
-    const EDGE: Edge = Edge {
+kit::api_component!(
+    Edge {
         context: None,
         migrations: &[],
-    };
-    edge::serve(request, &EDGE, handle_request).await
-}
+    },
+    handle_request
+);
 
 /// The routes, behind the edge (CORS, rate limit, idempotency, security headers).
 async fn handle_request(request: Request) -> Response {
@@ -68,10 +67,10 @@ async fn database_answers(context: &str) -> bool {
 }
 
 async fn key_value_answers() -> bool {
-    match key_value::Store::open_default().await {
-        Ok(store) => store.exists("health").await.is_ok(),
+    match Store::open_default().and_then(|store| store.get("health")) {
+        Ok(_) => true,
         Err(error) => {
-            eprintln!("health: key-value: {error:?}");
+            eprintln!("health: key-value: {error}");
             false
         }
     }

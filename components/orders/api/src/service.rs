@@ -4,7 +4,7 @@
 use crate::routes::{Endpoint, REVIEWERS, ROUTES, order_list_query, viewer};
 use http::{HeaderValue, StatusCode, header};
 use kit::auth::Caller;
-use kit::edge::{self, Edge};
+use kit::edge::Edge;
 use kit::events::dispatch_after_commit;
 use kit::http::Request;
 use kit::http::{Response, json, respond};
@@ -16,16 +16,14 @@ use orders_domain::{
     OrderSettings,
 };
 use serde::de::DeserializeOwned;
-use spin_sdk::http_service;
 
-#[http_service]
-async fn handle(request: spin_sdk::http::Request) -> Response {
-    const EDGE: Edge = Edge {
+kit::api_component!(
+    Edge {
         context: Some(CONTEXT),
         migrations: MIGRATIONS,
-    };
-    edge::serve(request, &EDGE, handle_request).await
-}
+    },
+    handle_request
+);
 
 /// The routes, behind the edge (CORS, rate limit, idempotency, security headers).
 async fn handle_request(request: Request) -> Response {

@@ -11,7 +11,6 @@ use kit::auth::TENANT_HEADER;
 use kit::outbox::HandlerError;
 use kit::request_id;
 use kit::spin::{SpinDb, variable};
-use spin_sdk::http::body::IncomingBodyExt;
 
 /// The settings from the component's variables `tax_rate_bps`, `shipping_fee`,
 /// `fraud_max_total`, `fraud_max_orders` and `fraud_allowed_countries`. The error names
@@ -42,21 +41,13 @@ pub async fn catalog_products(
     let request = http::Request::get(catalog_products_url(skus))
         .header(TENANT_HEADER, tenant)
         .header(request_id::HEADER, request_id)
-        .body(String::new())
+        .body(Vec::new())
         .map_err(|error| format!("building the request: {error}"))?;
-    let response = spin_sdk::http::send(request)
-        .await
-        .map_err(|error| format!("sending: {error:?}"))?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(format!("answered HTTP {}", status.as_u16()));
+    let answer = kit::spin::http::send(request).await?;
+    if !answer.status.is_success() {
+        return Err(format!("answered HTTP {}", answer.status.as_u16()));
     }
-    let body = response
-        .into_body()
-        .bytes()
-        .await
-        .map_err(|error| format!("reading the answer: {error:?}"))?;
-    parse_catalog_reply(&body).map_err(|error| error.to_string())
+    parse_catalog_reply(&answer.body).map_err(|error| error.to_string())
 }
 
 /// The settings and the catalog's name for `sku`. Bad settings are retried (a fixed

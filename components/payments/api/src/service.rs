@@ -5,7 +5,7 @@ use crate::routes::{ADMINS, Endpoint, ROUTES, SIGNATURE_HEADER, payment_list_que
 use http::{HeaderMap, StatusCode};
 use kit::Problem;
 use kit::auth::{Caller, unix_now};
-use kit::edge::{self, Edge};
+use kit::edge::Edge;
 use kit::events::dispatch_after_commit;
 use kit::http::Request;
 use kit::http::{Response, json, respond};
@@ -16,16 +16,14 @@ use payments_domain::webhook::verify_signature;
 use payments_domain::{
     CONTEXT, MIGRATIONS, PaymentError, Provider, SpinPoster, WebhookOutcome, configured_provider,
 };
-use spin_sdk::http_service;
 
-#[http_service]
-async fn handle(request: spin_sdk::http::Request) -> Response {
-    const EDGE: Edge = Edge {
+kit::api_component!(
+    Edge {
         context: Some(CONTEXT),
         migrations: MIGRATIONS,
-    };
-    edge::serve(request, &EDGE, handle_request).await
-}
+    },
+    handle_request
+);
 
 /// The routes, behind the edge (CORS, rate limit, idempotency, security headers).
 async fn handle_request(request: Request) -> Response {

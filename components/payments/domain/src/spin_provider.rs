@@ -6,7 +6,6 @@ use crate::provider::{Provider, STRIPE, TEST};
 use crate::stripe::{FormPoster, Reply, Stripe};
 use http::header;
 use kit::spin::variable;
-use spin_sdk::http::body::IncomingBodyExt;
 
 /// Posts Stripe's forms with `spin_sdk::http::send`.
 pub struct SpinPoster;
@@ -23,20 +22,12 @@ impl FormPoster for SpinPoster {
             .header(header::AUTHORIZATION, format!("Bearer {secret_key}"))
             .header("idempotency-key", idempotency_key)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(form)
+            .body(form.into_bytes())
             .map_err(|error| format!("building the request to {url}: {error}"))?;
-        let response = spin_sdk::http::send(request)
-            .await
-            .map_err(|error| format!("sending to {url}: {error:?}"))?;
-        let status = response.status().as_u16();
-        let body = response
-            .into_body()
-            .bytes()
-            .await
-            .map_err(|error| format!("reading the answer of {url}: {error:?}"))?;
+        let answer = kit::spin::http::send(request).await?;
         Ok(Reply {
-            status,
-            body: body.to_vec(),
+            status: answer.status.as_u16(),
+            body: answer.body.to_vec(),
         })
     }
 }

@@ -4,7 +4,7 @@ use crate::routes::{Endpoint, MANAGERS, ROUTES, shipment_list_query};
 use http::{HeaderMap, StatusCode};
 use kit::Problem;
 use kit::auth::Caller;
-use kit::edge::{self, Edge};
+use kit::edge::Edge;
 use kit::events::dispatch_after_commit;
 use kit::http::Request;
 use kit::http::{Response, json, respond, with_body};
@@ -12,18 +12,16 @@ use kit::json::{Validate, read_json};
 use kit::spin::{SpinDb, authenticate, open_store, reader_tenant};
 use kit::{request_id, route};
 use shipping_domain::{CONTEXT, MIGRATIONS, ShippingError, StatusChange};
-use spin_sdk::http_service;
 
 const PLAIN_TEXT: &str = "text/plain; charset=utf-8";
 
-#[http_service]
-async fn handle(request: spin_sdk::http::Request) -> Response {
-    const EDGE: Edge = Edge {
+kit::api_component!(
+    Edge {
         context: Some(CONTEXT),
         migrations: MIGRATIONS,
-    };
-    edge::serve(request, &EDGE, handle_request).await
-}
+    },
+    handle_request
+);
 
 /// The routes, behind the edge (CORS, rate limit, idempotency, security headers).
 async fn handle_request(request: Request) -> Response {

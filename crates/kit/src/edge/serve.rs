@@ -9,15 +9,15 @@ use super::{
 use crate::auth::{tenant_from_headers, unix_now};
 use crate::db::Migration;
 use crate::http::{Body, Request, Response};
-use crate::json::read_body;
 use crate::outbox::now_ms;
 use crate::problem::Problem;
 use crate::request_id;
+use crate::spin::http::{read_body, request_parts};
+use crate::spin::key_value::Store;
 use crate::spin::{SpinDb, jwt_key, open_migrated, variable};
 use http::{Method, StatusCode, header, request};
 use http_body_util::BodyExt;
-use spin_sdk::key_value::Store;
-use spin_sdk::wasip3::http_compat::IncomingRequestBody;
+use spin_sdk::http::IncomingRequest;
 
 /// What the edge needs of a component: the context whose store keeps its idempotency
 /// records (`None`: the component takes no `Idempotency-Key`) and that context's
@@ -33,12 +33,12 @@ pub struct Edge {
 /// first and the handler's response kept for replays. Calls from other components of
 /// the app skip CORS and the rate limit. Every response gets the security headers.
 pub async fn serve(
-    request: spin_sdk::http::Request,
+    request: IncomingRequest,
     edge: &Edge,
     handler: impl AsyncFnOnce(Request) -> Response,
 ) -> Response {
-    let request_id = request_id::from_headers(request.headers());
-    let (mut parts, body) = request.into_parts();
+    let mut parts = request_parts(&request);
+    let request_id = request_id::from_headers(&parts.headers);
     // The handler sees the same id (a generated one included), so its logs and the
     // edge's name one request.
     if let Ok(id) = http::HeaderValue::from_str(&request_id) {
@@ -54,7 +54,7 @@ pub async fn serve(
     let mut response = if !chained && is_preflight(&parts.method, &parts.headers) {
         cors.preflight(origin.as_ref(), &request_id)
     } else {
-        let mut response = guarded(parts, body, edge, chained, &request_id, handler)
+        let mut response = guarded(parts, request, edge, chained, &request_id, handler)
             .await
             .unwrap_or_else(|problem| problem.to_response(&request_id));
         cors.grant(origin.as_ref(), &mut response);
@@ -66,7 +66,7 @@ pub async fn serve(
 
 async fn guarded(
     parts: request::Parts,
-    body: IncomingRequestBody,
+    body: IncomingRequest,
     edge: &Edge,
     chained: bool,
     request_id: &str,
@@ -146,10 +146,14 @@ async fn cors_policy(request_id: &str) -> CorsPolicy {
     }
 }
 
-/// Takes a token from the caller's bucket in key-value store `default`. Read, then
-/// write: two concurrent requests of one caller may both take the same token, which
-/// lets a burst through a little wider — fine for a rate limit, and key-value has no
-/// compare-and-swap to do better.
+/// Compare-and-swap attempts on one caller's bucket. Only that caller's own concurrent
+/// requests contend for it; one that loses this many times in a row is part of a burst
+/// and is asked to retry (429), so contention never lets a request through unmetered.
+const BUCKET_SWAP_ATTEMPTS: usize = 8;
+
+/// Takes a token from the caller's bucket in key-value store `default`, exactly: the
+/// bucket is read and written back with compare-and-swap, so two concurrent requests
+/// never take the same token.
 async fn take_token(requester: &Requester, request_id: &str) -> Result<Decision, Problem> {
     let misconfigured = |error: String| {
         eprintln!("[{request_id}] rate limit configuration: {error}");
@@ -165,25 +169,30 @@ async fn take_token(requester: &Requester, request_id: &str) -> Result<Decision,
         return Ok(Decision::Allowed);
     };
 
-    let unavailable = |error: spin_sdk::key_value::Error| {
-        eprintln!("[{request_id}] rate limit store: {error:?}");
+    let unavailable = |error: String| {
+        eprintln!("[{request_id}] rate limit store: {error}");
         Problem::unavailable("the rate limit store is unavailable")
     };
-    let store = Store::open_default().await.map_err(unavailable)?;
+    let store = Store::open_default().map_err(unavailable)?;
     let key = requester.rate_limit_key();
-    // A bucket that does not parse (an older format) starts full again.
-    let bucket = store
-        .get(&key)
-        .await
-        .map_err(unavailable)?
-        .and_then(|json| serde_json::from_slice(&json).ok());
-    let (bucket, decision) = limit.take(bucket, now_ms());
-    // A refused request changes nothing worth storing: the refill is recomputed.
-    if decision == Decision::Allowed {
+    for _ in 0..BUCKET_SWAP_ATTEMPTS {
+        let watched = store.watch(&key).map_err(unavailable)?;
+        // A bucket that does not parse (an older format) starts full again.
+        let bucket = watched
+            .value
+            .as_deref()
+            .and_then(|json| serde_json::from_slice(json).ok());
+        let (bucket, decision) = limit.take(bucket, now_ms());
+        // A refused request changes nothing worth storing: the refill is recomputed.
+        if decision != Decision::Allowed {
+            return Ok(decision);
+        }
         let json = serde_json::to_vec(&bucket).map_err(|_| Problem::internal())?;
-        store.set(&key, json).await.map_err(unavailable)?;
+        if store.swap(watched, &json).map_err(unavailable)? {
+            return Ok(decision);
+        }
     }
-    Ok(decision)
+    Ok(Decision::Limited { retry_after: 1 })
 }
 
 /// Where a component's idempotency records live.

@@ -1,82 +1,15 @@
-//! Spin adapters (wasm32 only): the store of a context and the variables kit needs.
+//! A context's store on Spin: `spin:sqlite/sqlite@3.0.0` (a database label per context)
+//! or `spin:postgres/postgres@4.0.0` (a schema per context), behind [`Db`].
 
-use crate::auth::JwtKey;
+use super::variable;
 use crate::db::{
     Db, DbError, Dialect, Migration, Row, SqlValue, migrate, schema_name,
     sqlite_error_from_message, to_sqlite_placeholders,
 };
 use crate::problem::Problem;
-use spin_sdk::pg::{self, DbValue, ParameterValue, PgError, QueryError};
-use spin_sdk::{sqlite, variables};
+use spin_sdk::pg4::{self as pg, DbValue, ParameterValue, PgError, QueryError};
+use spin_sdk::sqlite3 as sqlite;
 use std::sync::Mutex;
-
-/// An application variable; `None` when the component does not define it.
-pub async fn variable(name: &str) -> Result<Option<String>, String> {
-    match variables::get(name).await {
-        Ok(value) => Ok(Some(value)),
-        Err(variables::Error::Undefined(_)) => Ok(None),
-        Err(error) => Err(format!("variable {name}: {error:?}")),
-    }
-}
-
-/// The HS256 key from the `jwt_secret` variable; its absence is a deployment error,
-/// answered as a 500 problem.
-pub async fn jwt_key() -> Result<JwtKey, Problem> {
-    let secret = variable("jwt_secret")
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    JwtKey::new(secret).map_err(|error| {
-        eprintln!("jwt_secret: {error}");
-        Problem::internal()
-    })
-}
-
-/// The caller of a request: 401 without a valid bearer token, 403 when `x-tenant-id`
-/// names another tenant than the token (see [`JwtKey::authenticate`]).
-pub async fn authenticate(headers: &http::HeaderMap) -> Result<crate::auth::Caller, Problem> {
-    jwt_key()
-        .await?
-        .authenticate(headers, crate::auth::unix_now())
-}
-
-/// The tenant a public read acts for: the token's when a bearer token is sent (a bad one
-/// is still 401), else the `x-tenant-id` header's (default `default`).
-pub async fn reader_tenant(headers: &http::HeaderMap) -> Result<String, Problem> {
-    if headers.contains_key(http::header::AUTHORIZATION) {
-        Ok(authenticate(headers).await?.tenant)
-    } else {
-        crate::auth::tenant_from_headers(headers)
-    }
-}
-
-/// Who may run a sweep: a scheduler presenting `x-sweep-key` equal to the non-empty
-/// `sweep_key` variable, or an admin's token.
-pub async fn authorize_sweep(headers: &http::HeaderMap) -> Result<(), Problem> {
-    let presented = headers
-        .get(crate::auth::SWEEP_KEY_HEADER)
-        .and_then(|value| value.to_str().ok());
-    match presented {
-        Some(presented) => {
-            let configured = variable("sweep_key")
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or_default();
-            if crate::auth::sweep_key_matches(&configured, presented) {
-                Ok(())
-            } else {
-                Err(Problem::unauthorized(
-                    "the x-sweep-key is not the configured one",
-                ))
-            }
-        }
-        None => authenticate(headers)
-            .await?
-            .require_role(&[crate::auth::Role::Admin]),
-    }
-}
 
 /// A context's store, as the `db_driver` variable chooses: `sqlite` (default) or
 /// `postgres` (with `db_url`).
@@ -92,7 +25,6 @@ pub async fn open_for_context(context: &str) -> Result<SpinDb, DbError> {
     let driver = variable("db_driver").await.map_err(DbError::Other)?;
     match driver.as_deref().unwrap_or_default() {
         "" | "sqlite" => sqlite::Connection::open(context)
-            .await
             .map(SpinDb::Sqlite)
             .map_err(|error| {
                 DbError::Other(format!("opening SQLite database {context:?}: {error:?}"))
@@ -112,7 +44,7 @@ pub async fn open_for_context(context: &str) -> Result<SpinDb, DbError> {
                 "{url}{separator}options=-c%20search_path%3D{}",
                 schema_name(context)?
             );
-            let connection = pg::Connection::open(url).await.map_err(pg_error)?;
+            let connection = pg::Connection::open(&url).map_err(pg_error)?;
             Ok(SpinDb::Postgres(connection))
         }
         other => Err(DbError::Other(format!(
@@ -138,7 +70,7 @@ pub async fn open_store(
 static MIGRATED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// [`open_for_context`], with the context's `migrations` applied before the first
-/// query. An instance serves many requests, so it migrates on its first open only.
+/// query. An instance may serve more than one open, so it migrates on its first only.
 pub async fn open_migrated(context: &str, migrations: &[Migration]) -> Result<SpinDb, DbError> {
     let db = open_for_context(context).await?;
     let migrated = |contexts: &[String]| contexts.iter().any(|done| done == context);
@@ -226,20 +158,18 @@ fn pg_value(value: DbValue) -> Result<SqlValue, DbError> {
     })
 }
 
-fn pg_error(error: pg::Error) -> DbError {
+fn pg_error(error: PgError) -> DbError {
     match error {
-        pg::Error::PgError(PgError::QueryFailed(QueryError::DbError(db_error)))
-            if db_error.code == "23505" =>
-        {
+        PgError::QueryFailed(QueryError::DbError(db_error)) if db_error.code == "23505" => {
             DbError::UniqueViolation(db_error.message)
         }
         // serialization_failure, deadlock_detected, too_many_connections: worth a retry.
-        pg::Error::PgError(PgError::QueryFailed(QueryError::DbError(db_error)))
+        PgError::QueryFailed(QueryError::DbError(db_error))
             if matches!(db_error.code.as_str(), "40001" | "40P01" | "53300") =>
         {
             DbError::Busy(db_error.message)
         }
-        other => DbError::Other(format!("postgres: {other}")),
+        other => DbError::Other(format!("postgres: {other:?}")),
     }
 }
 
@@ -254,49 +184,46 @@ impl Db for SpinDb {
     async fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64, DbError> {
         match self {
             SpinDb::Sqlite(connection) => {
+                let params: Vec<_> = params.iter().map(sqlite_param).collect();
                 connection
-                    .execute(to_sqlite_placeholders(sql), params.iter().map(sqlite_param))
-                    .await
-                    .map_err(sqlite_error)?
-                    .result()
-                    .await
+                    .execute(&to_sqlite_placeholders(sql), &params)
                     .map_err(sqlite_error)?;
-                Ok(connection.changes().await)
+                Ok(connection.changes())
             }
-            SpinDb::Postgres(connection) => connection
-                .execute(sql, params.iter().map(pg_param).collect::<Vec<_>>())
-                .await
-                .map_err(pg_error),
+            SpinDb::Postgres(connection) => {
+                let params: Vec<_> = params.iter().map(pg_param).collect();
+                connection.execute(sql, &params).map_err(pg_error)
+            }
         }
     }
 
     async fn query(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<Row>, DbError> {
         match self {
-            SpinDb::Sqlite(connection) => Ok(connection
-                .execute(to_sqlite_placeholders(sql), params.iter().map(sqlite_param))
-                .await
-                .map_err(sqlite_error)?
-                .collect()
-                .await
-                .map_err(sqlite_error)?
-                .into_iter()
-                .map(|row| Row::new(row.values.into_iter().map(sqlite_value).collect()))
-                .collect()),
+            SpinDb::Sqlite(connection) => {
+                let params: Vec<_> = params.iter().map(sqlite_param).collect();
+                Ok(connection
+                    .execute(&to_sqlite_placeholders(sql), &params)
+                    .map_err(sqlite_error)?
+                    .rows
+                    .into_iter()
+                    .map(|row| Row::new(row.values.into_iter().map(sqlite_value).collect()))
+                    .collect())
+            }
             SpinDb::Postgres(connection) => {
-                let result = connection
-                    .query(sql, params.iter().map(pg_param).collect::<Vec<_>>())
-                    .await
-                    .map_err(pg_error)?;
-                let (_, mut rows, finished) = result.into_inner();
-                let mut out = Vec::new();
-                while let Some(values) = rows.next().await {
-                    let values = values.into_iter().map(pg_value).collect::<Result<_, _>>()?;
-                    out.push(Row::new(values));
-                }
-                finished
-                    .await
-                    .map_err(|error| pg_error(pg::Error::PgError(error)))?;
-                Ok(out)
+                let params: Vec<_> = params.iter().map(pg_param).collect();
+                connection
+                    .query(sql, &params)
+                    .map_err(pg_error)?
+                    .rows
+                    .into_iter()
+                    .map(|values| {
+                        values
+                            .into_iter()
+                            .map(pg_value)
+                            .collect::<Result<_, _>>()
+                            .map(Row::new)
+                    })
+                    .collect()
             }
         }
     }

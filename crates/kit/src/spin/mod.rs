@@ -1,0 +1,81 @@
+//! Spin adapters (wasm32 only), the one home of every component's Spin glue: variables,
+//! the caller, a context's store ([`db`]), key-value with atomics ([`key_value`]), and
+//! HTTP in and out ([`http`]). Built on spin-sdk 5.2 (`spin:up@3.6.0`, WASIp2), so every
+//! component links on Spin 3.6, SpinKube's shim and Spin 4.
+
+pub mod db;
+pub mod http;
+pub mod key_value;
+
+use crate::auth::JwtKey;
+use crate::problem::Problem;
+pub use db::{SpinDb, open_for_context, open_migrated, open_store};
+use spin_sdk::variables;
+
+/// A component variable; `None` when the component does not define it.
+pub async fn variable(name: &str) -> Result<Option<String>, String> {
+    match variables::get(name) {
+        Ok(value) => Ok(Some(value)),
+        Err(variables::Error::Undefined(_)) => Ok(None),
+        Err(error) => Err(format!("variable {name}: {error:?}")),
+    }
+}
+
+/// The HS256 key from the `jwt_secret` variable; its absence is a deployment error,
+/// answered as a 500 problem.
+pub async fn jwt_key() -> Result<JwtKey, Problem> {
+    let secret = variable("jwt_secret")
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    JwtKey::new(secret).map_err(|error| {
+        eprintln!("jwt_secret: {error}");
+        Problem::internal()
+    })
+}
+
+/// The caller of a request: 401 without a valid bearer token, 403 when `x-tenant-id`
+/// names another tenant than the token (see [`JwtKey::authenticate`]).
+pub async fn authenticate(headers: &::http::HeaderMap) -> Result<crate::auth::Caller, Problem> {
+    jwt_key()
+        .await?
+        .authenticate(headers, crate::auth::unix_now())
+}
+
+/// The tenant a public read acts for: the token's when a bearer token is sent (a bad one
+/// is still 401), else the `x-tenant-id` header's (default `default`).
+pub async fn reader_tenant(headers: &::http::HeaderMap) -> Result<String, Problem> {
+    if headers.contains_key(::http::header::AUTHORIZATION) {
+        Ok(authenticate(headers).await?.tenant)
+    } else {
+        crate::auth::tenant_from_headers(headers)
+    }
+}
+
+/// Who may run a sweep: a scheduler presenting `x-sweep-key` equal to the non-empty
+/// `sweep_key` variable, or an admin's token.
+pub async fn authorize_sweep(headers: &::http::HeaderMap) -> Result<(), Problem> {
+    let presented = headers
+        .get(crate::auth::SWEEP_KEY_HEADER)
+        .and_then(|value| value.to_str().ok());
+    match presented {
+        Some(presented) => {
+            let configured = variable("sweep_key")
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            if crate::auth::sweep_key_matches(&configured, presented) {
+                Ok(())
+            } else {
+                Err(Problem::unauthorized(
+                    "the x-sweep-key is not the configured one",
+                ))
+            }
+        }
+        None => authenticate(headers)
+            .await?
+            .require_role(&[crate::auth::Role::Admin]),
+    }
+}
