@@ -1,5 +1,6 @@
-//! The app under test: `fusion-host up` serving the repo's spin.toml from a fresh state
-//! directory, on SQLite or on a fresh PostgreSQL database.
+//! The app under test: `fusion-host up` — or, when `SPIN_BIN` names a Spin CLI, that real
+//! `spin up` — serving the repo's spin.toml from a fresh state directory, on SQLite or on
+//! a fresh PostgreSQL database.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -44,7 +45,6 @@ impl Shop {
     }
 
     fn launch(store: Store, variables: &[(&str, &str)], key_value: KeyValue) -> Shop {
-        let host = testing::built_artifact("debug/fusion-host", "scripts/setup");
         let manifest = workspace_dir().join("spin.toml");
         check_components_built(&manifest);
         let state = tempfile::Builder::new()
@@ -54,9 +54,9 @@ impl Shop {
         let runtime_config = write_runtime_config(state.path(), key_value);
         let database = (store == Store::Postgres).then(ScratchDatabase::create);
 
-        let mut command = Command::new(host);
+        let mut command = up_command(state.path());
         command
-            .args(["up", "--listen", "127.0.0.1:0", "--from"])
+            .arg("--from")
             .arg(&manifest)
             .arg("--runtime-config-file")
             .arg(runtime_config)
@@ -148,7 +148,7 @@ impl Drop for Shop {
     fn drop(&mut self) {
         // A failing test shows what the host and the components logged.
         if std::thread::panicking() {
-            eprintln!("--- fusion-host output ---\n{}", self.server.output());
+            eprintln!("--- app output ---\n{}", self.server.output());
         }
     }
 }
@@ -329,6 +329,34 @@ fn write_runtime_config(state: &Path, key_value: KeyValue) -> PathBuf {
     let path = state.join("runtime-config.toml");
     std::fs::write(&path, toml).expect("write the runtime config");
     path
+}
+
+/// `up` on the runtime under test: the real Spin CLI that `SPIN_BIN` names (parity runs,
+/// see `scripts/test`), else fusion-host. fusion-host binds a free port itself and says
+/// which; Spin says the address it was given, so a free port is picked for it.
+fn up_command(state: &Path) -> Command {
+    match std::env::var_os("SPIN_BIN").filter(|spin| !spin.is_empty()) {
+        Some(spin) => {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|listener| listener.local_addr())
+                .expect("find a free port")
+                .port();
+            let mut command = Command::new(spin);
+            command
+                .args(["up", "--listen", &format!("127.0.0.1:{port}")])
+                .arg("--state-dir")
+                .arg(state.join("spin"));
+            command
+        }
+        None => {
+            let mut command = Command::new(testing::built_artifact(
+                "debug/fusion-host",
+                "scripts/setup",
+            ));
+            command.args(["up", "--listen", "127.0.0.1:0"]);
+            command
+        }
+    }
 }
 
 /// Every component `source` in the manifest must exist, or the host would fail later with

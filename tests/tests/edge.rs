@@ -95,9 +95,11 @@ fn the_rate_limit_is_reached_then_recovers(store: Store) {
         store,
         &[("rate_limit_per_second", "1"), ("rate_limit_burst", "3")],
     );
-    // Registered before the visitor empties the bucket of this address.
+    // Registered before the visitor uses up this address's allowance, then waited out:
+    // the limit counts a sliding window of 3 s (burst / rate), so after two windows the
+    // registration no longer counts.
     let customer = shop.customer();
-    std::thread::sleep(std::time::Duration::from_secs(4));
+    std::thread::sleep(std::time::Duration::from_secs(7));
     let visitor = shop.anonymous();
     for _ in 0..3 {
         visitor.get("/api/v1/products").expect_ok();

@@ -11,7 +11,7 @@ pub use idempotency::{
     Claim, IDEMPOTENCY_MIGRATION, KEY_HEADER, REPLAYED_HEADER, StoredResponse, claim, complete,
     fingerprint, idempotency_key, release, scope,
 };
-pub use rate_limit::{Bucket, Decision, RateLimit};
+pub use rate_limit::{Decision, RateLimit, WindowPosition};
 #[cfg(target_arch = "wasm32")]
 pub use serve::{Edge, serve};
 

@@ -11,6 +11,7 @@ pub mod edge;
 pub mod events;
 pub mod http;
 pub mod json;
+pub mod key_value;
 pub mod outbox;
 pub mod pagination;
 pub mod problem;

@@ -131,12 +131,15 @@ fn piped(command: &mut Command) -> &mut Command {
         .stderr(Stdio::piped())
 }
 
-/// Waits for a line "... on http://ADDR" and returns ADDR.
+/// Waits for a line "... on http://ADDR" (fusion-host, the test stubs) or
+/// "Serving http://ADDR" (Spin) and returns ADDR.
 fn wait_for_announced_address(child: &mut Child, output: &Arc<Mutex<String>>) -> SocketAddr {
     let deadline = Instant::now() + STARTUP_TIMEOUT;
     loop {
         let announced = output.lock().unwrap().lines().find_map(|line| {
-            let (_, rest) = line.split_once(" on http://")?;
+            let (_, rest) = line
+                .split_once(" on http://")
+                .or_else(|| line.split_once("Serving http://"))?;
             rest.split_whitespace().next()?.parse::<SocketAddr>().ok()
         });
         if let Some(addr) = announced {

@@ -15,15 +15,13 @@ use kit::http::{Response, empty, json, respond};
 use kit::json::{Validate, read_json};
 use kit::spin::authenticate;
 use kit::spin::http::send;
-use kit::spin::key_value::{Store, Watched};
+use kit::spin::key_value::Store;
 use kit::{FieldError, Problem, request_id, route};
 
 /// Spin's `default` key-value store, as the domain's [`KeyValue`].
 struct SpinStore(Store);
 
 impl KeyValue for SpinStore {
-    type Watched = Watched;
-
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.0.get(key).map_err(StoreError)
     }
@@ -36,14 +34,12 @@ impl KeyValue for SpinStore {
         self.0.delete(key).map_err(StoreError)
     }
 
-    async fn watch(&self, key: &str) -> Result<(Watched, Option<Vec<u8>>), StoreError> {
-        let mut watched = self.0.watch(key).map_err(StoreError)?;
-        let value = watched.value.take();
-        Ok((watched, value))
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        self.0.increment(key, delta).map_err(StoreError)
     }
 
-    async fn swap(&self, watched: Watched, value: &[u8]) -> Result<bool, StoreError> {
-        self.0.swap(watched, value).map_err(StoreError)
+    async fn counter(&self, key: &str) -> Result<i64, StoreError> {
+        self.0.counter(key).map_err(StoreError)
     }
 }
 

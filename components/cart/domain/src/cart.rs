@@ -5,27 +5,25 @@
 //! - `…:generation` — the current generation's id (absent: `0`). Clearing the cart
 //!   writes a fresh id, one atomic step, so every key of the old generation is out of
 //!   sight at once; they are then deleted best-effort.
-//! - `…:<generation>:item:<sku>` — one key per line, `{"quantity": n}`. Concurrent
-//!   updates of different skus never touch the same key.
+//! - `…:<generation>:item:<sku>` — the line's version (absent: `0`), and
+//!   `…:<generation>:item:<sku>:<version>` — its quantity, a counter that only the
+//!   atomic `increment` changes. Concurrent updates of different skus never touch the
+//!   same key, and concurrent adds of one sku each count.
 //! - `…:<generation>:index:<node>:{claim,door,sku}` — the chain of [`Index`] that lists
 //!   the skus, so no insert of a line is lost (the argument is there).
 //!
-//! A line is its item key; the index only says where to look. Adding a line indexes the
-//! sku *before* writing the item key, so an item key is always indexed; an indexed sku
-//! without an item key (removed, or its add still running) is no line. Hence: once an
-//! add returned, every later read shows the line, until it is removed or the cart
-//! cleared.
-//!
-//! Adds to one line are compare-and-swap on its item key, so concurrent adds of the same
-//! sku each count; two `PUT`s of a quantity are last-writer-wins, as `PUT` means. An add
-//! that races a clear may land in the old generation and vanish with it, as if it ran
-//! just before the clear.
+//! A line is an indexed sku whose current version counts more than 0. Adding a line
+//! indexes the sku *before* counting it, so a counted line is always indexed. Setting a
+//! quantity or removing the line starts a new version (setting counts it first), so a
+//! concurrent add lands either before (and is replaced, as `PUT` means) or after it.
+//! Hence: once an add returned, every later read shows the line, until it is set,
+//! removed or the cart cleared. An add that races a clear may land in the old
+//! generation and vanish with it, as if it ran just before the clear.
 
 use crate::index::{Index, InsertError};
 use crate::key_value::{KeyValue, StoreError};
 use crate::{CartError, MAX_LINE_QUANTITY, MAX_LINES};
 use kit::FieldError;
-use serde::{Deserialize, Serialize};
 
 /// Whose cart: the caller's tenant and user id, from the token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,17 +39,19 @@ pub struct Line {
     pub quantity: u32,
 }
 
-#[derive(Serialize, Deserialize)]
-struct StoredQuantity {
-    quantity: u32,
-}
-
-/// The generation a cart starts in, before it was ever cleared.
-const FIRST_GENERATION: &str = "0";
+/// The generation a cart starts in, before it was ever cleared, and the version a line
+/// starts in, before its quantity was ever set.
+const FIRST: &str = "0";
 
 /// The keys of one owner's cart.
 struct Keys {
     base: String,
+}
+
+/// A line's current version and quantity (0: no line).
+struct Held {
+    version: String,
+    quantity: i64,
 }
 
 impl Keys {
@@ -67,8 +67,12 @@ impl Keys {
         format!("{}:generation", self.base)
     }
 
-    fn item(&self, generation: &str, sku: &str) -> String {
+    fn version(&self, generation: &str, sku: &str) -> String {
         format!("{}:{generation}:item:{sku}", self.base)
+    }
+
+    fn quantity(&self, generation: &str, sku: &str, version: &str) -> String {
+        format!("{}:{generation}:item:{sku}:{version}", self.base)
     }
 
     fn index(&self, generation: &str) -> Index {
@@ -80,27 +84,47 @@ impl Keys {
             .get(&self.generation())
             .await?
             .map(|id| String::from_utf8_lossy(&id).into_owned())
-            .unwrap_or_else(|| FIRST_GENERATION.to_owned()))
+            .unwrap_or_else(|| FIRST.to_owned()))
     }
 
-    async fn quantity<K: KeyValue>(
+    async fn held<K: KeyValue>(
         &self,
         kv: &K,
         generation: &str,
         sku: &str,
-    ) -> Result<Option<u32>, StoreError> {
-        let value = kv.get(&self.item(generation, sku)).await?;
-        decode_quantity(sku, value.as_deref())
+    ) -> Result<Held, StoreError> {
+        let version = kv
+            .get(&self.version(generation, sku))
+            .await?
+            .map(|id| String::from_utf8_lossy(&id).into_owned())
+            .unwrap_or_else(|| FIRST.to_owned());
+        let quantity = kv
+            .counter(&self.quantity(generation, sku, &version))
+            .await?;
+        Ok(Held { version, quantity })
     }
 
-    async fn set_quantity<K: KeyValue>(
+    /// Starts a new version of the line of `sku` holding `quantity` (0: no line), and
+    /// deletes the version it replaces.
+    async fn replace<K: KeyValue>(
         &self,
         kv: &K,
         generation: &str,
         sku: &str,
+        old: &Held,
         quantity: u32,
     ) -> Result<(), StoreError> {
-        kv.set(&self.item(generation, sku), &encode_quantity(quantity)?)
+        let version = uuid::Uuid::now_v7().simple().to_string();
+        if quantity > 0 {
+            kv.increment(
+                &self.quantity(generation, sku, &version),
+                i64::from(quantity),
+            )
+            .await?;
+        }
+        kv.set(&self.version(generation, sku), version.as_bytes())
+            .await?;
+        kv.delete(&self.quantity(generation, sku, &old.version))
             .await
     }
 
@@ -111,30 +135,14 @@ impl Keys {
     ) -> Result<Vec<Line>, StoreError> {
         let mut lines = Vec::new();
         for sku in self.index(generation).skus(kv).await? {
-            if let Some(quantity) = self.quantity(kv, generation, &sku).await? {
+            let held = self.held(kv, generation, &sku).await?;
+            if let Ok(quantity @ 1..) = u32::try_from(held.quantity) {
                 lines.push(Line { sku, quantity });
             }
         }
         Ok(lines)
     }
 }
-
-fn decode_quantity(sku: &str, value: Option<&[u8]>) -> Result<Option<u32>, StoreError> {
-    let Some(value) = value else {
-        return Ok(None);
-    };
-    let stored: StoredQuantity = serde_json::from_slice(value)
-        .map_err(|error| StoreError(format!("the cart line {sku:?} is not a quantity: {error}")))?;
-    Ok(Some(stored.quantity))
-}
-
-fn encode_quantity(quantity: u32) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(&StoredQuantity { quantity }).map_err(|error| StoreError(error.to_string()))
-}
-
-/// Compare-and-swap attempts of one add before it gives up as busy (503): each failed
-/// attempt means another add of the same line succeeded meanwhile.
-const ADD_SWAP_ATTEMPTS: usize = 32;
 
 /// The cart's lines, in the order their skus were first added.
 pub async fn lines<K: KeyValue>(kv: &K, owner: Owner<'_>) -> Result<Vec<Line>, StoreError> {
@@ -166,29 +174,30 @@ pub async fn add<K: KeyValue>(
             InsertError::Full(_) => CartError::TooManyChanges,
             InsertError::Store(error) => CartError::Store(error),
         })?;
-    let item = keys.item(&generation, sku);
-    for _ in 0..ADD_SWAP_ATTEMPTS {
-        let (watched, value) = kv.watch(&item).await?;
-        let held = decode_quantity(sku, value.as_deref())?.unwrap_or(0);
-        let total = held.saturating_add(quantity);
-        if total > MAX_LINE_QUANTITY {
-            return Err(CartError::Invalid(vec![FieldError::new(
-                "quantity",
-                format!(
-                    "the cart already holds {held} of {sku}; a line holds at most {MAX_LINE_QUANTITY}"
-                ),
-            )]));
-        }
-        if kv.swap(watched, &encode_quantity(total)?).await? {
-            return Ok(Line {
-                sku: sku.to_owned(),
-                quantity: total,
-            });
-        }
+    let version = kv
+        .get(&keys.version(&generation, sku))
+        .await?
+        .map(|id| String::from_utf8_lossy(&id).into_owned())
+        .unwrap_or_else(|| FIRST.to_owned());
+    let counter = keys.quantity(&generation, sku, &version);
+    let total = kv.increment(&counter, i64::from(quantity)).await?;
+    if total > i64::from(MAX_LINE_QUANTITY) {
+        // Counted, then taken back: no add is lost and none stays over the limit, but
+        // a concurrent reader may glimpse the excess (and a concurrent add be refused
+        // for it, as if it came just after this one).
+        kv.increment(&counter, -i64::from(quantity)).await?;
+        let held = total - i64::from(quantity);
+        return Err(CartError::Invalid(vec![FieldError::new(
+            "quantity",
+            format!(
+                "the cart already holds {held} of {sku}; a line holds at most {MAX_LINE_QUANTITY}"
+            ),
+        )]));
     }
-    Err(CartError::Store(StoreError(format!(
-        "the cart line {sku:?} kept changing under {ADD_SWAP_ATTEMPTS} concurrent adds"
-    ))))
+    Ok(Line {
+        sku: sku.to_owned(),
+        quantity: u32::try_from(total).unwrap_or(MAX_LINE_QUANTITY),
+    })
 }
 
 /// Sets the quantity of the line of `sku`, removing it at 0; 404 without such a line.
@@ -198,28 +207,20 @@ pub async fn set_quantity<K: KeyValue>(
     sku: &str,
     quantity: u32,
 ) -> Result<(), CartError> {
-    if quantity == 0 {
-        return remove(kv, owner, sku).await;
-    }
     let keys = Keys::of(owner);
     let generation = keys.current_generation(kv).await?;
-    // An item key is always indexed (see the module comment), so it may be set anew.
-    if keys.quantity(kv, &generation, sku).await?.is_none() {
+    let held = keys.held(kv, &generation, sku).await?;
+    // A counted line is always indexed (see the module comment), so it may be set anew.
+    if held.quantity <= 0 {
         return Err(CartError::NoSuchLine);
     }
-    keys.set_quantity(kv, &generation, sku, quantity).await?;
+    keys.replace(kv, &generation, sku, &held, quantity).await?;
     Ok(())
 }
 
 /// Removes the line of `sku`; 404 without such a line.
 pub async fn remove<K: KeyValue>(kv: &K, owner: Owner<'_>, sku: &str) -> Result<(), CartError> {
-    let keys = Keys::of(owner);
-    let generation = keys.current_generation(kv).await?;
-    if keys.quantity(kv, &generation, sku).await?.is_none() {
-        return Err(CartError::NoSuchLine);
-    }
-    kv.delete(&keys.item(&generation, sku)).await?;
-    Ok(())
+    set_quantity(kv, owner, sku, 0).await
 }
 
 /// Empties the cart: a new generation hides every line at once; the old generation's
@@ -231,7 +232,9 @@ pub async fn clear<K: KeyValue>(kv: &K, owner: Owner<'_>) -> Result<(), StoreErr
     kv.set(&keys.generation(), new.as_bytes()).await?;
     let index = keys.index(&old);
     for sku in index.skus(kv).await? {
-        kv.delete(&keys.item(&old, &sku)).await?;
+        let held = keys.held(kv, &old, &sku).await?;
+        kv.delete(&keys.quantity(&old, &sku, &held.version)).await?;
+        kv.delete(&keys.version(&old, &sku)).await?;
     }
     index.erase(kv).await
 }
@@ -277,9 +280,11 @@ mod tests {
         block_on(add(&kv, ADA, "TEA-1", 1)).unwrap();
         block_on(add(&kv, ADA, "MUG-1", 3)).unwrap();
         assert_eq!(summary(&kv, ADA), pairs(&[("MUG-1", 5), ("TEA-1", 1)]));
+        // The first version of a line is 0; its quantity is a counter.
+        assert_eq!(kv.value("cart:acme:u-ada:0:item:MUG-1"), None);
         assert_eq!(
-            kv.value("cart:acme:u-ada:0:item:MUG-1").as_deref(),
-            Some(r#"{"quantity":5}"#)
+            kv.value("cart:acme:u-ada:0:item:MUG-1:0").as_deref(),
+            Some("5")
         );
     }
 
@@ -407,6 +412,39 @@ mod tests {
     }
 
     #[test]
+    fn an_add_beside_a_set_of_one_line_is_counted_before_or_after_it() {
+        for seed in 1..=100 {
+            let kv = MemoryStore::interleaved(seed);
+            block_on(add(&kv, ADA, "TEA-1", 2)).unwrap();
+            let (added, set) = block_on(futures::future::join(
+                add(&kv, ADA, "TEA-1", 3),
+                set_quantity(&kv, ADA, "TEA-1", 10),
+            ));
+            added.unwrap();
+            set.unwrap();
+            let held = summary(&kv, ADA);
+            assert!(
+                held == pairs(&[("TEA-1", 10)]) || held == pairs(&[("TEA-1", 13)]),
+                "seed {seed}: {held:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn concurrent_adds_past_the_limit_never_leave_a_line_over_it() {
+        for seed in 1..=50 {
+            let kv = MemoryStore::interleaved(seed);
+            let adds = (0..8).map(|_| add(&kv, ADA, "TEA-1", 300));
+            let passed = block_on(join_all(adds))
+                .into_iter()
+                .filter(Result::is_ok)
+                .count();
+            assert_eq!(passed, 3, "seed {seed}");
+            assert_eq!(summary(&kv, ADA), pairs(&[("TEA-1", 900)]), "seed {seed}");
+        }
+    }
+
+    #[test]
     fn lines_removed_while_others_are_added_stay_removed_and_the_rest_stay() {
         for seed in 1..=100 {
             let kv = MemoryStore::interleaved(seed);
@@ -440,7 +478,7 @@ mod tests {
         ));
         let kv = MemoryStore::new();
         block_on(add(&kv, ADA, "MUG-1", 1)).unwrap();
-        kv.put("cart:acme:u-ada:0:item:MUG-1", "three");
+        kv.put("cart:acme:u-ada:0:item:MUG-1:0", "three");
         assert!(block_on(lines(&kv, ADA)).is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! The key-value store the cart lives in, reduced to what Spin's key-value offers every
 //! backend (SQLite file, Redis): last-writer-wins `get`, `set` and `delete` of one key,
-//! and compare-and-swap of one key (`wasi:keyvalue/atomics`). There is no transaction
+//! and atomic `increment` of a counter (`wasi:keyvalue/atomics`; Spin's compare-and-swap
+//! is not exact on every backend, see `kit::spin::key_value`). There is no transaction
 //! across keys, so the cart's algorithms in [`crate::index`] and [`crate::cart`] are
 //! built from these alone.
 
@@ -21,16 +22,12 @@ impl std::error::Error for StoreError {}
 /// One key-value store; each call is atomic on its own key and nothing more.
 #[allow(async_fn_in_trait)] // components are single-threaded wasm; no `Send` bound wanted
 pub trait KeyValue {
-    /// A key as read by [`KeyValue::watch`], for one [`KeyValue::swap`].
-    type Watched;
-
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
     /// Deleting an absent key is not an error.
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
-    /// Reads `key` (its value, `None` when absent) for a compare-and-swap.
-    async fn watch(&self, key: &str) -> Result<(Self::Watched, Option<Vec<u8>>), StoreError>;
-    /// Writes `value` where `watched` was read, unless another writer changed the key
-    /// since: `Ok(false)` then.
-    async fn swap(&self, watched: Self::Watched, value: &[u8]) -> Result<bool, StoreError>;
+    /// Adds `delta` to the counter at `key` (absent counts as 0) atomically; its new value.
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError>;
+    /// The counter at `key` (0 when absent), without creating it.
+    async fn counter(&self, key: &str) -> Result<i64, StoreError>;
 }

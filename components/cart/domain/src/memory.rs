@@ -78,9 +78,6 @@ impl MemoryStore {
 }
 
 impl KeyValue for MemoryStore {
-    /// The key and the value it held when read.
-    type Watched = (String, Option<Vec<u8>>);
-
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.turn().await?;
         Ok(self.entries.borrow().get(key).cloned())
@@ -100,20 +97,26 @@ impl KeyValue for MemoryStore {
         Ok(())
     }
 
-    async fn watch(&self, key: &str) -> Result<(Self::Watched, Option<Vec<u8>>), StoreError> {
-        let value = self.get(key).await?;
-        Ok(((key.to_owned(), value.clone()), value))
+    /// Counters are kept as Redis keeps them: decimal text.
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        self.turn().await?;
+        let mut entries = self.entries.borrow_mut();
+        let held = match entries.get(key) {
+            None => 0,
+            Some(stored) => kit::key_value::decode_counter(stored)
+                .ok_or_else(|| StoreError(format!("{key} is not a counter")))?,
+        };
+        let value = held + delta;
+        entries.insert(key.to_owned(), value.to_string().into_bytes());
+        Ok(value)
     }
 
-    async fn swap(&self, watched: Self::Watched, value: &[u8]) -> Result<bool, StoreError> {
-        self.turn().await?;
-        let (key, read) = watched;
-        let mut entries = self.entries.borrow_mut();
-        if entries.get(&key) != read.as_ref() {
-            return Ok(false);
+    async fn counter(&self, key: &str) -> Result<i64, StoreError> {
+        match self.get(key).await? {
+            None => Ok(0),
+            Some(stored) => kit::key_value::decode_counter(&stored)
+                .ok_or_else(|| StoreError(format!("{key} is not a counter"))),
         }
-        entries.insert(key, value.to_vec());
-        Ok(true)
     }
 }
 

@@ -1,23 +1,20 @@
-//! A token bucket per caller: `burst` tokens, refilled at `per_second`; a request
-//! takes one.
-
-use serde::{Deserialize, Serialize};
+//! A limit per caller: `burst` requests in any window of `burst / per_second` seconds
+//! (so `per_second` on average, with bursts of up to `burst`), counted with a sliding
+//! window over key-value counters: the current window's count, plus the previous
+//! window's weighted by how much of it the sliding window still covers.
+//!
+//! Counters change only by key-value's atomic `increment`, so concurrent requests of one
+//! caller are each counted exactly (see `kit::spin::key_value` for why not
+//! compare-and-swap). A refused request takes its count back.
 
 const DEFAULT_PER_SECOND: f64 = 50.0;
 const DEFAULT_BURST: f64 = 100.0;
-
-/// A caller's bucket as stored (JSON): tokens left at `updated_ms` (Unix milliseconds).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Bucket {
-    pub tokens: f64,
-    pub updated_ms: i64,
-}
 
 /// Whether a request may pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     Allowed,
-    /// Refused; a token is back after `retry_after` whole seconds (at least 1).
+    /// Refused; the request would pass after `retry_after` whole seconds (at least 1).
     Limited {
         retry_after: u64,
     },
@@ -28,6 +25,14 @@ pub enum Decision {
 pub struct RateLimit {
     per_second: f64,
     burst: f64,
+}
+
+/// Where a request falls: its window's number (the counter's key suffix) and how far
+/// into that window it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowPosition {
+    pub window: i64,
+    pub elapsed_ms: i64,
 }
 
 impl RateLimit {
@@ -58,34 +63,40 @@ impl RateLimit {
         }))
     }
 
-    /// Takes a token from `bucket` (a new caller's is full) at `now_ms`: the bucket to
-    /// store, and whether the request passes. A clock that stepped back refills nothing.
-    pub fn take(&self, bucket: Option<Bucket>, now_ms: i64) -> (Bucket, Decision) {
-        let tokens = match bucket {
-            None => self.burst,
-            Some(bucket) => {
-                let elapsed_ms = now_ms.saturating_sub(bucket.updated_ms).max(0);
-                (bucket.tokens + elapsed_ms as f64 / 1000.0 * self.per_second).min(self.burst)
-            }
-        };
-        if tokens >= 1.0 {
-            let bucket = Bucket {
-                tokens: tokens - 1.0,
-                updated_ms: now_ms,
-            };
-            return (bucket, Decision::Allowed);
+    /// The window length in milliseconds: the time `burst` requests take at the rate.
+    pub fn window_ms(&self) -> i64 {
+        ((self.burst / self.per_second) * 1000.0).ceil().max(1.0) as i64
+    }
+
+    /// The window `now_ms` (Unix milliseconds) falls in.
+    pub fn position(&self, now_ms: i64) -> WindowPosition {
+        let window_ms = self.window_ms();
+        WindowPosition {
+            window: now_ms.div_euclid(window_ms),
+            elapsed_ms: now_ms.rem_euclid(window_ms),
         }
-        let wait_seconds = ((1.0 - tokens) / self.per_second).ceil();
-        let retry_after = if wait_seconds >= 1.0 {
-            wait_seconds as u64
+    }
+
+    /// Whether a request passes, given the count of the current window including it
+    /// (`current`, at least 1) and the previous window's count.
+    pub fn decide(&self, position: WindowPosition, previous: i64, current: i64) -> Decision {
+        let window_ms = self.window_ms() as f64;
+        let previous_weight = 1.0 - position.elapsed_ms as f64 / window_ms;
+        let used = previous.max(0) as f64 * previous_weight + current as f64;
+        if used <= self.burst {
+            return Decision::Allowed;
+        }
+        // The previous window's share fades linearly until the window ends; after that
+        // only this window's own count is left against the next one.
+        let over = used - self.burst;
+        let fade_ms = if previous > 0 && current as f64 <= self.burst {
+            over / previous as f64 * window_ms
         } else {
-            1
+            window_ms - position.elapsed_ms as f64
         };
-        let bucket = Bucket {
-            tokens,
-            updated_ms: now_ms,
-        };
-        (bucket, Decision::Limited { retry_after })
+        Decision::Limited {
+            retry_after: ((fade_ms / 1000.0).ceil() as u64).max(1),
+        }
     }
 }
 
@@ -140,57 +151,83 @@ mod tests {
         }
     }
 
+    /// Counts requests at the given times the way the edge does, refusing (and taking
+    /// back) those over the limit: the decisions.
+    fn run(limit: RateLimit, times: &[i64]) -> Vec<Decision> {
+        let mut counts = std::collections::HashMap::<i64, i64>::new();
+        times
+            .iter()
+            .map(|now| {
+                let position = limit.position(*now);
+                let current = *counts
+                    .entry(position.window)
+                    .and_modify(|count| *count += 1)
+                    .or_insert(1);
+                let previous = counts.get(&(position.window - 1)).copied().unwrap_or(0);
+                let decision = limit.decide(position, previous, current);
+                if decision != Decision::Allowed {
+                    *counts.get_mut(&position.window).unwrap() -= 1;
+                }
+                decision
+            })
+            .collect()
+    }
+
     #[test]
     fn a_burst_passes_then_the_next_waits() {
+        // 2/s with a burst of 3: a window of 1.5 s.
         let limit = limit("2", "3");
-        let mut bucket = None;
-        for _ in 0..3 {
-            let (next, decision) = limit.take(bucket, T0);
-            assert_eq!(decision, Decision::Allowed);
-            bucket = Some(next);
+        assert_eq!(limit.window_ms(), 1500);
+        let start = limit.position(T0).window * 1500;
+        let decisions = run(limit, &[start, start, start, start]);
+        assert_eq!(decisions[..3], [Decision::Allowed; 3]);
+        assert_eq!(decisions[3], Decision::Limited { retry_after: 2 });
+    }
+
+    #[test]
+    fn the_previous_window_fades_out() {
+        let limit = limit("2", "3");
+        let start = limit.position(T0).window * 1500;
+        // Three at the start of a window, then one as the next window starts: the
+        // previous three still count in full, so it waits.
+        let mut times = vec![start; 3];
+        times.push(start + 1500);
+        assert_eq!(run(limit, &times)[3], Decision::Limited { retry_after: 1 });
+        // Half-way through the next window half of them count: one more passes.
+        times[3] = start + 2250;
+        assert_eq!(run(limit, &times)[3], Decision::Allowed);
+    }
+
+    #[test]
+    fn never_more_than_the_burst_in_any_window() {
+        let limit = limit("10", "20");
+        let start = limit.position(T0).window * limit.window_ms();
+        // 400 requests spread over 4 s: at most 20 pass in any 2-second span (within
+        // one previous-window share of rounding).
+        let times: Vec<i64> = (0..400).map(|n| start + n * 10).collect();
+        let decisions = run(limit, &times);
+        let allowed: Vec<i64> = times
+            .iter()
+            .zip(&decisions)
+            .filter(|(_, decision)| **decision == Decision::Allowed)
+            .map(|(time, _)| *time)
+            .collect();
+        for (n, first) in allowed.iter().enumerate() {
+            let within = allowed[n..]
+                .iter()
+                .take_while(|time| **time < first + 2000)
+                .count();
+            assert!(within <= 40, "{within} passed within 2 s from {first}");
         }
-        let (next, decision) = limit.take(bucket, T0);
-        assert_eq!(decision, Decision::Limited { retry_after: 1 });
-        // Half a second at 2/s gives one token back.
-        let (_, decision) = limit.take(Some(next), T0 + 500);
-        assert_eq!(decision, Decision::Allowed);
+        // The average rate holds: about 10 per second over the 4 s.
+        assert!((35..=65).contains(&allowed.len()), "{}", allowed.len());
     }
 
     #[test]
-    fn retry_after_rounds_up_to_whole_seconds() {
-        let slow = limit("0.25", "1");
-        let (bucket, decision) = slow.take(None, T0);
-        assert_eq!(decision, Decision::Allowed);
-        let (bucket, decision) = slow.take(Some(bucket), T0 + 1000);
-        // 0.25 tokens back after 1 s; 0.75 more take 3 s.
-        assert_eq!(decision, Decision::Limited { retry_after: 3 });
-        assert_eq!(bucket.tokens, 0.25);
-        let (_, decision) = slow.take(Some(bucket), T0 + 4000);
-        assert_eq!(decision, Decision::Allowed);
-    }
-
-    #[test]
-    fn refill_stops_at_the_burst_and_ignores_a_clock_stepping_back() {
-        let limit = limit("10", "2");
-        let idle = Bucket {
-            tokens: 0.0,
-            updated_ms: T0,
-        };
-        let (bucket, _) = limit.take(Some(idle), T0 + 3_600_000);
-        assert_eq!(bucket.tokens, 1.0);
-        let (bucket, decision) = limit.take(Some(idle), T0 - 5_000);
-        assert_eq!(decision, Decision::Limited { retry_after: 1 });
-        assert_eq!(bucket.tokens, 0.0);
-    }
-
-    #[test]
-    fn buckets_round_trip_as_json() {
-        let bucket = Bucket {
-            tokens: 1.5,
-            updated_ms: T0,
-        };
-        let json = serde_json::to_string(&bucket).unwrap();
-        assert_eq!(json, r#"{"tokens":1.5,"updated_ms":1750000000000}"#);
-        assert_eq!(serde_json::from_str::<Bucket>(&json).unwrap(), bucket);
+    fn a_clock_stepping_back_never_panics() {
+        let limit = limit("1", "1");
+        let position = limit.position(-5);
+        assert_eq!(position.elapsed_ms, 995);
+        assert_eq!(limit.decide(position, 0, 1), Decision::Allowed);
     }
 }

@@ -146,14 +146,8 @@ async fn cors_policy(request_id: &str) -> CorsPolicy {
     }
 }
 
-/// Compare-and-swap attempts on one caller's bucket. Only that caller's own concurrent
-/// requests contend for it; one that loses this many times in a row is part of a burst
-/// and is asked to retry (429), so contention never lets a request through unmetered.
-const BUCKET_SWAP_ATTEMPTS: usize = 8;
-
-/// Takes a token from the caller's bucket in key-value store `default`, exactly: the
-/// bucket is read and written back with compare-and-swap, so two concurrent requests
-/// never take the same token.
+/// Counts the request against the caller's limit in key-value store `default` (see
+/// [`RateLimit`]): exact under concurrency, as counters only change by `increment`.
 async fn take_token(requester: &Requester, request_id: &str) -> Result<Decision, Problem> {
     let misconfigured = |error: String| {
         eprintln!("[{request_id}] rate limit configuration: {error}");
@@ -174,25 +168,27 @@ async fn take_token(requester: &Requester, request_id: &str) -> Result<Decision,
         Problem::unavailable("the rate limit store is unavailable")
     };
     let store = Store::open_default().map_err(unavailable)?;
-    let key = requester.rate_limit_key();
-    for _ in 0..BUCKET_SWAP_ATTEMPTS {
-        let watched = store.watch(&key).map_err(unavailable)?;
-        // A bucket that does not parse (an older format) starts full again.
-        let bucket = watched
-            .value
-            .as_deref()
-            .and_then(|json| serde_json::from_slice(json).ok());
-        let (bucket, decision) = limit.take(bucket, now_ms());
-        // A refused request changes nothing worth storing: the refill is recomputed.
-        if decision != Decision::Allowed {
-            return Ok(decision);
-        }
-        let json = serde_json::to_vec(&bucket).map_err(|_| Problem::internal())?;
-        if store.swap(watched, &json).map_err(unavailable)? {
-            return Ok(decision);
+    let caller = requester.rate_limit_key();
+    let position = limit.position(now_ms());
+    let window_key = |window: i64| format!("{caller}:{window}");
+    let current_key = window_key(position.window);
+    let current = store.increment(&current_key, 1).map_err(unavailable)?;
+    if current == 1 {
+        // The first request of a window retires the window before the previous one,
+        // so a caller keeps at most three counters.
+        if let Err(error) = store.delete(&window_key(position.window - 2)) {
+            eprintln!("[{request_id}] rate limit store: {error}");
         }
     }
-    Ok(Decision::Limited { retry_after: 1 })
+    let previous = store
+        .counter(&window_key(position.window - 1))
+        .map_err(unavailable)?;
+    let decision = limit.decide(position, previous, current);
+    if decision != Decision::Allowed {
+        // A refused request does not count against the caller.
+        store.increment(&current_key, -1).map_err(unavailable)?;
+    }
+    Ok(decision)
 }
 
 /// Where a component's idempotency records live.

@@ -1,18 +1,17 @@
 //! Spin key-value through `wasi:keyvalue@0.2.0-draft2` (a SQLite file locally, Redis in
-//! production), with its compare-and-swap: a value read for a swap is replaced only if
-//! no other writer changed it meanwhile, on every backend.
+//! production), with its atomic `increment`.
+//!
+//! `increment` is the one atomic operation that is exact on every backend of Spin 3.6 and
+//! 4.0. Their compare-and-swap is not: on Redis every swap reports failure after writing
+//! (it ends with `UNWATCH <key>`, which Redis refuses) and a conflict is never detected
+//! (an aborted `EXEC` reads as success); on the SQLite store a swap of an absent key is an
+//! upsert, so two first writers both win. So nothing here offers compare-and-swap.
 
-use spin_sdk::wit::wasi::keyvalue::atomics::{self, Cas, CasError};
+use spin_sdk::wit::wasi::keyvalue::atomics;
 use spin_sdk::wit::wasi::keyvalue::store::{self, Bucket, Error};
 
 /// One key-value store of the component (`key_value_stores` in `spin.toml`).
 pub struct Store(Bucket);
-
-/// A key's value as read for [`Store::swap`].
-pub struct Watched {
-    cas: Cas,
-    pub value: Option<Vec<u8>>,
-}
 
 fn describe(error: Error) -> String {
     match error {
@@ -41,20 +40,17 @@ impl Store {
         self.0.delete(key).map_err(describe)
     }
 
-    /// Reads `key` for a compare-and-swap.
-    pub fn watch(&self, key: &str) -> Result<Watched, String> {
-        let cas = Cas::new(&self.0, key).map_err(describe)?;
-        let value = cas.current().map_err(describe)?;
-        Ok(Watched { cas, value })
+    /// Adds `delta` to the counter at `key` (absent counts as 0) atomically: its new value.
+    pub fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
+        atomics::increment(&self.0, key, delta).map_err(describe)
     }
 
-    /// Writes `value` where `watched` was read, unless another writer changed the key
-    /// since: `Ok(false)` then, and the caller reads again.
-    pub fn swap(&self, watched: Watched, value: &[u8]) -> Result<bool, String> {
-        match atomics::swap(watched.cas, value) {
-            Ok(()) => Ok(true),
-            Err(CasError::CasFailed(_)) => Ok(false),
-            Err(CasError::StoreError(error)) => Err(describe(error)),
+    /// The counter at `key` (0 when absent), without changing or creating it.
+    pub fn counter(&self, key: &str) -> Result<i64, String> {
+        match self.get(key)? {
+            None => Ok(0),
+            Some(stored) => crate::key_value::decode_counter(&stored)
+                .ok_or_else(|| format!("the value at {key:?} is not a counter")),
         }
     }
 }
