@@ -13,6 +13,7 @@ for_both_stores!(
     every_cart_route_needs_a_token,
     each_customer_has_a_cart_of_their_own,
     twenty_concurrent_adds_of_different_skus_keep_every_line,
+    concurrent_adds_of_one_sku_each_count,
     checkout_places_a_paid_order_and_empties_the_cart,
     a_refused_checkout_keeps_the_cart,
     the_cart_lives_in_redis_shared_by_app_instances,
@@ -267,6 +268,32 @@ fn twenty_concurrent_adds_of_different_skus_keep_every_line(store: Store) {
     let expected: Vec<(String, u64)> = skus.iter().map(|sku| (sku.clone(), 1)).collect();
     assert_eq!(held, expected, "{cart}");
     assert_eq!(cart["subtotal"], 20 * 1999);
+}
+
+/// Concurrent adds of one sku: each counts, on the key-value file and on Redis.
+fn concurrent_adds_of_one_sku_each_count(store: Store) {
+    for shop in [Shop::start(store), Shop::start_on_redis(store)] {
+        let admin = shop.admin();
+        let sku = "CART-SAME-1";
+        admin
+            .post("/api/v1/products", &product(sku, "Popular"))
+            .expect_json(201);
+        let customer = shop.customer();
+        let client = &customer.client;
+        std::thread::scope(|scope| {
+            let adds: Vec<_> = (0..20)
+                .map(|_| {
+                    scope.spawn(move || client.post(ITEMS, &json!({ "sku": sku, "quantity": 2 })))
+                })
+                .collect();
+            for add in adds {
+                let reply = add.join().expect("an add thread");
+                assert_eq!(reply.status, 201, "{}", reply.body);
+            }
+        });
+        let cart = client.get(CART).expect_ok();
+        assert_eq!(lines(&cart), pairs(&[(sku, 40)]), "{cart}");
+    }
 }
 
 fn checkout_places_a_paid_order_and_empties_the_cart(store: Store) {

@@ -82,8 +82,12 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// Kills the server's whole process group: a real `spin up` serves from a child
+    /// process (`spin trigger http`) that would otherwise outlive it.
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
+            let group = format!("-{}", self.child.id());
+            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
@@ -124,8 +128,11 @@ pub fn run_to_exit(mut command: Command) -> Exited {
     Exited { status, output }
 }
 
+/// The command with its output captured, in a process group of its own (see `Drop`).
 fn piped(command: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
     command
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
