@@ -98,11 +98,9 @@ impl AppRuntime {
             }
             let component = compile::load_component(&engine, &spec.source)
                 .map_err(|e| Fatal::Runtime(e.context(format!("component `{id}`"))))?;
-            let pre = linker.instantiate_pre(&component).map_err(|e| {
-                Fatal::Runtime(anyhow::Error::from(e).context(format!(
-                    "component `{id}` imports what fusion-host does not provide"
-                )))
-            })?;
+            let pre = linker
+                .instantiate_pre(&component)
+                .map_err(|e| Fatal::Config(missing_import(id, &anyhow::Error::from(e))))?;
             let id: Arc<str> = id.into();
             components.insert(
                 id.to_string(),
@@ -181,15 +179,46 @@ impl AppRuntime {
 
 fn linker(engine: &Engine) -> anyhow::Result<Linker<InstanceState>> {
     let mut linker = Linker::new(engine);
-    // Guests built for wasm32-wasip2 import WASI 0.2 through the standard library and
-    // WASI 0.3 through the SDK: both are provided, as Spin 4 does.
+    // Guests built for wasm32-wasip2 import WASI 0.2 through the standard library;
+    // spin-sdk 6 guests import WASI 0.3 (and wasi:http@0.3), spin-sdk 5 guests
+    // wasi:http@0.2: all are provided, as Spin 4 does.
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi::p3::add_to_linker(&mut linker)?;
     wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     crate::capabilities::key_value::add_to_linker(&mut linker)?;
     crate::capabilities::sqlite::add_to_linker(&mut linker)?;
     crate::capabilities::postgres::add_to_linker(&mut linker)?;
     crate::capabilities::redis::add_to_linker(&mut linker)?;
     crate::capabilities::variables::add_to_linker(&mut linker)?;
     Ok(linker)
+}
+
+/// The startup error for a component the linker cannot satisfy: it names the component and
+/// the import (wasmtime's message names the import in backticks).
+fn missing_import(component: &str, error: &anyhow::Error) -> String {
+    let detail = format!("{error:#}");
+    let import = detail
+        .split('`')
+        .nth(1)
+        .filter(|name| name.contains(':'))
+        .map(|name| format!("`{name}`"))
+        .unwrap_or_else(|| "an interface".into());
+    let unsupported = [
+        "fermyon:spin/llm",
+        "fermyon:spin/mqtt",
+        "fermyon:spin/mysql",
+        "spin:mqtt/",
+        "spin:mysql/",
+    ]
+    .iter()
+    .any(|prefix| import.contains(prefix));
+    let hint = if unsupported {
+        " (fusion-host does not implement Spin's LLM, MQTT and MySQL interfaces: run this app with `spin up`)"
+    } else {
+        " (fusion-host links the imports of spin:up@3.6.0 but llm, mqtt and mysql, and spin-sdk 6's WASIp3 interfaces)"
+    };
+    format!(
+        "component `{component}` imports {import}, which fusion-host does not provide{hint}: {detail}"
+    )
 }

@@ -1,4 +1,5 @@
-//! The data of one guest instance's store: WASI, wasi:http and each Spin capability.
+//! The data of one guest instance's store: WASI, wasi:http (0.2 and 0.3) and each Spin
+//! capability.
 
 use crate::capabilities::{
     key_value::KeyValueInstance, outbound_http::OutboundHttp, postgres::PostgresInstance,
@@ -6,8 +7,8 @@ use crate::capabilities::{
 };
 use wasmtime::component::{HasData, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_http::WasiHttpCtx;
 use wasmtime_wasi_http::p3::{WasiHttpCtxView, WasiHttpView};
+use wasmtime_wasi_http::{WasiHttpCtx, p2};
 
 pub struct InstanceState {
     pub table: ResourceTable,
@@ -30,9 +31,21 @@ impl WasiView for InstanceState {
     }
 }
 
+/// `wasi:http@0.3` (spin-sdk 6 guests).
 impl WasiHttpView for InstanceState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
         WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outbound_http,
+        }
+    }
+}
+
+/// `wasi:http@0.2` (spin-sdk 5 guests); the same hooks apply Spin's outbound rules.
+impl p2::WasiHttpView for InstanceState {
+    fn http(&mut self) -> p2::WasiHttpCtxView<'_> {
+        p2::WasiHttpCtxView {
             ctx: &mut self.http,
             table: &mut self.table,
             hooks: &mut self.outbound_http,

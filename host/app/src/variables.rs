@@ -212,6 +212,14 @@ impl Resolver {
         })
     }
 
+    /// Every variable of component `component` with its value, by name.
+    pub fn component_variables(&self, component: &str) -> Vec<(String, String)> {
+        self.component_values
+            .get(component)
+            .map(|values| values.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    }
+
     /// Expands a template that may name application variables (allowed_outbound_hosts,
     /// the Redis trigger's address and channel).
     pub fn expand_app_template(&self, template: &str) -> Result<String, VariableError> {

@@ -1,7 +1,21 @@
-//! `spin:key-value@3.0.0`: stores named by label, backed by a SQLite file (Spin's `spin`
-//! type, same table layout as Spin's so the file is interchangeable) or by Redis.
+//! Key-value: stores named by label, backed by a SQLite file (Spin's `spin` type, same table
+//! layout and value encodings as Spin's so the file is interchangeable) or by Redis (plain
+//! keys, counters as Redis integers, as Spin's `redis` type).
+//!
+//! Guests reach them through `spin:key-value@3.0.0` (spin-sdk 6), and through
+//! `fermyon:spin/key-value@2.0.0` and `wasi:keyvalue/{store,atomics,batch}@0.2.0-draft2`
+//! (spin-sdk 5). Every interface is a thin conversion over [`Backend`].
+//!
+//! Atomics are exact under concurrency. `increment` is one transaction (SQLite, the value an
+//! 8-byte little-endian `i64` as Spin writes it) or `INCRBY` (Redis). A compare-and-swap
+//! compares against the value its handle last read with `current` (absent included) and
+//! writes only if the stored value is still that one: a conditional `UPDATE`/`INSERT` on
+//! SQLite, a server-side script on Redis. A swap whose handle never read `current` writes
+//! unconditionally, as in Spin.
 
-use crate::bindings::spin::key_value::key_value::{self as kv, Error};
+use crate::bindings::fermyon::spin2_0_0::key_value as v2;
+use crate::bindings::spin::key_value::key_value::{self as v3};
+use crate::bindings::wasi::keyvalue::{atomics, batch, store as wasi_kv};
 use crate::state::{Capabilities, InstanceState};
 use anyhow::Context as _;
 use fusion_host_app::runtime_config::KeyValueStoreConfig;
@@ -27,6 +41,48 @@ pub type OpenStore = Arc<Backend>;
 pub struct KeyValueInstance {
     runtime: Arc<KeyValueRuntime>,
     allowed: Arc<HashSet<String>>,
+}
+
+/// The errors every key-value interface shares; each converts them to its own variant.
+#[derive(Debug)]
+pub enum KvError {
+    StoreTableFull,
+    NoSuchStore,
+    AccessDenied,
+    Other(String),
+}
+
+impl From<KvError> for v3::Error {
+    fn from(e: KvError) -> Self {
+        match e {
+            KvError::StoreTableFull => Self::StoreTableFull,
+            KvError::NoSuchStore => Self::NoSuchStore,
+            KvError::AccessDenied => Self::AccessDenied,
+            KvError::Other(m) => Self::Other(m),
+        }
+    }
+}
+
+impl From<KvError> for v2::Error {
+    fn from(e: KvError) -> Self {
+        match e {
+            KvError::StoreTableFull => Self::StoreTableFull,
+            KvError::NoSuchStore => Self::NoSuchStore,
+            KvError::AccessDenied => Self::AccessDenied,
+            KvError::Other(m) => Self::Other(m),
+        }
+    }
+}
+
+impl From<KvError> for wasi_kv::Error {
+    fn from(e: KvError) -> Self {
+        match e {
+            KvError::StoreTableFull => Self::Other("store table full".into()),
+            KvError::NoSuchStore => Self::NoSuchStore,
+            KvError::AccessDenied => Self::AccessDenied,
+            KvError::Other(m) => Self::Other(m),
+        }
+    }
 }
 
 impl KeyValueRuntime {
@@ -71,6 +127,23 @@ impl KeyValueRuntime {
     }
 }
 
+impl KeyValueInstance {
+    /// A store the component may use, as Spin checks it: not granted → access-denied,
+    /// granted but not configured → no-such-store.
+    fn open(&self, label: String) -> Result<StoreHandle, KvError> {
+        if !self.allowed.contains(&label) {
+            return Err(KvError::AccessDenied);
+        }
+        let backend = self
+            .runtime
+            .stores
+            .get(&label)
+            .cloned()
+            .ok_or(KvError::NoSuchStore)?;
+        Ok(StoreHandle { label, backend })
+    }
+}
+
 fn open_sqlite_store(path: Option<&Path>) -> anyhow::Result<rusqlite::Connection> {
     let connection = match path {
         Some(path) => {
@@ -83,6 +156,8 @@ fn open_sqlite_store(path: Option<&Path>) -> anyhow::Result<rusqlite::Connection
         }
         None => rusqlite::Connection::open_in_memory()?,
     };
+    // Another process (a second host, or Spin) may hold the file: wait for its lock.
+    connection.busy_timeout(std::time::Duration::from_secs(5))?;
     connection.execute_batch(
         "CREATE TABLE IF NOT EXISTS spin_key_value (
             store TEXT NOT NULL,
@@ -94,32 +169,72 @@ fn open_sqlite_store(path: Option<&Path>) -> anyhow::Result<rusqlite::Connection
     Ok(connection)
 }
 
+const UPSERT: &str = "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
+     ON CONFLICT (store, key) DO UPDATE SET value = excluded.value";
+const SELECT: &str = "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2";
+
+/// Writes `ARGV[3]` to `KEYS[1]` only while it holds what the caller saw: nothing when
+/// `ARGV[1]` is `absent`, else exactly `ARGV[2]`. Answers 1 when it wrote.
+const REDIS_COMPARE_AND_SWAP: &str = r#"
+local current = redis.call('GET', KEYS[1])
+if ARGV[1] == 'absent' then
+  if current then return 0 end
+elseif current ~= ARGV[2] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[3])
+return 1
+"#;
+
+fn sqlite_error(e: rusqlite::Error) -> KvError {
+    KvError::Other(e.to_string())
+}
+
+fn redis_error(e: redis::RedisError) -> KvError {
+    KvError::Other(e.to_string())
+}
+
+/// A counter as Spin's SQLite store keeps it: the 8 little-endian bytes of an `i64`.
+fn decode_counter(key: &str, value: Vec<u8>) -> Result<i64, KvError> {
+    let bytes: [u8; 8] = value.try_into().map_err(|v: Vec<u8>| {
+        KvError::Other(format!(
+            "the value of `{key}` is not a counter ({} bytes; increment keeps an 8-byte little-endian integer)",
+            v.len()
+        ))
+    })?;
+    Ok(i64::from_le_bytes(bytes))
+}
+
 impl Backend {
     async fn run_sqlite<R: Send + 'static>(
         connection: &Arc<Mutex<rusqlite::Connection>>,
-        work: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<R> + Send + 'static,
-    ) -> Result<R, Error> {
+        work: impl FnOnce(&mut rusqlite::Connection) -> Result<R, KvError> + Send + 'static,
+    ) -> Result<R, KvError> {
         let connection = connection.clone();
         tokio::task::spawn_blocking(move || {
-            let connection = connection.lock().unwrap_or_else(|e| e.into_inner());
-            work(&connection)
+            let mut connection = connection.lock().unwrap_or_else(|e| e.into_inner());
+            work(&mut connection)
         })
         .await
-        .map_err(|e| Error::Other(e.to_string()))?
-        .map_err(|e| Error::Other(e.to_string()))
+        .map_err(|e| KvError::Other(e.to_string()))?
     }
 
-    async fn get(&self, label: &str, key: String) -> Result<Option<Vec<u8>>, Error> {
+    fn redis(&self) -> Option<redis::aio::ConnectionManager> {
+        match self {
+            Backend::Redis(c) => Some(c.clone()),
+            Backend::Sqlite(_) => None,
+        }
+    }
+
+    async fn get(&self, label: &str, key: String) -> Result<Option<Vec<u8>>, KvError> {
         match self {
             Backend::Sqlite(c) => {
                 let label = label.to_owned();
                 Self::run_sqlite(c, move |c| {
                     use rusqlite::OptionalExtension;
-                    c.prepare_cached(
-                        "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
-                    )?
-                    .query_row((label, key), |row| row.get::<_, Vec<u8>>(0))
-                    .optional()
+                    c.prepare_cached(SELECT)
+                        .and_then(|mut s| s.query_row((label, key), |row| row.get(0)).optional())
+                        .map_err(sqlite_error)
                 })
                 .await
             }
@@ -127,17 +242,15 @@ impl Backend {
         }
     }
 
-    async fn set(&self, label: &str, key: String, value: Vec<u8>) -> Result<(), Error> {
+    async fn set(&self, label: &str, key: String, value: Vec<u8>) -> Result<(), KvError> {
         match self {
             Backend::Sqlite(c) => {
                 let label = label.to_owned();
                 Self::run_sqlite(c, move |c| {
-                    c.prepare_cached(
-                        "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
-                         ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
-                    )?
-                    .execute((label, key, value))
-                    .map(drop)
+                    c.prepare_cached(UPSERT)
+                        .and_then(|mut s| s.execute((label, key, value)))
+                        .map(drop)
+                        .map_err(sqlite_error)
                 })
                 .await
             }
@@ -145,46 +258,218 @@ impl Backend {
         }
     }
 
-    async fn delete(&self, label: &str, key: String) -> Result<(), Error> {
-        match self {
-            Backend::Sqlite(c) => {
-                let label = label.to_owned();
-                Self::run_sqlite(c, move |c| {
-                    c.prepare_cached("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2")?
-                        .execute((label, key))
-                        .map(drop)
-                })
-                .await
-            }
-            Backend::Redis(c) => c.clone().del(key).await.map_err(redis_error),
-        }
+    async fn delete(&self, label: &str, key: String) -> Result<(), KvError> {
+        self.delete_many(label, vec![key]).await
     }
 
-    async fn exists(&self, label: &str, key: String) -> Result<bool, Error> {
+    async fn exists(&self, label: &str, key: String) -> Result<bool, KvError> {
         match self {
             Backend::Sqlite(_) => Ok(self.get(label, key).await?.is_some()),
             Backend::Redis(c) => c.clone().exists(key).await.map_err(redis_error),
         }
     }
 
-    async fn keys(&self, label: &str) -> Result<Vec<String>, Error> {
+    async fn keys(&self, label: &str) -> Result<Vec<String>, KvError> {
         match self {
             Backend::Sqlite(c) => {
                 let label = label.to_owned();
                 Self::run_sqlite(c, move |c| {
-                    c.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1")?
-                        .query_map([label], |row| row.get::<_, String>(0))?
-                        .collect()
+                    let mut statement = c
+                        .prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1")
+                        .map_err(sqlite_error)?;
+                    statement
+                        .query_map([label], |row| row.get::<_, String>(0))
+                        .and_then(Iterator::collect)
+                        .map_err(sqlite_error)
                 })
                 .await
             }
             Backend::Redis(c) => c.clone().keys("*").await.map_err(redis_error),
         }
     }
-}
 
-fn redis_error(e: redis::RedisError) -> Error {
-    Error::Other(e.to_string())
+    /// The keys that exist, with their values (as Spin's SQLite store answers: absent keys
+    /// are left out).
+    async fn get_many(
+        &self,
+        label: &str,
+        keys: Vec<String>,
+    ) -> Result<Vec<(String, Option<Vec<u8>>)>, KvError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let values: Vec<Option<Vec<u8>>> = match self {
+            Backend::Sqlite(c) => {
+                let label = label.to_owned();
+                let keys = keys.clone();
+                Self::run_sqlite(c, move |c| {
+                    use rusqlite::OptionalExtension;
+                    let mut statement = c.prepare_cached(SELECT).map_err(sqlite_error)?;
+                    keys.into_iter()
+                        .map(|key| {
+                            statement
+                                .query_row((&label, key), |row| row.get(0))
+                                .optional()
+                                .map_err(sqlite_error)
+                        })
+                        .collect()
+                })
+                .await?
+            }
+            Backend::Redis(c) => redis::cmd("MGET")
+                .arg(&keys)
+                .query_async(&mut c.clone())
+                .await
+                .map_err(redis_error)?,
+        };
+        Ok(keys
+            .into_iter()
+            .zip(values)
+            .filter(|(_, value)| value.is_some())
+            .collect())
+    }
+
+    async fn set_many(
+        &self,
+        label: &str,
+        key_values: Vec<(String, Vec<u8>)>,
+    ) -> Result<(), KvError> {
+        if key_values.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Backend::Sqlite(c) => {
+                let label = label.to_owned();
+                Self::run_sqlite(c, move |c| {
+                    let tx = c.transaction().map_err(sqlite_error)?;
+                    {
+                        let mut statement = tx.prepare_cached(UPSERT).map_err(sqlite_error)?;
+                        for (key, value) in key_values {
+                            statement
+                                .execute((&label, key, value))
+                                .map_err(sqlite_error)?;
+                        }
+                    }
+                    tx.commit().map_err(sqlite_error)
+                })
+                .await
+            }
+            Backend::Redis(c) => c.clone().mset(&key_values).await.map_err(redis_error),
+        }
+    }
+
+    async fn delete_many(&self, label: &str, keys: Vec<String>) -> Result<(), KvError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Backend::Sqlite(c) => {
+                let label = label.to_owned();
+                Self::run_sqlite(c, move |c| {
+                    let tx = c.transaction().map_err(sqlite_error)?;
+                    {
+                        let mut statement = tx
+                            .prepare_cached(
+                                "DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2",
+                            )
+                            .map_err(sqlite_error)?;
+                        for key in keys {
+                            statement.execute((&label, key)).map_err(sqlite_error)?;
+                        }
+                    }
+                    tx.commit().map_err(sqlite_error)
+                })
+                .await
+            }
+            Backend::Redis(c) => c.clone().del(keys).await.map_err(redis_error),
+        }
+    }
+
+    /// Adds `delta` to the counter at `key` (absent counts as 0) and answers the new value.
+    async fn increment(&self, label: &str, key: String, delta: i64) -> Result<i64, KvError> {
+        match self {
+            Backend::Sqlite(c) => {
+                let label = label.to_owned();
+                Self::run_sqlite(c, move |c| {
+                    use rusqlite::OptionalExtension;
+                    // IMMEDIATE: the write lock is taken before the read, so another
+                    // process sharing the file cannot interleave its own increment.
+                    let tx = c
+                        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                        .map_err(sqlite_error)?;
+                    let current: Option<Vec<u8>> = tx
+                        .prepare_cached(SELECT)
+                        .and_then(|mut s| s.query_row((&label, &key), |row| row.get(0)).optional())
+                        .map_err(sqlite_error)?;
+                    let current = current
+                        .map(|v| decode_counter(&key, v))
+                        .transpose()?
+                        .unwrap_or(0);
+                    let next = current.checked_add(delta).ok_or_else(|| {
+                        KvError::Other(format!("incrementing `{key}` by {delta} overflows"))
+                    })?;
+                    tx.prepare_cached(UPSERT)
+                        .and_then(|mut s| s.execute((&label, &key, next.to_le_bytes())))
+                        .map_err(sqlite_error)?;
+                    tx.commit().map_err(sqlite_error)?;
+                    Ok(next)
+                })
+                .await
+            }
+            Backend::Redis(c) => c.clone().incr(key, delta).await.map_err(redis_error),
+        }
+    }
+
+    /// Writes `value` when `key` still holds `expected` (`None`: absent); answers whether
+    /// it wrote.
+    async fn compare_and_swap(
+        &self,
+        label: &str,
+        key: String,
+        expected: Option<Vec<u8>>,
+        value: Vec<u8>,
+    ) -> Result<bool, KvError> {
+        if let Some(mut connection) = self.redis() {
+            let (mode, old) = match expected {
+                None => ("absent", Vec::new()),
+                Some(old) => ("equal", old),
+            };
+            let written: i64 = redis::cmd("EVAL")
+                .arg(REDIS_COMPARE_AND_SWAP)
+                .arg(1)
+                .arg(key)
+                .arg(mode)
+                .arg(old)
+                .arg(value)
+                .query_async(&mut connection)
+                .await
+                .map_err(redis_error)?;
+            return Ok(written == 1);
+        }
+        let Backend::Sqlite(c) = self else {
+            unreachable!("a backend is SQLite or Redis")
+        };
+        let label = label.to_owned();
+        Self::run_sqlite(c, move |c| {
+            let changed = match expected {
+                None => c
+                    .prepare_cached(
+                        "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (store, key) DO NOTHING",
+                    )
+                    .and_then(|mut s| s.execute((label, key, value))),
+                Some(old) => c
+                    .prepare_cached(
+                        "UPDATE spin_key_value SET value = ?4
+                         WHERE store = ?1 AND key = ?2 AND value = ?3",
+                    )
+                    .and_then(|mut s| s.execute((label, key, old, value))),
+            }
+            .map_err(sqlite_error)?;
+            Ok(changed == 1)
+        })
+        .await
+    }
 }
 
 /// The label a store resource was opened with travels with it, because the SQLite
@@ -194,17 +479,83 @@ pub struct StoreHandle {
     backend: OpenStore,
 }
 
-pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
-    kv::add_to_linker::<_, Capabilities>(linker, |state| state)
+impl StoreHandle {
+    fn share(&self) -> StoreHandle {
+        StoreHandle {
+            label: self.label.clone(),
+            backend: self.backend.clone(),
+        }
+    }
 }
 
-impl kv::Host for InstanceState {
-    fn convert_error(&mut self, err: Error) -> wasmtime::Result<Error> {
+/// A `wasi:keyvalue/atomics` compare-and-swap: the key and what `current` last read.
+pub struct CasHandle {
+    store: StoreHandle,
+    key: String,
+    /// `None` until `current` is called; then the value read (itself `None` when absent).
+    seen: Option<Option<Vec<u8>>>,
+}
+
+impl CasHandle {
+    async fn current(&mut self) -> Result<Option<Vec<u8>>, KvError> {
+        let value = self
+            .store
+            .backend
+            .get(&self.store.label, self.key.clone())
+            .await?;
+        self.seen = Some(value.clone());
+        Ok(value)
+    }
+
+    async fn swap(&self, value: Vec<u8>) -> Result<bool, KvError> {
+        let StoreHandle { label, backend } = &self.store;
+        match &self.seen {
+            // Never read: nothing to compare against, the write is unconditional (Spin's).
+            None => backend
+                .set(label, self.key.clone(), value)
+                .await
+                .map(|()| true),
+            Some(expected) => {
+                backend
+                    .compare_and_swap(label, self.key.clone(), expected.clone(), value)
+                    .await
+            }
+        }
+    }
+}
+
+pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
+    v3::add_to_linker::<_, Capabilities>(linker, |state| state)?;
+    v2::add_to_linker::<_, Capabilities>(linker, |state| state)?;
+    wasi_kv::add_to_linker::<_, Capabilities>(linker, |state| state)?;
+    atomics::add_to_linker::<_, Capabilities>(linker, |state| state)?;
+    batch::add_to_linker::<_, Capabilities>(linker, |state| state)?;
+    Ok(())
+}
+
+impl InstanceState {
+    fn open_store(&mut self, label: String) -> Result<Resource<StoreHandle>, KvError> {
+        let handle = self.key_value.open(label)?;
+        self.table.push(handle).map_err(|_| KvError::StoreTableFull)
+    }
+
+    fn store_handle(&self, store: &Resource<StoreHandle>) -> Result<StoreHandle, KvError> {
+        self.table
+            .get(store)
+            .map(StoreHandle::share)
+            .map_err(|_| KvError::Other("invalid store handle".into()))
+    }
+}
+
+// ---- spin:key-value@3.0.0 (spin-sdk 6) ----
+
+impl v3::Host for InstanceState {
+    fn convert_error(&mut self, err: v3::Error) -> wasmtime::Result<v3::Error> {
         Ok(err)
     }
 }
 
-impl kv::HostStore for InstanceState {
+impl v3::HostStore for InstanceState {
     async fn drop(&mut self, store: Resource<StoreHandle>) -> wasmtime::Result<()> {
         self.table.delete(store)?;
         Ok(())
@@ -214,48 +565,25 @@ impl kv::HostStore for InstanceState {
 fn handle<T>(
     accessor: &Accessor<T, Capabilities>,
     store: &Resource<StoreHandle>,
-) -> Result<(String, OpenStore), Error> {
-    accessor.with(|mut access| {
-        let state = access.get();
-        let handle = state
-            .table
-            .get(store)
-            .map_err(|_| Error::Other("invalid store handle".into()))?;
-        Ok((handle.label.clone(), handle.backend.clone()))
-    })
+) -> Result<StoreHandle, KvError> {
+    accessor.with(|mut access| access.get().store_handle(store))
 }
 
-impl kv::HostStoreWithStore for Capabilities {
+impl v3::HostStoreWithStore for Capabilities {
     async fn open<T>(
         accessor: &Accessor<T, Self>,
         label: String,
-    ) -> Result<Resource<StoreHandle>, Error> {
-        accessor.with(|mut access| {
-            let state = access.get();
-            if !state.key_value.allowed.contains(&label) {
-                return Err(Error::AccessDenied);
-            }
-            let backend = state
-                .key_value
-                .runtime
-                .stores
-                .get(&label)
-                .cloned()
-                .ok_or(Error::NoSuchStore)?;
-            state
-                .table
-                .push(StoreHandle { label, backend })
-                .map_err(|_| Error::StoreTableFull)
-        })
+    ) -> Result<Resource<StoreHandle>, v3::Error> {
+        Ok(accessor.with(|mut access| access.get().open_store(label))?)
     }
 
     async fn get<T>(
         accessor: &Accessor<T, Self>,
         store: Resource<StoreHandle>,
         key: String,
-    ) -> Result<Option<Vec<u8>>, Error> {
-        let (label, backend) = handle(accessor, &store)?;
-        backend.get(&label, key).await
+    ) -> Result<Option<Vec<u8>>, v3::Error> {
+        let s = handle(accessor, &store)?;
+        Ok(s.backend.get(&s.label, key).await?)
     }
 
     async fn set<T>(
@@ -263,39 +591,40 @@ impl kv::HostStoreWithStore for Capabilities {
         store: Resource<StoreHandle>,
         key: String,
         value: Vec<u8>,
-    ) -> Result<(), Error> {
-        let (label, backend) = handle(accessor, &store)?;
-        backend.set(&label, key, value).await
+    ) -> Result<(), v3::Error> {
+        let s = handle(accessor, &store)?;
+        Ok(s.backend.set(&s.label, key, value).await?)
     }
 
     async fn delete<T>(
         accessor: &Accessor<T, Self>,
         store: Resource<StoreHandle>,
         key: String,
-    ) -> Result<(), Error> {
-        let (label, backend) = handle(accessor, &store)?;
-        backend.delete(&label, key).await
+    ) -> Result<(), v3::Error> {
+        let s = handle(accessor, &store)?;
+        Ok(s.backend.delete(&s.label, key).await?)
     }
 
     async fn exists<T>(
         accessor: &Accessor<T, Self>,
         store: Resource<StoreHandle>,
         key: String,
-    ) -> Result<bool, Error> {
-        let (label, backend) = handle(accessor, &store)?;
-        backend.exists(&label, key).await
+    ) -> Result<bool, v3::Error> {
+        let s = handle(accessor, &store)?;
+        Ok(s.backend.exists(&s.label, key).await?)
     }
 
     async fn get_keys<T>(
         accessor: &Accessor<T, Self>,
         store: Resource<StoreHandle>,
-    ) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), Error>>)> {
-        let (keys, outcome) = match handle(accessor, &store) {
-            Ok((label, backend)) => match backend.keys(&label).await {
-                Ok(keys) => (keys, Ok(())),
-                Err(e) => (Vec::new(), Err(e)),
-            },
-            Err(e) => (Vec::new(), Err(e)),
+    ) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), v3::Error>>)> {
+        let listed = match handle(accessor, &store) {
+            Ok(s) => s.backend.keys(&s.label).await,
+            Err(e) => Err(e),
+        };
+        let (keys, outcome) = match listed {
+            Ok(keys) => (keys, Ok(())),
+            Err(e) => (Vec::new(), Err(v3::Error::from(e))),
         };
         accessor.with(|mut access| {
             let keys = StreamReader::new(&mut access, keys)?;
@@ -306,5 +635,243 @@ impl kv::HostStoreWithStore for Capabilities {
                 )?;
             Ok((keys, outcome))
         })
+    }
+}
+
+// ---- fermyon:spin/key-value@2.0.0 (spin-sdk 5) ----
+
+impl v2::Host for InstanceState {
+    fn convert_error(&mut self, err: v2::Error) -> wasmtime::Result<v2::Error> {
+        Ok(err)
+    }
+}
+
+impl v2::HostStore for InstanceState {
+    async fn open(&mut self, label: String) -> Result<Resource<StoreHandle>, v2::Error> {
+        Ok(self.open_store(label)?)
+    }
+
+    async fn get(
+        &mut self,
+        store: Resource<StoreHandle>,
+        key: String,
+    ) -> Result<Option<Vec<u8>>, v2::Error> {
+        let s = self.store_handle(&store)?;
+        Ok(s.backend.get(&s.label, key).await?)
+    }
+
+    async fn set(
+        &mut self,
+        store: Resource<StoreHandle>,
+        key: String,
+        value: Vec<u8>,
+    ) -> Result<(), v2::Error> {
+        let s = self.store_handle(&store)?;
+        Ok(s.backend.set(&s.label, key, value).await?)
+    }
+
+    async fn delete(&mut self, store: Resource<StoreHandle>, key: String) -> Result<(), v2::Error> {
+        let s = self.store_handle(&store)?;
+        Ok(s.backend.delete(&s.label, key).await?)
+    }
+
+    async fn exists(
+        &mut self,
+        store: Resource<StoreHandle>,
+        key: String,
+    ) -> Result<bool, v2::Error> {
+        let s = self.store_handle(&store)?;
+        Ok(s.backend.exists(&s.label, key).await?)
+    }
+
+    async fn get_keys(&mut self, store: Resource<StoreHandle>) -> Result<Vec<String>, v2::Error> {
+        let s = self.store_handle(&store)?;
+        Ok(s.backend.keys(&s.label).await?)
+    }
+
+    async fn drop(&mut self, store: Resource<StoreHandle>) -> wasmtime::Result<()> {
+        self.table.delete(store)?;
+        Ok(())
+    }
+}
+
+// ---- wasi:keyvalue@0.2.0-draft2 (spin-sdk 5) ----
+
+impl wasi_kv::Host for InstanceState {
+    async fn open(&mut self, identifier: String) -> Result<Resource<StoreHandle>, wasi_kv::Error> {
+        Ok(self.open_store(identifier)?)
+    }
+
+    fn convert_error(&mut self, err: wasi_kv::Error) -> wasmtime::Result<wasi_kv::Error> {
+        Ok(err)
+    }
+}
+
+impl wasi_kv::HostBucket for InstanceState {
+    async fn get(
+        &mut self,
+        bucket: Resource<StoreHandle>,
+        key: String,
+    ) -> Result<Option<Vec<u8>>, wasi_kv::Error> {
+        let s = self.store_handle(&bucket)?;
+        Ok(s.backend.get(&s.label, key).await?)
+    }
+
+    async fn set(
+        &mut self,
+        bucket: Resource<StoreHandle>,
+        key: String,
+        value: Vec<u8>,
+    ) -> Result<(), wasi_kv::Error> {
+        let s = self.store_handle(&bucket)?;
+        Ok(s.backend.set(&s.label, key, value).await?)
+    }
+
+    async fn delete(
+        &mut self,
+        bucket: Resource<StoreHandle>,
+        key: String,
+    ) -> Result<(), wasi_kv::Error> {
+        let s = self.store_handle(&bucket)?;
+        Ok(s.backend.delete(&s.label, key).await?)
+    }
+
+    async fn exists(
+        &mut self,
+        bucket: Resource<StoreHandle>,
+        key: String,
+    ) -> Result<bool, wasi_kv::Error> {
+        let s = self.store_handle(&bucket)?;
+        Ok(s.backend.exists(&s.label, key).await?)
+    }
+
+    async fn list_keys(
+        &mut self,
+        bucket: Resource<StoreHandle>,
+        cursor: Option<String>,
+    ) -> Result<wasi_kv::KeyResponse, wasi_kv::Error> {
+        if cursor.is_some() {
+            // Spin answers every key at once and never hands out a cursor.
+            return Err(wasi_kv::Error::Other(
+                "list_keys: cursor not supported".into(),
+            ));
+        }
+        let s = self.store_handle(&bucket)?;
+        let keys = s.backend.keys(&s.label).await?;
+        Ok(wasi_kv::KeyResponse { keys, cursor: None })
+    }
+
+    async fn drop(&mut self, bucket: Resource<StoreHandle>) -> wasmtime::Result<()> {
+        self.table.delete(bucket)?;
+        Ok(())
+    }
+}
+
+impl batch::Host for InstanceState {
+    async fn get_many(
+        &mut self,
+        bucket: Resource<StoreHandle>,
+        keys: Vec<String>,
+    ) -> Result<Vec<(String, Option<Vec<u8>>)>, wasi_kv::Error> {
+        let s = self.store_handle(&bucket)?;
+        Ok(s.backend.get_many(&s.label, keys).await?)
+    }
+
+    async fn set_many(
+        &mut self,
+        bucket: Resource<StoreHandle>,
+        key_values: Vec<(String, Vec<u8>)>,
+    ) -> Result<(), wasi_kv::Error> {
+        let s = self.store_handle(&bucket)?;
+        Ok(s.backend.set_many(&s.label, key_values).await?)
+    }
+
+    async fn delete_many(
+        &mut self,
+        bucket: Resource<StoreHandle>,
+        keys: Vec<String>,
+    ) -> Result<(), wasi_kv::Error> {
+        let s = self.store_handle(&bucket)?;
+        Ok(s.backend.delete_many(&s.label, keys).await?)
+    }
+}
+
+impl InstanceState {
+    fn cas_handle(&mut self, cas: &Resource<CasHandle>) -> Result<&mut CasHandle, KvError> {
+        self.table
+            .get_mut(cas)
+            .map_err(|_| KvError::Other("compare and swap not found".into()))
+    }
+}
+
+impl atomics::Host for InstanceState {
+    async fn increment(
+        &mut self,
+        bucket: Resource<StoreHandle>,
+        key: String,
+        delta: i64,
+    ) -> Result<i64, wasi_kv::Error> {
+        let s = self.store_handle(&bucket)?;
+        Ok(s.backend.increment(&s.label, key, delta).await?)
+    }
+
+    async fn swap(
+        &mut self,
+        cas: Resource<CasHandle>,
+        value: Vec<u8>,
+    ) -> Result<(), atomics::CasError> {
+        let store_error = |e: KvError| atomics::CasError::StoreError(e.into());
+        let handle = self
+            .table
+            .delete(cas)
+            .map_err(|_| store_error(KvError::Other("compare and swap not found".into())))?;
+        if handle.swap(value).await.map_err(store_error)? {
+            return Ok(());
+        }
+        // As Spin: the failure carries a fresh handle that has read the latest value.
+        let mut retry = CasHandle {
+            store: handle.store,
+            key: handle.key,
+            seen: None,
+        };
+        retry.current().await.map_err(store_error)?;
+        let retry = self
+            .table
+            .push(retry)
+            .map_err(|_| store_error(KvError::Other("too many compare_and_swaps opened".into())))?;
+        Err(atomics::CasError::CasFailed(retry))
+    }
+
+    fn convert_cas_error(&mut self, err: atomics::CasError) -> wasmtime::Result<atomics::CasError> {
+        Ok(err)
+    }
+}
+
+impl atomics::HostCas for InstanceState {
+    async fn new(
+        &mut self,
+        bucket: Resource<StoreHandle>,
+        key: String,
+    ) -> Result<Resource<CasHandle>, wasi_kv::Error> {
+        let store = self.store_handle(&bucket)?;
+        self.table
+            .push(CasHandle {
+                store,
+                key,
+                seen: None,
+            })
+            .map_err(|_| wasi_kv::Error::Other("too many compare_and_swaps opened".into()))
+    }
+
+    async fn current(
+        &mut self,
+        cas: Resource<CasHandle>,
+    ) -> Result<Option<Vec<u8>>, wasi_kv::Error> {
+        Ok(self.cas_handle(&cas)?.current().await?)
+    }
+
+    async fn drop(&mut self, cas: Resource<CasHandle>) -> wasmtime::Result<()> {
+        self.table.delete(cas)?;
+        Ok(())
     }
 }

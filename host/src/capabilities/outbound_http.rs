@@ -1,5 +1,10 @@
-//! Outbound `wasi:http` with Spin's rules: `allowed_outbound_hosts` enforced, relative URLs
-//! sent to the app itself, and `http://<component>.spin.internal` dispatched in-process.
+//! Outbound HTTP with Spin's rules, for both guest kinds (`wasi:http@0.3` handlers of
+//! spin-sdk 6 and `wasi:http/outgoing-handler@0.2` of spin-sdk 5): `allowed_outbound_hosts`
+//! enforced, relative URLs (and `http://self.alt`) sent to the app's own listener, and
+//! `http://<component>.spin.internal` dispatched in-process to that component.
+//!
+//! [`OutboundHttp::route`] holds the rules; the two `WasiHttpHooks` impls only carry a
+//! request to where it says.
 
 use crate::trigger::http::HttpTrigger;
 use bytes::Bytes;
@@ -10,9 +15,12 @@ use http_body_util::combinators::UnsyncBoxBody;
 use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 use wasmtime_wasi::TrappableError;
+use wasmtime_wasi_http::p2;
+use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode as P2ErrorCode;
 use wasmtime_wasi_http::p3::bindings::http::types::ErrorCode;
 use wasmtime_wasi_http::p3::{RequestOptions, WasiHttpHooks, default_send_request};
 
+/// The body of requests and responses inside the host (a WASIp3 body).
 pub type Body = UnsyncBoxBody<Bytes, ErrorCode>;
 
 /// A component's `allowed_outbound_hosts`, shared by HTTP, PostgreSQL and Redis.
@@ -42,6 +50,7 @@ impl OutboundRules {
         }
     }
 }
+
 /// The `wasi:http` hooks of one instance.
 pub struct OutboundHttp {
     pub rules: OutboundRules,
@@ -49,6 +58,108 @@ pub struct OutboundHttp {
     pub chain: Option<Weak<HttpTrigger>>,
     /// Where relative URLs go: the address the HTTP trigger listens on.
     pub self_origin: Option<SocketAddr>,
+}
+
+/// Where Spin's rules send an outgoing request.
+enum Destination {
+    /// In-process, to this component of the app.
+    Chained {
+        trigger: Arc<HttpTrigger>,
+        component: String,
+    },
+    /// Over the network (the app's own listener included).
+    Network,
+}
+
+/// Why an outgoing request is refused; each guest kind has its own error code for it.
+enum Refusal {
+    Denied,
+    UriInvalid,
+    NoChaining,
+}
+
+impl From<Refusal> for ErrorCode {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Denied => ErrorCode::HttpRequestDenied,
+            Refusal::UriInvalid => ErrorCode::HttpRequestUriInvalid,
+            Refusal::NoChaining => ErrorCode::DestinationNotFound,
+        }
+    }
+}
+
+impl From<Refusal> for P2ErrorCode {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Denied => P2ErrorCode::HttpRequestDenied,
+            Refusal::UriInvalid => P2ErrorCode::HttpRequestUriInvalid,
+            Refusal::NoChaining => P2ErrorCode::DestinationNotFound,
+        }
+    }
+}
+
+impl OutboundHttp {
+    /// Applies Spin's rules to `request`: checks `allowed_outbound_hosts`, points a
+    /// relative (or `self.alt`) URL at the app's own listener, and removes the `host`
+    /// header (as Spin does before sending or chaining; nginx rejects it next to an
+    /// authority). Answers where the request goes.
+    fn route<B>(&self, request: &mut http::Request<B>) -> Result<Destination, Refusal> {
+        let rules = &self.rules;
+        // wasmtime-wasi-http gives a relative URL the default scheme and an empty host.
+        let uri = request.uri().clone();
+        let is_self = uri.host().is_none_or(|h| h.is_empty() || h == "self.alt");
+        request.headers_mut().remove(http::header::HOST);
+        if is_self {
+            if !rules.hosts.allows_self() {
+                tracing::warn!(component = %rules.component, "{}", rules.hosts.self_denial());
+                return Err(Refusal::Denied);
+            }
+            let origin = self.self_origin.ok_or(Refusal::UriInvalid)?;
+            let authority: Authority = origin
+                .to_string()
+                .parse()
+                .map_err(|_| Refusal::UriInvalid)?;
+            let mut parts = uri.into_parts();
+            parts.scheme = Some(Scheme::HTTP);
+            parts.authority = Some(authority);
+            *request.uri_mut() = http::Uri::from_parts(parts).map_err(|_| Refusal::UriInvalid)?;
+            return Ok(Destination::Network);
+        }
+        let scheme = uri.scheme_str().unwrap_or("https");
+        let host = uri.host().unwrap_or_default();
+        if !rules.allows(scheme, host, uri.port_u16()) {
+            return Err(Refusal::Denied);
+        }
+        match host.strip_suffix(".spin.internal") {
+            Some(component) => {
+                let trigger = self
+                    .chain
+                    .as_ref()
+                    .and_then(Weak::upgrade)
+                    .ok_or(Refusal::NoChaining)?;
+                Ok(Destination::Chained {
+                    trigger,
+                    component: component.to_owned(),
+                })
+            }
+            None => Ok(Destination::Network),
+        }
+    }
+}
+
+/// Serves a chained request on the trigger; a failure is the guest's `internal-error`.
+async fn chain(
+    trigger: Arc<HttpTrigger>,
+    component: String,
+    request: http::Request<Body>,
+) -> Result<http::Response<Body>, String> {
+    trigger
+        .handle_chained(&component, request)
+        .await
+        .map_err(|e| {
+            tracing::error!("service chaining to `{component}` failed: {e:#}");
+            e.to_string()
+        })
 }
 
 type Sent = Result<
@@ -59,6 +170,7 @@ type Sent = Result<
     TrappableError<ErrorCode>,
 >;
 
+/// `wasi:http@0.3` (spin-sdk 6 guests).
 impl WasiHttpHooks for OutboundHttp {
     fn send_request(
         &mut self,
@@ -67,61 +179,90 @@ impl WasiHttpHooks for OutboundHttp {
         fut: Box<dyn Future<Output = Result<(), ErrorCode>> + Send>,
     ) -> Box<dyn Future<Output = Sent> + Send> {
         drop(fut);
-        let rules = self.rules.clone();
-        let chain = self.chain.clone();
-        let self_origin = self.self_origin;
+        let destination = self.route(&mut request);
         Box::new(async move {
-            // wasmtime-wasi-http gives a relative URL the default scheme and an empty host.
-            let uri = request.uri().clone();
-            let is_self = uri.host().is_none_or(|h| h.is_empty() || h == "self.alt");
-            if is_self {
-                if !rules.hosts.allows_self() {
-                    tracing::warn!(component = %rules.component, "{}", rules.hosts.self_denial());
-                    return Err(ErrorCode::HttpRequestDenied.into());
+            match destination.map_err(ErrorCode::from)? {
+                Destination::Chained { trigger, component } => {
+                    let response = chain(trigger, component, request)
+                        .await
+                        .map_err(|e| ErrorCode::InternalError(Some(e)))?;
+                    Ok((
+                        response,
+                        Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,
+                    ))
                 }
-                let origin = self_origin.ok_or(ErrorCode::HttpRequestUriInvalid)?;
-                let authority: Authority = origin
-                    .to_string()
-                    .parse()
-                    .map_err(|_| ErrorCode::HttpRequestUriInvalid)?;
-                let mut parts = uri.into_parts();
-                parts.scheme = Some(Scheme::HTTP);
-                parts.authority = Some(authority);
-                *request.uri_mut() =
-                    http::Uri::from_parts(parts).map_err(|_| ErrorCode::HttpRequestUriInvalid)?;
-            } else {
-                let scheme = uri.scheme_str().unwrap_or("https");
-                let host = uri.host().unwrap_or_default();
-                if !rules.allows(scheme, host, uri.port_u16()) {
-                    return Err(ErrorCode::HttpRequestDenied.into());
-                }
-                if let Some(component) = host.strip_suffix(".spin.internal") {
-                    let trigger = chain
-                        .as_ref()
-                        .and_then(Weak::upgrade)
-                        .ok_or(ErrorCode::DestinationNotFound)?;
-                    let response =
-                        trigger
-                            .handle_chained(component, request)
-                            .await
-                            .map_err(|e| {
-                                tracing::error!("service chaining to `{component}` failed: {e:#}");
-                                ErrorCode::InternalError(Some(e.to_string()))
-                            })?;
-                    return Ok((response, done()));
+                Destination::Network => {
+                    let (response, io) = default_send_request(request, options).await?;
+                    Ok((
+                        response.map(BodyExt::boxed_unsync),
+                        Box::new(io) as Box<dyn Future<Output = _> + Send>,
+                    ))
                 }
             }
-            // Some servers (nginx) reject a host header next to the authority.
-            request.headers_mut().remove(http::header::HOST);
-            let (response, io) = default_send_request(request, options).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = _> + Send>,
-            ))
         })
     }
 }
 
-fn done() -> Box<dyn Future<Output = Result<(), ErrorCode>> + Send> {
-    Box::new(async { Ok(()) })
+/// `wasi:http/outgoing-handler@0.2` (spin-sdk 5 guests).
+impl p2::WasiHttpHooks for OutboundHttp {
+    fn send_request(
+        &mut self,
+        mut request: http::Request<p2::body::HyperOutgoingBody>,
+        mut config: p2::types::OutgoingRequestConfig,
+    ) -> p2::HttpResult<p2::types::HostFutureIncomingResponse> {
+        match self.route(&mut request).map_err(P2ErrorCode::from)? {
+            Destination::Chained { trigger, component } => {
+                let between_bytes_timeout = config.between_bytes_timeout;
+                let request = request.map(|body| body.map_err(p2_to_p3).boxed_unsync());
+                let handle = wasmtime_wasi::runtime::spawn(async move {
+                    Ok(chain(trigger, component, request)
+                        .await
+                        .map(|response| p2::types::IncomingResponse {
+                            resp: response.map(|body| body.map_err(p3_to_p2).boxed_unsync()),
+                            worker: None,
+                            between_bytes_timeout,
+                        })
+                        .map_err(|e| P2ErrorCode::InternalError(Some(e))))
+                });
+                Ok(p2::types::HostFutureIncomingResponse::pending(handle))
+            }
+            Destination::Network => {
+                // A request to the app's own listener was rewritten to plain http.
+                config.use_tls = request.uri().scheme() == Some(&Scheme::HTTPS);
+                Ok(p2::default_send_request(request, config))
+            }
+        }
+    }
+}
+
+/// A WASIp2 body error as the host's (WASIp3) body reports it.
+pub fn p2_to_p3(e: P2ErrorCode) -> ErrorCode {
+    match e {
+        P2ErrorCode::HttpRequestDenied => ErrorCode::HttpRequestDenied,
+        P2ErrorCode::DestinationNotFound => ErrorCode::DestinationNotFound,
+        P2ErrorCode::ConnectionRefused => ErrorCode::ConnectionRefused,
+        P2ErrorCode::ConnectionTerminated => ErrorCode::ConnectionTerminated,
+        P2ErrorCode::ConnectionTimeout => ErrorCode::ConnectionTimeout,
+        P2ErrorCode::ConnectionReadTimeout => ErrorCode::ConnectionReadTimeout,
+        P2ErrorCode::HttpRequestUriInvalid => ErrorCode::HttpRequestUriInvalid,
+        P2ErrorCode::HttpProtocolError => ErrorCode::HttpProtocolError,
+        P2ErrorCode::InternalError(m) => ErrorCode::InternalError(m),
+        other => ErrorCode::InternalError(Some(format!("{other:?}"))),
+    }
+}
+
+/// A host (WASIp3) body error as a WASIp2 guest reads it.
+pub fn p3_to_p2(e: ErrorCode) -> P2ErrorCode {
+    match e {
+        ErrorCode::HttpRequestDenied => P2ErrorCode::HttpRequestDenied,
+        ErrorCode::DestinationNotFound => P2ErrorCode::DestinationNotFound,
+        ErrorCode::ConnectionRefused => P2ErrorCode::ConnectionRefused,
+        ErrorCode::ConnectionTerminated => P2ErrorCode::ConnectionTerminated,
+        ErrorCode::ConnectionTimeout => P2ErrorCode::ConnectionTimeout,
+        ErrorCode::ConnectionReadTimeout => P2ErrorCode::ConnectionReadTimeout,
+        ErrorCode::HttpRequestUriInvalid => P2ErrorCode::HttpRequestUriInvalid,
+        ErrorCode::HttpProtocolError => P2ErrorCode::HttpProtocolError,
+        ErrorCode::InternalError(m) => P2ErrorCode::InternalError(m),
+        other => P2ErrorCode::InternalError(Some(format!("{other:?}"))),
+    }
 }

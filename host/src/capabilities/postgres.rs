@@ -1,10 +1,15 @@
-//! `spin:postgres@4.2.0`: connections drawn from a pool per address (as Spin 4 keeps),
-//! to addresses the component's `allowed_outbound_hosts` permit.
+//! PostgreSQL: connections drawn from a pool per address (as Spin 4 keeps), to addresses the
+//! component's `allowed_outbound_hosts` permit, with Spin's type mapping.
+//!
+//! Guests reach it through `spin:postgres@4.2.0` (spin-sdk 6), and `spin:postgres@4.0.0`,
+//! `@3.0.0` and `fermyon:spin/postgres@2.0.0` (spin-sdk 5). The runtime speaks 4.2.0's types;
+//! the older interfaces convert from and to them as Spin does (a value an older interface
+//! has no case for is `unsupported`, its column type `other`).
 
 // The error type is spin:postgres's WIT `error` variant, whose size is not ours to choose.
 #![allow(clippy::result_large_err)]
 
-use crate::bindings::spin::postgres::postgres::{
+use crate::bindings::spin::postgres4_2_0::postgres::{
     self as pg, Column, DbDataType, DbError, DbValue, Error, ParameterValue, QueryError, RowSet,
 };
 use crate::capabilities::outbound_http::OutboundRules;
@@ -356,7 +361,8 @@ fn to_sql(value: &ParameterValue) -> Result<Param, Error> {
 }
 
 pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
-    pg::add_to_linker::<_, Capabilities>(linker, |state| state)
+    pg::add_to_linker::<_, Capabilities>(linker, |state| state)?;
+    older::add_to_linker(linker)
 }
 
 impl pg::Host for InstanceState {
@@ -383,8 +389,8 @@ impl InstanceState {
     }
 }
 
-impl pg::HostConnection for InstanceState {
-    async fn open(&mut self, address: String) -> Result<Resource<PgConnection>, Error> {
+impl InstanceState {
+    async fn pg_open(&mut self, address: String) -> Result<Resource<PgConnection>, Error> {
         let connection = connect(
             self.postgres.runtime.clone(),
             self.postgres.rules.clone(),
@@ -394,15 +400,41 @@ impl pg::HostConnection for InstanceState {
         self.push_pg(connection)
     }
 
+    async fn pg_query(
+        &mut self,
+        c: &Resource<PgConnection>,
+        statement: String,
+        params: Vec<ParameterValue>,
+    ) -> Result<RowSet, Error> {
+        let connection = PgConnection(self.pg_connection(c)?);
+        let (columns, rows) = connection.query(&statement, params).await?;
+        Ok(RowSet { columns, rows })
+    }
+
+    async fn pg_execute(
+        &mut self,
+        c: &Resource<PgConnection>,
+        statement: String,
+        params: Vec<ParameterValue>,
+    ) -> Result<u64, Error> {
+        PgConnection(self.pg_connection(c)?)
+            .execute(&statement, params)
+            .await
+    }
+}
+
+impl pg::HostConnection for InstanceState {
+    async fn open(&mut self, address: String) -> Result<Resource<PgConnection>, Error> {
+        self.pg_open(address).await
+    }
+
     async fn query(
         &mut self,
         c: Resource<PgConnection>,
         statement: String,
         params: Vec<ParameterValue>,
     ) -> Result<RowSet, Error> {
-        let connection = PgConnection(self.pg_connection(&c)?);
-        let (columns, rows) = connection.query(&statement, params).await?;
-        Ok(RowSet { columns, rows })
+        self.pg_query(&c, statement, params).await
     }
 
     async fn execute(
@@ -411,9 +443,7 @@ impl pg::HostConnection for InstanceState {
         statement: String,
         params: Vec<ParameterValue>,
     ) -> Result<u64, Error> {
-        PgConnection(self.pg_connection(&c)?)
-            .execute(&statement, params)
-            .await
+        self.pg_execute(&c, statement, params).await
     }
 
     async fn drop(&mut self, c: Resource<PgConnection>) -> wasmtime::Result<()> {
@@ -446,7 +476,7 @@ impl pg::HostConnectionBuilder for InstanceState {
             .get(&b)
             .map(|b| b.address.clone())
             .map_err(|_| Error::Other("no builder found".into()))?;
-        pg::HostConnection::open(self, address).await
+        self.pg_open(address).await
     }
 
     async fn drop(&mut self, b: Resource<PgConnectionBuilder>) -> wasmtime::Result<()> {
@@ -535,5 +565,393 @@ impl pg::HostConnectionBuilderWithStore for Capabilities {
                 .map_err(|_| Error::Other("no builder found".into()))
         })?;
         open_for(accessor, address).await
+    }
+}
+
+/// `spin:postgres@4.0.0`, `@3.0.0` and `fermyon:spin/postgres@2.0.0` over the 4.2.0 runtime.
+mod older {
+    use super::{Error, InstanceState, PgConnection, RowSet, pg};
+    use crate::bindings::fermyon::spin2_0_0::{postgres as v2, rdbms_types as v2_types};
+    use crate::bindings::spin::postgres3_0_0::postgres as pg3;
+    use crate::bindings::spin::postgres4_0_0::postgres as pg4;
+    use crate::state::Capabilities;
+    use wasmtime::component::{Linker, Resource};
+
+    pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
+        pg4::add_to_linker::<_, Capabilities>(linker, |state| state)?;
+        pg3::add_to_linker::<_, Capabilities>(linker, |state| state)?;
+        v2::add_to_linker::<_, Capabilities>(linker, |state| state)?;
+        v2_types::add_to_linker::<_, Capabilities>(linker, |state| state)?;
+        Ok(())
+    }
+
+    /// Converts between two versions' enums whose listed cases carry the same payload (or
+    /// none); the remaining cases follow as match arms.
+    macro_rules! convert {
+        ($value:expr, $from:ident => $to:ident :: $ty:ident,
+         units: [$($unit:ident),*], same: [$($same:ident),*] $(, $($rest:tt)*)?) => {
+            match $value {
+                $( $from::$ty::$unit => $to::$ty::$unit, )*
+                $( $from::$ty::$same(v) => $to::$ty::$same(v), )*
+                $( $($rest)* )?
+            }
+        };
+    }
+
+    fn text_of(error: pg::QueryError) -> String {
+        match error {
+            pg::QueryError::Text(text) => text,
+            pg::QueryError::DbError(e) => e.as_text,
+        }
+    }
+
+    // ---- 4.0.0: 4.2.0's types, case for case ----
+
+    fn range<T, A, B>(
+        (low, high): (Option<(T, A)>, Option<(T, A)>),
+        kind: impl Fn(A) -> B,
+    ) -> (Option<(T, B)>, Option<(T, B)>) {
+        (
+            low.map(|(v, k)| (v, kind(k))),
+            high.map(|(v, k)| (v, kind(k))),
+        )
+    }
+
+    fn bound_to_4_2(k: pg4::RangeBoundKind) -> pg::RangeBoundKind {
+        match k {
+            pg4::RangeBoundKind::Inclusive => pg::RangeBoundKind::Inclusive,
+            pg4::RangeBoundKind::Exclusive => pg::RangeBoundKind::Exclusive,
+        }
+    }
+
+    fn bound_to_4_0(k: pg::RangeBoundKind) -> pg4::RangeBoundKind {
+        match k {
+            pg::RangeBoundKind::Inclusive => pg4::RangeBoundKind::Inclusive,
+            pg::RangeBoundKind::Exclusive => pg4::RangeBoundKind::Exclusive,
+        }
+    }
+
+    fn param_4_0(p: pg4::ParameterValue) -> pg::ParameterValue {
+        convert!(p, pg4 => pg::ParameterValue,
+            units: [DbNull],
+            same: [Boolean, Int8, Int16, Int32, Int64, Floating32, Floating64, Str, Binary, Date,
+                   Time, Datetime, Timestamp, Uuid, Jsonb, Decimal, ArrayInt32, ArrayInt64,
+                   ArrayDecimal, ArrayStr],
+            pg4::ParameterValue::RangeInt32(r) => pg::ParameterValue::RangeInt32(range(r, bound_to_4_2)),
+            pg4::ParameterValue::RangeInt64(r) => pg::ParameterValue::RangeInt64(range(r, bound_to_4_2)),
+            pg4::ParameterValue::RangeDecimal(r) => pg::ParameterValue::RangeDecimal(range(r, bound_to_4_2)),
+            pg4::ParameterValue::Interval(i) => pg::ParameterValue::Interval(pg::Interval {
+                micros: i.micros, days: i.days, months: i.months,
+            }),
+        )
+    }
+
+    fn value_4_0(v: pg::DbValue) -> pg4::DbValue {
+        convert!(v, pg => pg4::DbValue,
+            units: [DbNull],
+            same: [Boolean, Int8, Int16, Int32, Int64, Floating32, Floating64, Str, Binary, Date,
+                   Time, Datetime, Timestamp, Uuid, Jsonb, Decimal, ArrayInt32, ArrayInt64,
+                   ArrayDecimal, ArrayStr, Unsupported],
+            pg::DbValue::RangeInt32(r) => pg4::DbValue::RangeInt32(range(r, bound_to_4_0)),
+            pg::DbValue::RangeInt64(r) => pg4::DbValue::RangeInt64(range(r, bound_to_4_0)),
+            pg::DbValue::RangeDecimal(r) => pg4::DbValue::RangeDecimal(range(r, bound_to_4_0)),
+            pg::DbValue::Interval(i) => pg4::DbValue::Interval(pg4::Interval {
+                micros: i.micros, days: i.days, months: i.months,
+            }),
+        )
+    }
+
+    fn data_type_4_0(t: pg::DbDataType) -> pg4::DbDataType {
+        convert!(t, pg => pg4::DbDataType,
+            units: [Boolean, Int8, Int16, Int32, Int64, Floating32, Floating64, Str, Binary, Date,
+                    Time, Datetime, Timestamp, Uuid, Jsonb, Decimal, RangeInt32, RangeInt64,
+                    RangeDecimal, ArrayInt32, ArrayInt64, ArrayDecimal, ArrayStr, Interval],
+            same: [Other])
+    }
+
+    fn error_4_0(e: Error) -> pg4::Error {
+        convert!(e, pg => pg4::Error,
+            units: [],
+            same: [ConnectionFailed, BadParameter, ValueConversionFailed, Other],
+            pg::Error::QueryFailed(q) => pg4::Error::QueryFailed(match q {
+                pg::QueryError::Text(t) => pg4::QueryError::Text(t),
+                pg::QueryError::DbError(d) => pg4::QueryError::DbError(pg4::DbError {
+                    as_text: d.as_text,
+                    severity: d.severity,
+                    code: d.code,
+                    message: d.message,
+                    detail: d.detail,
+                    extras: d.extras,
+                }),
+            }),
+        )
+    }
+
+    fn rows_4_0(r: RowSet) -> pg4::RowSet {
+        pg4::RowSet {
+            columns: r
+                .columns
+                .into_iter()
+                .map(|c| pg4::Column {
+                    name: c.name,
+                    data_type: data_type_4_0(c.data_type),
+                })
+                .collect(),
+            rows: r
+                .rows
+                .into_iter()
+                .map(|row| row.into_iter().map(value_4_0).collect())
+                .collect(),
+        }
+    }
+
+    impl pg4::Host for InstanceState {
+        fn convert_error(&mut self, err: pg4::Error) -> wasmtime::Result<pg4::Error> {
+            Ok(err)
+        }
+    }
+
+    impl pg4::HostConnection for InstanceState {
+        async fn open(&mut self, address: String) -> Result<Resource<PgConnection>, pg4::Error> {
+            self.pg_open(address).await.map_err(error_4_0)
+        }
+
+        async fn query(
+            &mut self,
+            c: Resource<PgConnection>,
+            statement: String,
+            params: Vec<pg4::ParameterValue>,
+        ) -> Result<pg4::RowSet, pg4::Error> {
+            let params = params.into_iter().map(param_4_0).collect();
+            self.pg_query(&c, statement, params)
+                .await
+                .map(rows_4_0)
+                .map_err(error_4_0)
+        }
+
+        async fn execute(
+            &mut self,
+            c: Resource<PgConnection>,
+            statement: String,
+            params: Vec<pg4::ParameterValue>,
+        ) -> Result<u64, pg4::Error> {
+            let params = params.into_iter().map(param_4_0).collect();
+            self.pg_execute(&c, statement, params)
+                .await
+                .map_err(error_4_0)
+        }
+
+        async fn drop(&mut self, c: Resource<PgConnection>) -> wasmtime::Result<()> {
+            self.table.delete(c)?;
+            Ok(())
+        }
+    }
+
+    // ---- 3.0.0: no uuid, jsonb, decimal, ranges, arrays or interval ----
+
+    fn param_3(p: pg3::ParameterValue) -> pg::ParameterValue {
+        convert!(p, pg3 => pg::ParameterValue,
+            units: [DbNull],
+            same: [Boolean, Int8, Int16, Int32, Int64, Floating32, Floating64, Str, Binary, Date,
+                   Time, Datetime, Timestamp])
+    }
+
+    fn value_3(v: pg::DbValue) -> pg3::DbValue {
+        convert!(v, pg => pg3::DbValue,
+            units: [DbNull],
+            same: [Boolean, Int8, Int16, Int32, Int64, Floating32, Floating64, Str, Binary, Date,
+                   Time, Datetime, Timestamp],
+            _ => pg3::DbValue::Unsupported,
+        )
+    }
+
+    fn data_type_3(t: pg::DbDataType) -> pg3::DbDataType {
+        convert!(t, pg => pg3::DbDataType,
+            units: [Boolean, Int8, Int16, Int32, Int64, Floating32, Floating64, Str, Binary, Date,
+                    Time, Datetime, Timestamp],
+            same: [],
+            _ => pg3::DbDataType::Other,
+        )
+    }
+
+    fn error_3(e: Error) -> pg3::Error {
+        convert!(e, pg => pg3::Error,
+            units: [],
+            same: [ConnectionFailed, BadParameter, ValueConversionFailed, Other],
+            pg::Error::QueryFailed(q) => pg3::Error::QueryFailed(text_of(q)),
+        )
+    }
+
+    fn rows_3(r: RowSet) -> pg3::RowSet {
+        pg3::RowSet {
+            columns: r
+                .columns
+                .into_iter()
+                .map(|c| pg3::Column {
+                    name: c.name,
+                    data_type: data_type_3(c.data_type),
+                })
+                .collect(),
+            rows: r
+                .rows
+                .into_iter()
+                .map(|row| row.into_iter().map(value_3).collect())
+                .collect(),
+        }
+    }
+
+    impl pg3::Host for InstanceState {
+        fn convert_error(&mut self, err: pg3::Error) -> wasmtime::Result<pg3::Error> {
+            Ok(err)
+        }
+    }
+
+    impl pg3::HostConnection for InstanceState {
+        async fn open(&mut self, address: String) -> Result<Resource<PgConnection>, pg3::Error> {
+            self.pg_open(address).await.map_err(error_3)
+        }
+
+        async fn query(
+            &mut self,
+            c: Resource<PgConnection>,
+            statement: String,
+            params: Vec<pg3::ParameterValue>,
+        ) -> Result<pg3::RowSet, pg3::Error> {
+            let params = params.into_iter().map(param_3).collect();
+            self.pg_query(&c, statement, params)
+                .await
+                .map(rows_3)
+                .map_err(error_3)
+        }
+
+        async fn execute(
+            &mut self,
+            c: Resource<PgConnection>,
+            statement: String,
+            params: Vec<pg3::ParameterValue>,
+        ) -> Result<u64, pg3::Error> {
+            let params = params.into_iter().map(param_3).collect();
+            self.pg_execute(&c, statement, params)
+                .await
+                .map_err(error_3)
+        }
+
+        async fn drop(&mut self, c: Resource<PgConnection>) -> wasmtime::Result<()> {
+            self.table.delete(c)?;
+            Ok(())
+        }
+    }
+
+    // ---- fermyon:spin 2.0.0: rdbms-types, unsigned integers refused ----
+
+    fn params_2(
+        params: Vec<v2_types::ParameterValue>,
+    ) -> Result<Vec<pg::ParameterValue>, v2_types::Error> {
+        params
+            .into_iter()
+            .map(|p| {
+                Ok(convert!(p, v2_types => pg::ParameterValue,
+                    units: [DbNull],
+                    same: [Boolean, Int8, Int16, Int32, Int64, Floating32, Floating64, Str, Binary],
+                    v2_types::ParameterValue::Uint8(_)
+                    | v2_types::ParameterValue::Uint16(_)
+                    | v2_types::ParameterValue::Uint32(_)
+                    | v2_types::ParameterValue::Uint64(_) => {
+                        return Err(v2_types::Error::ValueConversionFailed(
+                            "Postgres does not support unsigned integers".into(),
+                        ));
+                    }
+                ))
+            })
+            .collect()
+    }
+
+    fn value_2(v: pg::DbValue) -> v2_types::DbValue {
+        convert!(v, pg => v2_types::DbValue,
+            units: [DbNull],
+            same: [Boolean, Int8, Int16, Int32, Int64, Floating32, Floating64, Str, Binary],
+            _ => v2_types::DbValue::Unsupported,
+        )
+    }
+
+    fn data_type_2(t: pg::DbDataType) -> v2_types::DbDataType {
+        convert!(t, pg => v2_types::DbDataType,
+            units: [Boolean, Int8, Int16, Int32, Int64, Floating32, Floating64, Str, Binary],
+            same: [],
+            _ => v2_types::DbDataType::Other,
+        )
+    }
+
+    fn error_2(e: Error) -> v2_types::Error {
+        convert!(e, pg => v2_types::Error,
+            units: [],
+            same: [ConnectionFailed, BadParameter, ValueConversionFailed, Other],
+            pg::Error::QueryFailed(q) => v2_types::Error::QueryFailed(text_of(q)),
+        )
+    }
+
+    fn rows_2(r: RowSet) -> v2_types::RowSet {
+        v2_types::RowSet {
+            columns: r
+                .columns
+                .into_iter()
+                .map(|c| v2_types::Column {
+                    name: c.name,
+                    data_type: data_type_2(c.data_type),
+                })
+                .collect(),
+            rows: r
+                .rows
+                .into_iter()
+                .map(|row| row.into_iter().map(value_2).collect())
+                .collect(),
+        }
+    }
+
+    impl v2_types::Host for InstanceState {
+        fn convert_error(&mut self, err: v2_types::Error) -> wasmtime::Result<v2_types::Error> {
+            Ok(err)
+        }
+    }
+
+    impl v2::Host for InstanceState {}
+
+    impl v2::HostConnection for InstanceState {
+        async fn open(
+            &mut self,
+            address: String,
+        ) -> Result<Resource<PgConnection>, v2_types::Error> {
+            self.pg_open(address).await.map_err(error_2)
+        }
+
+        async fn query(
+            &mut self,
+            c: Resource<PgConnection>,
+            statement: String,
+            params: Vec<v2_types::ParameterValue>,
+        ) -> Result<v2_types::RowSet, v2_types::Error> {
+            let params = params_2(params)?;
+            self.pg_query(&c, statement, params)
+                .await
+                .map(rows_2)
+                .map_err(error_2)
+        }
+
+        async fn execute(
+            &mut self,
+            c: Resource<PgConnection>,
+            statement: String,
+            params: Vec<v2_types::ParameterValue>,
+        ) -> Result<u64, v2_types::Error> {
+            let params = params_2(params)?;
+            self.pg_execute(&c, statement, params)
+                .await
+                .map_err(error_2)
+        }
+
+        async fn drop(&mut self, c: Resource<PgConnection>) -> wasmtime::Result<()> {
+            self.table.delete(c)?;
+            Ok(())
+        }
     }
 }

@@ -1,10 +1,17 @@
-//! `spin:sqlite@3.1.0`: databases named by label, each a SQLite file; every `open` gets
-//! its own connection, as in Spin, so transactions of concurrent instances stay apart.
+//! SQLite: databases named by label, each a SQLite file; every `open` gets its own
+//! connection, as in Spin, so transactions of concurrent instances stay apart.
+//!
+//! Guests reach them through `spin:sqlite@3.1.0` (spin-sdk 6), and `spin:sqlite@3.0.0` and
+//! `fermyon:spin/sqlite@2.0.0` (spin-sdk 5): the three share one shape of values and errors,
+//! converted from and to the runtime's own below.
 
-use crate::bindings::spin::sqlite::sqlite::{self as sql, Error, QueryResult, RowResult, Value};
+use crate::bindings::fermyon::spin2_0_0::sqlite as v2;
+use crate::bindings::spin::sqlite3_0_0::sqlite as v3_0;
+use crate::bindings::spin::sqlite3_1_0::sqlite::{self as v3_1};
 use crate::state::{Capabilities, InstanceState};
 use anyhow::Context as _;
 use fusion_host_app::runtime_config::SqliteDatabaseConfig;
+use rusqlite::types::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -22,6 +29,21 @@ pub struct SqliteInstance {
 }
 
 pub struct SqliteConnection(Arc<Mutex<rusqlite::Connection>>);
+
+/// The errors every SQLite interface shares.
+#[derive(Debug)]
+pub enum SqlError {
+    NoSuchDatabase,
+    AccessDenied,
+    InvalidConnection,
+    Io(String),
+}
+
+/// A statement's outcome: column names and rows.
+pub struct Rows {
+    columns: Vec<String>,
+    rows: Vec<Vec<Value>>,
+}
 
 impl SqliteRuntime {
     pub fn new(config: &BTreeMap<String, SqliteDatabaseConfig>) -> anyhow::Result<Self> {
@@ -58,16 +80,23 @@ impl SqliteRuntime {
 }
 
 impl SqliteInstance {
-    async fn open(&self, label: &str) -> Result<SqliteConnection, Error> {
+    fn share(&self) -> SqliteInstance {
+        SqliteInstance {
+            runtime: self.runtime.clone(),
+            allowed: self.allowed.clone(),
+        }
+    }
+
+    async fn open(&self, label: &str) -> Result<SqliteConnection, SqlError> {
         if !self.allowed.contains(label) {
-            return Err(Error::AccessDenied);
+            return Err(SqlError::AccessDenied);
         }
         let path = self
             .runtime
             .databases
             .get(label)
             .cloned()
-            .ok_or(Error::NoSuchDatabase)?;
+            .ok_or(SqlError::NoSuchDatabase)?;
         let connection = blocking(move || {
             let connection = rusqlite::Connection::open(&path)?;
             // Spin denies ATTACH of other files: a guest reaches only its own database.
@@ -89,27 +118,27 @@ impl SqliteInstance {
 
 async fn blocking<R: Send + 'static>(
     work: impl FnOnce() -> rusqlite::Result<R> + Send + 'static,
-) -> Result<R, Error> {
+) -> Result<R, SqlError> {
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| Error::Io(e.to_string()))?
-        .map_err(|e| Error::Io(e.to_string()))
+        .map_err(|e| SqlError::Io(e.to_string()))?
+        .map_err(|e| SqlError::Io(e.to_string()))
 }
 
 impl SqliteConnection {
+    fn share(&self) -> SqliteConnection {
+        SqliteConnection(self.0.clone())
+    }
+
     async fn run<R: Send + 'static>(
         &self,
         work: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<R> + Send + 'static,
-    ) -> Result<R, Error> {
+    ) -> Result<R, SqlError> {
         let connection = self.0.clone();
         blocking(move || work(&connection.lock().unwrap_or_else(|e| e.into_inner()))).await
     }
 
-    async fn execute(
-        &self,
-        statement: String,
-        parameters: Vec<Value>,
-    ) -> Result<QueryResult, Error> {
+    async fn execute(&self, statement: String, parameters: Vec<Value>) -> Result<Rows, SqlError> {
         self.run(move |c| {
             let mut statement = c.prepare_cached(&statement)?;
             let columns: Vec<String> = statement
@@ -118,16 +147,14 @@ impl SqliteConnection {
                 .map(str::to_owned)
                 .collect();
             let count = columns.len();
-            let params = rusqlite::params_from_iter(parameters.iter().map(to_sql));
             let rows = statement
-                .query_map(params, |row| {
+                .query_map(rusqlite::params_from_iter(parameters.iter()), |row| {
                     (0..count)
-                        .map(|i| row.get_ref(i).map(from_sql))
+                        .map(|i| row.get_ref(i).map(owned_value))
                         .collect::<rusqlite::Result<Vec<_>>>()
-                        .map(|values| RowResult { values })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(QueryResult { columns, rows })
+            Ok(Rows { columns, rows })
         })
         .await
     }
@@ -141,78 +168,166 @@ impl SqliteConnection {
     }
 }
 
-fn to_sql(value: &Value) -> rusqlite::types::ToSqlOutput<'_> {
-    use rusqlite::types::{ToSqlOutput, ValueRef};
-    ToSqlOutput::Borrowed(match value {
-        Value::Integer(i) => ValueRef::Integer(*i),
-        Value::Real(r) => ValueRef::Real(*r),
-        Value::Text(t) => ValueRef::Text(t.as_bytes()),
-        Value::Blob(b) => ValueRef::Blob(b),
-        Value::Null => ValueRef::Null,
-    })
-}
-
-fn from_sql(value: rusqlite::types::ValueRef<'_>) -> Value {
+/// A column's value; text that is not UTF-8 is read lossily.
+fn owned_value(value: rusqlite::types::ValueRef<'_>) -> Value {
     use rusqlite::types::ValueRef;
     match value {
-        ValueRef::Null => Value::Null,
-        ValueRef::Integer(i) => Value::Integer(i),
-        ValueRef::Real(r) => Value::Real(r),
         ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+        other => other.into(),
     }
 }
 
-pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
-    sql::add_to_linker::<_, Capabilities>(linker, |state| state)
+/// The conversions between the runtime's types and an interface's `value`, `row-result`,
+/// `query-result` and `error`, which every SQLite interface version defines alike.
+macro_rules! sqlite_interface_types {
+    ($m:ident) => {
+        impl From<SqlError> for $m::Error {
+            fn from(e: SqlError) -> Self {
+                match e {
+                    SqlError::NoSuchDatabase => Self::NoSuchDatabase,
+                    SqlError::AccessDenied => Self::AccessDenied,
+                    SqlError::InvalidConnection => Self::InvalidConnection,
+                    SqlError::Io(m) => Self::Io(m),
+                }
+            }
+        }
+
+        impl From<$m::Value> for Value {
+            fn from(v: $m::Value) -> Self {
+                match v {
+                    $m::Value::Integer(i) => Value::Integer(i),
+                    $m::Value::Real(r) => Value::Real(r),
+                    $m::Value::Text(t) => Value::Text(t),
+                    $m::Value::Blob(b) => Value::Blob(b),
+                    $m::Value::Null => Value::Null,
+                }
+            }
+        }
+
+        impl From<Value> for $m::Value {
+            fn from(v: Value) -> Self {
+                match v {
+                    Value::Integer(i) => Self::Integer(i),
+                    Value::Real(r) => Self::Real(r),
+                    Value::Text(t) => Self::Text(t),
+                    Value::Blob(b) => Self::Blob(b),
+                    Value::Null => Self::Null,
+                }
+            }
+        }
+
+        impl From<Vec<Value>> for $m::RowResult {
+            fn from(values: Vec<Value>) -> Self {
+                Self {
+                    values: values.into_iter().map(Into::into).collect(),
+                }
+            }
+        }
+
+        impl From<Rows> for $m::QueryResult {
+            fn from(r: Rows) -> Self {
+                Self {
+                    columns: r.columns,
+                    rows: r.rows.into_iter().map(Into::into).collect(),
+                }
+            }
+        }
+    };
 }
 
-impl sql::Host for InstanceState {
-    fn convert_error(&mut self, err: Error) -> wasmtime::Result<Error> {
+sqlite_interface_types!(v3_1);
+sqlite_interface_types!(v3_0);
+sqlite_interface_types!(v2);
+
+fn values<V: Into<Value>>(parameters: Vec<V>) -> Vec<Value> {
+    parameters.into_iter().map(Into::into).collect()
+}
+
+pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
+    v3_1::add_to_linker::<_, Capabilities>(linker, |state| state)?;
+    v3_0::add_to_linker::<_, Capabilities>(linker, |state| state)?;
+    v2::add_to_linker::<_, Capabilities>(linker, |state| state)?;
+    Ok(())
+}
+
+impl InstanceState {
+    fn sqlite_connection(
+        &self,
+        c: &Resource<SqliteConnection>,
+    ) -> Result<SqliteConnection, SqlError> {
+        self.table
+            .get(c)
+            .map(SqliteConnection::share)
+            .map_err(|_| SqlError::InvalidConnection)
+    }
+
+    async fn sqlite_open(
+        &mut self,
+        database: String,
+    ) -> Result<Resource<SqliteConnection>, SqlError> {
+        let connection = self.sqlite.open(&database).await?;
+        self.table
+            .push(connection)
+            .map_err(|e| SqlError::Io(e.to_string()))
+    }
+
+    async fn sqlite_execute(
+        &mut self,
+        c: &Resource<SqliteConnection>,
+        statement: String,
+        parameters: Vec<Value>,
+    ) -> Result<Rows, SqlError> {
+        self.sqlite_connection(c)?
+            .execute(statement, parameters)
+            .await
+    }
+
+    async fn sqlite_last_insert_rowid(&mut self, c: &Resource<SqliteConnection>) -> i64 {
+        match self.sqlite_connection(c) {
+            Ok(c) => c.last_insert_rowid().await,
+            Err(_) => 0,
+        }
+    }
+
+    async fn sqlite_changes(&mut self, c: &Resource<SqliteConnection>) -> u64 {
+        match self.sqlite_connection(c) {
+            Ok(c) => c.changes().await,
+            Err(_) => 0,
+        }
+    }
+}
+
+// ---- spin:sqlite@3.1.0 (spin-sdk 6) ----
+
+impl v3_1::Host for InstanceState {
+    fn convert_error(&mut self, err: v3_1::Error) -> wasmtime::Result<v3_1::Error> {
         Ok(err)
     }
 }
 
-impl InstanceState {
-    fn sqlite_connection(&self, c: &Resource<SqliteConnection>) -> Result<SqliteConnection, Error> {
-        self.table
-            .get(c)
-            .map(|c| SqliteConnection(c.0.clone()))
-            .map_err(|_| Error::InvalidConnection)
-    }
-}
-
-impl sql::HostConnection for InstanceState {
-    async fn open(&mut self, database: String) -> Result<Resource<SqliteConnection>, Error> {
-        let connection = self.sqlite.open(&database).await?;
-        self.table
-            .push(connection)
-            .map_err(|e| Error::Io(e.to_string()))
+impl v3_1::HostConnection for InstanceState {
+    async fn open(&mut self, database: String) -> Result<Resource<SqliteConnection>, v3_1::Error> {
+        Ok(self.sqlite_open(database).await?)
     }
 
     async fn execute(
         &mut self,
         c: Resource<SqliteConnection>,
         statement: String,
-        parameters: Vec<Value>,
-    ) -> Result<QueryResult, Error> {
-        self.sqlite_connection(&c)?
-            .execute(statement, parameters)
-            .await
+        parameters: Vec<v3_1::Value>,
+    ) -> Result<v3_1::QueryResult, v3_1::Error> {
+        Ok(self
+            .sqlite_execute(&c, statement, values(parameters))
+            .await?
+            .into())
     }
 
     async fn last_insert_rowid(&mut self, c: Resource<SqliteConnection>) -> wasmtime::Result<i64> {
-        Ok(match self.sqlite_connection(&c) {
-            Ok(c) => c.last_insert_rowid().await,
-            Err(_) => 0,
-        })
+        Ok(self.sqlite_last_insert_rowid(&c).await)
     }
 
     async fn changes(&mut self, c: Resource<SqliteConnection>) -> wasmtime::Result<u64> {
-        Ok(match self.sqlite_connection(&c) {
-            Ok(c) => c.changes().await,
-            Err(_) => 0,
-        })
+        Ok(self.sqlite_changes(&c).await)
     }
 
     async fn drop(&mut self, c: Resource<SqliteConnection>) -> wasmtime::Result<()> {
@@ -224,26 +339,23 @@ impl sql::HostConnection for InstanceState {
 fn connection_of<T>(
     accessor: &Accessor<T, Capabilities>,
     c: &Resource<SqliteConnection>,
-) -> Result<SqliteConnection, Error> {
+) -> Result<SqliteConnection, SqlError> {
     accessor.with(|mut access| access.get().sqlite_connection(c))
 }
 
-impl sql::HostConnectionWithStore for Capabilities {
+impl v3_1::HostConnectionWithStore for Capabilities {
     async fn open_async<T>(
         accessor: &Accessor<T, Self>,
         database: String,
-    ) -> Result<Resource<SqliteConnection>, Error> {
-        let (runtime, allowed) = accessor.with(|mut access| {
-            let sqlite = &access.get().sqlite;
-            (sqlite.runtime.clone(), sqlite.allowed.clone())
-        });
-        let connection = SqliteInstance { runtime, allowed }.open(&database).await?;
+    ) -> Result<Resource<SqliteConnection>, v3_1::Error> {
+        let sqlite = accessor.with(|mut access| access.get().sqlite.share());
+        let connection = sqlite.open(&database).await?;
         accessor.with(|mut access| {
             access
                 .get()
                 .table
                 .push(connection)
-                .map_err(|e| Error::Io(e.to_string()))
+                .map_err(|e| v3_1::Error::Io(e.to_string()))
         })
     }
 
@@ -251,20 +363,21 @@ impl sql::HostConnectionWithStore for Capabilities {
         accessor: &Accessor<T, Self>,
         c: Resource<SqliteConnection>,
         statement: String,
-        parameters: Vec<Value>,
+        parameters: Vec<v3_1::Value>,
     ) -> Result<
         (
             Vec<String>,
-            StreamReader<RowResult>,
-            FutureReader<Result<(), Error>>,
+            StreamReader<v3_1::RowResult>,
+            FutureReader<Result<(), v3_1::Error>>,
         ),
-        Error,
+        v3_1::Error,
     > {
-        let QueryResult { columns, rows } = connection_of(accessor, &c)?
-            .execute(statement, parameters)
+        let Rows { columns, rows } = connection_of(accessor, &c)?
+            .execute(statement, values(parameters))
             .await?;
+        let rows: Vec<v3_1::RowResult> = rows.into_iter().map(Into::into).collect();
         let (rows, done) =
-            super::buffered_rows(accessor, rows).map_err(|e| Error::Io(e.to_string()))?;
+            super::buffered_rows(accessor, rows).map_err(|e| v3_1::Error::Io(e.to_string()))?;
         Ok((columns, rows, done))
     }
 
@@ -286,5 +399,75 @@ impl sql::HostConnectionWithStore for Capabilities {
             Ok(c) => c.changes().await,
             Err(_) => 0,
         })
+    }
+}
+
+// ---- spin:sqlite@3.0.0 (spin-sdk 5) ----
+
+impl v3_0::Host for InstanceState {
+    fn convert_error(&mut self, err: v3_0::Error) -> wasmtime::Result<v3_0::Error> {
+        Ok(err)
+    }
+}
+
+impl v3_0::HostConnection for InstanceState {
+    async fn open(&mut self, database: String) -> Result<Resource<SqliteConnection>, v3_0::Error> {
+        Ok(self.sqlite_open(database).await?)
+    }
+
+    async fn execute(
+        &mut self,
+        c: Resource<SqliteConnection>,
+        statement: String,
+        parameters: Vec<v3_0::Value>,
+    ) -> Result<v3_0::QueryResult, v3_0::Error> {
+        Ok(self
+            .sqlite_execute(&c, statement, values(parameters))
+            .await?
+            .into())
+    }
+
+    async fn last_insert_rowid(&mut self, c: Resource<SqliteConnection>) -> wasmtime::Result<i64> {
+        Ok(self.sqlite_last_insert_rowid(&c).await)
+    }
+
+    async fn changes(&mut self, c: Resource<SqliteConnection>) -> wasmtime::Result<u64> {
+        Ok(self.sqlite_changes(&c).await)
+    }
+
+    async fn drop(&mut self, c: Resource<SqliteConnection>) -> wasmtime::Result<()> {
+        self.table.delete(c)?;
+        Ok(())
+    }
+}
+
+// ---- fermyon:spin/sqlite@2.0.0 (spin-sdk 5) ----
+
+impl v2::Host for InstanceState {
+    fn convert_error(&mut self, err: v2::Error) -> wasmtime::Result<v2::Error> {
+        Ok(err)
+    }
+}
+
+impl v2::HostConnection for InstanceState {
+    async fn open(&mut self, database: String) -> Result<Resource<SqliteConnection>, v2::Error> {
+        Ok(self.sqlite_open(database).await?)
+    }
+
+    async fn execute(
+        &mut self,
+        c: Resource<SqliteConnection>,
+        statement: String,
+        parameters: Vec<v2::Value>,
+    ) -> Result<v2::QueryResult, v2::Error> {
+        Ok(self
+            .sqlite_execute(&c, statement, values(parameters))
+            .await?
+            .into())
+    }
+
+    async fn drop(&mut self, c: Resource<SqliteConnection>) -> wasmtime::Result<()> {
+        self.table.delete(c)?;
+        Ok(())
     }
 }

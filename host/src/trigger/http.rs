@@ -1,8 +1,11 @@
 //! The HTTP trigger: Spin's routing and `spin-*` headers, requests served concurrently by
-//! `wasi:http@0.3` handler instances managed as Spin 4 manages them (reused up to
-//! `--max-instance-reuse-count` times, `--max-instance-concurrent-reuse-count` at once).
+//! instances made from each component's pre-instantiated form, as Spin 4 makes them:
+//! - a `wasi:http/handler@0.3` component (spin-sdk 6) is reused up to
+//!   `--max-instance-reuse-count` times, `--max-instance-concurrent-reuse-count` at once;
+//! - a `wasi:http/incoming-handler@0.2` component (spin-sdk 5) gets a fresh instance for
+//!   every request (Spin never reuses a WASIp2 instance).
 
-use crate::capabilities::outbound_http::Body;
+use crate::capabilities::outbound_http::{Body, p2_to_p3, p3_to_p2};
 use crate::runtime::{AppRuntime, LoadedComponent};
 use crate::state::InstanceState;
 use anyhow::Context as _;
@@ -20,9 +23,11 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 use wasmtime::component::Accessor;
 use wasmtime_wasi_http::handler::{HandlerState, Proxy, ProxyHandler, ProxyPre, StoreBundle};
+use wasmtime_wasi_http::p2::WasiHttpView as P2View;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 use wasmtime_wasi_http::p3::bindings::http::types::ErrorCode;
-use wasmtime_wasi_http::p3::{Request as GuestRequest, WasiHttpView};
+use wasmtime_wasi_http::p3::{Request as GuestRequest, WasiHttpView as P3View};
 
 /// Instance reuse, as `spin up` sets it for WASIp3 components.
 #[derive(Clone, Copy, Debug)]
@@ -31,6 +36,17 @@ pub struct ReuseConfig {
     pub max_instance_concurrent_reuse_count: usize,
     pub idle_instance_timeout: Duration,
     pub request_timeout: Option<Duration>,
+}
+
+impl ReuseConfig {
+    /// WASIp2 components: a fresh instance for every request, as in Spin.
+    fn fresh_instance_per_request(self) -> Self {
+        Self {
+            max_instance_reuse_count: 1,
+            max_instance_concurrent_reuse_count: 1,
+            ..self
+        }
+    }
 }
 
 impl Default for ReuseConfig {
@@ -120,18 +136,32 @@ impl HttpTrigger {
             .collect();
         for id in components {
             let component = runtime.components[id].clone();
-            let pre = ServicePre::new(component.pre.clone()).map_err(anyhow::Error::from).with_context(|| {
-                format!(
-                    "component `{}` does not export wasi:http/handler@0.3.0-rc-2026-03-15 (build it with spin-sdk 6)",
-                    component.id
-                )
-            })?;
+            // What the component exports decides how it is served.
+            let pre = match ServicePre::new(component.pre.clone()) {
+                Ok(pre) => ProxyPre::P3(pre),
+                Err(_) => ProxyPre::P2(
+                    wasmtime_wasi_http::handler::p2::bindings::ProxyPre::new(
+                        component.pre.clone(),
+                    )
+                    .map_err(anyhow::Error::from)
+                    .with_context(|| {
+                        format!(
+                            "component `{}` is in an HTTP trigger but exports neither wasi:http/incoming-handler@0.2 (spin-sdk 5) nor wasi:http/handler@0.3.0-rc-2026-03-15 (spin-sdk 6)",
+                            component.id
+                        )
+                    })?,
+                ),
+            };
             pres.push((component, pre));
         }
         Ok(Arc::new_cyclic(|trigger: &Weak<HttpTrigger>| {
             let handlers = pres
                 .into_iter()
                 .map(|(component, pre)| {
+                    let reuse = match &pre {
+                        ProxyPre::P2(_) => reuse.fresh_instance_per_request(),
+                        ProxyPre::P3(_) => reuse,
+                    };
                     let handler = ProxyHandler::new(
                         ComponentHandler {
                             runtime: runtime.clone(),
@@ -140,7 +170,7 @@ impl HttpTrigger {
                             listen,
                             reuse,
                         },
-                        ProxyPre::P3(pre),
+                        pre,
                     );
                     (component.id.to_string(), handler)
                 })
@@ -246,31 +276,16 @@ async fn execute(
     handler: &ProxyHandler<ComponentHandler>,
     request: Request<Body>,
 ) -> anyhow::Result<Response<Body>> {
-    let (request, request_io) = GuestRequest::from_http(request);
     let (response_tx, response_rx) = oneshot::channel();
     handler.spawn(
         None,
         Box::new(move |store: &Accessor<InstanceState>, guest: &Proxy| {
             Box::pin(
                 async move {
-                    let Proxy::P3(guest) = guest;
-                    let request = store.with(|mut s| s.data_mut().http().table.push(request))?;
-                    let response = guest
-                        .wasi_http_handler()
-                        .call_handle(store, request)
-                        .await?;
-                    let response = store.with(|mut s| {
-                        let response = s.data_mut().http().table.delete(response?)?;
-                        response.into_http(&mut s, request_io)
-                    })?;
-                    // The instance must stay alive until hyper has read the whole body,
-                    // or the guest could not finish writing it.
-                    let (body_done_tx, body_done_rx) = oneshot::channel::<()>();
-                    let response = response.map(|body| NotifyOnDrop::wrap(body, body_done_tx));
-                    if response_tx.send(response).is_ok() {
-                        _ = body_done_rx.await;
+                    match guest {
+                        Proxy::P3(guest) => serve_p3(store, guest, request, response_tx).await,
+                        Proxy::P2(guest) => serve_p2(store, guest, request, response_tx).await,
                     }
-                    anyhow::Ok(())
                 }
                 .map(|result| {
                     if let Err(e) = result {
@@ -283,6 +298,65 @@ async fn execute(
     response_rx
         .await
         .context("the component trapped or failed before responding")
+}
+
+/// `wasi:http/handler@0.3`: the response comes back from `handle`; the instance stays until
+/// hyper has read the whole body, or the guest could not finish writing it.
+async fn serve_p3(
+    store: &Accessor<InstanceState>,
+    guest: &wasmtime_wasi_http::p3::bindings::Service,
+    request: Request<Body>,
+    response_tx: oneshot::Sender<Response<Body>>,
+) -> anyhow::Result<()> {
+    let (request, request_io) = GuestRequest::from_http(request);
+    let request = store.with(|mut s| P3View::http(s.data_mut()).table.push(request))?;
+    let response = guest
+        .wasi_http_handler()
+        .call_handle(store, request)
+        .await?;
+    let response = store.with(|mut s| {
+        let response = P3View::http(s.data_mut()).table.delete(response?)?;
+        response.into_http(&mut s, request_io)
+    })?;
+    let (body_done_tx, body_done_rx) = oneshot::channel::<()>();
+    let response = response.map(|body| NotifyOnDrop::wrap(body, body_done_tx));
+    if response_tx.send(response).is_ok() {
+        _ = body_done_rx.await;
+    }
+    Ok(())
+}
+
+/// `wasi:http/incoming-handler@0.2`: the guest sets the response through its out-parameter,
+/// then may go on writing the body until `handle` returns, as in Spin.
+async fn serve_p2(
+    store: &Accessor<InstanceState>,
+    guest: &wasmtime_wasi_http::handler::p2::bindings::Proxy,
+    request: Request<Body>,
+    response_tx: oneshot::Sender<Response<Body>>,
+) -> anyhow::Result<()> {
+    let (out_tx, out_rx) = tokio::sync::oneshot::channel();
+    let (request, out) = store.with(|mut s| {
+        let mut http = P2View::http(s.data_mut());
+        let request =
+            http.new_incoming_request(Scheme::Http, request.map(|body| body.map_err(p3_to_p2)))?;
+        let out = http.new_response_outparam(out_tx)?;
+        anyhow::Ok((request, out))
+    })?;
+    let forward = async move {
+        match out_rx.await {
+            Ok(Ok(response)) => {
+                _ = response_tx.send(response.map(|body| body.map_err(p2_to_p3).boxed_unsync()));
+            }
+            Ok(Err(code)) => tracing::error!("the component answered with an error: {code:?}"),
+            // Dropped without a response: the guest failed, which `handle` reports.
+            Err(_) => {}
+        }
+    };
+    let call = guest
+        .wasi_http_incoming_handler()
+        .call_handle(store, request, out);
+    let (called, ()) = futures::join!(call, forward);
+    called.map_err(|e| anyhow::Error::from(e).context("guest invocation failed"))
 }
 
 /// A response body that tells its instance when hyper is done with it.

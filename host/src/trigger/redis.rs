@@ -1,7 +1,10 @@
 //! The Redis trigger: one subscription per address, and for every message a fresh
-//! instance of the channel's component called through `spin:redis/inbound-redis`.
+//! instance of the channel's component, called through what it exports:
+//! `spin:redis/inbound-redis@3.0.0` (spin-sdk 6) or `fermyon:spin/inbound-redis`
+//! (spin-sdk 5's `#[redis_component]`). A handler's error is logged (Spin's at-most-once).
 
 use crate::bindings::redis_handler::RedisHandlerPre;
+use crate::bindings::redis_handler_p2::RedisHandlerP2Pre;
 use crate::runtime::{AppRuntime, LoadedComponent};
 use anyhow::Context as _;
 use futures::StreamExt;
@@ -17,7 +20,13 @@ pub struct RedisTrigger {
 #[derive(Clone)]
 struct Subscriber {
     component: Arc<LoadedComponent>,
-    pre: RedisHandlerPre<crate::state::InstanceState>,
+    pre: HandlerPre,
+}
+
+#[derive(Clone)]
+enum HandlerPre {
+    P3(RedisHandlerPre<crate::state::InstanceState>),
+    P2(RedisHandlerP2Pre<crate::state::InstanceState>),
 }
 
 impl RedisTrigger {
@@ -42,14 +51,19 @@ impl RedisTrigger {
             let address = resolve(address)?;
             let channel = resolve(&trigger.channel)?;
             let component = runtime.components[&trigger.component].clone();
-            let pre = RedisHandlerPre::new(component.pre.clone())
-                .map_err(anyhow::Error::from)
-                .with_context(|| {
-                    format!(
-                        "component `{}` does not export spin:redis/inbound-redis@3.0.0",
-                        component.id
-                    )
-                })?;
+            let pre = match RedisHandlerPre::new(component.pre.clone()) {
+                Ok(pre) => HandlerPre::P3(pre),
+                Err(_) => HandlerPre::P2(
+                    RedisHandlerP2Pre::new(component.pre.clone())
+                        .map_err(anyhow::Error::from)
+                        .with_context(|| {
+                            format!(
+                                "component `{}` is in a Redis trigger but exports neither spin:redis/inbound-redis@3.0.0 (spin-sdk 6) nor fermyon:spin/inbound-redis (spin-sdk 5)",
+                                component.id
+                            )
+                        })?,
+                ),
+            };
             subscriptions
                 .entry(address)
                 .or_default()
@@ -120,14 +134,30 @@ async fn deliver(
     payload: Vec<u8>,
 ) -> anyhow::Result<()> {
     let mut store = runtime.new_store(&subscriber.component, None, None);
-    let handler = subscriber.pre.instantiate_async(&mut store).await?;
-    store
-        .run_concurrent(async |accessor| {
-            handler
-                .spin_redis_inbound_redis()
-                .call_handle_message(accessor, payload)
-                .await
-        })
-        .await??
-        .map_err(|e| anyhow::anyhow!("handler returned {e:?}"))
+    match &subscriber.pre {
+        HandlerPre::P3(pre) => {
+            let handler = pre.instantiate_async(&mut store).await?;
+            store
+                .run_concurrent(async |accessor| {
+                    handler
+                        .spin_redis_inbound_redis()
+                        .call_handle_message(accessor, payload)
+                        .await
+                })
+                .await??
+                .map_err(|e| anyhow::anyhow!("handler returned {e:?}"))
+        }
+        HandlerPre::P2(pre) => {
+            use crate::bindings::redis_handler_p2::fermyon::spin::redis_types::Error;
+            let handler = pre.instantiate_async(&mut store).await?;
+            match handler
+                .fermyon_spin_inbound_redis()
+                .call_handle_message(&mut store, &payload)
+                .await?
+            {
+                Ok(()) | Err(Error::Success) => Ok(()),
+                Err(Error::Error) => anyhow::bail!("handler returned an error"),
+            }
+        }
+    }
 }
