@@ -607,10 +607,10 @@ mod older {
 
     // ---- 4.0.0: 4.2.0's types, case for case ----
 
-    fn range<T, A, B>(
-        (low, high): (Option<(T, A)>, Option<(T, A)>),
-        kind: impl Fn(A) -> B,
-    ) -> (Option<(T, B)>, Option<(T, B)>) {
+    /// A range's bounds: each a value and whether it is inclusive (of bound kind `K`).
+    type Range<T, K> = (Option<(T, K)>, Option<(T, K)>);
+
+    fn range<T, A, B>((low, high): Range<T, A>, kind: impl Fn(A) -> B) -> Range<T, B> {
         (
             low.map(|(v, k)| (v, kind(k))),
             high.map(|(v, k)| (v, kind(k))),

@@ -35,12 +35,37 @@ pub fn subscriber_wasm() -> PathBuf {
     fixture_wasm("fixture_subscriber")
 }
 
-/// A manifest: the `[application]` header plus `body`. In `body`, `{probe}` and
-/// `{subscriber}` stand for the fixtures' wasm paths.
+/// The WASIp2 probe (spin-sdk 5.2, `spin:up@3.6.0`).
+pub fn probe_p2_wasm() -> PathBuf {
+    fixture_wasm("fixture_probe_p2")
+}
+
+/// The WASIp2 Redis subscriber (spin-sdk 5.2 `#[redis_component]`).
+pub fn subscriber_p2_wasm() -> PathBuf {
+    fixture_wasm("fixture_subscriber_p2")
+}
+
+/// A spin-sdk 5.2 component importing Spin's LLM interface, which the host does not link.
+pub fn unlinked_p2_wasm() -> PathBuf {
+    fixture_wasm("fixture_unlinked_p2")
+}
+
+/// A manifest: the `[application]` header plus `body`. In `body`, `{probe}`,
+/// `{subscriber}`, `{probe_p2}`, `{subscriber_p2}` and `{unlinked_p2}` stand for the
+/// fixtures' wasm paths.
 pub fn manifest(body: &str) -> String {
-    let body = body
-        .replace("{probe}", &toml_path(&probe_wasm()))
-        .replace("{subscriber}", &toml_path(&subscriber_wasm()));
+    let mut body = body.to_owned();
+    for (placeholder, wasm) in [
+        ("{probe}", probe_wasm as fn() -> PathBuf),
+        ("{subscriber}", subscriber_wasm),
+        ("{probe_p2}", probe_p2_wasm),
+        ("{subscriber_p2}", subscriber_p2_wasm),
+        ("{unlinked_p2}", unlinked_p2_wasm),
+    ] {
+        if body.contains(placeholder) {
+            body = body.replace(placeholder, &toml_path(&wasm()));
+        }
+    }
     format!("spin_manifest_version = 2\n\n[application]\nname = \"fixture-app\"\n\n{body}")
 }
 
@@ -50,6 +75,14 @@ pub fn probe_component(id: &str, extra: &str) -> String {
     format!(
         "[component.{id}]\nsource = {}\nenvironment = {{ FIXTURE_NAME = \"{id}\" }}\n{extra}\n",
         toml_path(&probe_wasm())
+    )
+}
+
+/// Like [`probe_component`], for the WASIp2 probe.
+pub fn probe_p2_component(id: &str, extra: &str) -> String {
+    format!(
+        "[component.{id}]\nsource = {}\nenvironment = {{ FIXTURE_NAME = \"{id}\" }}\n{extra}\n",
+        toml_path(&probe_p2_wasm())
     )
 }
 
