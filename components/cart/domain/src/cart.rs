@@ -166,9 +166,8 @@ pub async fn add<K: KeyValue>(
     if lines.len() >= MAX_LINES && !lines.iter().any(|line| line.sku == sku) {
         return Err(CartError::TooManyLines);
     }
-    let claimant = uuid::Uuid::now_v7().to_string();
     keys.index(&generation)
-        .insert(kv, sku, &claimant)
+        .insert(kv, sku)
         .await
         .map_err(|error| match error {
             InsertError::Full(_) => CartError::TooManyChanges,
