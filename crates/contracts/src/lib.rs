@@ -3,8 +3,10 @@
 //! Payload records are generated from `wit/events.wit` (the single source of truth for
 //! their shape) with serde derives, so producers and consumers — native or wasm —
 //! share one definition. [`Envelope`] is the CloudEvents 1.0 structured-JSON wrapper
-//! every event travels in.
+//! every event travels in. [`clients`] are the typed clients of the synchronous calls
+//! between contexts.
 
+pub mod clients;
 mod envelope;
 
 pub use envelope::{Envelope, EnvelopeError, Event, now_rfc3339};

@@ -1,7 +1,9 @@
 //! FusionCommerce's platform kit: the plumbing every component shares and no business
 //! rule. Pure parts (problem, json, request_id, pagination, auth, db, outbox, http, route,
-//! edge) build and test natively; [`spin`] (the store, variables), [`events`] (the `http`
-//! event transport) and `edge::serve` are the Spin adapters and build for wasm only.
+//! edge, service, and the [`variables`] and [`outbound`] traits domain code takes) build
+//! and test natively; [`spin`] (the store, variables, HTTP, the API skeleton),
+//! [`events`] (the `http` event transport) and `edge::serve` are the Spin adapters and
+//! build for wasm only.
 
 pub mod auth;
 pub mod checkout;
@@ -12,26 +14,42 @@ pub mod events;
 pub mod http;
 pub mod json;
 pub mod key_value;
+pub mod outbound;
 pub mod outbox;
 pub mod pagination;
 pub mod problem;
 pub mod request_id;
 pub mod route;
+pub mod service;
 #[cfg(target_arch = "wasm32")]
 pub mod spin;
+pub mod variables;
 
 pub use problem::{FieldError, Problem};
+pub use service::DomainError;
 
-/// The Spin entry point of an API component (wasm only): `$handler` — an `async fn`
-/// from [`http::Request`] to [`http::Response`] — served behind the edge `$edge` (an
-/// [`edge::Edge`]) by [`edge::serve`].
+/// The Spin entry point of an API component (wasm only): the requests to `$routes`
+/// are answered by `$handler` — an `async fn` taking the endpoint and the
+/// [`service::Call`] — behind the edge (see [`spin::serve_api`]). The context is the
+/// crate `$domain`'s (its `CONTEXT` and the `MIGRATIONS` of its store), or, for a
+/// component without a SQL store, `stateless` and named by `$context`.
 #[macro_export]
 macro_rules! api_component {
-    ($edge:expr, $handler:path $(,)?) => {
+    ($domain:ident, $routes:expr, $handler:path $(,)?) => {
+        $crate::api_component!(@serve $domain::CONTEXT, Some($domain::MIGRATIONS), $routes, $handler);
+    };
+    (stateless $context:literal, $routes:expr, $handler:path $(,)?) => {
+        $crate::api_component!(@serve $context, None, $routes, $handler);
+    };
+    (@serve $context:expr, $store:expr, $routes:expr, $handler:path) => {
         #[spin_sdk::http_component]
         async fn handle(request: spin_sdk::http::IncomingRequest) -> $crate::spin::http::Reply {
-            const EDGE: $crate::edge::Edge = $edge;
-            $crate::spin::http::Reply($crate::edge::serve(request, &EDGE, $handler).await)
+            let api = $crate::service::Api {
+                context: $context,
+                store: $store,
+                routes: $routes,
+            };
+            $crate::spin::http::Reply($crate::spin::serve_api(request, &api, $handler).await)
         }
     };
 }

@@ -225,6 +225,9 @@ pub async fn enqueue<D: Db, T: Serialize>(db: &D, envelope: &Envelope<T>) -> Res
         )
         .await?;
     }
+    if !subscribers(&envelope.event_type).is_empty() {
+        db.deliveries_enqueued();
+    }
     Ok(())
 }
 

@@ -157,3 +157,13 @@ impl From<AccountError> for Problem {
         }
     }
 }
+
+/// The API logs database and hashing failures before its bare answer.
+impl kit::DomainError for AccountError {
+    fn db_cause(&self) -> Option<&dyn std::fmt::Display> {
+        match self {
+            AccountError::Db(_) | AccountError::Hash(_) => Some(self),
+            _ => None,
+        }
+    }
+}

@@ -103,6 +103,16 @@ impl From<CampaignError> for Problem {
     }
 }
 
+/// The API logs a database failure before its bare answer.
+impl kit::DomainError for CampaignError {
+    fn db_cause(&self) -> Option<&dyn std::fmt::Display> {
+        match self {
+            CampaignError::Db(cause) => Some(cause),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

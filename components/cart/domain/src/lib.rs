@@ -6,7 +6,8 @@
 //! concurrent updates of different lines never write the same key and no added line is
 //! ever lost, with only get/set/delete (no compare-and-swap); [`index`] holds the
 //! argument. Request rules ([`requests`]), pricing ([`pricing`]) and the checkout's
-//! exchange with orders ([`checkout`]) are pure.
+//! order and refusals ([`checkout`]) are pure; the catalog and orders calls go through
+//! their clients in `contracts::clients`.
 
 pub mod cart;
 pub mod checkout;
@@ -18,12 +19,9 @@ pub mod pricing;
 pub mod requests;
 
 pub use cart::{Line, Owner};
-pub use checkout::{FORWARDED_HEADERS, ORDERS_URL, OrdersAnswer, order_body, read_orders_answer};
+pub use checkout::{new_order, refusal};
 pub use key_value::{KeyValue, StoreError};
-pub use pricing::{
-    CATALOG_PRODUCTS_URL, CartItem, CartView, CatalogProduct, catalog_products_url,
-    parse_catalog_reply, price_cart,
-};
+pub use pricing::{CartItem, CartView, CatalogProduct, price_cart};
 pub use requests::{AddItem, CheckoutRequest, SetQuantity, check_sku};
 
 use kit::{FieldError, Problem};
@@ -90,6 +88,16 @@ impl From<CartError> for Problem {
                 Problem::conflict(error.to_string())
             }
             CartError::Store(_) => Problem::unavailable("the cart store is unavailable"),
+        }
+    }
+}
+
+/// The API logs the store failure before its bare answer.
+impl kit::DomainError for CartError {
+    fn db_cause(&self) -> Option<&dyn std::fmt::Display> {
+        match self {
+            CartError::Store(cause) => Some(cause),
+            _ => None,
         }
     }
 }

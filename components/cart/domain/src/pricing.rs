@@ -1,47 +1,11 @@
-//! Live prices: what to ask the catalog, how to read its answer, and the cart as the
-//! customer sees it. The HTTP call itself is the api component's; everything here is
-//! pure.
+//! Live prices: the cart as the customer sees it, priced from the catalog's products
+//! (which the api component reads through the catalog's client). Pure.
 
 use crate::cart::Line;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// The catalog component, reached by Spin's service chaining.
-pub const CATALOG_PRODUCTS_URL: &str = "http://catalog.spin.internal/api/v1/products";
-
-/// The catalog's list URL for `skus` (valid skus, at most the catalog's 100 per
-/// filter, which a cart's line limit keeps), comma-separated in one `sku` filter, all
-/// on one page.
-pub fn catalog_products_url<'a>(skus: impl IntoIterator<Item = &'a str>) -> String {
-    let skus: Vec<&str> = skus.into_iter().collect();
-    let query = form_urlencoded::Serializer::new(String::new())
-        .append_pair("sku", &skus.join(","))
-        .append_pair("limit", "100")
-        .finish();
-    format!("{CATALOG_PRODUCTS_URL}?{query}")
-}
-
-/// What the cart needs of a catalog product; the answer's other fields are ignored.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct CatalogProduct {
-    pub sku: String,
-    pub name: String,
-    /// Minor units of `currency`.
-    pub price: i64,
-    pub currency: String,
-    pub active: bool,
-}
-
-/// The products of a `GET /api/v1/products` answer (`{items, next_cursor}`), or why
-/// the answer is not one.
-pub fn parse_catalog_reply(body: &[u8]) -> Result<Vec<CatalogProduct>, String> {
-    #[derive(Deserialize)]
-    struct ProductPage {
-        items: Vec<CatalogProduct>,
-    }
-    let page: ProductPage = serde_json::from_slice(body)
-        .map_err(|error| format!("unexpected catalog reply: {error}"))?;
-    Ok(page.items)
-}
+/// What the cart needs of a catalog product.
+pub use contracts::clients::catalog::Product as CatalogProduct;
 
 /// `GET /api/v1/cart`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -137,37 +101,6 @@ mod tests {
             sku: sku.into(),
             quantity,
         }
-    }
-
-    #[test]
-    fn the_catalog_is_asked_for_every_sku_at_once() {
-        assert_eq!(
-            catalog_products_url(["MUG-1", "TEA.2"]),
-            "http://catalog.spin.internal/api/v1/products?sku=MUG-1%2CTEA.2&limit=100"
-        );
-    }
-
-    #[test]
-    fn catalog_replies_parse_ignoring_other_fields() {
-        let body = json!({
-            "items": [{
-                "id": "p1", "sku": "MUG-1", "name": "Mug", "slug": "mug", "price": 1250,
-                "currency": "EUR", "attributes": {}, "active": true
-            }],
-            "next_cursor": null
-        });
-        assert_eq!(
-            parse_catalog_reply(body.to_string().as_bytes()).unwrap(),
-            [CatalogProduct {
-                sku: "MUG-1".into(),
-                name: "Mug".into(),
-                price: 1250,
-                currency: "EUR".into(),
-                active: true
-            }]
-        );
-        assert!(parse_catalog_reply(b"{\"type\": \"urn:x\"}").is_err());
-        assert!(parse_catalog_reply(b"<html>").is_err());
     }
 
     #[test]

@@ -133,6 +133,16 @@ impl From<CatalogError> for Problem {
     }
 }
 
+/// The API logs a database failure before its bare answer.
+impl kit::DomainError for CatalogError {
+    fn db_cause(&self) -> Option<&dyn std::fmt::Display> {
+        match self {
+            CatalogError::Db(cause) => Some(cause),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod test_support {
     use kit::db::{NativeSqlite, migrate};

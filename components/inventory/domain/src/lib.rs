@@ -95,6 +95,16 @@ impl From<InventoryError> for Problem {
     }
 }
 
+/// The API logs a database failure before its bare answer.
+impl kit::DomainError for InventoryError {
+    fn db_cause(&self) -> Option<&dyn std::fmt::Display> {
+        match self {
+            InventoryError::Db(cause) => Some(cause),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod test_support {
     use kit::db::{Db, NativeSqlite, migrate};

@@ -2,8 +2,8 @@
 //! event's messages, then — when `email_api_url` is set — look up each customer's
 //! address in accounts and post each message there.
 //!
-//! The outside world comes in through [`Outbound`] (Spin's outbound HTTP in
-//! `spin_mail`, a fake in tests), so the whole flow is tested natively.
+//! The outside world comes in through kit's [`Variables`] and [`Outbound`] (Spin's in
+//! the handler components, fakes in tests), so the whole flow is tested natively.
 //!
 //! Delivery is at-least-once. Emails go out inside the handler's transaction: when one
 //! still fails after its retries the handler answers [`HandlerError::Retry`], the stored
@@ -15,17 +15,18 @@
 use crate::inbox::{Notification, store_messages};
 use crate::messages::Notify;
 use contracts::Envelope;
+use contracts::clients::{accounts, describe};
 use http::header;
-use kit::auth::{Claims, JwtKey, Role};
+use kit::auth::{Claims, JwtKey, Role, unix_now};
 use kit::db::Db;
+use kit::outbound::Outbound;
 use kit::outbox::HandlerError;
-use serde::{Deserialize, Serialize};
+use kit::variables::Variables;
+use serde::Serialize;
 use std::time::Duration;
 
 /// The sender when the `email_from` variable is blank.
 pub const DEFAULT_FROM: &str = "shop@fusion.example";
-/// Where the accounts API answers other components (Spin's service chaining).
-pub const ACCOUNTS_URL: &str = "http://accounts.spin.internal";
 /// The `sub` of the tokens this context mints to read users.
 pub const SERVICE_SUBJECT: &str = "notifications";
 /// How long such a token lives: it is used at once.
@@ -77,6 +78,23 @@ impl EmailSettings {
     }
 }
 
+impl EmailSettings {
+    /// The settings the component's variables make; `None` when `email_api_url` is
+    /// empty.
+    pub async fn configured(variables: &impl Variables) -> Result<Option<Self>, String> {
+        let api_url = variables.variable("email_api_url").await?;
+        if api_url.as_deref().unwrap_or_default().trim().is_empty() {
+            return Ok(None);
+        }
+        Self::from_variables(
+            api_url,
+            variables.variable("email_api_token").await?,
+            variables.variable("email_from").await?,
+            variables.variable("jwt_secret").await?,
+        )
+    }
+}
+
 /// A short-lived admin token of `tenant` for this context, to read users from accounts.
 pub fn service_token(key: &JwtKey, tenant: &str, now: i64) -> String {
     key.issue(&Claims::new(
@@ -86,57 +104,6 @@ pub fn service_token(key: &JwtKey, tenant: &str, now: i64) -> String {
         now,
         SERVICE_TOKEN_TTL_SECONDS,
     ))
-}
-
-/// `GET` this for the user `customer_id`; the id is percent-encoded as one path segment.
-pub fn user_url(customer_id: &str) -> String {
-    let mut url = format!("{ACCOUNTS_URL}/api/v1/users/");
-    for byte in customer_id.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            url.push(char::from(byte));
-        } else {
-            url.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    url
-}
-
-/// An HTTP answer: its status and body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
-    pub status: u16,
-    pub body: Vec<u8>,
-}
-
-impl Reply {
-    fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-
-    /// `HTTP <status>: <start of the body>`, for logs and retry reasons.
-    fn describe(&self) -> String {
-        let shown = &self.body[..self.body.len().min(300)];
-        format!("HTTP {}: {}", self.status, String::from_utf8_lossy(shown))
-    }
-}
-
-/// The customer's address from accounts' answer: `None` for an unknown user (404) or one
-/// without an address; any other answer is an error worth retrying.
-pub fn recipient(reply: &Reply) -> Result<Option<String>, String> {
-    #[derive(Deserialize)]
-    struct User {
-        email: String,
-    }
-    match reply.status {
-        404 => Ok(None),
-        200 => {
-            let user: User = serde_json::from_slice(&reply.body)
-                .map_err(|error| format!("accounts answered a user without an email: {error}"))?;
-            let email = user.email.trim();
-            Ok((!email.is_empty()).then(|| email.to_owned()))
-        }
-        _ => Err(format!("accounts answered {}", reply.describe())),
-    }
 }
 
 /// The JSON body of one email, as Postmark's `POST /email` takes it.
@@ -166,22 +133,14 @@ impl<'a> PostmarkEmail<'a> {
 pub fn postmark_request(
     settings: &EmailSettings,
     email: &PostmarkEmail,
-) -> Result<http::Request<String>, String> {
-    let body = serde_json::to_string(email).map_err(|error| format!("email body: {error}"))?;
+) -> Result<http::Request<Vec<u8>>, String> {
+    let body = serde_json::to_vec(email).map_err(|error| format!("email body: {error}"))?;
     http::Request::post(&settings.api_url)
         .header(header::CONTENT_TYPE, JSON)
         .header(header::ACCEPT, JSON)
         .header(SERVER_TOKEN_HEADER, &settings.api_token)
         .body(body)
         .map_err(|error| format!("building the request to {}: {error}", settings.api_url))
-}
-
-/// What the email flow needs from outside: HTTP requests and waiting.
-#[allow(async_fn_in_trait)] // components are single-threaded wasm; no `Send` bound wanted
-pub trait Outbound {
-    /// Sends `request`; `Err` when no answer came (the connection failed).
-    async fn send(&self, request: http::Request<String>) -> Result<Reply, String>;
-    async fn sleep(&self, delay: Duration);
 }
 
 /// The address of `customer_id`, read from accounts with a fresh service token.
@@ -193,16 +152,12 @@ async fn customer_email<O: Outbound>(
     now: i64,
 ) -> Result<Option<String>, String> {
     let token = service_token(&settings.jwt_key, tenant, now);
-    let request = http::Request::get(user_url(customer_id))
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(header::ACCEPT, JSON)
-        .body(String::new())
-        .map_err(|error| format!("building the accounts request: {error}"))?;
-    let reply = outbound
+    let request = accounts::user_request(customer_id, &token)?;
+    let answer = outbound
         .send(request)
         .await
         .map_err(|error| format!("accounts: {error}"))?;
-    recipient(&reply)
+    accounts::read_email(&answer)
 }
 
 /// Posts `email`, trying again after each of [`SEND_RETRY_DELAYS`] while it fails.
@@ -215,11 +170,11 @@ async fn post_with_retries<O: Outbound>(
     let waits = std::iter::once(None).chain(SEND_RETRY_DELAYS.into_iter().map(Some));
     for wait in waits {
         if let Some(delay) = wait {
-            outbound.sleep(delay).await;
+            outbound.pause(delay).await;
         }
         match outbound.send(postmark_request(settings, email)?).await {
-            Ok(reply) if reply.is_success() => return Ok(()),
-            Ok(reply) => last_failure = reply.describe(),
+            Ok(answer) if answer.status().is_success() => return Ok(()),
+            Ok(answer) => last_failure = describe(&answer),
             Err(error) => last_failure = error,
         }
     }
@@ -276,4 +231,19 @@ pub async fn notify<D: Db, E: Notify, O: Outbound>(
         }
         None => Ok(()),
     }
+}
+
+/// The effect of every notifications handler: store the event's messages and email them
+/// when the variables turn email on (see [`notify`]). Unreadable settings are retried:
+/// the event waits for the fix rather than going unannounced.
+pub async fn deliver<D: Db, E: Notify>(
+    db: &D,
+    event: &Envelope<E>,
+    variables: &impl Variables,
+    outbound: &impl Outbound,
+) -> Result<(), HandlerError> {
+    let settings = EmailSettings::configured(variables)
+        .await
+        .map_err(HandlerError::Retry)?;
+    notify(db, event, outbound, settings.as_ref(), unix_now()).await
 }

@@ -11,15 +11,11 @@
 pub mod email;
 mod inbox;
 mod messages;
-#[cfg(target_arch = "wasm32")]
-mod spin_mail;
 pub mod template;
 
-pub use email::{EmailSettings, Outbound, Reply, notify};
+pub use email::{EmailSettings, deliver, notify};
 pub use inbox::{Notification, Position, list_notifications, store_messages};
 pub use messages::{Kind, Message, Notify, Template};
-#[cfg(target_arch = "wasm32")]
-pub use spin_mail::{SpinOutbound, configured_email, deliver};
 
 use kit::db::Migration;
 

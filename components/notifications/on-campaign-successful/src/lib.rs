@@ -4,9 +4,12 @@
 //! `email_api_url` is set it is also emailed (see `notifications_domain::deliver`; email
 //! is at-least-once).
 
+#[cfg(target_arch = "wasm32")]
+use kit::spin::Spin;
+
 kit::event_handler!(
     "notifications-on-campaign-successful",
     notifications_domain,
     contracts::CampaignSuccessful,
-    notifications_domain::deliver
+    async |db, event| notifications_domain::deliver(db, event, &Spin, &Spin).await
 );

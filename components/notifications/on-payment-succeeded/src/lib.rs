@@ -3,9 +3,12 @@
 //! its template and stored once per customer; when `email_api_url` is set it is also
 //! emailed (see `notifications_domain::deliver`; email is at-least-once).
 
+#[cfg(target_arch = "wasm32")]
+use kit::spin::Spin;
+
 kit::event_handler!(
     "notifications-on-payment-succeeded",
     notifications_domain,
     contracts::PaymentSucceeded,
-    notifications_domain::deliver
+    async |db, event| notifications_domain::deliver(db, event, &Spin, &Spin).await
 );

@@ -1,50 +1,35 @@
-//! The `#[http_service]` handler (wasm only: it calls Spin's interfaces).
+//! The Spin handler: health, and every context's outbox (wasm only: it calls Spin's
+//! interfaces). The dead-letter replay and the sweep dispatch the contexts they touch.
 
 use crate::routes::{ContextDeadLetter, EVENT_CONTEXTS, Endpoint, ROUTES, STORES};
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use kit::Problem;
 use kit::auth::{Caller, Role};
 use kit::db::Migration;
-use kit::edge::Edge;
 use kit::events::{DispatchSummary, dispatch_after_commit, sweep};
-use kit::http::Request;
-use kit::http::{Response, health, json, respond};
+use kit::http::{Response, health, json};
 use kit::outbox::{self, now_ms};
 use kit::pagination::{Page, PageParams};
+use kit::service::Call;
 use kit::spin::key_value::Store;
-use kit::spin::{SpinDb, authenticate, open_store};
-use kit::{request_id, route};
+use kit::spin::{SpinDb, open_store};
 use serde_json::json;
 
 /// The outbox tables, which ops may be first to touch in a context that has not served
 /// a request yet.
 const OUTBOX_MIGRATIONS: &[Migration] = &[outbox::MIGRATION, outbox::DELIVERIES_MIGRATION];
 
-kit::api_component!(
-    Edge {
-        context: None,
-        migrations: &[],
-    },
-    handle_request
-);
+// Ops keeps no store of its own: it reads and dispatches every other context's outbox.
+kit::api_component!(stateless "ops", ROUTES, serve);
 
-/// The routes, behind the edge (CORS, rate limit, idempotency, security headers).
-async fn handle_request(request: Request) -> Response {
-    let request_id = request_id::from_headers(request.headers());
-    let (endpoint, captures) = match route::find(ROUTES, request.method(), request.uri().path()) {
-        Ok(found) => found,
-        Err(no_route) => {
-            return no_route.to_response(request.method(), request.uri().path(), &request_id);
-        }
-    };
-    let id = captures.first().copied().unwrap_or_default().to_owned();
-    let outcome = match endpoint {
-        Endpoint::Health => Ok(health_checks(&request_id).await),
-        Endpoint::ListDeadLetters => list_dead_letters(&request, &request_id).await,
-        Endpoint::ReplayDeadLetter => replay_dead_letter(&request, &id, &request_id).await,
-        Endpoint::Sweep => sweep_outboxes(&request, &request_id).await,
-    };
-    respond(outcome, &request_id)
+async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
+    let request_id = call.request_id();
+    match endpoint {
+        Endpoint::Health => Ok(health_checks(request_id).await),
+        Endpoint::ListDeadLetters => list_dead_letters(call).await,
+        Endpoint::ReplayDeadLetter => replay_dead_letter(call).await,
+        Endpoint::Sweep => sweep_outboxes(call).await,
+    }
 }
 
 async fn health_checks(request_id: &str) -> Response {
@@ -76,8 +61,8 @@ async fn key_value_answers() -> bool {
     }
 }
 
-async fn admin(headers: &HeaderMap) -> Result<Caller, Problem> {
-    let caller = authenticate(headers).await?;
+async fn admin(call: &Call) -> Result<Caller, Problem> {
+    let caller = call.caller().await?;
     caller.require_role(&[Role::Admin])?;
     Ok(caller)
 }
@@ -94,9 +79,10 @@ fn store_failure(context: &str, request_id: &str) -> impl Fn(kit::db::DbError) -
 }
 
 /// The caller's tenant's dead letters of every context, in id (= time) order.
-async fn list_dead_letters(request: &Request, request_id: &str) -> Result<Response, Problem> {
-    let caller = admin(request.headers()).await?;
-    let page = PageParams::<String>::from_query(request.uri().query().unwrap_or_default())?;
+async fn list_dead_letters(call: &Call) -> Result<Response, Problem> {
+    let request_id = call.request_id();
+    let caller = admin(call).await?;
+    let page = PageParams::<String>::from_query(call.query())?;
     let mut letters = Vec::new();
     for context in EVENT_CONTEXTS {
         let db = outbox_store(context, request_id).await?;
@@ -121,12 +107,9 @@ async fn list_dead_letters(request: &Request, request_id: &str) -> Result<Respon
 
 /// Makes a dead letter due again and dispatches it at once; answers what the dispatch
 /// did (it may fail again and stay pending, or be dead again).
-async fn replay_dead_letter(
-    request: &Request,
-    id: &str,
-    request_id: &str,
-) -> Result<Response, Problem> {
-    let caller = admin(request.headers()).await?;
+async fn replay_dead_letter(call: &Call) -> Result<Response, Problem> {
+    let (id, request_id) = (call.capture(), call.request_id());
+    let caller = admin(call).await?;
     for context in EVENT_CONTEXTS {
         let db = outbox_store(context, request_id).await?;
         let replayed = outbox::replay(&db, &caller.tenant, id, now_ms())
@@ -146,8 +129,9 @@ async fn replay_dead_letter(
 
 /// Dispatches everything due in every context: an admin's call, or a scheduler's with
 /// the `x-sweep-key` the `sweep_key` variable holds.
-async fn sweep_outboxes(request: &Request, request_id: &str) -> Result<Response, Problem> {
-    kit::spin::authorize_sweep(request.headers()).await?;
+async fn sweep_outboxes(call: &Call) -> Result<Response, Problem> {
+    let request_id = call.request_id();
+    kit::spin::authorize_sweep(call.headers()).await?;
     let mut summaries = serde_json::Map::new();
     for context in EVENT_CONTEXTS {
         // The tables must exist before the sweep reads them.

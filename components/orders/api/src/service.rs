@@ -1,78 +1,92 @@
-//! The Spin handler: authentication, bodies, the settings, the catalog call and the
-//! store around each domain call.
+//! The Spin handler: each endpoint's caller, body and domain call, with the settings
+//! and the catalog's prices for checkout.
 
 use crate::routes::{Endpoint, REVIEWERS, ROUTES, order_list_query, viewer};
 use http::{HeaderValue, StatusCode, header};
+use kit::Problem;
 use kit::auth::Caller;
-use kit::edge::Edge;
-use kit::events::dispatch_after_commit;
-use kit::http::Request;
-use kit::http::{Response, json, respond};
-use kit::json::{Validate, parse_valid, read_body, read_json, require_json_content_type};
-use kit::spin::{SpinDb, authenticate, open_store};
-use kit::{Problem, request_id, route};
-use orders_domain::{
-    ApproveRequest, CONTEXT, CancelRequest, CatalogProduct, MIGRATIONS, NewOrder, OrderError,
-    OrderSettings,
-};
-use serde::de::DeserializeOwned;
+use kit::http::{Response, json};
+use kit::json::Validate;
+use kit::service::Call;
+use kit::spin::Spin;
+use orders_domain::{ApproveRequest, CancelRequest, CatalogProduct, NewOrder, OrderSettings};
 
-kit::api_component!(
-    Edge {
-        context: Some(CONTEXT),
-        migrations: MIGRATIONS,
-    },
-    handle_request
-);
+kit::api_component!(orders_domain, ROUTES, serve);
 
-/// The routes, behind the edge (CORS, rate limit, idempotency, security headers).
-async fn handle_request(request: Request) -> Response {
-    let request_id = request_id::from_headers(request.headers());
-    let (endpoint, id) = match route::find(ROUTES, request.method(), request.uri().path()) {
-        Ok((endpoint, captures)) => (endpoint, captures.first().map(|id| (*id).to_owned())),
-        Err(no_route) => {
-            return no_route.to_response(request.method(), request.uri().path(), &request_id);
+/// Every route needs a bearer token.
+async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
+    let caller = call.caller().await?;
+    let (id, request_id) = (call.capture(), call.request_id());
+    let order = match endpoint {
+        Endpoint::CreateOrder => return create_order(call, &caller).await,
+        Endpoint::ListOrders => {
+            let (status, page) = order_list_query(call.query())?;
+            let orders =
+                orders_domain::list_orders(call.db().await?, viewer(&caller), status, &page)
+                    .await
+                    .map_err(|error| call.domain(error))?;
+            return Ok(json(StatusCode::OK, &orders, request_id));
+        }
+        Endpoint::GetOrder => orders_domain::get_order(call.db().await?, viewer(&caller), id).await,
+        // The body is optional: none cancels without a reason.
+        Endpoint::CancelOrder => {
+            let cancel: CancelRequest = call.optional_json()?;
+            let db = call.db().await?;
+            orders_domain::cancel_order(db, viewer(&caller), request_id, id, &cancel).await
+        }
+        // Releases an order held in fraud review: its `order.created` goes out now.
+        Endpoint::ApproveOrder => {
+            caller.require_role(REVIEWERS)?;
+            let _: ApproveRequest = call.optional_json()?;
+            let db = call.db().await?;
+            orders_domain::approve_order(db, viewer(&caller), request_id, id).await
+        }
+        // Cancels an order held in fraud review; the body (`{reason?}`) is optional.
+        Endpoint::RejectOrder => {
+            caller.require_role(REVIEWERS)?;
+            let reject: CancelRequest = call.optional_json()?;
+            let db = call.db().await?;
+            orders_domain::reject_order(db, viewer(&caller), request_id, id, &reject).await
         }
     };
-    let id = id.unwrap_or_default();
-    let outcome = match authenticate(request.headers()).await {
-        Ok(caller) => match endpoint {
-            Endpoint::ListOrders => list_orders(&request, &caller, &request_id).await,
-            Endpoint::CreateOrder => create_order(request, &caller, &request_id).await,
-            Endpoint::GetOrder => get_order(&caller, &id, &request_id).await,
-            Endpoint::CancelOrder => cancel_order(request, &caller, &id, &request_id).await,
-            Endpoint::ApproveOrder => approve_order(request, &caller, &id, &request_id).await,
-            Endpoint::RejectOrder => reject_order(request, &caller, &id, &request_id).await,
-        },
-        Err(problem) => Err(problem),
-    };
-    respond(outcome, &request_id)
+    let order = order.map_err(|error| call.domain(error))?;
+    Ok(json(StatusCode::OK, &order, request_id))
 }
 
-/// The context's store for this request (503 when it cannot be opened or migrated).
-async fn store(request_id: &str) -> Result<SpinDb, Problem> {
-    open_store(CONTEXT, MIGRATIONS, request_id).await
-}
-
-/// The domain's answer as a problem; a database failure is logged, then a bare 500.
-fn domain_problem(request_id: &str) -> impl Fn(OrderError) -> Problem + '_ {
-    move |error| {
-        if let OrderError::Db(cause) = &error {
-            eprintln!("[{request_id}] orders: {cause}");
-        }
-        error.into()
+async fn create_order(call: &Call, caller: &Caller) -> Result<Response, Problem> {
+    let request_id = call.request_id();
+    let new: NewOrder = call.json()?;
+    new.validate().map_err(Problem::validation)?;
+    let settings = settings(request_id).await?;
+    let skus = new.items.iter().map(|item| item.sku.as_str());
+    let products = catalog_products(&caller.tenant, skus, request_id).await?;
+    let priced =
+        orders_domain::price(&new.items, &products, settings.rates).map_err(Problem::validation)?;
+    let order = orders_domain::create_order(
+        call.db().await?,
+        &caller.tenant,
+        &caller.user_id,
+        request_id,
+        &new,
+        priced,
+        &settings.fraud,
+    )
+    .await
+    .map_err(|error| call.domain(error))?;
+    let mut response = json(StatusCode::CREATED, &order, request_id);
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/orders/{}", order.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
     }
+    Ok(response)
 }
 
 /// Tax, shipping and the fraud thresholds from the component's variables; a bad value
 /// is a deployment error: logged, then a bare 500.
 async fn settings(request_id: &str) -> Result<OrderSettings, Problem> {
-    orders_domain::spin::order_settings()
-        .await
-        .map_err(|error| {
-            eprintln!("[{request_id}] orders configuration: {error}");
-            Problem::internal()
-        })
+    OrderSettings::from_variables(&Spin).await.map_err(|error| {
+        eprintln!("[{request_id}] orders configuration: {error}");
+        Problem::internal()
+    })
 }
 
 /// The catalog's active products among `skus`. Any failure is 503: the order cannot be
@@ -82,129 +96,10 @@ async fn catalog_products(
     skus: impl IntoIterator<Item = &str>,
     request_id: &str,
 ) -> Result<Vec<CatalogProduct>, Problem> {
-    orders_domain::spin::catalog_products(tenant, skus, request_id)
+    orders_domain::catalog_products(&Spin, tenant, skus, request_id)
         .await
         .map_err(|cause| {
             eprintln!("[{request_id}] catalog: {cause}");
             Problem::unavailable("the catalog is unavailable, so the order cannot be priced")
         })
-}
-
-async fn create_order(
-    request: Request,
-    caller: &Caller,
-    request_id: &str,
-) -> Result<Response, Problem> {
-    let new: NewOrder = read_json(request).await?;
-    new.validate().map_err(Problem::validation)?;
-    let settings = settings(request_id).await?;
-    let skus = new.items.iter().map(|item| item.sku.as_str());
-    let products = catalog_products(&caller.tenant, skus, request_id).await?;
-    let priced =
-        orders_domain::price(&new.items, &products, settings.rates).map_err(Problem::validation)?;
-    let db = store(request_id).await?;
-    let order = orders_domain::create_order(
-        &db,
-        &caller.tenant,
-        &caller.user_id,
-        request_id,
-        &new,
-        priced,
-        &settings.fraud,
-    )
-    .await
-    .map_err(domain_problem(request_id))?;
-    let mut response = json(StatusCode::CREATED, &order, request_id);
-    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/orders/{}", order.id)) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    dispatch_after_commit(CONTEXT, db).await;
-    Ok(response)
-}
-
-async fn list_orders(
-    request: &Request,
-    caller: &Caller,
-    request_id: &str,
-) -> Result<Response, Problem> {
-    let (status, page) = order_list_query(request.uri().query().unwrap_or_default())?;
-    let db = store(request_id).await?;
-    let orders = orders_domain::list_orders(&db, viewer(caller), status, &page)
-        .await
-        .map_err(domain_problem(request_id))?;
-    Ok(json(StatusCode::OK, &orders, request_id))
-}
-
-async fn get_order(caller: &Caller, id: &str, request_id: &str) -> Result<Response, Problem> {
-    let db = store(request_id).await?;
-    let order = orders_domain::get_order(&db, viewer(caller), id)
-        .await
-        .map_err(domain_problem(request_id))?;
-    Ok(json(StatusCode::OK, &order, request_id))
-}
-
-/// An optional JSON body: none (or only whitespace) is `T::default()`.
-async fn optional_body<T: DeserializeOwned + Validate + Default>(
-    request: Request,
-) -> Result<T, Problem> {
-    let (parts, body) = request.into_parts();
-    let body = read_body(body).await?;
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    require_json_content_type(&parts.headers)?;
-    parse_valid::<T>(body)
-}
-
-/// The body is optional: none cancels without a reason.
-async fn cancel_order(
-    request: Request,
-    caller: &Caller,
-    id: &str,
-    request_id: &str,
-) -> Result<Response, Problem> {
-    let cancel: CancelRequest = optional_body(request).await?;
-    let db = store(request_id).await?;
-    let order = orders_domain::cancel_order(&db, viewer(caller), request_id, id, &cancel)
-        .await
-        .map_err(domain_problem(request_id))?;
-    let response = json(StatusCode::OK, &order, request_id);
-    dispatch_after_commit(CONTEXT, db).await;
-    Ok(response)
-}
-
-/// Releases an order held in fraud review: its `order.created` goes out now.
-async fn approve_order(
-    request: Request,
-    caller: &Caller,
-    id: &str,
-    request_id: &str,
-) -> Result<Response, Problem> {
-    caller.require_role(REVIEWERS)?;
-    let _: ApproveRequest = optional_body(request).await?;
-    let db = store(request_id).await?;
-    let order = orders_domain::approve_order(&db, viewer(caller), request_id, id)
-        .await
-        .map_err(domain_problem(request_id))?;
-    let response = json(StatusCode::OK, &order, request_id);
-    dispatch_after_commit(CONTEXT, db).await;
-    Ok(response)
-}
-
-/// Cancels an order held in fraud review; the body (`{reason?}`) is optional.
-async fn reject_order(
-    request: Request,
-    caller: &Caller,
-    id: &str,
-    request_id: &str,
-) -> Result<Response, Problem> {
-    caller.require_role(REVIEWERS)?;
-    let reject: CancelRequest = optional_body(request).await?;
-    let db = store(request_id).await?;
-    let order = orders_domain::reject_order(&db, viewer(caller), request_id, id, &reject)
-        .await
-        .map_err(domain_problem(request_id))?;
-    let response = json(StatusCode::OK, &order, request_id);
-    dispatch_after_commit(CONTEXT, db).await;
-    Ok(response)
 }

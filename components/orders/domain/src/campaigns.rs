@@ -9,10 +9,12 @@
 use crate::OrderSettings;
 use crate::checkout::NewOrderItem;
 use crate::orders::{CampaignSeat, Placement, place_order};
-use crate::pricing::{CatalogProduct, Priced, Rates, price};
+use crate::pricing::{CatalogProduct, Priced, Rates, catalog_products, price};
 use contracts::{CampaignJoined, CampaignParticipant, CampaignSuccessful, Envelope};
 use kit::db::Db;
+use kit::outbound::Outbound;
 use kit::outbox::HandlerError;
+use kit::variables::Variables;
 
 /// The `source` of the events `orders-on-campaign-successful` causes.
 pub const ON_CAMPAIGN_SUCCESSFUL_SOURCE: &str = "/components/orders-on-campaign-successful";
@@ -25,6 +27,38 @@ pub struct CampaignTerms {
     pub settings: OrderSettings,
     /// The catalog's name for the campaign's sku, when the catalog answered with it.
     pub product_name: Option<String>,
+}
+
+/// The terms for `sku` in `tenant`: the settings and the catalog's name. Bad settings
+/// are retried (a fixed deployment lets the event through, at worst by replaying its
+/// dead letter); a catalog that does not answer only costs the line its name.
+///
+/// The handlers ask for them inside their transaction: one short GET to another
+/// context's store, made only for events that place orders.
+pub async fn campaign_terms(
+    variables: &impl Variables,
+    outbound: &impl Outbound,
+    tenant: &str,
+    sku: &str,
+    request_id: &str,
+) -> Result<CampaignTerms, HandlerError> {
+    let settings = OrderSettings::from_variables(variables)
+        .await
+        .map_err(|error| HandlerError::Retry(format!("orders configuration: {error}")))?;
+    let product_name = match catalog_products(outbound, tenant, [sku], request_id).await {
+        Ok(products) => products
+            .into_iter()
+            .find(|product| product.sku == sku && product.active)
+            .map(|product| product.name),
+        Err(error) => {
+            eprintln!("[{request_id}] catalog: {error}; the campaign line is named by its sku");
+            None
+        }
+    };
+    Ok(CampaignTerms {
+        settings,
+        product_name,
+    })
 }
 
 /// A campaign's offer, as both events carry it.
@@ -499,5 +533,58 @@ mod tests {
         let error = apply_successful(&db, &event, terms(FraudRules::default())).unwrap_err();
         assert!(matches!(error, HandlerError::Refuse(_)), "{error:?}");
         assert!(all_orders(&db).is_empty());
+    }
+
+    /// The catalog as a stub: `answer` to every request (`None`: it cannot be reached).
+    struct Catalog(Option<(u16, &'static str)>);
+
+    impl Outbound for Catalog {
+        async fn send(
+            &self,
+            request: http::Request<Vec<u8>>,
+        ) -> Result<kit::outbound::Answer, String> {
+            assert!(request.uri().to_string().contains("sku=MUG-1"));
+            let (status, body) = self.0.ok_or("connection refused")?;
+            Ok(http::Response::builder()
+                .status(status)
+                .body(body.as_bytes().to_vec())
+                .unwrap())
+        }
+    }
+
+    const MUG: &str = r#"{"items": [{"sku": "MUG-1", "name": "Mug", "price": 900, "currency": "EUR", "active": true}], "next_cursor": null}"#;
+
+    #[test]
+    fn terms_come_from_the_variables_and_the_catalog() {
+        let variables = std::collections::HashMap::from([("tax_rate_bps", "2000")]);
+        let terms = |catalog| {
+            block_on(campaign_terms(
+                &variables, &catalog, TENANT, "MUG-1", REQUEST_ID,
+            ))
+            .unwrap()
+        };
+        let named = terms(Catalog(Some((200, MUG))));
+        assert_eq!(named.product_name.as_deref(), Some("Mug"));
+        assert_eq!(named.settings.rates.tax_rate_bps, 2_000);
+        // A catalog that fails only costs the line its name.
+        assert_eq!(terms(Catalog(Some((503, "")))).product_name, None);
+        assert_eq!(terms(Catalog(None)).product_name, None);
+    }
+
+    #[test]
+    fn bad_settings_are_retried() {
+        let variables = std::collections::HashMap::from([("shipping_fee", "-1")]);
+        let error = block_on(campaign_terms(
+            &variables,
+            &Catalog(Some((200, MUG))),
+            TENANT,
+            "MUG-1",
+            REQUEST_ID,
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(&error, HandlerError::Retry(reason) if reason.contains("shipping_fee")),
+            "{error:?}"
+        );
     }
 }

@@ -4,8 +4,10 @@
 //! transaction, the fraud review's approval and rejection, group-buying orders on
 //! campaign events, and the saga's transitions on inventory, payment and shipment
 //! events. Every function takes the tenant (from the token or the event) and touches
-//! only that tenant's rows. [`spin`] (wasm only) reads the shop's variables and the
-//! catalog for the API and the handler components alike.
+//! only that tenant's rows. The shop's settings come from the component's variables
+//! ([`OrderSettings::from_variables`]) and prices from the catalog
+//! ([`catalog_products`]), through kit's `Variables` and `Outbound`, so the API and the
+//! handler components share them and tests stub them.
 
 mod campaigns;
 mod checkout;
@@ -13,13 +15,11 @@ mod fraud;
 mod handlers;
 mod orders;
 mod pricing;
-#[cfg(target_arch = "wasm32")]
-pub mod spin;
 mod status;
 
 pub use campaigns::{
     CampaignTerms, ON_CAMPAIGN_JOINED_SOURCE, ON_CAMPAIGN_SUCCESSFUL_SOURCE, campaign_priced,
-    on_campaign_joined, on_campaign_successful,
+    campaign_terms, on_campaign_joined, on_campaign_successful,
 };
 pub use checkout::{
     ApproveRequest, CancelRequest, MAX_ADDRESS_CHARS, MAX_ITEMS, MAX_QUANTITY, MAX_REASON_CHARS,
@@ -34,13 +34,11 @@ pub use orders::{
     DEFAULT_REJECTION_REASON, Order, Position, Viewer, approve_order, cancel_order, create_order,
     get_order, list_orders, order_number, reject_order,
 };
-pub use pricing::{
-    CATALOG_PRODUCTS_URL, CatalogProduct, CatalogReplyError, Priced, Rates, catalog_products_url,
-    parse_catalog_reply, price, tax_of,
-};
+pub use pricing::{CatalogProduct, Priced, Rates, catalog_products, price, tax_of};
 pub use status::{IllegalTransition, Status};
 
 use kit::db::{DbError, Migration};
+use kit::variables::Variables;
 use kit::{FieldError, Problem};
 use std::fmt;
 
@@ -73,6 +71,27 @@ pub const MIGRATIONS: &[Migration] = &[
 pub struct OrderSettings {
     pub rates: Rates,
     pub fraud: FraudRules,
+}
+
+impl OrderSettings {
+    /// The settings from the variables `tax_rate_bps`, `shipping_fee`,
+    /// `fraud_max_total`, `fraud_max_orders` and `fraud_allowed_countries`. The error
+    /// names the variable that is wrong: a deployment error.
+    pub async fn from_variables(variables: &impl Variables) -> Result<Self, String> {
+        let tax_rate_bps = variables.variable("tax_rate_bps").await?;
+        let shipping_fee = variables.variable("shipping_fee").await?;
+        let max_total = variables.variable("fraud_max_total").await?;
+        let max_orders = variables.variable("fraud_max_orders").await?;
+        let allowed_countries = variables.variable("fraud_allowed_countries").await?;
+        Ok(Self {
+            rates: Rates::from_variables(tax_rate_bps.as_deref(), shipping_fee.as_deref())?,
+            fraud: FraudRules::from_variables(
+                max_total.as_deref(),
+                max_orders.as_deref(),
+                allowed_countries.as_deref(),
+            )?,
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -125,6 +144,16 @@ impl From<OrderError> for Problem {
                 Problem::conflict(not_in_review.to_string())
             }
             OrderError::Db(error) => error.into(),
+        }
+    }
+}
+
+/// The API logs a database failure before its bare answer.
+impl kit::DomainError for OrderError {
+    fn db_cause(&self) -> Option<&dyn std::fmt::Display> {
+        match self {
+            OrderError::Db(cause) => Some(cause),
+            _ => None,
         }
     }
 }

@@ -1,68 +1,26 @@
-//! Server-side pricing: what to ask the catalog, how to read its answer, and the order's
-//! arithmetic (line totals, subtotal, tax, shipping, total) in checked integer minor
-//! units. The HTTP call itself is the api component's; everything here is pure.
+//! Server-side pricing: the catalog's prices (through its client, over [`Outbound`]) and
+//! the order's arithmetic (line totals, subtotal, tax, shipping, total) in checked
+//! integer minor units.
 
 use crate::checkout::NewOrderItem;
 use contracts::OrderLine;
+use contracts::clients::catalog;
 use kit::FieldError;
-use serde::Deserialize;
-use std::fmt;
+use kit::outbound::Outbound;
 
-/// The catalog component, reached by Spin's service chaining.
-pub const CATALOG_PRODUCTS_URL: &str = "http://catalog.spin.internal/api/v1/products";
+/// What orders needs of a catalog product.
+pub use contracts::clients::catalog::Product as CatalogProduct;
 
-/// The catalog's product list URL for `skus`, all in one page (a checkout has at most
-/// 100 distinct skus, the catalog's page and filter limit). A sku with a comma is left
-/// out: the catalog reads commas as separators, and no catalog sku contains one, so
-/// pricing reports it as unknown.
-pub fn catalog_products_url<'a>(skus: impl IntoIterator<Item = &'a str>) -> String {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for sku in skus.into_iter().filter(|sku| !sku.contains(',')) {
-        query.append_pair("sku", sku);
-    }
-    query.append_pair("limit", "100");
-    format!("{CATALOG_PRODUCTS_URL}?{}", query.finish())
-}
-
-/// What orders needs of a catalog product; other fields of the catalog's answer are
-/// ignored.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct CatalogProduct {
-    pub sku: String,
-    pub name: String,
-    /// Minor units of `currency`.
-    pub price: i64,
-    pub currency: String,
-    pub active: bool,
-}
-
-/// The catalog answered, but not with a product list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CatalogReplyError(pub String);
-
-impl fmt::Display for CatalogReplyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unexpected catalog reply: {}", self.0)
-    }
-}
-
-impl std::error::Error for CatalogReplyError {}
-
-/// The products of a `GET /api/v1/products` answer (`{items, next_cursor}`).
-pub fn parse_catalog_reply(body: &[u8]) -> Result<Vec<CatalogProduct>, CatalogReplyError> {
-    #[derive(Deserialize)]
-    struct ProductPage {
-        items: Vec<CatalogProduct>,
-    }
-    let page: ProductPage =
-        serde_json::from_slice(body).map_err(|error| CatalogReplyError(error.to_string()))?;
-    if let Some(product) = page.items.iter().find(|product| product.price < 0) {
-        return Err(CatalogReplyError(format!(
-            "product {} has a negative price",
-            product.sku
-        )));
-    }
-    Ok(page.items)
+/// The catalog's products among `skus`, read as an anonymous reader of `tenant` (so
+/// inactive products stay unknown). The error says what went wrong.
+pub async fn catalog_products<'a>(
+    outbound: &impl Outbound,
+    tenant: &str,
+    skus: impl IntoIterator<Item = &'a str>,
+    request_id: &str,
+) -> Result<Vec<CatalogProduct>, String> {
+    let request = catalog::products_request(tenant, skus, request_id)?;
+    catalog::read_products(&outbound.send(request).await?)
 }
 
 /// The shop's charges, from the `tax_rate_bps` and `shipping_fee` variables.
@@ -190,7 +148,6 @@ pub fn price(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn product(sku: &str, price: i64) -> CatalogProduct {
         CatalogProduct {
@@ -211,63 +168,6 @@ mod tests {
 
     fn fields(errors: Vec<FieldError>) -> Vec<String> {
         errors.into_iter().map(|e| e.field).collect()
-    }
-
-    #[test]
-    fn the_catalog_url_names_each_sku_once_encoded() {
-        assert_eq!(
-            catalog_products_url(["MUG-1", "a b&c"]),
-            "http://catalog.spin.internal/api/v1/products?sku=MUG-1&sku=a+b%26c&limit=100"
-        );
-        assert_eq!(
-            catalog_products_url(["A,B", "C"]),
-            "http://catalog.spin.internal/api/v1/products?sku=C&limit=100"
-        );
-    }
-
-    #[test]
-    fn catalog_replies_parse_ignoring_other_fields() {
-        let body = json!({
-            "items": [{
-                "id": "p1", "sku": "MUG-1", "name": "Mug", "slug": "mug", "description": "",
-                "price": 1250, "currency": "EUR", "category_id": null, "brand": null,
-                "image_url": null, "attributes": {"color": "blue"}, "active": true,
-                "created_at": "t", "updated_at": "t"
-            }],
-            "next_cursor": null
-        });
-        let products = parse_catalog_reply(body.to_string().as_bytes()).unwrap();
-        assert_eq!(
-            products,
-            [CatalogProduct {
-                sku: "MUG-1".into(),
-                name: "Mug".into(),
-                price: 1250,
-                currency: "EUR".into(),
-                active: true
-            }]
-        );
-        assert!(
-            parse_catalog_reply(br#"{"items": [], "next_cursor": null}"#)
-                .unwrap()
-                .is_empty()
-        );
-    }
-
-    #[test]
-    fn malformed_catalog_replies_are_errors() {
-        for body in [
-            &b"not json"[..],
-            br#"{"type": "urn:fusion:problem:internal", "status": 500}"#,
-            br#"{"items": [{"sku": "A", "name": "A", "price": "1", "currency": "EUR", "active": true}]}"#,
-            br#"{"items": [{"sku": "A", "name": "A", "price": -1, "currency": "EUR", "active": true}]}"#,
-        ] {
-            assert!(
-                parse_catalog_reply(body).is_err(),
-                "{}",
-                String::from_utf8_lossy(body)
-            );
-        }
     }
 
     #[test]

@@ -4,9 +4,18 @@
 //! its `order.created` carrying the campaign id. A participant who already has an order
 //! for the campaign gets no second one; see `orders_domain::on_campaign_successful`.
 
+#[cfg(target_arch = "wasm32")]
+use kit::spin::Spin;
+
 kit::event_handler!(
     "orders-on-campaign-successful",
     orders_domain,
     contracts::CampaignSuccessful,
-    orders_domain::spin::on_campaign_successful
+    async |db, event| {
+        orders_domain::on_campaign_successful(db, event, async |sku| {
+            let (tenant, request_id) = (&event.tenant, &event.correlationid);
+            orders_domain::campaign_terms(&Spin, &Spin, tenant, sku, request_id).await
+        })
+        .await
+    }
 );

@@ -4,9 +4,9 @@
 use crate::provider::{Charge, ChargeOutcome, Provider, ProviderError};
 use crate::status::PaymentStatus;
 use crate::store::{Cause, Stored, find, is_cancelled, lock_order, payment_id_for_order};
-use crate::stripe::FormPoster;
 use contracts::{Envelope, InventoryReserved, PaymentFailed, PaymentSucceeded, now_rfc3339};
 use kit::db::{Db, DbError};
+use kit::outbound::Outbound;
 use kit::outbox::{HandlerError, enqueue};
 
 const SOURCE: &str = "/components/payments-on-inventory-reserved";
@@ -18,7 +18,7 @@ const SOURCE: &str = "/components/payments-on-inventory-reserved";
 /// that is unavailable makes the event retry; a decline fails the payment
 /// (`payment.failed`), a success emits `payment.succeeded`, and a charge that is not
 /// final yet stays pending for the webhook.
-pub async fn charge_order<D: Db, T: FormPoster>(
+pub async fn charge_order<D: Db, T: Outbound>(
     db: &D,
     provider: &Provider<T>,
     event: &Envelope<InventoryReserved>,
@@ -304,7 +304,7 @@ mod tests {
             unreachable!()
         };
         let keys: Vec<String> = client
-            .poster
+            .outbound
             .sent()
             .into_iter()
             .map(|sent| sent.idempotency_key)

@@ -7,18 +7,14 @@
 mod charge;
 pub mod provider;
 mod refund;
-#[cfg(target_arch = "wasm32")]
-mod spin_provider;
 pub mod status;
 mod store;
 pub mod stripe;
 pub mod webhook;
 
 pub use charge::charge_order;
-pub use provider::{Charge, ChargeOutcome, Provider, ProviderError, Refund};
+pub use provider::{Charge, ChargeOutcome, Provider, ProviderError, Refund, configured_provider};
 pub use refund::{RefundBody, refund_cancelled_order, refund_payment};
-#[cfg(target_arch = "wasm32")]
-pub use spin_provider::{SpinPoster, configured_provider};
 pub use status::{IllegalTransition, PaymentStatus};
 pub use store::{
     Payment, PaymentFilter, Position, RefundRecord, get_payment, list_payments,
@@ -122,6 +118,16 @@ impl From<PaymentError> for Problem {
     }
 }
 
+/// The API logs a database failure before its bare answer.
+impl kit::DomainError for PaymentError {
+    fn db_cause(&self) -> Option<&dyn std::fmt::Display> {
+        match self {
+            PaymentError::Db(cause) => Some(cause),
+            _ => None,
+        }
+    }
+}
+
 /// For event handlers: what may work later is retried, the rest dead-lettered.
 impl From<PaymentError> for HandlerError {
     fn from(error: PaymentError) -> Self {
@@ -136,7 +142,7 @@ impl From<PaymentError> for HandlerError {
 
 #[cfg(test)]
 mod test_support {
-    use crate::stripe::tests::ScriptedPoster;
+    use crate::stripe::tests::ScriptedStripe;
     use crate::{Provider, payment_id_for_order};
     use contracts::{Address, Envelope, InventoryReserved, OrderCancelled, StockLine};
     use kit::db::{NativeSqlite, migrate};
@@ -150,7 +156,7 @@ mod test_support {
         db
     }
 
-    pub fn test_provider() -> Provider<ScriptedPoster> {
+    pub fn test_provider() -> Provider<ScriptedStripe> {
         Provider::Test
     }
 
@@ -205,7 +211,7 @@ mod test_support {
     /// Applies the charge handler to `event` as `serve_event` would.
     pub fn deliver_reserved(
         db: &NativeSqlite,
-        provider: &Provider<ScriptedPoster>,
+        provider: &Provider<ScriptedStripe>,
         event: &Envelope<InventoryReserved>,
     ) -> Result<Option<()>, HandlerError> {
         futures::executor::block_on(apply_once(
@@ -218,7 +224,7 @@ mod test_support {
 
     pub fn deliver_cancelled(
         db: &NativeSqlite,
-        provider: &Provider<ScriptedPoster>,
+        provider: &Provider<ScriptedStripe>,
         event: &Envelope<OrderCancelled>,
     ) -> Result<Option<()>, HandlerError> {
         futures::executor::block_on(apply_once(

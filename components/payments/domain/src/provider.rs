@@ -2,7 +2,9 @@
 //! (Stripe's test-token behaviour, no network) and `stripe` (the PaymentIntents API,
 //! see [`crate::stripe`]).
 
-use crate::stripe::{FormPoster, Stripe};
+use crate::stripe::Stripe;
+use kit::outbound::Outbound;
+use kit::variables::Variables;
 use std::fmt;
 
 pub const TEST: &str = "test";
@@ -76,7 +78,37 @@ pub enum Provider<T> {
     Stripe(Stripe<T>),
 }
 
-impl<T: FormPoster> Provider<T> {
+/// The provider the variables choose — `payment_provider` (`test` | `stripe`),
+/// `stripe_api_url`, `stripe_secret_key` — calling Stripe through `outbound`. `Err`
+/// describes a misconfiguration (an unknown provider, or Stripe without a secret key).
+pub async fn configured_provider<T: Outbound>(
+    variables: &impl Variables,
+    outbound: T,
+) -> Result<Provider<T>, String> {
+    match variables.text("payment_provider").await?.as_str() {
+        "" | TEST => Ok(Provider::Test),
+        STRIPE => {
+            let secret_key = variables.text("stripe_secret_key").await?;
+            if secret_key.is_empty() {
+                return Err("payment_provider is stripe but stripe_secret_key is empty".into());
+            }
+            let api_url = match variables.text("stripe_api_url").await? {
+                url if url.is_empty() => "https://api.stripe.com".to_owned(),
+                url => url,
+            };
+            Ok(Provider::Stripe(Stripe {
+                api_url,
+                secret_key,
+                outbound,
+            }))
+        }
+        other => Err(format!(
+            "payment_provider must be {TEST} or {STRIPE}, not {other:?}"
+        )),
+    }
+}
+
+impl<T: Outbound> Provider<T> {
     /// The name stored on payments and carried by their events.
     pub fn name(&self) -> &'static str {
         match self {
@@ -134,7 +166,7 @@ pub fn test_charge(payment_id: &str, token: &str) -> ChargeOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stripe::tests::{ScriptedPoster, stripe};
+    use crate::stripe::tests::{ScriptedStripe, stripe};
     use futures::executor::block_on;
 
     const PAYMENT_ID: &str = "0190a0b0-c0d0-7e00-8000-000000000001";
@@ -184,7 +216,7 @@ mod tests {
 
     #[test]
     fn refunds_go_through_the_provider_that_charged() {
-        let test: Provider<ScriptedPoster> = Provider::Test;
+        let test: Provider<ScriptedStripe> = Provider::Test;
         let refund = Refund {
             refund_id: "r1",
             charge_reference: "pi_1",
@@ -203,9 +235,36 @@ mod tests {
             unreachable!()
         };
         assert_eq!(
-            client.poster.sent().len(),
+            client.outbound.sent().len(),
             1,
             "the test refund made no call"
         );
+    }
+
+    #[test]
+    fn the_variables_choose_the_provider() {
+        use std::collections::HashMap;
+        let configured = |variables: &[(&'static str, &'static str)]| {
+            block_on(configured_provider(
+                &HashMap::from_iter(variables.iter().copied()),
+                stripe(vec![]).outbound,
+            ))
+        };
+        assert!(matches!(configured(&[]), Ok(Provider::Test)));
+        assert!(matches!(
+            configured(&[("payment_provider", "test")]),
+            Ok(Provider::Test)
+        ));
+        let Ok(Provider::Stripe(client)) = configured(&[
+            ("payment_provider", "stripe"),
+            ("stripe_secret_key", "sk_live_1"),
+        ]) else {
+            panic!("stripe with a key is stripe");
+        };
+        assert_eq!(client.api_url, "https://api.stripe.com");
+        assert_eq!(client.secret_key, "sk_live_1");
+        let error = |variables| configured(variables).err().unwrap();
+        assert!(error(&[("payment_provider", "stripe")]).contains("stripe_secret_key"));
+        assert!(error(&[("payment_provider", "paypal")]).contains("paypal"));
     }
 }

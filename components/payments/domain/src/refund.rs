@@ -4,10 +4,10 @@
 use crate::provider::{Provider, Refund};
 use crate::status::{PaymentStatus, RefundAmountError, refund_amount, status_after_refund};
 use crate::store::{Cause, Stored, derived_id, find, find_by_order, lock_order};
-use crate::stripe::FormPoster;
 use crate::{Payment, PaymentError, get_payment};
 use contracts::{Envelope, OrderCancelled, PaymentRefunded, now_rfc3339};
 use kit::db::{Db, transaction};
+use kit::outbound::Outbound;
 use kit::outbox::{HandlerError, enqueue};
 use serde::Deserialize;
 
@@ -47,7 +47,7 @@ fn checked_amount(payment: &Payment, requested: Option<i64>) -> Result<i64, Paym
 /// Refunds `requested` (or the rest) of the tenant's payment `id` through the provider
 /// that took it, and emits `payment.refunded`. The provider is called inside the
 /// transaction, after the guard, so a refused or failed call changes nothing.
-pub async fn refund_payment<D: Db, T: FormPoster>(
+pub async fn refund_payment<D: Db, T: Outbound>(
     db: &D,
     provider: &Provider<T>,
     tenant: &str,
@@ -70,7 +70,7 @@ pub async fn refund_payment<D: Db, T: FormPoster>(
 /// and a pending charge that succeeds after all is refunded by the webhook. Failed and
 /// refunded payments need nothing. The refund id is derived from the cancellation
 /// event, so a retried attempt reuses the provider's Idempotency-Key.
-pub async fn refund_cancelled_order<D: Db, T: FormPoster>(
+pub async fn refund_cancelled_order<D: Db, T: Outbound>(
     db: &D,
     provider: &Provider<T>,
     event: &Envelope<OrderCancelled>,
@@ -113,7 +113,7 @@ pub async fn refund_cancelled_order<D: Db, T: FormPoster>(
 /// amount <= amount`, so concurrent refunds never exceed the capture), moves the
 /// status, refunds through the provider, records the refund and enqueues
 /// `payment.refunded`. Runs inside the caller's transaction.
-pub(crate) async fn refund_within<D: Db, T: FormPoster>(
+pub(crate) async fn refund_within<D: Db, T: Outbound>(
     db: &D,
     provider: &Provider<T>,
     stored: &Stored,
@@ -425,7 +425,7 @@ mod tests {
         let Provider::Stripe(client) = &provider else {
             unreachable!()
         };
-        let sent = client.poster.sent();
+        let sent = client.outbound.sent();
         assert_eq!(sent[1].idempotency_key, sent[2].idempotency_key);
         assert_eq!(sent[2].form, "payment_intent=pi_1&amount=1000");
         let id = crate::payment_id_for_order(TENANT, "order-1");

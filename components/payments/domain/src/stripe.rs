@@ -1,38 +1,20 @@
-//! Stripe's PaymentIntents and Refunds APIs: the form bodies we send and what we make of
-//! the replies, free of HTTP so they test natively. A [`FormPoster`] does the sending
-//! (Spin's outbound HTTP in the components).
+//! Stripe's PaymentIntents and Refunds APIs: the requests we send and what we make of
+//! the replies. They go out through an [`Outbound`] (Spin's outbound HTTP in the
+//! components, a scripted stub in tests).
 
 use crate::provider::{Charge, ChargeOutcome, ProviderError, Refund};
+use http::header;
+use kit::outbound::{Answer, Outbound};
 use serde::Deserialize;
-
-/// An HTTP answer: status and body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
-    pub status: u16,
-    pub body: Vec<u8>,
-}
-
-/// Sends a form-encoded POST with Stripe's headers (`Authorization: Bearer
-/// <secret_key>`, `Idempotency-Key`). `Err` is a network failure, described.
-#[allow(async_fn_in_trait)] // components are single-threaded wasm; no `Send` bound wanted
-pub trait FormPoster {
-    async fn post_form(
-        &self,
-        url: &str,
-        secret_key: &str,
-        idempotency_key: &str,
-        form: String,
-    ) -> Result<Reply, String>;
-}
 
 /// Stripe at `api_url` (`https://api.stripe.com`, or a stub in tests).
 pub struct Stripe<T> {
     pub api_url: String,
     pub secret_key: String,
-    pub poster: T,
+    pub outbound: T,
 }
 
-impl<T: FormPoster> Stripe<T> {
+impl<T: Outbound> Stripe<T> {
     /// Creates and confirms a PaymentIntent, idempotent on the payment id.
     pub async fn charge(&self, charge: &Charge<'_>) -> Result<ChargeOutcome, ProviderError> {
         let reply = self
@@ -42,7 +24,7 @@ impl<T: FormPoster> Stripe<T> {
                 charge_form(charge),
             )
             .await?;
-        charge_outcome(reply.status, &reply.body)
+        charge_outcome(reply.status().as_u16(), reply.body())
     }
 
     /// Refunds part or all of a PaymentIntent, idempotent on the refund id.
@@ -50,7 +32,7 @@ impl<T: FormPoster> Stripe<T> {
         let reply = self
             .post("/v1/refunds", refund.refund_id, refund_form(refund))
             .await?;
-        refund_result(reply.status, &reply.body)
+        refund_result(reply.status().as_u16(), reply.body())
     }
 
     async fn post(
@@ -58,13 +40,31 @@ impl<T: FormPoster> Stripe<T> {
         path: &str,
         idempotency_key: &str,
         form: String,
-    ) -> Result<Reply, ProviderError> {
+    ) -> Result<Answer, ProviderError> {
         let url = format!("{}{path}", self.api_url.trim_end_matches('/'));
-        self.poster
-            .post_form(&url, &self.secret_key, idempotency_key, form)
+        let request = form_request(&url, &self.secret_key, idempotency_key, form)
+            .map_err(ProviderError::Unavailable)?;
+        self.outbound
+            .send(request)
             .await
             .map_err(ProviderError::Unavailable)
     }
+}
+
+/// A form-encoded POST to `url` with Stripe's headers (`Authorization: Bearer
+/// <secret_key>`, `Idempotency-Key`).
+fn form_request(
+    url: &str,
+    secret_key: &str,
+    idempotency_key: &str,
+    form: String,
+) -> Result<http::Request<Vec<u8>>, String> {
+    http::Request::post(url)
+        .header(header::AUTHORIZATION, format!("Bearer {secret_key}"))
+        .header("idempotency-key", idempotency_key)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form.into_bytes())
+        .map_err(|error| format!("building the request to {url}: {error}"))
 }
 
 /// The body of `POST /v1/payment_intents`: confirmed at once with the card token.
@@ -231,7 +231,7 @@ pub(crate) mod tests {
     use futures::executor::block_on;
     use std::cell::RefCell;
 
-    /// A request the poster was asked to send.
+    /// A request Stripe was sent.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct Sent {
         pub url: String,
@@ -241,48 +241,48 @@ pub(crate) mod tests {
     }
 
     /// Answers with scripted replies in order; status 0 stands for a network failure.
-    pub struct ScriptedPoster {
+    pub struct ScriptedStripe {
         replies: RefCell<Vec<(u16, &'static str)>>,
         sent: RefCell<Vec<Sent>>,
     }
 
-    impl ScriptedPoster {
+    impl ScriptedStripe {
         pub fn sent(&self) -> Vec<Sent> {
             self.sent.borrow().clone()
         }
     }
 
-    impl FormPoster for ScriptedPoster {
-        async fn post_form(
-            &self,
-            url: &str,
-            secret_key: &str,
-            idempotency_key: &str,
-            form: String,
-        ) -> Result<Reply, String> {
+    impl Outbound for ScriptedStripe {
+        async fn send(&self, request: http::Request<Vec<u8>>) -> Result<Answer, String> {
+            let header = |name| request.headers()[name].to_str().unwrap().to_owned();
+            let url = request.uri().to_string();
             self.sent.borrow_mut().push(Sent {
-                url: url.to_owned(),
-                secret_key: secret_key.to_owned(),
-                idempotency_key: idempotency_key.to_owned(),
-                form,
+                secret_key: header("authorization")
+                    .strip_prefix("Bearer ")
+                    .unwrap()
+                    .to_owned(),
+                idempotency_key: header("idempotency-key"),
+                form: String::from_utf8(request.body().clone()).unwrap(),
+                url: url.clone(),
             });
+            assert_eq!(header("content-type"), "application/x-www-form-urlencoded");
             let mut replies = self.replies.borrow_mut();
             assert!(!replies.is_empty(), "an unscripted request to {url}");
             match replies.remove(0) {
                 (0, _) => Err("connection refused".to_owned()),
-                (status, body) => Ok(Reply {
-                    status,
-                    body: body.as_bytes().to_vec(),
-                }),
+                (status, body) => Ok(http::Response::builder()
+                    .status(status)
+                    .body(body.as_bytes().to_vec())
+                    .unwrap()),
             }
         }
     }
 
-    pub fn stripe(replies: Vec<(u16, &'static str)>) -> Stripe<ScriptedPoster> {
+    pub fn stripe(replies: Vec<(u16, &'static str)>) -> Stripe<ScriptedStripe> {
         Stripe {
             api_url: "http://stripe.test/".into(),
             secret_key: "sk_test_123".into(),
-            poster: ScriptedPoster {
+            outbound: ScriptedStripe {
                 replies: RefCell::new(replies),
                 sent: RefCell::new(Vec::new()),
             },
@@ -467,7 +467,7 @@ pub(crate) mod tests {
             block_on(client.refund(&refund)),
             Err(ProviderError::Unavailable(m)) if m.contains("connection refused")
         ));
-        let sent = client.poster.sent();
+        let sent = client.outbound.sent();
         assert_eq!(sent[0].url, "http://stripe.test/v1/payment_intents");
         assert_eq!(sent[0].idempotency_key, "pay-1");
         assert_eq!(sent[0].secret_key, "sk_test_123");

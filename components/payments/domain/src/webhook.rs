@@ -5,11 +5,11 @@ use crate::charge::{announce, apply_outcome};
 use crate::provider::{ChargeOutcome, Provider};
 use crate::refund::refund_within;
 use crate::store::{Cause, derived_id, find, find_by_provider_reference, is_cancelled, lock_order};
-use crate::stripe::FormPoster;
 use crate::{PaymentError, PaymentStatus};
 use contracts::now_rfc3339;
 use hmac::{Hmac, Mac};
 use kit::db::{Db, transaction};
+use kit::outbound::Outbound;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use std::fmt;
@@ -169,7 +169,7 @@ struct LastPaymentError {
 /// recorded in `webhook_events` in the same transaction, so a replay changes nothing.
 /// Other event types and unknown PaymentIntents are ignored, and not recorded: an
 /// intent not stored yet may be known at Stripe's next attempt.
-pub async fn apply_stripe_event<D: Db, T: FormPoster>(
+pub async fn apply_stripe_event<D: Db, T: Outbound>(
     db: &D,
     provider: &Provider<T>,
     payload: &[u8],

@@ -7,13 +7,15 @@
 
 #[cfg(target_arch = "wasm32")]
 use kit::outbox::HandlerError;
+#[cfg(target_arch = "wasm32")]
+use kit::spin::Spin;
 
 kit::event_handler!(
     "payments-on-inventory-reserved",
     payments_domain,
     contracts::InventoryReserved,
     async |db, event| {
-        let provider = payments_domain::configured_provider()
+        let provider = payments_domain::configured_provider(&Spin, Spin)
             .await
             .map_err(HandlerError::Retry)?;
         payments_domain::charge_order(db, &provider, event).await

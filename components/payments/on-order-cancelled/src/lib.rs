@@ -5,13 +5,15 @@
 
 #[cfg(target_arch = "wasm32")]
 use kit::outbox::HandlerError;
+#[cfg(target_arch = "wasm32")]
+use kit::spin::Spin;
 
 kit::event_handler!(
     "payments-on-order-cancelled",
     payments_domain,
     contracts::OrderCancelled,
     async |db, event| {
-        let provider = payments_domain::configured_provider()
+        let provider = payments_domain::configured_provider(&Spin, Spin)
             .await
             .map_err(HandlerError::Retry)?;
         payments_domain::refund_cancelled_order(db, &provider, event).await

@@ -119,6 +119,16 @@ impl From<ShippingError> for Problem {
     }
 }
 
+/// The API logs a database failure before its bare answer.
+impl kit::DomainError for ShippingError {
+    fn db_cause(&self) -> Option<&dyn std::fmt::Display> {
+        match self {
+            ShippingError::Db(cause) => Some(cause),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,8 @@
 #[cfg(target_arch = "wasm32")]
 use kit::outbox::HandlerError;
 #[cfg(target_arch = "wasm32")]
+use kit::{spin::Spin, variables::Variables};
+#[cfg(target_arch = "wasm32")]
 use shipping_domain::{CARRIER_VARIABLE, carrier_name, create_label};
 
 kit::event_handler!(
@@ -13,7 +15,8 @@ kit::event_handler!(
     shipping_domain,
     contracts::PaymentSucceeded,
     async |db, event| {
-        let configured = kit::spin::variable(CARRIER_VARIABLE)
+        let configured = Spin
+            .variable(CARRIER_VARIABLE)
             .await
             .map_err(HandlerError::Retry)?;
         create_label(db, event, &carrier_name(configured)).await

@@ -196,6 +196,9 @@ pub trait Db {
     /// `?1, ?2`). Returns the number of rows changed.
     async fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64, DbError>;
     async fn query(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<Row>, DbError>;
+    /// Told by [`crate::outbox::enqueue`] that it wrote due deliveries: a store that
+    /// dispatches them once the request is done remembers it.
+    fn deliveries_enqueued(&self) {}
 }
 
 /// Runs `BEGIN` .. `COMMIT`, or `ROLLBACK` when the closure errs.

@@ -1,16 +1,40 @@
 //! Spin adapters (wasm32 only), the one home of every component's Spin glue: variables,
-//! the caller, a context's store ([`db`]), key-value with atomics ([`key_value`]), and
-//! HTTP in and out ([`http`]). Built on spin-sdk 5.2 (`spin:up@3.6.0`, WASIp2), so every
+//! the caller, a context's store ([`db`]), key-value with atomics ([`key_value`]), HTTP
+//! in and out ([`http`]), the API skeleton ([`service`]), and [`Spin`], through which
+//! domain code reads variables and calls out. Built on spin-sdk 5.2 (`spin:up@3.6.0`, WASIp2), so every
 //! component links on Spin 3.6, SpinKube's shim and Spin 4.
 
 pub mod db;
 pub mod http;
 pub mod key_value;
+pub mod service;
 
 use crate::auth::JwtKey;
+use crate::outbound::{Answer, Outbound};
 use crate::problem::Problem;
+use crate::variables::Variables;
 pub use db::{SpinDb, open_for_context, open_migrated, open_store};
+pub use service::{RequestStore, serve_api};
 use spin_sdk::variables;
+
+/// Spin's host, as domain code sees it: its variables and outbound HTTP.
+#[derive(Debug, Clone, Copy)]
+pub struct Spin;
+
+impl Variables for Spin {
+    async fn variable(&self, name: &str) -> Result<Option<String>, String> {
+        variable(name).await
+    }
+}
+
+impl Outbound for Spin {
+    async fn send(&self, request: ::http::Request<Vec<u8>>) -> Result<Answer, String> {
+        let http::Answer { status, body } = http::send(request).await?;
+        let mut answer = Answer::new(body.to_vec());
+        *answer.status_mut() = status;
+        Ok(answer)
+    }
+}
 
 /// A component variable; `None` when the component does not define it.
 pub async fn variable(name: &str) -> Result<Option<String>, String> {

@@ -1,0 +1,141 @@
+//! The catalog's product list, as the cart and orders read prices from it.
+
+use super::{Answer, REQUEST_ID_HEADER, TENANT_HEADER, built};
+use serde::Deserialize;
+
+/// The catalog component's product list.
+pub const PRODUCTS_URL: &str = "http://catalog.spin.internal/api/v1/products";
+
+/// What other contexts need of a catalog product; the answer's other fields are ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Product {
+    pub sku: String,
+    pub name: String,
+    /// Minor units of `currency`.
+    pub price: i64,
+    pub currency: String,
+    pub active: bool,
+}
+
+/// The product list URL for `skus`, all on one page (a cart or an order has at most
+/// 100 distinct skus, the catalog's page and filter limit). Each sku is its own `sku`
+/// filter; one with a comma is left out, since the catalog reads commas as separators
+/// and no catalog sku contains one, so it stays unknown.
+pub fn products_url<'a>(skus: impl IntoIterator<Item = &'a str>) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for sku in skus.into_iter().filter(|sku| !sku.contains(',')) {
+        query.append_pair("sku", sku);
+    }
+    query.append_pair("limit", "100");
+    format!("{PRODUCTS_URL}?{}", query.finish())
+}
+
+/// `GET` of the products among `skus`, as an anonymous reader of `tenant` (so inactive
+/// products stay unknown).
+pub fn products_request<'a>(
+    tenant: &str,
+    skus: impl IntoIterator<Item = &'a str>,
+    request_id: &str,
+) -> Result<http::Request<Vec<u8>>, String> {
+    built(
+        http::Request::get(products_url(skus))
+            .header(TENANT_HEADER, tenant)
+            .header(REQUEST_ID_HEADER, request_id)
+            .body(Vec::new()),
+    )
+}
+
+/// The products of the catalog's answer (`{items, next_cursor}`), or why it is not one.
+pub fn read_products(answer: &Answer) -> Result<Vec<Product>, String> {
+    #[derive(Deserialize)]
+    struct ProductPage {
+        items: Vec<Product>,
+    }
+    if !answer.status().is_success() {
+        return Err(format!("answered HTTP {}", answer.status().as_u16()));
+    }
+    let page: ProductPage = serde_json::from_slice(answer.body())
+        .map_err(|error| format!("unexpected catalog reply: {error}"))?;
+    if let Some(product) = page.items.iter().find(|product| product.price < 0) {
+        return Err(format!(
+            "unexpected catalog reply: product {} has a negative price",
+            product.sku
+        ));
+    }
+    Ok(page.items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clients::answer;
+    use serde_json::json;
+
+    #[test]
+    fn the_url_names_each_sku_once_encoded() {
+        assert_eq!(
+            products_url(["MUG-1", "a b&c"]),
+            "http://catalog.spin.internal/api/v1/products?sku=MUG-1&sku=a+b%26c&limit=100"
+        );
+        assert_eq!(
+            products_url(["A,B", "C"]),
+            "http://catalog.spin.internal/api/v1/products?sku=C&limit=100"
+        );
+    }
+
+    #[test]
+    fn the_request_reads_as_the_tenant_with_the_request_id() {
+        let request = products_request("acme", ["MUG-1"], "r1").unwrap();
+        assert_eq!(request.method(), http::Method::GET);
+        assert_eq!(request.headers()[TENANT_HEADER], "acme");
+        assert_eq!(request.headers()[REQUEST_ID_HEADER], "r1");
+        assert!(request.body().is_empty());
+        assert!(products_request("a\nb", ["MUG-1"], "r1").is_err());
+    }
+
+    #[test]
+    fn answers_parse_ignoring_other_fields() {
+        let body = json!({
+            "items": [{
+                "id": "p1", "sku": "MUG-1", "name": "Mug", "slug": "mug", "description": "",
+                "price": 1250, "currency": "EUR", "category_id": null, "brand": null,
+                "image_url": null, "attributes": {"color": "blue"}, "active": true,
+                "created_at": "t", "updated_at": "t"
+            }],
+            "next_cursor": null
+        });
+        assert_eq!(
+            read_products(&answer(200, &body.to_string())).unwrap(),
+            [Product {
+                sku: "MUG-1".into(),
+                name: "Mug".into(),
+                price: 1250,
+                currency: "EUR".into(),
+                active: true
+            }]
+        );
+        let empty = answer(200, r#"{"items": [], "next_cursor": null}"#);
+        assert!(read_products(&empty).unwrap().is_empty());
+    }
+
+    #[test]
+    fn failures_and_malformed_answers_are_errors() {
+        assert_eq!(
+            read_products(&answer(500, "{}")).unwrap_err(),
+            "answered HTTP 500"
+        );
+        for body in [
+            "not json",
+            "<html>",
+            r#"{"type": "urn:fusion:problem:internal", "status": 500}"#,
+            r#"{"items": [{"sku": "A", "name": "A", "price": "1", "currency": "EUR", "active": true}]}"#,
+            r#"{"items": [{"sku": "A", "name": "A", "price": -1, "currency": "EUR", "active": true}]}"#,
+        ] {
+            let error = read_products(&answer(200, body)).unwrap_err();
+            assert!(
+                error.starts_with("unexpected catalog reply: "),
+                "{body}: {error}"
+            );
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The API skeleton on Spin: [`serve_api`] runs a component's handler behind the edge
+//! with the request's [`Call`], whose caller and store come from Spin, then dispatches
+//! the deliveries the request enqueued.
+
+use super::{SpinDb, authenticate, open_store, reader_tenant};
+use crate::auth::Caller;
+use crate::db::{Db, DbError, Dialect, Row, SqlValue};
+use crate::edge::{Edge, serve};
+use crate::events::dispatch_after_commit;
+use crate::http::{Response, respond};
+use crate::json::read_body;
+use crate::problem::Problem;
+use crate::service::{Api, Call};
+use spin_sdk::http::IncomingRequest;
+use std::cell::Cell;
+
+/// A context's store opened for one request, noting whether the request enqueued
+/// deliveries (see [`Db::deliveries_enqueued`]), so they are dispatched after it.
+pub struct RequestStore {
+    db: SpinDb,
+    enqueued: Cell<bool>,
+}
+
+impl Db for RequestStore {
+    fn dialect(&self) -> Dialect {
+        self.db.dialect()
+    }
+
+    async fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64, DbError> {
+        self.db.execute(sql, params).await
+    }
+
+    async fn query(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<Row>, DbError> {
+        self.db.query(sql, params).await
+    }
+
+    fn deliveries_enqueued(&self) {
+        self.enqueued.set(true);
+    }
+}
+
+impl Call {
+    /// The caller: 401 without a valid bearer token, 403 when `x-tenant-id` names
+    /// another tenant than the token.
+    pub async fn caller(&self) -> Result<Caller, Problem> {
+        authenticate(self.headers()).await
+    }
+
+    /// The tenant a public read acts for (see [`reader_tenant`]).
+    pub async fn reader_tenant(&self) -> Result<String, Problem> {
+        reader_tenant(self.headers()).await
+    }
+
+    /// The context's store, opened (and migrated) on first use; 503 when it cannot be.
+    pub async fn db(&self) -> Result<&RequestStore, Problem> {
+        if let Some(db) = self.db.get() {
+            return Ok(db);
+        }
+        let Some(migrations) = self.store else {
+            eprintln!(
+                "[{}] {} keeps no SQL store",
+                self.request_id(),
+                self.context()
+            );
+            return Err(Problem::internal());
+        };
+        let db = open_store(self.context(), migrations, self.request_id()).await?;
+        Ok(self.db.get_or_init(|| RequestStore {
+            db,
+            enqueued: Cell::new(false),
+        }))
+    }
+}
+
+/// Serves `request` with the API's routes behind the edge (CORS, rate limit,
+/// idempotency when the context keeps a store, security headers): no route is 404 or
+/// 405, otherwise `handler` answers for its endpoint. Deliveries the request enqueued
+/// are dispatched once the response is built.
+pub async fn serve_api<E: Clone>(
+    request: IncomingRequest,
+    api: &Api<E>,
+    handler: impl AsyncFn(E, &Call) -> Result<Response, Problem>,
+) -> Response {
+    let edge = Edge {
+        context: api.store.map(|_| api.context),
+        migrations: api.store.unwrap_or_default(),
+    };
+    serve(request, &edge, async |request| {
+        let (parts, body) = request.into_parts();
+        let request_id = crate::request_id::from_headers(&parts.headers);
+        let body = match read_body(body).await {
+            Ok(body) => body,
+            Err(problem) => return problem.to_response(&request_id),
+        };
+        let (endpoint, call) = match api.call(parts, body) {
+            Ok(found) => found,
+            Err(no_route) => return *no_route,
+        };
+        let response = respond(handler(endpoint, &call).await, &request_id);
+        if let Some(db) = call.db.into_inner()
+            && db.enqueued.get()
+        {
+            dispatch_after_commit(api.context, db.db).await;
+        }
+        response
+    })
+    .await
+}
