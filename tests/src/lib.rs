@@ -138,18 +138,39 @@ pub fn place_order(client: &Client, items: &[(&str, u32)], token: &str) -> Value
 /// Polls the order until the saga has moved it to `status`; panics with the last state
 /// seen after 20 s.
 pub fn order_reaching(client: &Client, order_id: &str, status: &str) -> Value {
+    let last = std::cell::RefCell::new(Value::Null);
+    eventually(
+        || {
+            format!(
+                "order {order_id} never reached {status}; last seen: {}",
+                last.borrow()
+            )
+        },
+        || {
+            let order = client
+                .get(&format!("/api/v1/orders/{order_id}"))
+                .expect_ok();
+            let reached = (order["status"] == status).then(|| order.clone());
+            *last.borrow_mut() = order;
+            reached
+        },
+    )
+}
+
+/// The first `Some` that `check` gives, polled every 100 ms for up to 20 s (the saga
+/// runs on after an answer); fails with `failure()`'s message when it never comes.
+pub fn eventually<T, M: std::fmt::Display>(
+    failure: impl FnOnce() -> M,
+    mut check: impl FnMut() -> Option<T>,
+) -> T {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let order = client
-            .get(&format!("/api/v1/orders/{order_id}"))
-            .expect_ok();
-        if order["status"] == status {
-            return order;
+        if let Some(found) = check() {
+            return found;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "order {order_id} never reached {status}; last seen: {order}"
-        );
+        if std::time::Instant::now() >= deadline {
+            panic!("{}", failure());
+        }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }

@@ -2,8 +2,8 @@
 //! shipping, joined by the outbox's `http` dispatcher.
 
 use acceptance::{
-    Shop, Store, assert_field_error, assert_problem, for_both_stores, items, order_body,
-    order_reaching, place_order, stock_of, stocked_product, text,
+    Shop, Store, assert_field_error, assert_problem, eventually, for_both_stores, items,
+    order_body, order_reaching, place_order, stock_of, stocked_product, text,
 };
 use serde_json::{Value, json};
 
@@ -12,6 +12,7 @@ for_both_stores!(
     stock_short_rejects_the_order_and_holds_nothing,
     a_declined_card_fails_the_payment_and_releases_the_stock,
     cancelling_a_paid_order_refunds_it_and_restocks,
+    a_cancelled_orders_label_is_voided_and_never_ships,
     the_same_events_delivered_twice_change_nothing,
     twenty_concurrent_orders_for_five_units_sell_exactly_five,
     refunds_never_exceed_the_capture,
@@ -27,12 +28,16 @@ fn movements(shop: &Shop, sku: &str) -> Vec<Value> {
     )
 }
 
-fn payment_of(shop: &Shop, order_id: &str) -> Value {
-    let payments = items(
+fn payments_of(shop: &Shop, order_id: &str) -> Vec<Value> {
+    items(
         &shop
             .admin()
             .get(&format!("/api/v1/payments?order_id={order_id}")),
-    );
+    )
+}
+
+fn payment_of(shop: &Shop, order_id: &str) -> Value {
+    let payments = payments_of(shop, order_id);
     assert_eq!(payments.len(), 1, "one payment per order: {payments:?}");
     payments[0].clone()
 }
@@ -239,6 +244,103 @@ fn cancelling_a_paid_order_refunds_it_and_restocks(store: Store) {
             .client
             .post(&format!("/api/v1/orders/{id}/cancel"), &json!({})),
         409,
+    );
+}
+
+/// The review's defect: a paid order, cancelled (and refunded), still shipped. Its label
+/// is voided instead, and orders cancelled as soon as they are placed (racing their
+/// charge) end the same way: no shipment of theirs can move or be printed.
+fn a_cancelled_orders_label_is_voided_and_never_ships(store: Store) {
+    let shop = Shop::start(store);
+    let admin = shop.admin();
+    stocked_product(&admin, "VOID-1", 900, 20);
+    let customer = shop.customer();
+    let paid = text(
+        &place_order(&customer.client, &[("VOID-1", 1)], "tok_visa"),
+        "id",
+    );
+    order_reaching(&customer.client, &paid, "paid");
+    let racing: Vec<String> = (0..4)
+        .map(|_| {
+            text(
+                &place_order(&customer.client, &[("VOID-1", 1)], "tok_visa"),
+                "id",
+            )
+        })
+        .collect();
+    for id in racing.iter().chain([&paid]) {
+        customer
+            .client
+            .post(&format!("/api/v1/orders/{id}/cancel"), &json!({}))
+            .expect_ok();
+    }
+    order_reaching(&customer.client, &paid, "refunded");
+    let voided = eventually(
+        || {
+            format!(
+                "the paid order's shipment was never voided: {:?}",
+                shipments_of(&shop, &paid)
+            )
+        },
+        || {
+            let shipments = shipments_of(&shop, &paid);
+            (shipments.len() == 1 && shipments[0]["status"] == "cancelled")
+                .then(|| shipments[0].clone())
+        },
+    );
+    let log: Vec<&Value> = voided["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["status"])
+        .collect();
+    assert_eq!(log, ["label_created", "cancelled"], "{voided}");
+    let shipment_id = text(&voided, "id");
+    let status_path = format!("/api/v1/shipments/{shipment_id}/status");
+    assert_problem(
+        &admin.patch(&status_path, &json!({ "status": "in_transit" })),
+        409,
+    );
+    assert_problem(
+        &admin.get(&format!("/api/v1/shipments/{shipment_id}/label")),
+        409,
+    );
+    let by_hand = admin.patch(&status_path, &json!({ "status": "cancelled" }));
+    assert_field_error(&by_hand, "status");
+
+    // Whichever came first, the charge or the cancellation: nothing stays charged and
+    // no label stays valid.
+    for id in &racing {
+        eventually(
+            || {
+                format!(
+                    "order {id} never settled after its cancellation: payments {:?}, shipments {:?}",
+                    payments_of(&shop, id),
+                    shipments_of(&shop, id)
+                )
+            },
+            || {
+                let order = customer
+                    .client
+                    .get(&format!("/api/v1/orders/{id}"))
+                    .expect_ok();
+                let settled = ["cancelled", "refunded"].contains(&order["status"].as_str()?)
+                    && payments_of(&shop, id).iter().all(|p| {
+                        !["pending", "succeeded", "partially_refunded"]
+                            .contains(&p["status"].as_str().unwrap_or(""))
+                    })
+                    && shipments_of(&shop, id)
+                        .iter()
+                        .all(|s| s["status"] == "cancelled");
+                settled.then_some(())
+            },
+        );
+    }
+    let stock = stock_of(&admin, "VOID-1");
+    assert_eq!(
+        (&stock["on_hand"], &stock["reserved"]),
+        (&json!(20), &json!(0)),
+        "{stock}"
     );
 }
 

@@ -139,6 +139,7 @@ pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
         &[
             "inventory-on-order-cancelled",
             "payments-on-order-cancelled",
+            "shipping-on-order-cancelled",
             "notifications-on-order-cancelled",
         ],
     ),

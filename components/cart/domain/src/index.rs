@@ -279,8 +279,15 @@ mod tests {
             for outcome in block_on(join_all(inserts)) {
                 outcome.unwrap();
             }
-            let taken = kv.keys().iter().filter(|key| key.ends_with(":taken")).count();
-            assert!(taken <= writers, "seed {seed}: {writers} writers took {taken}");
+            let taken = kv
+                .keys()
+                .iter()
+                .filter(|key| key.ends_with(":taken"))
+                .count();
+            assert!(
+                taken <= writers,
+                "seed {seed}: {writers} writers took {taken}"
+            );
             for node in 0..taken {
                 let sku = kv.value(&format!("cart:t:u:0:index:{node}:sku"));
                 assert_eq!(sku.as_deref(), Some("SAME"), "seed {seed}, node {node}");

@@ -4,7 +4,7 @@
 use crate::PaymentError;
 use crate::status::PaymentStatus;
 use contracts::{Address, Envelope, Event};
-use kit::db::{Db, DbError, Dialect, Row, SqlValue};
+use kit::db::{Db, DbError, Row, SqlValue};
 use kit::pagination::{Page, PageParams};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -244,16 +244,8 @@ pub fn payment_id_for_order(tenant: &str, order_id: &str) -> String {
 
 /// Serialises the handlers of one order (charge, cancellation, webhook) for the rest
 /// of the transaction, so a cancellation never misses a charge committed beside it.
-/// SQLite needs nothing: `BEGIN IMMEDIATE` already serialises writers.
 pub(crate) async fn lock_order<D: Db>(db: &D, tenant: &str, order_id: &str) -> Result<(), DbError> {
-    if db.dialect() == Dialect::Postgres {
-        db.query(
-            "SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS locked",
-            &[format!("payments\n{tenant}\n{order_id}").into()],
-        )
-        .await?;
-    }
-    Ok(())
+    kit::db::lock_key(db, &format!("payments\n{tenant}\n{order_id}")).await
 }
 
 /// Whether `order.cancelled` came before any charge of the order.

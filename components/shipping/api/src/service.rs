@@ -39,11 +39,10 @@ async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
         }
         Endpoint::GetLabel => {
             let caller = manager(call).await?;
-            let shipment =
-                shipping_domain::get_shipment(call.db().await?, &caller.tenant, call.capture())
+            let label =
+                shipping_domain::printable_label(call.db().await?, &caller.tenant, call.capture())
                     .await
                     .map_err(|error| call.domain(error))?;
-            let label = shipping_domain::label_text(&shipment);
             Ok(with_body(StatusCode::OK, PLAIN_TEXT, label, request_id))
         }
         // The change, its log entry and its event commit together.

@@ -3,7 +3,9 @@
 //! `shipping.label.created`), its status machine with a delivery log entry per move and
 //! `shipment.in_transit` / `shipment.delivered` events written to the outbox in the same
 //! transaction, keyset-paginated lists and the public tracking view. Every function takes
-//! the tenant (or reads it from the event) and touches only that tenant's rows.
+//! the tenant (or reads it from the event) and touches only that tenant's rows. A
+//! cancelled order's label is voided (`cancelled`), whichever of `payment.succeeded` and
+//! `order.cancelled` reaches shipping first.
 
 mod shipments;
 mod status;
@@ -11,8 +13,8 @@ pub mod tracking_number;
 
 pub use shipments::{
     DeliveryEvent, MAX_LOCATION_CHARS, MAX_NOTE_CHARS, Shipment, StatusChange, Tracking,
-    change_status_from, create_label, get_shipment, label_text, label_url, list_shipments, track,
-    update_status,
+    change_status_from, create_label, get_shipment, label_url, list_shipments, printable_label,
+    track, update_status, void_cancelled_order,
 };
 pub use status::{IllegalTransition, ShipmentStatus, transition};
 
@@ -28,6 +30,8 @@ pub const CONTEXT: &str = "shipping";
 pub const API_SOURCE: &str = "/components/shipping";
 /// The `source` of `shipping.label.created`, emitted by the payment.succeeded handler.
 pub const LABEL_SOURCE: &str = "/components/shipping-on-payment-succeeded";
+/// The note of the log entry that voids a cancelled order's label.
+pub const VOID_NOTE: &str = "label voided: the order was cancelled";
 
 /// The Spin variable naming the carrier printed on labels, and its default.
 pub const CARRIER_VARIABLE: &str = "shipping_carrier";
@@ -53,6 +57,11 @@ pub const MIGRATIONS: &[Migration] = &[
     kit::outbox::MIGRATION,
     kit::outbox::DELIVERIES_MIGRATION,
     kit::edge::IDEMPOTENCY_MIGRATION,
+    Migration {
+        name: "0002_cancelled_orders",
+        sqlite: include_str!("../migrations/0002_cancelled_orders.sql"),
+        postgres: include_str!("../migrations/0002_cancelled_orders.sql"),
+    },
 ];
 
 /// A keyset position in the list of shipments, ordered by `(created_at, id)`: the last
@@ -69,6 +78,8 @@ pub enum ShippingError {
     NotFound,
     /// The machine has no such move (409).
     Illegal(IllegalTransition),
+    /// The label was voided when the order was cancelled: it must not be printed (409).
+    Voided,
     /// The shipment left `expected` before this change applied (409): another change
     /// won the race.
     Stale {
@@ -95,6 +106,9 @@ impl fmt::Display for ShippingError {
         match self {
             ShippingError::NotFound => f.write_str("no such shipment"),
             ShippingError::Illegal(illegal) => illegal.fmt(f),
+            ShippingError::Voided => {
+                f.write_str("this shipment's label was voided: its order was cancelled")
+            }
             ShippingError::Stale { expected, current } => write!(
                 f,
                 "the shipment moved from {expected} to {current} meanwhile; reload it and retry"
@@ -111,7 +125,7 @@ impl From<ShippingError> for Problem {
     fn from(error: ShippingError) -> Self {
         match error {
             ShippingError::NotFound => Problem::not_found(error.to_string()),
-            ShippingError::Illegal(_) | ShippingError::Stale { .. } => {
+            ShippingError::Illegal(_) | ShippingError::Voided | ShippingError::Stale { .. } => {
                 Problem::conflict(error.to_string())
             }
             ShippingError::Db(error) => error.into(),
@@ -153,6 +167,7 @@ mod tests {
         assert_eq!(stale.status, 409);
         assert!(stale.detail.contains("label_created") && stale.detail.contains("in_transit"));
         assert_eq!(Problem::from(ShippingError::NotFound).status, 404);
+        assert_eq!(Problem::from(ShippingError::Voided).status, 409);
         let db = ShippingError::Db(DbError::Other("disk full".into()));
         assert_eq!(Problem::from(db).status, 500);
     }

@@ -4,13 +4,13 @@
 
 use crate::status::{ShipmentStatus, transition};
 use crate::tracking_number::{new_tracking_number, normalize};
-use crate::{API_SOURCE, LABEL_SOURCE, Position, ShippingError};
+use crate::{API_SOURCE, LABEL_SOURCE, Position, ShippingError, VOID_NOTE};
 use contracts::{
-    Address, Envelope, PaymentSucceeded, ShipmentDelivered, ShipmentInTransit, ShipmentRef,
-    ShippingLabelCreated, now_rfc3339,
+    Address, Envelope, OrderCancelled, PaymentSucceeded, ShipmentDelivered, ShipmentInTransit,
+    ShipmentRef, ShippingLabelCreated, now_rfc3339,
 };
 use kit::FieldError;
-use kit::db::{Db, DbError, Row, SqlValue, transaction};
+use kit::db::{Db, DbError, Row, SqlValue, lock_key, transaction};
 use kit::json::{FieldErrors, Validate};
 use kit::outbox::{HandlerError, enqueue};
 use kit::pagination::{Page, PageParams};
@@ -80,6 +80,11 @@ pub struct StatusChange {
 impl Validate for StatusChange {
     fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = FieldErrors::new();
+        errors.check(
+            self.status != ShipmentStatus::Cancelled,
+            "status",
+            "a label is voided when its order is cancelled (POST /api/v1/orders/{id}/cancel), not by hand",
+        );
         for (field, value, max) in [
             ("location", &self.location, MAX_LOCATION_CHARS),
             ("note", &self.note, MAX_NOTE_CHARS),
@@ -106,8 +111,21 @@ pub fn label_url(shipment_id: &str) -> String {
     format!("/api/v1/shipments/{shipment_id}/label")
 }
 
+/// The tenant's shipment `id`'s label as plain text; 409 once it was voided.
+pub async fn printable_label<D: Db>(
+    db: &D,
+    tenant: &str,
+    id: &str,
+) -> Result<String, ShippingError> {
+    let shipment = get_shipment(db, tenant, id).await?;
+    if shipment.status == ShipmentStatus::Cancelled {
+        return Err(ShippingError::Voided);
+    }
+    Ok(label_text(&shipment))
+}
+
 /// The label as plain text: carrier, tracking number and the address to ship to.
-pub fn label_text(shipment: &Shipment) -> String {
+fn label_text(shipment: &Shipment) -> String {
     let address = &shipment.shipping_address;
     format!(
         "{carrier}\n\
@@ -241,7 +259,9 @@ fn shipment_ref(shipment: &Shipment) -> ShipmentRef {
 /// On `payment.succeeded`: the order's shipment with a fresh tracking number from
 /// `carrier`, its first log entry (`label_created`) and `shipping.label.created`, in the
 /// handler's transaction. An order that already has a shipment (a second
-/// `payment.succeeded` for it) is acknowledged and left as it is.
+/// `payment.succeeded` for it) is acknowledged and left as it is. An order whose
+/// cancellation came first has its new label voided at once, so the shipment ends as
+/// it would had the cancellation come second.
 pub async fn create_label<D: Db>(
     db: &D,
     event: &Envelope<PaymentSucceeded>,
@@ -253,6 +273,7 @@ pub async fn create_label<D: Db>(
             "payment.succeeded names no order_id".into(),
         ));
     }
+    lock_order(db, &event.tenant, &paid.order_id).await?;
     let now = now_rfc3339();
     let address = &paid.shipping_address;
     let rows = db
@@ -303,7 +324,90 @@ pub async fn create_label<D: Db>(
         label_url: Some(shipment.label_url.clone()),
     };
     enqueue(db, &Envelope::caused_by(event, LABEL_SOURCE, created)).await?;
+    let cancelled = db
+        .query(
+            "SELECT 1 FROM cancelled_orders WHERE tenant = $1 AND order_id = $2",
+            &[event.tenant.as_str().into(), paid.order_id.as_str().into()],
+        )
+        .await?;
+    if !cancelled.is_empty() {
+        void_label(db, &event.tenant, &paid.order_id).await?;
+    }
     Ok(())
+}
+
+/// On `order.cancelled`: records the cancellation and voids the order's label if it
+/// was created and has not left yet (`label_created → cancelled`, logged). A shipment
+/// already in transit or further is left as it is (orders refuses to cancel a shipped
+/// order; an admin who moved it meanwhile sees the cancellation in the order).
+pub async fn void_cancelled_order<D: Db>(
+    db: &D,
+    event: &Envelope<OrderCancelled>,
+) -> Result<(), HandlerError> {
+    let (tenant, order_id) = (&event.tenant, &event.data.order_id);
+    lock_order(db, tenant, order_id).await?;
+    db.execute(
+        "INSERT INTO cancelled_orders (tenant, order_id, cancelled_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (tenant, order_id) DO NOTHING",
+        &[
+            tenant.as_str().into(),
+            order_id.as_str().into(),
+            now_rfc3339().into(),
+        ],
+    )
+    .await?;
+    if !void_label(db, tenant, order_id).await? {
+        let left = db
+            .query(
+                "SELECT status FROM shipments WHERE tenant = $1 AND order_id = $2",
+                &[tenant.as_str().into(), order_id.as_str().into()],
+            )
+            .await?;
+        if let Some(row) = left.first() {
+            eprintln!(
+                "shipping: order {order_id} of tenant {tenant} was cancelled; its shipment is {}, \
+                 not voided",
+                row.get_str(0)?
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Serialises the handlers of one order's shipment (its label and its cancellation),
+/// so neither decides on the other's uncommitted rows.
+async fn lock_order<D: Db>(db: &D, tenant: &str, order_id: &str) -> Result<(), DbError> {
+    lock_key(db, &format!("shipping\n{tenant}\n{order_id}")).await
+}
+
+/// Moves the order's shipment from `label_created` to `cancelled` with its log entry;
+/// whether there was such a shipment.
+async fn void_label<D: Db>(db: &D, tenant: &str, order_id: &str) -> Result<bool, DbError> {
+    let now = now_rfc3339();
+    let voided = db
+        .query(
+            "UPDATE shipments SET status = $3, updated_at = $4 \
+             WHERE tenant = $1 AND order_id = $2 AND status = $5 RETURNING id",
+            &[
+                tenant.into(),
+                order_id.into(),
+                ShipmentStatus::Cancelled.as_str().into(),
+                now.as_str().into(),
+                ShipmentStatus::LabelCreated.as_str().into(),
+            ],
+        )
+        .await?;
+    let Some(row) = voided.first() else {
+        return Ok(false);
+    };
+    let entry = DeliveryEvent {
+        status: ShipmentStatus::Cancelled,
+        location: None,
+        note: Some(VOID_NOTE.to_owned()),
+        at: now,
+    };
+    append_log(db, tenant, row.get_str(0)?, &entry).await?;
+    Ok(true)
 }
 
 /// The tenant's shipment `id`, with its log.
@@ -466,7 +570,7 @@ pub async fn change_status_from<D: Db>(
             };
             enqueue(db, &Envelope::new(API_SOURCE, tenant, correlation_id, data)).await?;
         }
-        ShipmentStatus::LabelCreated | ShipmentStatus::Failed => {}
+        ShipmentStatus::LabelCreated | ShipmentStatus::Failed | ShipmentStatus::Cancelled => {}
     }
     attach_logs(db, tenant, std::slice::from_mut(&mut updated)).await?;
     Ok(updated)
@@ -615,6 +719,107 @@ mod tests {
             shipment.tracking_number.as_str()
         );
         assert_eq!(created["data"]["label_url"], shipment.label_url.as_str());
+    }
+
+    fn cancelled(order_id: &str) -> Envelope<OrderCancelled> {
+        Envelope::new(
+            "/components/orders",
+            TENANT,
+            "flow-1",
+            OrderCancelled {
+                order_id: order_id.into(),
+                customer_id: "cust-1".into(),
+                items: vec![],
+                total: 3_000,
+                currency: "EUR".into(),
+                previous_status: "paid".into(),
+                cancelled_by: "cust-1".into(),
+                reason: None,
+            },
+        )
+    }
+
+    /// Delivers `event` to the cancellation handler as the event transport does.
+    fn deliver_cancellation(db: &NativeSqlite, event: &Envelope<OrderCancelled>) -> Option<()> {
+        block_on(apply_once(
+            db,
+            "shipping-on-order-cancelled",
+            &event.id,
+            async |db| void_cancelled_order(db, event).await,
+        ))
+        .unwrap()
+    }
+
+    /// The shipment's statuses and log, what must not depend on which event came first.
+    fn outcome(shipment: &Shipment) -> (ShipmentStatus, Vec<(ShipmentStatus, Option<String>)>) {
+        let log = shipment.events.iter();
+        (
+            shipment.status,
+            log.map(|entry| (entry.status, entry.note.clone()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_cancelled_orders_label_is_voided_whichever_event_comes_first() {
+        let paid_first = database();
+        deliver(&paid_first, &paid(TENANT, "order-1"));
+        assert_eq!(
+            deliver_cancellation(&paid_first, &cancelled("order-1")),
+            Some(())
+        );
+
+        let cancelled_first = database();
+        deliver_cancellation(&cancelled_first, &cancelled("order-1"));
+        deliver(&cancelled_first, &paid(TENANT, "order-1"));
+
+        let expected = (
+            ShipmentStatus::Cancelled,
+            vec![
+                (ShipmentStatus::LabelCreated, None),
+                (ShipmentStatus::Cancelled, Some(VOID_NOTE.to_owned())),
+            ],
+        );
+        for db in [&paid_first, &cancelled_first] {
+            let shipment = shipped(db, TENANT, "order-1");
+            assert_eq!(outcome(&shipment), expected);
+            // It ships no more, and its label is not printed.
+            let moved = update(db, &shipment.id, &change(ShipmentStatus::InTransit, None));
+            assert!(matches!(moved, Err(ShippingError::Illegal(_))), "{moved:?}");
+            let label = block_on(printable_label(db, TENANT, &shipment.id));
+            assert!(matches!(label, Err(ShippingError::Voided)), "{label:?}");
+            let types: Vec<Value> = outbox(db).iter().map(|e| e["type"].clone()).collect();
+            assert_eq!(types, ["shipping.label.created"]);
+        }
+    }
+
+    #[test]
+    fn a_cancellation_leaves_a_shipment_that_left_alone_and_is_applied_once() {
+        let db = database();
+        deliver(&db, &paid(TENANT, "order-1"));
+        let shipment = shipped(&db, TENANT, "order-1");
+        update(&db, &shipment.id, &change(ShipmentStatus::InTransit, None)).unwrap();
+        let cancellation = cancelled("order-1");
+        assert_eq!(deliver_cancellation(&db, &cancellation), Some(()));
+        assert_eq!(deliver_cancellation(&db, &cancellation), None);
+        assert_eq!(
+            shipped(&db, TENANT, "order-1").status,
+            ShipmentStatus::InTransit
+        );
+        // Another order's cancellation, without a shipment, is recorded and nothing else.
+        assert_eq!(deliver_cancellation(&db, &cancelled("order-2")), Some(()));
+        assert_eq!(
+            shipped(&db, TENANT, "order-1").status,
+            ShipmentStatus::InTransit
+        );
+    }
+
+    #[test]
+    fn an_admin_cannot_void_a_label_by_hand() {
+        let errors = change(ShipmentStatus::Cancelled, None)
+            .validate()
+            .unwrap_err();
+        assert_eq!(errors[0].field, "status");
     }
 
     #[test]

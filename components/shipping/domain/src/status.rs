@@ -1,5 +1,7 @@
 //! The shipment status machine (DESIGN §3): `label_created → in_transit → delivered`,
-//! and `failed` from either of the first two. `delivered` and `failed` are final.
+//! and `failed` from either of the first two; `cancelled` (the label voided) from
+//! `label_created` only, when the order is cancelled. `delivered`, `failed` and
+//! `cancelled` are final.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -11,14 +13,16 @@ pub enum ShipmentStatus {
     InTransit,
     Delivered,
     Failed,
+    Cancelled,
 }
 
 impl ShipmentStatus {
-    pub const ALL: [ShipmentStatus; 4] = [
+    pub const ALL: [ShipmentStatus; 5] = [
         ShipmentStatus::LabelCreated,
         ShipmentStatus::InTransit,
         ShipmentStatus::Delivered,
         ShipmentStatus::Failed,
+        ShipmentStatus::Cancelled,
     ];
 
     /// The name stored and shown, e.g. `in_transit`.
@@ -28,6 +32,7 @@ impl ShipmentStatus {
             ShipmentStatus::InTransit => "in_transit",
             ShipmentStatus::Delivered => "delivered",
             ShipmentStatus::Failed => "failed",
+            ShipmentStatus::Cancelled => "cancelled",
         }
     }
 
@@ -63,16 +68,16 @@ impl fmt::Display for IllegalTransition {
 /// Whether a shipment in `from` may move to `to`. Staying in the same status is not a
 /// move: repeating it is refused like any other transition outside the machine.
 pub fn transition(from: ShipmentStatus, to: ShipmentStatus) -> Result<(), IllegalTransition> {
-    use ShipmentStatus::{Delivered, Failed, InTransit, LabelCreated};
+    use ShipmentStatus::{Cancelled, Delivered, Failed, InTransit, LabelCreated};
     match (from, to) {
-        (LabelCreated, InTransit | Failed) | (InTransit, Delivered | Failed) => Ok(()),
+        (LabelCreated, InTransit | Failed | Cancelled) | (InTransit, Delivered | Failed) => Ok(()),
         _ => Err(IllegalTransition { from, to }),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::ShipmentStatus::{Delivered, Failed, InTransit, LabelCreated};
+    use super::ShipmentStatus::{Cancelled, Delivered, Failed, InTransit, LabelCreated};
     use super::*;
 
     #[test]
@@ -80,6 +85,7 @@ mod tests {
         let legal = [
             (LabelCreated, InTransit),
             (LabelCreated, Failed),
+            (LabelCreated, Cancelled),
             (InTransit, Delivered),
             (InTransit, Failed),
         ];

@@ -232,6 +232,22 @@ pub async fn transaction<D: Db, T, E: From<DbError>>(
     }
 }
 
+/// Serialises, until the end of the current transaction, every transaction that takes
+/// the same `key`: so two handlers of one aggregate (say an order's charge and its
+/// cancellation) never decide on each other's uncommitted rows. PostgreSQL takes a
+/// transaction-scoped advisory lock on the key's hash; SQLite needs nothing, since
+/// [`transaction`]'s `BEGIN IMMEDIATE` already serialises writers.
+pub async fn lock_key<D: Db>(db: &D, key: &str) -> Result<(), DbError> {
+    if db.dialect() == Dialect::Postgres {
+        db.query(
+            "SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS locked",
+            &[key.into()],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// `Ok` when the store answers a trivial query; for `GET /health`.
 pub async fn ping<D: Db>(db: &D) -> Result<(), DbError> {
     db.query("SELECT 1", &[]).await.map(drop)
