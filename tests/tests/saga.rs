@@ -13,6 +13,7 @@ for_both_stores!(
     a_declined_card_fails_the_payment_and_releases_the_stock,
     cancelling_a_paid_order_refunds_it_and_restocks,
     a_cancelled_orders_label_is_voided_and_never_ships,
+    a_free_order_takes_no_payment_and_ships,
     the_same_events_delivered_twice_change_nothing,
     twenty_concurrent_orders_for_five_units_sell_exactly_five,
     refunds_never_exceed_the_capture,
@@ -342,6 +343,32 @@ fn a_cancelled_orders_label_is_voided_and_never_ships(store: Store) {
         (&json!(20), &json!(0)),
         "{stock}"
     );
+}
+
+/// The review's defect: an order whose total is 0 stayed `reserved`, its stock held and
+/// its charge dead-lettered. It takes no payment and goes on to ship.
+fn a_free_order_takes_no_payment_and_ships(store: Store) {
+    let shop = Shop::start(store);
+    let admin = shop.admin();
+    stocked_product(&admin, "FREE-1", 0, 5);
+    let customer = shop.customer();
+    let order = place_order(&customer.client, &[("FREE-1", 2)], "tok_visa");
+    assert_eq!(order["total"], 0, "{order}");
+    let id = text(&order, "id");
+    order_reaching(&customer.client, &id, "paid");
+    assert!(
+        payments_of(&shop, &id).is_empty(),
+        "a payment of nothing was stored"
+    );
+    let stock = stock_of(&admin, "FREE-1");
+    assert_eq!(
+        (&stock["on_hand"], &stock["reserved"]),
+        (&json!(3), &json!(0)),
+        "{stock}"
+    );
+    let shipments = shipments_of(&shop, &id);
+    assert_eq!(shipments.len(), 1, "{shipments:?}");
+    assert_eq!(shipments[0]["status"], "label_created");
 }
 
 /// Stages what a dispatcher crash leaves behind — deliveries that reached their handler

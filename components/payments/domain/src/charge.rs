@@ -1,7 +1,7 @@
 //! Charging an order on `inventory.reserved`, and settling a pending payment (from the
 //! charge's answer or, later, from Stripe's webhook).
 
-use crate::provider::{Charge, ChargeOutcome, Provider, ProviderError};
+use crate::provider::{Charge, ChargeOutcome, FREE, Provider, ProviderError};
 use crate::status::PaymentStatus;
 use crate::store::{Cause, Stored, find, is_cancelled, lock_order, payment_id_for_order};
 use contracts::{Envelope, InventoryReserved, PaymentFailed, PaymentSucceeded, now_rfc3339};
@@ -17,7 +17,9 @@ const SOURCE: &str = "/components/payments-on-inventory-reserved";
 /// Idempotency-Key. An order cancelled before this event is not charged. A provider
 /// that is unavailable makes the event retry; a decline fails the payment
 /// (`payment.failed`), a success emits `payment.succeeded`, and a charge that is not
-/// final yet stays pending for the webhook.
+/// final yet stays pending for the webhook. A free order (total 0) takes no payment:
+/// nothing is charged or stored, `payment.succeeded` (amount 0, provider [`FREE`]) lets
+/// it ship, and its cancellation finds nothing to refund.
 pub async fn charge_order<D: Db, T: Outbound>(
     db: &D,
     provider: &Provider<T>,
@@ -33,11 +35,25 @@ pub async fn charge_order<D: Db, T: Outbound>(
         );
         return Ok(());
     }
-    if order.total <= 0 {
+    if order.total < 0 {
         return Err(HandlerError::Refuse(format!(
-            "order {} has nothing to charge (total {})",
+            "order {} has a negative total ({})",
             order.order_id, order.total
         )));
+    }
+    if order.total == 0 {
+        let free = PaymentSucceeded {
+            payment_id: payment_id_for_order(tenant, &order.order_id),
+            order_id: order.order_id.clone(),
+            customer_id: order.customer_id.clone(),
+            amount: 0,
+            currency: order.currency.clone(),
+            provider: FREE.to_owned(),
+            provider_reference: String::new(),
+            shipping_address: order.shipping_address.clone(),
+        };
+        enqueue(db, &Cause::event(SOURCE, event).envelope(free)).await?;
+        return Ok(());
     }
     let payment_id = payment_id_for_order(tenant, &order.order_id);
     let address = serde_json::to_string(&order.shipping_address)
@@ -191,7 +207,7 @@ pub(crate) async fn announce<D: Db>(
 mod tests {
     use crate::stripe::tests::stripe;
     use crate::test_support::*;
-    use crate::{PaymentStatus, Provider, get_payment, payment_id_for_order};
+    use crate::{PaymentError, PaymentStatus, Provider, get_payment, payment_id_for_order};
     use futures::executor::block_on;
     use kit::outbox::HandlerError;
 
@@ -221,6 +237,32 @@ mod tests {
         assert_eq!(data["amount"], 2599);
         assert_eq!(data["provider_reference"], reference.as_str());
         assert_eq!(data["shipping_address"]["city"], "London");
+    }
+
+    #[test]
+    fn a_free_order_takes_no_payment_and_ships() {
+        let db = database();
+        let provider = Provider::Stripe(stripe(vec![]));
+        deliver_reserved(&db, &provider, &reserved("order-1", 0, "tok_visa")).unwrap();
+        let Provider::Stripe(stripe) = &provider else {
+            unreachable!()
+        };
+        assert!(stripe.outbound.sent().is_empty(), "Stripe was called");
+        let id = payment_id_for_order(TENANT, "order-1");
+        let stored = block_on(get_payment(&db, TENANT, &id));
+        assert!(matches!(stored, Err(PaymentError::NotFound)), "{stored:?}");
+        let events = events(&db);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].0, "payment.succeeded");
+        assert_eq!(events[0].1["amount"], 0);
+        assert_eq!(events[0].1["provider"], crate::provider::FREE);
+        assert_eq!(events[0].1["shipping_address"]["city"], "London");
+        deliver_cancelled(&db, &provider, &cancelled("order-1")).unwrap();
+        assert_eq!(
+            crate::test_support::events(&db).len(),
+            1,
+            "nothing refunded"
+        );
     }
 
     #[test]
@@ -328,9 +370,9 @@ mod tests {
     }
 
     #[test]
-    fn nothing_to_charge_is_refused() {
+    fn a_negative_total_is_refused() {
         let db = database();
-        let outcome = deliver_reserved(&db, &test_provider(), &reserved("order-1", 0, "tok_visa"));
+        let outcome = deliver_reserved(&db, &test_provider(), &reserved("order-1", -1, "tok_visa"));
         assert!(matches!(outcome, Err(HandlerError::Refuse(_))));
     }
 }

@@ -9,6 +9,8 @@ use std::fmt;
 
 pub const TEST: &str = "test";
 pub const STRIPE: &str = "stripe";
+/// The provider of a free order's payment: none was asked, and none refunds it.
+pub const FREE: &str = "none";
 
 /// One charge: `amount` minor units of `currency` with the customer's `token`.
 /// `payment_id` is the provider's idempotency key.
