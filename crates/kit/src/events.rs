@@ -79,8 +79,14 @@ async fn dispatch(
         for (delivery, outcome) in outcomes.into_iter().flatten() {
             match outcome {
                 Ok(()) => {
-                    record_delivered(&store, &delivery.id, now).await?;
-                    summary.delivered += 1;
+                    if record_delivered(&store, delivery, now).await? {
+                        summary.delivered += 1;
+                    } else {
+                        eprintln!(
+                            "delivery {} was delivered after its claim expired; the later claim's outcome stands",
+                            delivery.id
+                        );
+                    }
                 }
                 Err(failure) => {
                     eprintln!(
@@ -100,6 +106,7 @@ async fn dispatch(
                                 Some(soonest_retry.map_or(at, |soonest: i64| soonest.min(at)));
                         }
                         AfterFailure::Dead => summary.dead += 1,
+                        AfterFailure::ClaimLost => {}
                     }
                 }
             }

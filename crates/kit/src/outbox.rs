@@ -243,9 +243,13 @@ pub struct Delivery {
     pub payload: String,
     /// Failed attempts so far.
     pub attempts: i64,
+    /// The end of this claim's lease (Unix ms): it names the claim, so an outcome is
+    /// recorded only while no later claim replaced it.
+    pub lease_until: i64,
 }
 
-const DELIVERY_COLUMNS: &str = "id, event_id, subscriber, topic, payload, attempts, position";
+const DELIVERY_COLUMNS: &str =
+    "id, event_id, subscriber, topic, payload, attempts, next_attempt_at, position";
 
 fn delivery(row: &Row) -> Result<(Delivery, i64), DbError> {
     Ok((
@@ -256,8 +260,9 @@ fn delivery(row: &Row) -> Result<(Delivery, i64), DbError> {
             topic: row.get_str(3)?.to_owned(),
             payload: row.get_str(4)?.to_owned(),
             attempts: row.get_i64(5)?,
+            lease_until: row.get_i64(6)?,
         },
-        row.get_i64(6)?,
+        row.get_i64(7)?,
     ))
 }
 
@@ -291,15 +296,25 @@ pub async fn claim_due<D: Db>(db: &D, now: i64, limit: i64) -> Result<Vec<Delive
     Ok(claimed.into_iter().map(|(delivery, _)| delivery).collect())
 }
 
-/// The subscriber took the event.
-pub async fn record_delivered<D: Db>(db: &D, id: &str, now: i64) -> Result<(), DbError> {
-    db.execute(
-        "UPDATE outbox_deliveries SET status = 'delivered', last_error = NULL, updated_at = $2 \
-         WHERE id = $1",
-        &[id.into(), now.into()],
-    )
-    .await
-    .map(drop)
+/// The subscriber took the event: recorded unless the claim was lost (its lease ran out
+/// and another dispatcher claimed the delivery, whose outcome stands); whether it was.
+pub async fn record_delivered<D: Db>(
+    db: &D,
+    delivery: &Delivery,
+    now: i64,
+) -> Result<bool, DbError> {
+    let changed = db
+        .execute(
+            "UPDATE outbox_deliveries SET status = 'delivered', last_error = NULL, updated_at = $2 \
+             WHERE id = $1 AND status = 'pending' AND next_attempt_at = $3",
+            &[
+                delivery.id.as_str().into(),
+                now.into(),
+                delivery.lease_until.into(),
+            ],
+        )
+        .await?;
+    Ok(changed == 1)
 }
 
 /// What became of a failed delivery.
@@ -309,11 +324,14 @@ pub enum AfterFailure {
     RetryAt(i64),
     /// A dead letter: permanently refused, or out of attempts.
     Dead,
+    /// Not recorded: the claim was lost to a later one, whose outcome stands.
+    ClaimLost,
 }
 
-/// Records a failed attempt of `delivery`. A `permanent` failure (the subscriber
-/// refused the event itself, a 4xx) is dead at once; others retry after [`backoff`]
-/// until [`MAX_ATTEMPTS`].
+/// Records a failed attempt of `delivery`, unless its claim was lost (see
+/// [`record_delivered`]). A `permanent` failure (the subscriber refused the event
+/// itself, a 4xx) is dead at once; others retry after [`backoff`] until
+/// [`MAX_ATTEMPTS`].
 pub async fn record_failure<D: Db>(
     db: &D,
     delivery: &Delivery,
@@ -328,23 +346,30 @@ pub async fn record_failure<D: Db>(
         AfterFailure::RetryAt(now + backoff(attempts))
     };
     let (status, next_attempt_at) = match outcome {
-        AfterFailure::Dead => ("dead", now),
         AfterFailure::RetryAt(at) => ("pending", at),
+        _ => ("dead", now),
     };
-    db.execute(
-        "UPDATE outbox_deliveries SET status = $2, attempts = $3, next_attempt_at = $4, \
-         last_error = $5, updated_at = $6 WHERE id = $1",
-        &[
-            delivery.id.as_str().into(),
-            status.into(),
-            attempts.into(),
-            next_attempt_at.into(),
-            error.into(),
-            now.into(),
-        ],
-    )
-    .await?;
-    Ok(outcome)
+    let changed = db
+        .execute(
+            "UPDATE outbox_deliveries SET status = $2, attempts = $3, next_attempt_at = $4, \
+             last_error = $5, updated_at = $6 \
+             WHERE id = $1 AND status = 'pending' AND next_attempt_at = $7",
+            &[
+                delivery.id.as_str().into(),
+                status.into(),
+                attempts.into(),
+                next_attempt_at.into(),
+                error.into(),
+                now.into(),
+                delivery.lease_until.into(),
+            ],
+        )
+        .await?;
+    Ok(if changed == 1 {
+        outcome
+    } else {
+        AfterFailure::ClaimLost
+    })
 }
 
 /// A delivery that gave up, as the admin API shows it.
@@ -634,7 +659,7 @@ mod tests {
         block_on(transaction(&db, async |db| enqueue(db, &cancelled()).await)).unwrap();
         let now = now_ms();
         for delivery in block_on(claim_due(&db, now, 10)).unwrap() {
-            block_on(record_delivered(&db, &delivery.id, now)).unwrap();
+            assert!(block_on(record_delivered(&db, &delivery, now)).unwrap());
         }
         assert!(
             block_on(claim_due(&db, now + 10 * LEASE_MS, 10))
@@ -660,7 +685,7 @@ mod tests {
                     .all(|d| d.id != first.id)
             );
             now += backoff(failures);
-            delivery = block_on(claim_due(&db, now, 2))
+            delivery = block_on(claim_due(&db, now, 10))
                 .unwrap()
                 .into_iter()
                 .find(|d| d.id == first.id)
@@ -690,6 +715,40 @@ mod tests {
         );
         let again = block_on(claim_due(&db, now, 10)).unwrap();
         assert_eq!(again.iter().find(|d| d.id == first.id).unwrap().attempts, 0);
+    }
+
+    #[test]
+    fn an_outcome_recorded_after_the_claim_was_lost_changes_nothing() {
+        let db = store();
+        block_on(transaction(&db, async |db| enqueue(db, &cancelled()).await)).unwrap();
+        let now = now_ms();
+        let stale = block_on(claim_due(&db, now, 10)).unwrap().remove(0);
+        // The first dispatcher outlived its lease: a sweep claims the delivery again and
+        // delivers it.
+        let later = now + LEASE_MS;
+        let fresh = block_on(claim_due(&db, later, 10))
+            .unwrap()
+            .into_iter()
+            .find(|d| d.id == stale.id)
+            .unwrap();
+        assert!(block_on(record_delivered(&db, &fresh, later)).unwrap());
+        // The first dispatcher's late failure, or late success, must not undo that.
+        let outcome = block_on(record_failure(&db, &stale, "timed out", false, later + 1));
+        assert_eq!(outcome.unwrap(), AfterFailure::ClaimLost);
+        assert!(!block_on(record_delivered(&db, &stale, later + 1)).unwrap());
+        assert!(
+            block_on(claim_due(&db, later + 10 * LEASE_MS, 10))
+                .unwrap()
+                .iter()
+                .all(|d| d.id != stale.id),
+            "the delivered row was flipped back to pending"
+        );
+        let status = block_on(db.query(
+            "SELECT status FROM outbox_deliveries WHERE id = $1",
+            &[stale.id.as_str().into()],
+        ))
+        .unwrap();
+        assert_eq!(status[0].get_str(0).unwrap(), "delivered");
     }
 
     #[test]
