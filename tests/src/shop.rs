@@ -63,7 +63,8 @@ impl Shop {
             .current_dir(state.path())
             .env("SPIN_VARIABLE_JWT_SECRET", JWT_SECRET)
             .env("SPIN_VARIABLE_ADMIN_EMAIL", ADMIN_EMAIL)
-            .env("SPIN_VARIABLE_ADMIN_PASSWORD", ADMIN_PASSWORD);
+            .env("SPIN_VARIABLE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("SPIN_VARIABLE_PAYMENT_PROVIDER", "test");
         match &database {
             Some(database) => command
                 .env("SPIN_VARIABLE_DB_DRIVER", "postgres")

@@ -21,6 +21,7 @@ fn health_checks_every_store(shop: &Shop) {
             "campaigns": "ok",
             "notifications": "ok",
             "key_value": "ok",
+            "payment_provider": "ok",
         })
     );
 }
@@ -95,6 +96,7 @@ fn postgres_health_is_503_naming_the_stores_that_are_gone() {
             "campaigns": "unavailable",
             "notifications": "unavailable",
             "key_value": "ok",
+            "payment_provider": "ok",
         })
     );
     // The app answers a request that needs the store with a problem, not a hang or a crash.

@@ -14,6 +14,7 @@ for_both_stores!(
     cancelling_a_paid_order_refunds_it_and_restocks,
     a_cancelled_orders_label_is_voided_and_never_ships,
     a_free_order_takes_no_payment_and_ships,
+    without_a_payment_provider_no_order_is_taken,
     the_same_events_delivered_twice_change_nothing,
     twenty_concurrent_orders_for_five_units_sell_exactly_five,
     refunds_never_exceed_the_capture,
@@ -369,6 +370,36 @@ fn a_free_order_takes_no_payment_and_ships(store: Store) {
     let shipments = shipments_of(&shop, &id);
     assert_eq!(shipments.len(), 1, "{shipments:?}");
     assert_eq!(shipments[0]["status"], "label_created");
+}
+
+/// The review's defect: `payment_provider` defaulted to `test`, so a deployment that
+/// forgot it took test tokens for real goods. Unset, orders are refused and /health
+/// says why.
+fn without_a_payment_provider_no_order_is_taken(store: Store) {
+    let shop = Shop::start_with(store, &[("payment_provider", "")]);
+    let admin = shop.admin();
+    stocked_product(&admin, "UNSET-1", 900, 5);
+    let customer = shop.customer();
+    let refused = customer
+        .client
+        .post("/api/v1/orders", &order_body(&[("UNSET-1", 1)], "tok_visa"));
+    let problem = assert_problem(&refused, 503);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("payment_provider"),
+        "{problem}"
+    );
+    assert!(items(&admin.get("/api/v1/orders")).is_empty());
+    let health = shop.anonymous().get("/health");
+    assert_eq!(health.status, 503, "{}", health.body);
+    let health = health.json();
+    assert_eq!(
+        health["checks"]["payment_provider"], "unavailable",
+        "{health}"
+    );
+    assert_eq!(health["checks"]["orders"], "ok", "{health}");
 }
 
 /// Stages what a dispatcher crash leaves behind — deliveries that reached their handler

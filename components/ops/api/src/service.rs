@@ -38,7 +38,23 @@ async fn health_checks(request_id: &str) -> Response {
         checks.push((*context, database_answers(context).await));
     }
     checks.push(("key_value", key_value_answers().await));
+    checks.push(("payment_provider", payment_provider_set().await));
     health(&checks, request_id)
+}
+
+/// Whether `payment_provider` is set: until it is, orders are refused (503).
+async fn payment_provider_set() -> bool {
+    match kit::spin::variable("payment_provider").await {
+        Ok(Some(provider)) if !provider.trim().is_empty() => true,
+        Ok(_) => {
+            eprintln!("health: payment_provider is not set: no order is taken until it is");
+            false
+        }
+        Err(error) => {
+            eprintln!("health: payment_provider: {error}");
+            false
+        }
+    }
 }
 
 async fn database_answers(context: &str) -> bool {

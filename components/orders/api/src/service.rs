@@ -58,6 +58,9 @@ async fn create_order(call: &Call, caller: &Caller) -> Result<Response, Problem>
     let new: NewOrder = call.json()?;
     new.validate().map_err(Problem::validation)?;
     let settings = settings(request_id).await?;
+    if !settings.takes_payments {
+        return Err(Problem::unavailable(orders_domain::NO_PAYMENT_PROVIDER));
+    }
     let skus = new.items.iter().map(|item| item.sku.as_str());
     let products = catalog_products(&caller.tenant, skus, request_id).await?;
     let priced =

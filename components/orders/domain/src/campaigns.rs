@@ -282,6 +282,7 @@ mod tests {
                     shipping_fee: 100,
                 },
                 fraud,
+                takes_payments: true,
             },
             product_name: Some("Mug".into()),
         }
@@ -566,6 +567,13 @@ mod tests {
         let named = terms(Catalog(Some((200, MUG))));
         assert_eq!(named.product_name.as_deref(), Some("Mug"));
         assert_eq!(named.settings.rates.tax_rate_bps, 2_000);
+        assert!(
+            !named.settings.takes_payments,
+            "payment_provider is not set"
+        );
+        let set = std::collections::HashMap::from([("payment_provider", "stripe")]);
+        let settings = block_on(OrderSettings::from_variables(&set)).unwrap();
+        assert!(settings.takes_payments);
         // A catalog that fails only costs the line its name.
         assert_eq!(terms(Catalog(Some((503, "")))).product_name, None);
         assert_eq!(terms(Catalog(None)).product_name, None);

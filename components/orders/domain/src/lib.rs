@@ -66,16 +66,27 @@ pub const MIGRATIONS: &[Migration] = &[
     kit::edge::IDEMPOTENCY_MIGRATION,
 ];
 
-/// What the shop's variables say about orders: the charges and the fraud thresholds.
+/// The variable naming the payment provider, which the payments context reads.
+pub const PAYMENT_PROVIDER_VARIABLE: &str = "payment_provider";
+
+/// Why no order is taken while [`OrderSettings::takes_payments`] is false.
+pub const NO_PAYMENT_PROVIDER: &str = "this shop takes no orders until an operator sets the \
+    payment_provider variable (test or stripe)";
+
+/// What the shop's variables say about orders: the charges, the fraud thresholds, and
+/// whether payments are configured.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OrderSettings {
     pub rates: Rates,
     pub fraud: FraudRules,
+    /// Whether `payment_provider` is set: until it is, no order is taken.
+    pub takes_payments: bool,
 }
 
 impl OrderSettings {
     /// The settings from the variables `tax_rate_bps`, `shipping_fee`,
-    /// `fraud_max_total`, `fraud_max_orders` and `fraud_allowed_countries`. The error
+    /// `fraud_max_total`, `fraud_max_orders`, `fraud_allowed_countries` and
+    /// `payment_provider` (whether it is set; payments checks its value). The error
     /// names the variable that is wrong: a deployment error.
     pub async fn from_variables(variables: &impl Variables) -> Result<Self, String> {
         let tax_rate_bps = variables.variable("tax_rate_bps").await?;
@@ -83,7 +94,9 @@ impl OrderSettings {
         let max_total = variables.variable("fraud_max_total").await?;
         let max_orders = variables.variable("fraud_max_orders").await?;
         let allowed_countries = variables.variable("fraud_allowed_countries").await?;
+        let provider = variables.text(PAYMENT_PROVIDER_VARIABLE).await?;
         Ok(Self {
+            takes_payments: !provider.trim().is_empty(),
             rates: Rates::from_variables(tax_rate_bps.as_deref(), shipping_fee.as_deref())?,
             fraud: FraudRules::from_variables(
                 max_total.as_deref(),

@@ -88,7 +88,10 @@ pub async fn configured_provider<T: Outbound>(
     outbound: T,
 ) -> Result<Provider<T>, String> {
     match variables.text("payment_provider").await?.as_str() {
-        "" | TEST => Ok(Provider::Test),
+        "" => Err(format!(
+            "payment_provider is not set: set it to {TEST} or {STRIPE}"
+        )),
+        TEST => Ok(Provider::Test),
         STRIPE => {
             let secret_key = variables.text("stripe_secret_key").await?;
             if secret_key.is_empty() {
@@ -252,7 +255,6 @@ mod tests {
                 stripe(vec![]).outbound,
             ))
         };
-        assert!(matches!(configured(&[]), Ok(Provider::Test)));
         assert!(matches!(
             configured(&[("payment_provider", "test")]),
             Ok(Provider::Test)
@@ -268,5 +270,8 @@ mod tests {
         let error = |variables| configured(variables).err().unwrap();
         assert!(error(&[("payment_provider", "stripe")]).contains("stripe_secret_key"));
         assert!(error(&[("payment_provider", "paypal")]).contains("paypal"));
+        // No default: an unset provider is a misconfiguration, never the test provider.
+        assert!(error(&[]).contains("not set"));
+        assert!(error(&[("payment_provider", "")]).contains("not set"));
     }
 }
