@@ -9,7 +9,9 @@ mod stub;
 mod token;
 
 pub use problem::{assert_field_error, assert_problem};
-pub use shop::{ADMIN_EMAIL, ADMIN_PASSWORD, Account, Client, JWT_SECRET, Shop, Store};
+pub use shop::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Account, Client, JWT_SECRET, OPERATOR_KEY, Shop, Store,
+};
 pub use stub::{HttpStub, Received, WEBHOOK_SECRET, stripe_signature};
 pub use testing::{Reply, unique_name};
 pub use token::{Claims, sign_hs256, unix_now, unsigned_token, with_forged_role};

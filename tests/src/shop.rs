@@ -11,6 +11,8 @@ use testing::{Reply, Request, ScratchDatabase, Server, toml_path, workspace_dir}
 pub const JWT_SECRET: &str = "acceptance-tests-signing-key-0123456789";
 pub const ADMIN_EMAIL: &str = "admin@shop.test";
 pub const ADMIN_PASSWORD: &str = "admin-password-42";
+/// The platform operator's key, which creates tenants.
+pub const OPERATOR_KEY: &str = "acceptance-operator-key";
 
 /// Which store the app's contexts use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +66,8 @@ impl Shop {
             .env("SPIN_VARIABLE_JWT_SECRET", JWT_SECRET)
             .env("SPIN_VARIABLE_ADMIN_EMAIL", ADMIN_EMAIL)
             .env("SPIN_VARIABLE_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("SPIN_VARIABLE_PAYMENT_PROVIDER", "test");
+            .env("SPIN_VARIABLE_PAYMENT_PROVIDER", "test")
+            .env("SPIN_VARIABLE_OPERATOR_KEY", OPERATOR_KEY);
         match &database {
             Some(database) => command
                 .env("SPIN_VARIABLE_DB_DRIVER", "postgres")
@@ -132,11 +135,75 @@ impl Shop {
         self.anonymous().login(ADMIN_EMAIL, ADMIN_PASSWORD)
     }
 
-    /// The first admin of `tenant`, logged in.
+    /// The first admin of `tenant`, logged in; the tenant is created (as the platform
+    /// operator does) when it does not exist yet, with that admin.
     pub fn admin_of(&self, tenant: &str) -> Client<'_> {
+        let created = self.create_tenant(tenant);
+        assert!(
+            [201, 409].contains(&created.status),
+            "creating tenant {tenant}: {} {}",
+            created.status,
+            created.body
+        );
         self.anonymous()
             .in_tenant(tenant)
             .login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    }
+
+    /// `POST /api/v1/auth/login` in the default tenant from the loopback address `source`
+    /// (say 127.0.0.2, another client than the tests' usual 127.0.0.1): HTTP/1.0 over a
+    /// socket bound to it, so the answer ends with the connection. Only status and body.
+    pub fn login_from(&self, source: std::net::Ipv4Addr, email: &str, password: &str) -> Reply {
+        use socket2::{Domain, Socket, Type};
+        use std::io::{Read, Write};
+        let body = json!({ "email": email, "password": password }).to_string();
+        let url = self.url("/api/v1/auth/login");
+        let server = url
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .expect("the app's address");
+        let address: std::net::SocketAddr = server.parse().expect("an ip:port");
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("a socket");
+        socket
+            .bind(&std::net::SocketAddr::from((source, 0)).into())
+            .expect("binding the source address");
+        socket
+            .connect(&address.into())
+            .expect("connecting to the app");
+        let mut stream: std::net::TcpStream = socket.into();
+        write!(
+            stream,
+            "POST /api/v1/auth/login HTTP/1.0\r\nHost: {server}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("sending the login");
+        let mut answer = String::new();
+        stream
+            .read_to_string(&mut answer)
+            .expect("reading the answer");
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {answer:?}"));
+        Reply {
+            status,
+            headers: Default::default(),
+            body: body.to_owned(),
+        }
+    }
+
+    /// `POST /api/v1/tenants` as the platform operator: `tenant`, with the test admin.
+    pub fn create_tenant(&self, tenant: &str) -> Reply {
+        let admin =
+            json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "name": "Administrator" });
+        self.anonymous()
+            .request("POST", "/api/v1/tenants")
+            .header("x-operator-key", OPERATOR_KEY)
+            .json(&json!({ "id": tenant, "admin": admin }))
+            .send()
     }
 
     /// A newly registered customer of the default tenant, logged in.

@@ -2,8 +2,8 @@
 //! a token never reads or writes another tenant's rows.
 
 use acceptance::{
-    Claims, JWT_SECRET, Shop, assert_problem, items, on_both_stores, product, sign_hs256, text,
-    unsigned_token, with_forged_role,
+    ADMIN_EMAIL, ADMIN_PASSWORD, Claims, JWT_SECRET, Shop, assert_field_error, assert_problem,
+    items, on_both_stores, product, sign_hs256, text, unsigned_token, with_forged_role,
 };
 use serde_json::json;
 
@@ -13,7 +13,66 @@ on_both_stores!(
     expired_forged_and_unsigned_tokens_are_401,
     a_product_of_one_tenant_is_invisible_in_another,
     a_tenant_header_that_disagrees_with_the_token_is_403,
+    only_a_platform_operator_creates_tenants,
+    registering_the_admin_email_first_does_not_take_the_admins_place,
 );
+
+/// The review's defect: the bootstrap admin's password opened any tenant named in
+/// `x-tenant-id`. Tenants other than `default` exist only once the operator made them.
+fn only_a_platform_operator_creates_tenants(shop: &Shop) {
+    let stranger = shop.anonymous().in_tenant("brand-new");
+    assert_problem(&stranger.try_login(ADMIN_EMAIL, ADMIN_PASSWORD), 404);
+    assert_problem(
+        &stranger.register("someone@shop.test", "correct horse battery", "Some One"),
+        404,
+    );
+
+    let owner = json!({ "email": "owner@acme.test", "password": "owner-password-42", "name": "Olive Owner" });
+    let body = json!({ "id": "acme-2", "admin": owner });
+    let create = |key: Option<&str>, body: &serde_json::Value| {
+        let mut request = shop.anonymous().request("POST", "/api/v1/tenants");
+        if let Some(key) = key {
+            request = request.header("x-operator-key", key);
+        }
+        request.json(body).send()
+    };
+    assert_problem(&create(None, &body), 401);
+    assert_problem(&create(Some("guess"), &body), 401);
+    // The bootstrap admin's token is no operator key either.
+    let admin = shop.admin();
+    let as_admin = admin.post("/api/v1/tenants", &body);
+    assert_problem(&as_admin, 401);
+    let key = Some(acceptance::OPERATOR_KEY);
+    assert_field_error(&create(key, &json!({ "id": "a b", "admin": owner })), "id");
+    let bad_admin =
+        json!({ "id": "acme-3", "admin": { "email": "nope", "password": "x", "name": "N" } });
+    assert_field_error(&create(key, &bad_admin), "admin.email");
+
+    let created = create(key, &body).expect_json(201);
+    assert_eq!(created["id"], "acme-2", "{created}");
+    assert_eq!(created["admin"]["role"], "admin", "{created}");
+    let again = assert_problem(&create(key, &body), 409);
+    assert_eq!(again["errors"][0]["field"], "id", "{again}");
+    let default = json!({ "id": "default", "admin": owner });
+    assert_eq!(create(key, &default).status, 409);
+
+    let tenant = shop.anonymous().in_tenant("acme-2");
+    let owner = tenant.login("owner@acme.test", "owner-password-42");
+    assert_eq!(owner.get("/api/v1/users/me").expect_ok()["role"], "admin");
+    assert_problem(&tenant.try_login(ADMIN_EMAIL, ADMIN_PASSWORD), 401);
+    tenant.register_customer();
+}
+
+/// Registering the configured admin's email before the admin ever logged in must not
+/// take their place: the default tenant's first admin exists before any registration.
+fn registering_the_admin_email_first_does_not_take_the_admins_place(shop: &Shop) {
+    let squatter = shop
+        .anonymous()
+        .register(ADMIN_EMAIL, "squatters-password-1", "Squatter");
+    assert_eq!(squatter.status, 409, "{}", squatter.body);
+    let admin = shop.admin();
+    assert_eq!(admin.get("/api/v1/users/me").expect_ok()["role"], "admin");
+}
 
 fn a_customer_cannot_write_the_catalog(shop: &Shop) {
     let customer = shop.customer();

@@ -17,8 +17,13 @@ enum Access {
     /// Admins and vendors (the catalog's writers).
     Writers,
     Admin,
+    /// Admins, and components presenting a service token (notifications reading a
+    /// customer's email).
+    UserReaders,
     /// Proven by a Stripe signature instead of a token: refused with 400 without one.
     Signature,
+    /// Proven by the platform operator's `x-operator-key`, which no token replaces: 401.
+    Operator,
 }
 
 use Access::*;
@@ -32,8 +37,9 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/users/me", Signed),
     ("PATCH", "/api/v1/users/me", Signed),
     ("POST", "/api/v1/users/me/password", Signed),
-    ("GET", "/api/v1/users/{id}", Admin),
+    ("GET", "/api/v1/users/{id}", UserReaders),
     ("PATCH", "/api/v1/users/{id}", Admin),
+    ("POST", "/api/v1/tenants", Operator),
     ("GET", "/api/v1/products", Public),
     ("POST", "/api/v1/products", Writers),
     ("GET", "/api/v1/products/{id}", Public),
@@ -110,6 +116,16 @@ fn every_route_answers_each_caller_as_the_table_says(shop: &Shop) {
             expires_in: -60,
         },
     );
+    // What notifications presents to accounts: a short-lived service token.
+    let service = sign_hs256(
+        JWT_SECRET,
+        &Claims {
+            sub: "notifications",
+            role: "service",
+            tenant: "default",
+            expires_in: 60,
+        },
+    );
     let callers = [
         Caller {
             name: "nobody",
@@ -138,7 +154,13 @@ fn every_route_answers_each_caller_as_the_table_says(shop: &Shop) {
         Caller {
             name: "an admin",
             client: admin.clone(),
-            allowed: |access| access != Signature,
+            allowed: |access| !matches!(access, Signature | Operator),
+            refusal: 403,
+        },
+        Caller {
+            name: "a component's service token",
+            client: shop.with_token(&service),
+            allowed: |access| access == UserReaders,
             refusal: 403,
         },
         Caller {
@@ -160,6 +182,8 @@ fn every_route_answers_each_caller_as_the_table_says(shop: &Shop) {
             let refused = matches!(reply.status, 401 | 403);
             let expected = if *access == Signature {
                 Some(400)
+            } else if *access == Operator {
+                Some(401)
             } else if (caller.allowed)(*access) {
                 None
             } else {

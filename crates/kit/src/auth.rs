@@ -22,6 +22,10 @@ pub enum Role {
     Customer,
     Vendor,
     Admin,
+    /// A component reading on the platform's behalf (notifications reading a
+    /// customer's email): never a user's role, and refused by every route but the few
+    /// that name it.
+    Service,
 }
 
 impl Role {
@@ -30,6 +34,7 @@ impl Role {
             Role::Customer => "customer",
             Role::Vendor => "vendor",
             Role::Admin => "admin",
+            Role::Service => "service",
         }
     }
 }
@@ -48,6 +53,7 @@ impl FromStr for Role {
             "customer" => Ok(Role::Customer),
             "vendor" => Ok(Role::Vendor),
             "admin" => Ok(Role::Admin),
+            "service" => Ok(Role::Service),
             other => Err(format!(
                 "unknown role {other:?}; expected customer, vendor or admin"
             )),
@@ -242,32 +248,40 @@ fn decode_part<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, TokenErr
 }
 
 /// The tenant of an unauthenticated request (register, login): the `x-tenant-id`
-/// header, `default` when absent; 400 unless it is 1–64 of `[A-Za-z0-9_-]`.
+/// header, `default` when absent; 400 unless it is a tenant id ([`check_tenant_id`]).
 pub fn tenant_from_headers(headers: &HeaderMap) -> Result<String, Problem> {
     let Some(value) = headers.get(TENANT_HEADER) else {
         return Ok(DEFAULT_TENANT.to_owned());
     };
     let tenant = value.to_str().unwrap_or_default();
+    match check_tenant_id(tenant) {
+        Ok(()) => Ok(tenant.to_owned()),
+        Err(message) => Err(Problem::bad_request(format!("x-tenant-id {message}"))),
+    }
+}
+
+/// A tenant id is 1–64 of `[A-Za-z0-9_-]`; the error says so.
+pub fn check_tenant_id(tenant: &str) -> Result<(), &'static str> {
     let valid = (1..=64).contains(&tenant.len())
         && tenant
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if valid {
-        Ok(tenant.to_owned())
+        Ok(())
     } else {
-        Err(Problem::bad_request(
-            "x-tenant-id must be 1-64 letters, digits, '-' or '_'",
-        ))
+        Err("must be 1-64 letters, digits, '-' or '_'")
     }
 }
 
 /// The header a scheduler (a cron, a Kubernetes CronJob) sends to run a sweep.
 pub const SWEEP_KEY_HEADER: &str = "x-sweep-key";
+/// The header a platform operator sends to create tenants.
+pub const OPERATOR_KEY_HEADER: &str = "x-operator-key";
 
-/// Whether the sweep key a scheduler presented is the configured one. An empty
-/// configured key turns the scheduler's way in off; the comparison takes the same time
+/// Whether a presented key (the sweep key, the operator key) is the configured one. An
+/// empty configured key turns that way in off; the comparison takes the same time
 /// wherever the keys differ.
-pub fn sweep_key_matches(configured: &str, presented: &str) -> bool {
+pub fn key_matches(configured: &str, presented: &str) -> bool {
     use subtle::ConstantTimeEq;
     !configured.is_empty() && bool::from(configured.as_bytes().ct_eq(presented.as_bytes()))
 }
@@ -442,10 +456,10 @@ mod tests {
 
     #[test]
     fn the_sweep_key_must_be_configured_and_equal() {
-        assert!(sweep_key_matches("s3cret", "s3cret"));
-        assert!(!sweep_key_matches("s3cret", "s3cre"));
-        assert!(!sweep_key_matches("s3cret", "S3CRET"));
-        assert!(!sweep_key_matches("", ""), "an empty key turns it off");
-        assert!(!sweep_key_matches("", "anything"));
+        assert!(key_matches("s3cret", "s3cret"));
+        assert!(!key_matches("s3cret", "s3cre"));
+        assert!(!key_matches("s3cret", "S3CRET"));
+        assert!(!key_matches("", ""), "an empty key turns it off");
+        assert!(!key_matches("", "anything"));
     }
 }

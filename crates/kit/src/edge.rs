@@ -77,7 +77,7 @@ impl Requester {
 
 /// The client's IP without the port (each connection has its own port); `unknown`
 /// when the host did not say.
-fn client_ip(headers: &HeaderMap) -> String {
+pub fn client_ip(headers: &HeaderMap) -> String {
     let addr = headers
         .get(CLIENT_ADDR_HEADER)
         .and_then(|addr| addr.to_str().ok())

@@ -16,6 +16,8 @@ pub enum Endpoint {
     GetUser,
     /// `{id}`: the user whose role an admin changes.
     ChangeRole,
+    /// A platform operator creates a tenant and its first admin.
+    CreateTenant,
 }
 
 /// DESIGN §3's accounts routes; `/users/me` is listed before `/users/{id}` so it owns
@@ -32,10 +34,13 @@ pub const ROUTES: &[Route<Endpoint>] = &[
     ),
     Route::new(Method::GET, "/api/v1/users/{id}", Endpoint::GetUser),
     Route::new(Method::PATCH, "/api/v1/users/{id}", Endpoint::ChangeRole),
+    Route::new(Method::POST, "/api/v1/tenants", Endpoint::CreateTenant),
 ];
 
-/// Who may read other users and change roles.
+/// Who may change roles.
 pub const ROLE_ADMINS: &[Role] = &[Role::Admin];
+/// Who may read other users: admins, and components with a service token.
+pub const USER_READERS: &[Role] = &[Role::Admin, Role::Service];
 
 /// How long an access token lives; there are no refresh tokens, so a client logs in
 /// again after an hour.

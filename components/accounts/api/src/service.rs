@@ -1,8 +1,8 @@
 //! The Spin handler: each endpoint's tenant or caller, body and domain call.
 
-use crate::routes::{AccessToken, Endpoint, ROLE_ADMINS, ROUTES};
+use crate::routes::{AccessToken, Endpoint, ROLE_ADMINS, ROUTES, USER_READERS};
 use accounts_domain::{
-    AccountError, Credentials, PasswordChange, ProfileUpdate, Registration, RoleChange,
+    AccountError, Credentials, NewTenant, PasswordChange, ProfileUpdate, Registration, RoleChange,
 };
 use http::{HeaderValue, StatusCode, header};
 use kit::Problem;
@@ -10,7 +10,7 @@ use kit::auth::{tenant_from_headers, unix_now};
 use kit::http::{Response, empty, json};
 use kit::outbox::now_ms;
 use kit::service::Call;
-use kit::spin::{jwt_key, variable};
+use kit::spin::{authorize_operator, jwt_key, variable};
 
 kit::api_component!(accounts_domain, ROUTES, serve);
 
@@ -18,7 +18,7 @@ async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
     let request_id = call.request_id();
     match endpoint {
         Endpoint::Register => {
-            let tenant = tenant_from_headers(call.headers())?;
+            let tenant = open_tenant(call).await?;
             let registration: Registration = call.json()?;
             let user = accounts_domain::register(call.db().await?, &tenant, &registration)
                 .await
@@ -26,14 +26,24 @@ async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
             Ok(json(StatusCode::CREATED, &user, request_id))
         }
         Endpoint::Login => login(call).await,
+        // A platform operator's, not a tenant user's: the key, not a token.
+        Endpoint::CreateTenant => {
+            authorize_operator(call.headers()).await?;
+            let new: NewTenant = call.json()?;
+            let tenant = accounts_domain::create_tenant(call.db().await?, &new)
+                .await
+                .map_err(|error| call.domain(error))?;
+            Ok(json(StatusCode::CREATED, &tenant, request_id))
+        }
         Endpoint::Me => {
             let caller = call.caller().await?;
             user_answer(call, &caller.tenant, &caller.user_id).await
         }
-        // An admin reads any user of their tenant.
+        // An admin reads any user of their tenant, and so does a component's service
+        // token (notifications reading a customer's email): its only route.
         Endpoint::GetUser => {
-            let caller = call.caller().await?;
-            caller.require_role(ROLE_ADMINS)?;
+            let caller = call.caller_or_service().await?;
+            caller.require_role(USER_READERS)?;
             user_answer(call, &caller.tenant, call.capture()).await
         }
         Endpoint::UpdateMe => {
@@ -81,12 +91,12 @@ async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
 
 async fn login(call: &Call) -> Result<Response, Problem> {
     let request_id = call.request_id();
-    let tenant = tenant_from_headers(call.headers())?;
+    let tenant = open_tenant(call).await?;
     let credentials: Credentials = call.json()?;
     let key = jwt_key().await?;
-    ensure_first_admin(call, &tenant).await?;
-    let user = match accounts_domain::login(call.db().await?, &tenant, &credentials, now_ms()).await
-    {
+    let client = kit::edge::client_ip(call.headers());
+    let db = call.db().await?;
+    let user = match accounts_domain::login(db, &tenant, &credentials, &client, now_ms()).await {
         Ok(user) => user,
         Err(AccountError::Throttled { retry_after_secs }) => {
             let problem: Problem = AccountError::Throttled { retry_after_secs }.into();
@@ -102,26 +112,18 @@ async fn login(call: &Call) -> Result<Response, Problem> {
     Ok(json(StatusCode::OK, &token, request_id))
 }
 
-/// Creates the configured first admin of `tenant` if missing (one query when present),
-/// so they can log in. A misconfigured admin is logged, not blamed on the client: the
-/// tenant's other users still log in.
-async fn ensure_first_admin(call: &Call, tenant: &str) -> Result<(), Problem> {
-    let request_id = call.request_id();
-    let db = call.db().await?;
+/// The request's tenant (`x-tenant-id`, `default` without it), which must exist: 404
+/// for one no operator created. `default` is set up on first use with the configured
+/// first admin (`admin_email` / `admin_password`).
+async fn open_tenant(call: &Call) -> Result<String, Problem> {
+    let tenant = tenant_from_headers(call.headers())?;
     let email = variable("admin_email").await.ok().flatten();
     let password = variable("admin_password").await.ok().flatten();
-    let (Some(email), Some(password)) = (email, password) else {
-        eprintln!("[{request_id}] admin_email or admin_password is not set; no first admin");
-        return Ok(());
-    };
-    match accounts_domain::ensure_admin(db, tenant, &email, &password).await {
-        Ok(_) => Ok(()),
-        Err(AccountError::Invalid(errors)) => {
-            eprintln!("[{request_id}] the configured first admin is invalid: {errors:?}");
-            Ok(())
-        }
-        Err(error) => Err(call.domain(error)),
-    }
+    let first_admin = email.as_deref().zip(password.as_deref());
+    accounts_domain::open_tenant(call.db().await?, &tenant, first_admin)
+        .await
+        .map_err(|error| call.domain(error))?;
+    Ok(tenant)
 }
 
 async fn user_answer(call: &Call, tenant: &str, id: &str) -> Result<Response, Problem> {

@@ -4,10 +4,12 @@
 //! returned [`User`]).
 
 pub mod password;
+mod tenants;
 pub mod throttle;
 mod users;
 pub mod validation;
 
+pub use tenants::{NewTenant, Tenant, create_tenant, open_tenant};
 pub use users::{
     change_password, change_role, ensure_admin, get_user, login, register, update_profile,
 };
@@ -35,6 +37,16 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/0002_login_failures.sql"),
     },
     kit::edge::IDEMPOTENCY_MIGRATION,
+    Migration {
+        name: "0003_tenants",
+        sqlite: include_str!("../migrations/0003_tenants.sql"),
+        postgres: include_str!("../migrations/0003_tenants.sql"),
+    },
+    Migration {
+        name: "0004_login_failures_by_client",
+        sqlite: include_str!("../migrations/0004_login_failures_by_client.sql"),
+        postgres: include_str!("../migrations/0004_login_failures_by_client.sql"),
+    },
 ];
 
 /// A user as the API shows it; the password hash never leaves this crate.
@@ -94,6 +106,11 @@ pub enum AccountError {
     InvalidCredentials,
     /// No such user in this tenant (404).
     NotFound,
+    /// The tenant was never created (404): only an operator creates tenants.
+    NoSuchTenant,
+    /// The `default` tenant cannot be set up: its configured first admin is missing or
+    /// invalid (503; the cause is logged, not shown).
+    Unprovisioned(String),
     /// Too many failed logins for this email lately (429, `Retry-After` seconds).
     Throttled {
         retry_after_secs: i64,
@@ -126,6 +143,10 @@ impl fmt::Display for AccountError {
             }
             AccountError::InvalidCredentials => f.write_str("invalid email or password"),
             AccountError::NotFound => f.write_str("user not found"),
+            AccountError::NoSuchTenant => f.write_str("no such tenant"),
+            AccountError::Unprovisioned(cause) => {
+                write!(f, "the default tenant cannot be set up: {cause}")
+            }
             AccountError::Throttled { retry_after_secs } => {
                 write!(f, "too many failed logins; retry in {retry_after_secs} s")
             }
@@ -149,6 +170,12 @@ impl From<AccountError> for Problem {
             },
             AccountError::InvalidCredentials => Problem::unauthorized("invalid email or password"),
             AccountError::NotFound => Problem::not_found("no such user"),
+            AccountError::NoSuchTenant => Problem::not_found(
+                "no such tenant: tenants are created by a platform operator (POST /api/v1/tenants)",
+            ),
+            AccountError::Unprovisioned(_) => {
+                Problem::unavailable("the shop is not set up yet; its operator has been told")
+            }
             AccountError::Throttled { retry_after_secs } => Problem::too_many_requests(format!(
                 "too many failed logins for this account; retry in {retry_after_secs} s"
             )),
@@ -162,7 +189,9 @@ impl From<AccountError> for Problem {
 impl kit::DomainError for AccountError {
     fn db_cause(&self) -> Option<&dyn std::fmt::Display> {
         match self {
-            AccountError::Db(_) | AccountError::Hash(_) => Some(self),
+            AccountError::Db(_) | AccountError::Hash(_) | AccountError::Unprovisioned(_) => {
+                Some(self)
+            }
             _ => None,
         }
     }

@@ -1,42 +1,73 @@
-//! Login throttling: after [`MAX_FAILURES`] failed logins within [`WINDOW_MS`] for one
-//! email of a tenant, further attempts are refused (429) until the oldest failure leaves
-//! the window. Unknown emails are throttled alike, so the answer tells nothing about
-//! which emails exist. A refused attempt checks no password and is not recorded, so
-//! hammering a throttled account does not extend its lock; a successful login clears the
-//! email's failures.
+//! Login throttling, per client address: after [`MAX_FAILURES`] failed logins within
+//! [`WINDOW_MS`] for one email of a tenant from one address, further attempts for that
+//! email from that address are refused (429) until the oldest failure leaves the
+//! window; after [`MAX_ADDRESS_FAILURES`] failures from one address (any emails, any
+//! tenants), every attempt from it is. The owner logging in from another address is
+//! never refused for someone else's guesses, while guessing stays throttled: five
+//! guesses per email and address, and a bounded number per address. Unknown emails are
+//! throttled alike, so the answer tells nothing about which emails exist. A refused
+//! attempt checks no password and is not recorded, so hammering does not extend a
+//! lock; a successful login clears its email's failures from that address only.
 //!
 //! Failures are counted once their password check failed, so a user logging in from
 //! several devices at once is never throttled by their own successful logins; a burst of
 //! concurrent wrong guesses can pass the limit by the burst's width, which the edge's
-//! per-address rate limit bounds.
+//! per-address rate limit bounds. Behind a proxy every client has the proxy's address
+//! (see the README): the per-address limit then applies to all of them together.
 
 use crate::AccountError;
 use kit::db::{Db, DbError};
 
-/// Failed logins allowed per email within [`WINDOW_MS`].
+/// Failed logins allowed per email and client address within [`WINDOW_MS`].
 pub const MAX_FAILURES: i64 = 5;
+/// Failed logins allowed per client address within [`WINDOW_MS`], whatever the emails.
+pub const MAX_ADDRESS_FAILURES: i64 = 30;
 /// The throttling window: 15 minutes.
 pub const WINDOW_MS: i64 = 15 * 60 * 1000;
 
-/// Refuses an attempt for `email` when it already failed [`MAX_FAILURES`] times within
-/// the window, with the seconds until the oldest of those failures expires.
-pub(crate) async fn admit<D: Db>(
-    db: &D,
-    tenant: &str,
-    email: &str,
-    now_ms: i64,
-) -> Result<(), AccountError> {
-    let rows = db
+/// One login attempt: the tenant and email it is for, the client address it came from.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt<'a> {
+    pub tenant: &'a str,
+    pub email: &'a str,
+    pub client: &'a str,
+    pub now_ms: i64,
+}
+
+/// Refuses `attempt` when its email failed [`MAX_FAILURES`] times from its address
+/// within the window, or its address [`MAX_ADDRESS_FAILURES`] times, with the seconds
+/// until the oldest of those failures expires.
+pub(crate) async fn admit<D: Db>(db: &D, attempt: &Attempt<'_>) -> Result<(), AccountError> {
+    let since = attempt.now_ms - WINDOW_MS;
+    let by_email = db
         .query(
             "SELECT COUNT(*), MIN(failed_at) FROM login_failures \
-             WHERE tenant = $1 AND email = $2 AND failed_at > $3",
-            &[tenant.into(), email.into(), (now_ms - WINDOW_MS).into()],
+             WHERE tenant = $1 AND email = $2 AND client = $3 AND failed_at > $4",
+            &[
+                attempt.tenant.into(),
+                attempt.email.into(),
+                attempt.client.into(),
+                since.into(),
+            ],
         )
         .await?;
-    let row = rows
+    refuse_past(&by_email, MAX_FAILURES, attempt.now_ms)?;
+    let by_address = db
+        .query(
+            "SELECT COUNT(*), MIN(failed_at) FROM login_failures \
+             WHERE client = $1 AND failed_at > $2",
+            &[attempt.client.into(), since.into()],
+        )
+        .await?;
+    refuse_past(&by_address, MAX_ADDRESS_FAILURES, attempt.now_ms)
+}
+
+/// 429 when the counted failures (`COUNT(*), MIN(failed_at)`) reached `limit`.
+fn refuse_past(counted: &[kit::db::Row], limit: i64, now_ms: i64) -> Result<(), AccountError> {
+    let row = counted
         .first()
         .ok_or_else(|| DbError::Other("COUNT returned no row".into()))?;
-    if row.get_i64(0)? < MAX_FAILURES {
+    if row.get_i64(0)? < limit {
         return Ok(());
     }
     Err(AccountError::Throttled {
@@ -44,37 +75,33 @@ pub(crate) async fn admit<D: Db>(
     })
 }
 
-/// The password check failed: one more failure for `email` (older ones that left the
-/// window are dropped on the way).
-pub(crate) async fn failed<D: Db>(
-    db: &D,
-    tenant: &str,
-    email: &str,
-    now_ms: i64,
-) -> Result<(), DbError> {
+/// The password check failed: one more failure for the attempt's email and address.
+pub(crate) async fn failed<D: Db>(db: &D, attempt: &Attempt<'_>) -> Result<(), DbError> {
     db.execute(
-        "DELETE FROM login_failures WHERE tenant = $1 AND email = $2 AND failed_at <= $3",
-        &[tenant.into(), email.into(), (now_ms - WINDOW_MS).into()],
-    )
-    .await?;
-    db.execute(
-        "INSERT INTO login_failures (id, tenant, email, failed_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO login_failures (id, tenant, email, client, failed_at) \
+         VALUES ($1, $2, $3, $4, $5)",
         &[
             uuid::Uuid::now_v7().to_string().into(),
-            tenant.into(),
-            email.into(),
-            now_ms.into(),
+            attempt.tenant.into(),
+            attempt.email.into(),
+            attempt.client.into(),
+            attempt.now_ms.into(),
         ],
     )
     .await
     .map(drop)
 }
 
-/// The password was right: the email's failures are forgiven.
-pub(crate) async fn succeeded<D: Db>(db: &D, tenant: &str, email: &str) -> Result<(), DbError> {
+/// The password was right: the email's failures from this address are forgiven (not
+/// other addresses' guesses, nor the address's failures for other emails).
+pub(crate) async fn succeeded<D: Db>(db: &D, attempt: &Attempt<'_>) -> Result<(), DbError> {
     db.execute(
-        "DELETE FROM login_failures WHERE tenant = $1 AND email = $2",
-        &[tenant.into(), email.into()],
+        "DELETE FROM login_failures WHERE tenant = $1 AND email = $2 AND client = $3",
+        &[
+            attempt.tenant.into(),
+            attempt.email.into(),
+            attempt.client.into(),
+        ],
     )
     .await
     .map(drop)

@@ -51,6 +51,18 @@ pub async fn register<D: Db>(
     .await
 }
 
+/// A tenant's first admin, as its operator registered them (validated by the caller).
+pub(crate) async fn create_admin<D: Db>(
+    db: &D,
+    tenant: &str,
+    registration: &Registration,
+) -> Result<User, AccountError> {
+    let email = normalize_email(&registration.email);
+    let password_hash = hash_password(&registration.password)?;
+    let name = registration.name.trim();
+    insert_user(db, tenant, &email, name, Role::Admin, &password_hash).await
+}
+
 async fn insert_user<D: Db>(
     db: &D,
     tenant: &str,
@@ -116,16 +128,24 @@ async fn find_by_email<D: Db>(
 
 /// The user whose email and password match. An unknown email and a wrong password give
 /// the same error, and an unknown email still costs one hash verification, so neither
-/// the answer nor its timing tells which emails are registered. Attempts are throttled
-/// per email (see [`crate::throttle`]): a throttled attempt checks no password.
+/// the answer nor its timing tells which emails are registered. Attempts from `client`
+/// (its address) are throttled per email and per address (see [`crate::throttle`]): a
+/// throttled attempt checks no password.
 pub async fn login<D: Db>(
     db: &D,
     tenant: &str,
     credentials: &Credentials,
+    client: &str,
     now_ms: i64,
 ) -> Result<User, AccountError> {
     let email = normalize_email(&credentials.email);
-    throttle::admit(db, tenant, &email, now_ms).await?;
+    let attempt = throttle::Attempt {
+        tenant,
+        email: &email,
+        client,
+        now_ms,
+    };
+    throttle::admit(db, &attempt).await?;
     let verified = match find_by_email(db, tenant, &email).await? {
         Some((user, password_hash)) => {
             verify_password(&credentials.password, &password_hash)?.then_some(user)
@@ -137,11 +157,11 @@ pub async fn login<D: Db>(
     };
     match verified {
         Some(user) => {
-            throttle::succeeded(db, tenant, &email).await?;
+            throttle::succeeded(db, &attempt).await?;
             Ok(user)
         }
         None => {
-            throttle::failed(db, tenant, &email, now_ms).await?;
+            throttle::failed(db, &attempt).await?;
             Err(AccountError::InvalidCredentials)
         }
     }
@@ -235,6 +255,12 @@ pub async fn change_role<D: Db>(
     id: &str,
     role: Role,
 ) -> Result<User, AccountError> {
+    if role == Role::Service {
+        return Err(AccountError::Invalid(vec![FieldError::new(
+            "role",
+            "service is a component's role, not a user's; use customer, vendor or admin",
+        )]));
+    }
     transaction(db, async |db| {
         let user = get_user(db, tenant, id).await?;
         if user.role == Role::Admin && role != Role::Admin {
@@ -394,7 +420,65 @@ mod tests {
         password: &str,
         now: i64,
     ) -> Result<User, AccountError> {
-        block_on(login(db, TENANT, &credentials(email, password), now))
+        try_login_from(db, email, password, "203.0.113.7", now)
+    }
+
+    fn try_login_from(
+        db: &NativeSqlite,
+        email: &str,
+        password: &str,
+        client: &str,
+        now: i64,
+    ) -> Result<User, AccountError> {
+        block_on(login(
+            db,
+            TENANT,
+            &credentials(email, password),
+            client,
+            now,
+        ))
+    }
+
+    #[test]
+    fn guesses_from_one_address_never_lock_the_owner_out_from_another() {
+        let db = database();
+        block_on(register(&db, TENANT, &registration("ada@example.com"))).unwrap();
+        let guesser = "198.51.100.9";
+        for _ in 0..throttle::MAX_FAILURES {
+            assert!(try_login_from(&db, "ada@example.com", "guess", guesser, NOW).is_err());
+        }
+        let throttled = try_login_from(&db, "ada@example.com", PASSWORD, guesser, NOW);
+        assert!(
+            matches!(throttled, Err(AccountError::Throttled { .. })),
+            "{throttled:?}"
+        );
+        // The owner, elsewhere, logs in; that forgives nothing of the guesser's.
+        try_login_from(&db, "ada@example.com", PASSWORD, "203.0.113.7", NOW).unwrap();
+        let still = try_login_from(&db, "ada@example.com", PASSWORD, guesser, NOW);
+        assert!(
+            matches!(still, Err(AccountError::Throttled { .. })),
+            "{still:?}"
+        );
+    }
+
+    #[test]
+    fn one_address_guessing_many_emails_is_throttled_as_a_whole() {
+        let db = database();
+        block_on(register(&db, TENANT, &registration("ada@example.com"))).unwrap();
+        let guesser = "198.51.100.9";
+        for n in 0..throttle::MAX_ADDRESS_FAILURES {
+            let email = format!("user{n}@example.com");
+            assert!(matches!(
+                try_login_from(&db, &email, "guess", guesser, NOW),
+                Err(AccountError::InvalidCredentials)
+            ));
+        }
+        let next = try_login_from(&db, "ada@example.com", PASSWORD, guesser, NOW);
+        assert!(
+            matches!(next, Err(AccountError::Throttled { .. })),
+            "{next:?}"
+        );
+        try_login_from(&db, "ada@example.com", PASSWORD, "203.0.113.7", NOW).unwrap();
     }
 
     #[test]
@@ -463,6 +547,7 @@ mod tests {
             &db,
             TENANT,
             &credentials("ADA@example.com ", PASSWORD),
+            "203.0.113.7",
             NOW,
         ))
         .unwrap();
@@ -472,6 +557,7 @@ mod tests {
             &db,
             TENANT,
             &credentials("ada@example.com", "wrong password"),
+            "203.0.113.7",
             NOW,
         ))
         .unwrap_err();
@@ -479,6 +565,7 @@ mod tests {
             &db,
             TENANT,
             &credentials("bob@example.com", PASSWORD),
+            "203.0.113.7",
             NOW,
         ))
         .unwrap_err();
@@ -486,6 +573,7 @@ mod tests {
             &db,
             "other",
             &credentials("ada@example.com", PASSWORD),
+            "203.0.113.7",
             NOW,
         ))
         .unwrap_err();
@@ -576,6 +664,7 @@ mod tests {
             &db,
             TENANT,
             &credentials("ada@example.com", PASSWORD),
+            "203.0.113.7",
             NOW,
         ))
         .unwrap_err();
@@ -584,6 +673,7 @@ mod tests {
             &db,
             TENANT,
             &credentials("ada@example.com", "new password 1"),
+            "203.0.113.7",
             NOW,
         ))
         .unwrap();
@@ -639,6 +729,7 @@ mod tests {
             &db,
             TENANT,
             &credentials("root@example.com", PASSWORD),
+            "203.0.113.7",
             NOW,
         ))
         .unwrap();

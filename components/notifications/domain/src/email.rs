@@ -95,11 +95,12 @@ impl EmailSettings {
     }
 }
 
-/// A short-lived admin token of `tenant` for this context, to read users from accounts.
+/// A short-lived service token of `tenant` for this context, to read users from
+/// accounts (`GET /api/v1/users/{id}`, the one route a service token opens).
 pub fn service_token(key: &JwtKey, tenant: &str, now: i64) -> String {
     key.issue(&Claims::new(
         SERVICE_SUBJECT,
-        Role::Admin,
+        Role::Service,
         tenant,
         now,
         SERVICE_TOKEN_TTL_SECONDS,

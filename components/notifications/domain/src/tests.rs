@@ -83,7 +83,7 @@ impl Outbound for FakeWorld {
                 .strip_prefix("Bearer ")
                 .unwrap();
             let claims = JwtKey::new(SECRET).unwrap().verify(bearer, NOW).unwrap();
-            assert_eq!(claims.role, Role::Admin);
+            assert_eq!(claims.role, Role::Service);
             let email = match user {
                 ADA => Some("ada@example.com"),
                 BOB => Some("bob@example.com"),
@@ -335,7 +335,7 @@ fn each_message_is_emailed_to_its_customer() {
             claims.tenant.as_str(),
             claims.exp
         ),
-        ("notifications", Role::Admin, TENANT, NOW + 60)
+        ("notifications", Role::Service, TENANT, NOW + 60)
     );
 
     let post = &requests[1];
@@ -509,7 +509,7 @@ fn the_service_token_is_a_short_lived_admin_of_the_tenant() {
     let token = service_token(&key, "globex", NOW);
     let claims = key.verify(&token, NOW + 59).unwrap();
     assert_eq!(claims.sub, "notifications");
-    assert_eq!(claims.role, Role::Admin);
+    assert_eq!(claims.role, Role::Service);
     assert_eq!(claims.tenant, "globex");
     assert!(key.verify(&token, NOW + 60).is_err());
 }

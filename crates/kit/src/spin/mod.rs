@@ -62,6 +62,20 @@ pub async fn jwt_key() -> Result<JwtKey, Problem> {
 /// The caller of a request: 401 without a valid bearer token, 403 when `x-tenant-id`
 /// names another tenant than the token (see [`JwtKey::authenticate`]).
 pub async fn authenticate(headers: &::http::HeaderMap) -> Result<crate::auth::Caller, Problem> {
+    let caller = authenticate_service_too(headers).await?;
+    if caller.role == crate::auth::Role::Service {
+        return Err(Problem::forbidden(
+            "a service token reads users only (GET /api/v1/users/{id})",
+        ));
+    }
+    Ok(caller)
+}
+
+/// Like [`authenticate`], also admitting a component's service token: for the routes
+/// that name [`crate::auth::Role::Service`] among their callers.
+pub async fn authenticate_service_too(
+    headers: &::http::HeaderMap,
+) -> Result<crate::auth::Caller, Problem> {
     jwt_key()
         .await?
         .authenticate(headers, crate::auth::unix_now())
@@ -80,26 +94,41 @@ pub async fn reader_tenant(headers: &::http::HeaderMap) -> Result<String, Proble
 /// Who may run a sweep: a scheduler presenting `x-sweep-key` equal to the non-empty
 /// `sweep_key` variable, or an admin's token.
 pub async fn authorize_sweep(headers: &::http::HeaderMap) -> Result<(), Problem> {
-    let presented = headers
-        .get(crate::auth::SWEEP_KEY_HEADER)
-        .and_then(|value| value.to_str().ok());
-    match presented {
-        Some(presented) => {
-            let configured = variable("sweep_key")
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or_default();
-            if crate::auth::sweep_key_matches(&configured, presented) {
-                Ok(())
-            } else {
-                Err(Problem::unauthorized(
-                    "the x-sweep-key is not the configured one",
-                ))
-            }
-        }
+    match presented_key(headers, crate::auth::SWEEP_KEY_HEADER, "sweep_key").await {
+        Some(verdict) => verdict,
         None => authenticate(headers)
             .await?
             .require_role(&[crate::auth::Role::Admin]),
     }
+}
+
+/// Who may create tenants: a platform operator presenting `x-operator-key` equal to the
+/// non-empty `operator_key` variable (401 without it or with another).
+pub async fn authorize_operator(headers: &::http::HeaderMap) -> Result<(), Problem> {
+    let header = crate::auth::OPERATOR_KEY_HEADER;
+    presented_key(headers, header, "operator_key")
+        .await
+        .unwrap_or_else(|| Err(Problem::unauthorized(format!("{header} is required"))))
+}
+
+/// The verdict on the key in `header`, checked against the variable `configured_by`;
+/// `None` when the request presents none.
+async fn presented_key(
+    headers: &::http::HeaderMap,
+    header: &str,
+    configured_by: &str,
+) -> Option<Result<(), Problem>> {
+    let presented = headers.get(header)?.to_str().unwrap_or_default();
+    let configured = variable(configured_by)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    Some(if crate::auth::key_matches(&configured, presented) {
+        Ok(())
+    } else {
+        Err(Problem::unauthorized(format!(
+            "the {header} is not the configured one"
+        )))
+    })
 }

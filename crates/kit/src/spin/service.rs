@@ -2,7 +2,7 @@
 //! with the request's [`Call`], whose caller and store come from Spin, then dispatches
 //! the deliveries the request enqueued.
 
-use super::{SpinDb, authenticate, open_store, reader_tenant};
+use super::{SpinDb, authenticate, authenticate_service_too, open_store, reader_tenant};
 use crate::auth::Caller;
 use crate::db::{Db, DbError, Dialect, Row, SqlValue};
 use crate::edge::{Edge, serve};
@@ -44,6 +44,12 @@ impl Call {
     /// another tenant than the token.
     pub async fn caller(&self) -> Result<Caller, Problem> {
         authenticate(self.headers()).await
+    }
+
+    /// The caller, a component's service token included (see
+    /// [`authenticate_service_too`]).
+    pub async fn caller_or_service(&self) -> Result<Caller, Problem> {
+        authenticate_service_too(self.headers()).await
     }
 
     /// The tenant a public read acts for (see [`reader_tenant`]).
