@@ -446,6 +446,15 @@ fn the_same_events_delivered_twice_change_nothing(store: Store) {
         .map(|summary| summary["delivered"].as_i64().unwrap_or_default())
         .sum();
     assert_eq!(delivered, redelivered, "{swept}");
+    // Each sweep also trims every store (nothing is old enough here).
+    assert_eq!(
+        swept["retention"]["orders"]["outbox"]["deliveries"], 0,
+        "{swept}"
+    );
+    assert_eq!(
+        swept["retention"]["accounts"]["idempotency_keys"], 0,
+        "{swept}"
+    );
 
     let after = (
         stock_of(&admin, "TWICE-1"),

@@ -9,7 +9,7 @@ mod serve;
 
 pub use idempotency::{
     Claim, IDEMPOTENCY_MIGRATION, KEY_HEADER, REPLAYED_HEADER, StoredResponse, claim, complete,
-    fingerprint, idempotency_key, release, scope,
+    expire, fingerprint, idempotency_key, release, scope,
 };
 pub use rate_limit::{Decision, RateLimit, WindowPosition};
 #[cfg(target_arch = "wasm32")]

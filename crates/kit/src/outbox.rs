@@ -425,15 +425,146 @@ pub async fn dead_letters<D: Db>(
 
 /// Makes the tenant's dead letter `id` due again with a fresh attempt count; `false`
 /// when there is no such dead letter.
-pub async fn replay<D: Db>(db: &D, tenant: &str, id: &str, now: i64) -> Result<bool, DbError> {
+pub async fn replay<D: Db>(
+    db: &D,
+    tenant: &str,
+    id: &str,
+    now: i64,
+    retention: &Retention,
+) -> Result<Replay, DbError> {
     let changed = db
         .execute(
             "UPDATE outbox_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $3, \
-             updated_at = $3 WHERE id = $1 AND tenant = $2 AND status = 'dead'",
-            &[id.into(), tenant.into(), now.into()],
+             updated_at = $3 WHERE id = $1 AND tenant = $2 AND status = 'dead' AND updated_at > $4",
+            &[
+                id.into(),
+                tenant.into(),
+                now.into(),
+                (now - retention.replay_window_ms()).into(),
+            ],
         )
         .await?;
-    Ok(changed == 1)
+    if changed == 1 {
+        return Ok(Replay::Replayed);
+    }
+    let dead = db
+        .query(
+            "SELECT 1 FROM outbox_deliveries WHERE id = $1 AND tenant = $2 AND status = 'dead'",
+            &[id.into(), tenant.into()],
+        )
+        .await?;
+    Ok(if dead.is_empty() {
+        Replay::NoSuchDeadLetter
+    } else {
+        Replay::TooOld
+    })
+}
+
+/// What a replay did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replay {
+    /// Pending again, due now.
+    Replayed,
+    /// No dead letter of that id in this tenant and store.
+    NoSuchDeadLetter,
+    /// Dead longer than [`Retention::replay_window_ms`]: its subscriber may no longer
+    /// remember whether it applied the event, so a replay could apply it twice.
+    TooOld,
+}
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// How long a context's store keeps outbox rows it no longer needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Delivered deliveries, and events none of whose deliveries is left.
+    pub delivered_ms: i64,
+    /// Applied-event records, which make a redelivery a no-op. Dead letters replay only
+    /// within this span less a day (a delivery dies within two hours of its event), so
+    /// no replay outlives the record of its event.
+    pub applied_ms: i64,
+}
+
+impl Retention {
+    pub const DEFAULT: Retention = Retention {
+        delivered_ms: 7 * DAY_MS,
+        applied_ms: 30 * DAY_MS,
+    };
+
+    /// The periods in days from the variables `retention_delivered_days` and
+    /// `retention_applied_days` (empty: the default); the error names the variable.
+    pub fn from_days(delivered: Option<&str>, applied: Option<&str>) -> Result<Self, String> {
+        let days = |name: &str, value: Option<&str>, default_ms: i64, least: i64| match value
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+        {
+            None => Ok(default_ms),
+            Some(value) => match value.parse::<i64>() {
+                Ok(days) if days >= least => Ok(days * DAY_MS),
+                _ => Err(format!(
+                    "{name} must be a whole number of days, at least {least}"
+                )),
+            },
+        };
+        Ok(Self {
+            delivered_ms: days(
+                "retention_delivered_days",
+                delivered,
+                Self::DEFAULT.delivered_ms,
+                1,
+            )?,
+            applied_ms: days(
+                "retention_applied_days",
+                applied,
+                Self::DEFAULT.applied_ms,
+                2,
+            )?,
+        })
+    }
+
+    /// How long a dead letter may still be replayed.
+    pub fn replay_window_ms(&self) -> i64 {
+        self.applied_ms - DAY_MS
+    }
+}
+
+/// What a retention pass removed from one store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Retained {
+    pub deliveries: u64,
+    pub events: u64,
+    pub applied_events: u64,
+}
+
+/// Removes what the store no longer needs (see [`Retention`]): delivered deliveries
+/// and the events they carried, and old applied-event records. Pending and dead
+/// deliveries stay, and so do their events.
+pub async fn retain<D: Db>(db: &D, now: i64, retention: &Retention) -> Result<Retained, DbError> {
+    let delivered_before = now - retention.delivered_ms;
+    let deliveries = db
+        .execute(
+            "DELETE FROM outbox_deliveries WHERE status = 'delivered' AND updated_at < $1",
+            &[delivered_before.into()],
+        )
+        .await?;
+    let events = db
+        .execute(
+            "DELETE FROM outbox WHERE created_at < $1 AND NOT EXISTS \
+             (SELECT 1 FROM outbox_deliveries WHERE outbox_deliveries.event_id = outbox.id)",
+            &[contracts::rfc3339_at_ms(delivered_before).into()],
+        )
+        .await?;
+    let applied_events = db
+        .execute(
+            "DELETE FROM applied_events WHERE applied_at < $1",
+            &[(now - retention.applied_ms).into()],
+        )
+        .await?;
+    Ok(Retained {
+        deliveries,
+        events,
+        applied_events,
+    })
 }
 
 /// Why an event handler did not apply an event.
@@ -707,10 +838,16 @@ mod tests {
                 .is_empty()
         );
 
-        assert!(!block_on(replay(&db, "other-tenant", &first.id, now)).unwrap());
-        assert!(block_on(replay(&db, "acme", &first.id, now)).unwrap());
-        assert!(
-            !block_on(replay(&db, "acme", &first.id, now)).unwrap(),
+        let replay_now =
+            |tenant| block_on(replay(&db, tenant, &first.id, now, &Retention::DEFAULT));
+        assert_eq!(
+            replay_now("other-tenant").unwrap(),
+            Replay::NoSuchDeadLetter
+        );
+        assert_eq!(replay_now("acme").unwrap(), Replay::Replayed);
+        assert_eq!(
+            replay_now("acme").unwrap(),
+            Replay::NoSuchDeadLetter,
             "only dead letters replay"
         );
         let again = block_on(claim_due(&db, now, 10)).unwrap();
@@ -749,6 +886,68 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(status[0].get_str(0).unwrap(), "delivered");
+    }
+
+    #[test]
+    fn retention_keeps_what_is_pending_or_dead_and_what_a_replay_needs() {
+        let db = store();
+        let retention = Retention::DEFAULT;
+        block_on(transaction(&db, async |db| enqueue(db, &cancelled()).await)).unwrap();
+        let now = now_ms();
+        let claimed = block_on(claim_due(&db, now, 10)).unwrap();
+        let (delivered, others) = claimed.split_first().unwrap();
+        assert!(block_on(record_delivered(&db, delivered, now)).unwrap());
+        let dead = &others[0];
+        block_on(record_failure(&db, dead, "HTTP 400", true, now)).unwrap();
+        block_on(apply_once(&db, "a-on-x", "e1", async |_| {
+            Ok::<_, HandlerError>(())
+        }))
+        .unwrap();
+
+        // Within the periods nothing goes.
+        let soon = block_on(retain(&db, now + DAY_MS, &retention)).unwrap();
+        assert_eq!(soon, Retained::default());
+        // After them, the delivered delivery and the old applied record go; the event
+        // stays while its other deliveries (dead, pending) do.
+        let later = now + retention.applied_ms + 60_000;
+        let swept = block_on(retain(&db, later, &retention)).unwrap();
+        assert_eq!(
+            (swept.deliveries, swept.events, swept.applied_events),
+            (1, 0, 1)
+        );
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM outbox"), 1);
+        // A dead letter older than the replay window is not replayed: its subscriber
+        // may have forgotten applying it.
+        let too_old = block_on(replay(&db, "acme", &dead.id, later, &retention)).unwrap();
+        assert_eq!(too_old, Replay::TooOld);
+        let in_time = now + retention.replay_window_ms() - 1;
+        let replayed = block_on(replay(&db, "acme", &dead.id, in_time, &retention)).unwrap();
+        assert_eq!(replayed, Replay::Replayed);
+        // Once nothing of an event is left, the event goes too.
+        block_on(db.execute("DELETE FROM outbox_deliveries", &[])).unwrap();
+        let last = block_on(retain(&db, later, &retention)).unwrap();
+        assert_eq!(last.events, 1);
+    }
+
+    #[test]
+    fn retention_periods_come_from_whole_days() {
+        assert_eq!(
+            Retention::from_days(None, Some(" ")),
+            Ok(Retention::DEFAULT)
+        );
+        let set = Retention::from_days(Some("2"), Some("3")).unwrap();
+        assert_eq!((set.delivered_ms, set.applied_ms), (2 * DAY_MS, 3 * DAY_MS));
+        assert!(
+            Retention::from_days(Some("0"), None)
+                .unwrap_err()
+                .contains("retention_delivered_days")
+        );
+        assert!(
+            Retention::from_days(None, Some("1"))
+                .unwrap_err()
+                .contains("retention_applied_days")
+        );
+        assert!(Retention::from_days(Some("x"), None).is_err());
     }
 
     #[test]

@@ -76,7 +76,14 @@ fn refuse_past(counted: &[kit::db::Row], limit: i64, now_ms: i64) -> Result<(), 
 }
 
 /// The password check failed: one more failure for the attempt's email and address.
+/// Failures that left the window, anyone's, go on the way, so the table holds at most
+/// one window of failures.
 pub(crate) async fn failed<D: Db>(db: &D, attempt: &Attempt<'_>) -> Result<(), DbError> {
+    db.execute(
+        "DELETE FROM login_failures WHERE failed_at <= $1",
+        &[(attempt.now_ms - WINDOW_MS).into()],
+    )
+    .await?;
     db.execute(
         "INSERT INTO login_failures (id, tenant, email, client, failed_at) \
          VALUES ($1, $2, $3, $4, $5)",

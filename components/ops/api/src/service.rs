@@ -8,7 +8,7 @@ use kit::auth::{Caller, Role};
 use kit::db::Migration;
 use kit::events::{DispatchSummary, dispatch_after_commit, sweep};
 use kit::http::{Response, health, json};
-use kit::outbox::{self, now_ms};
+use kit::outbox::{self, Replay, Retention, now_ms};
 use kit::pagination::{Page, PageParams};
 use kit::service::Call;
 use kit::spin::key_value::Store;
@@ -18,6 +18,14 @@ use serde_json::json;
 /// The outbox tables, which ops may be first to touch in a context that has not served
 /// a request yet.
 const OUTBOX_MIGRATIONS: &[Migration] = &[outbox::MIGRATION, outbox::DELIVERIES_MIGRATION];
+/// The tables the retention pass trims: every context's idempotency records, and the
+/// outbox of those with events.
+const IDEMPOTENCY_MIGRATIONS: &[Migration] = &[kit::edge::IDEMPOTENCY_MIGRATION];
+const RETAINED_MIGRATIONS: &[Migration] = &[
+    outbox::MIGRATION,
+    outbox::DELIVERIES_MIGRATION,
+    kit::edge::IDEMPOTENCY_MIGRATION,
+];
 
 // Ops keeps no store of its own: it reads and dispatches every other context's outbox.
 kit::api_component!(stateless "ops", ROUTES, serve);
@@ -126,18 +134,29 @@ async fn list_dead_letters(call: &Call) -> Result<Response, Problem> {
 async fn replay_dead_letter(call: &Call) -> Result<Response, Problem> {
     let (id, request_id) = (call.capture(), call.request_id());
     let caller = admin(call).await?;
+    let retention = retention(request_id).await?;
     for context in EVENT_CONTEXTS {
         let db = outbox_store(context, request_id).await?;
-        let replayed = outbox::replay(&db, &caller.tenant, id, now_ms())
+        let replayed = outbox::replay(&db, &caller.tenant, id, now_ms(), &retention)
             .await
             .map_err(store_failure(context, request_id))?;
-        if replayed {
-            let dispatched = dispatch_after_commit(context, db).await;
-            return Ok(json(
-                StatusCode::OK,
-                &json!({ "id": id, "context": context, "dispatch": dispatched }),
-                request_id,
-            ));
+        match replayed {
+            Replay::Replayed => {
+                let dispatched = dispatch_after_commit(context, db).await;
+                return Ok(json(
+                    StatusCode::OK,
+                    &json!({ "id": id, "context": context, "dispatch": dispatched }),
+                    request_id,
+                ));
+            }
+            Replay::TooOld => {
+                return Err(Problem::conflict(format!(
+                    "dead letter {id} is older than the replay window (retention_applied_days \
+                     less a day): its subscriber may no longer know whether it applied the \
+                     event, so a replay could apply it twice"
+                )));
+            }
+            Replay::NoSuchDeadLetter => {}
         }
     }
     Err(Problem::not_found(format!("no dead letter {id}")))
@@ -157,9 +176,57 @@ async fn sweep_outboxes(call: &Call) -> Result<Response, Problem> {
             .map_err(store_failure(context, request_id))?;
         summaries.insert((*context).to_owned(), json!(summary));
     }
+    let retained = retain_everywhere(request_id).await?;
     Ok(json(
         StatusCode::OK,
-        &json!({ "contexts": summaries }),
+        &json!({ "contexts": summaries, "retention": retained }),
         request_id,
     ))
+}
+
+/// The retention periods from the variables; a bad value is a deployment error (500).
+async fn retention(request_id: &str) -> Result<Retention, Problem> {
+    let delivered = kit::spin::variable("retention_delivered_days").await;
+    let applied = kit::spin::variable("retention_applied_days").await;
+    let (Ok(delivered), Ok(applied)) = (delivered, applied) else {
+        eprintln!("[{request_id}] the retention variables cannot be read");
+        return Err(Problem::internal());
+    };
+    Retention::from_days(delivered.as_deref(), applied.as_deref()).map_err(|error| {
+        eprintln!("[{request_id}] {error}");
+        Problem::internal()
+    })
+}
+
+/// Trims every store of what it no longer needs (see [`Retention`] and
+/// `kit::edge::expire`), so its tables stay bounded; what went, per context.
+async fn retain_everywhere(request_id: &str) -> Result<serde_json::Value, Problem> {
+    let retention = retention(request_id).await?;
+    let now = now_ms();
+    let mut removed = serde_json::Map::new();
+    for context in STORES {
+        let has_events = EVENT_CONTEXTS.contains(context);
+        let migrations = if has_events {
+            RETAINED_MIGRATIONS
+        } else {
+            IDEMPOTENCY_MIGRATIONS
+        };
+        let db = open_store(context, migrations, request_id).await?;
+        let failure = store_failure(context, request_id);
+        let keys = kit::edge::expire(&db, now).await.map_err(&failure)?;
+        let outbox = if has_events {
+            Some(
+                outbox::retain(&db, now, &retention)
+                    .await
+                    .map_err(&failure)?,
+            )
+        } else {
+            None
+        };
+        removed.insert(
+            (*context).to_owned(),
+            json!({ "idempotency_keys": keys, "outbox": outbox }),
+        );
+    }
+    Ok(serde_json::Value::Object(removed))
 }

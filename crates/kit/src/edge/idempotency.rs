@@ -166,9 +166,18 @@ pub enum Claim {
     InProgress,
 }
 
+/// Removes the records older than 24 h, which no retry may replay any more; how many.
+pub async fn expire<D: Db>(db: &D, now_ms: i64) -> Result<u64, DbError> {
+    db.execute(
+        "DELETE FROM idempotency_keys WHERE created_at <= $1",
+        &[(now_ms - RETAIN_MS).into()],
+    )
+    .await
+}
+
 /// Claims `key` in `scope` for the request `fingerprint` at `now_ms`: exactly one of
 /// concurrent claimants proceeds. A record older than 24 h, or a claim abandoned for
-/// five minutes, is replaced.
+/// five minutes, is replaced (and [`expire`] removes records nobody retried).
 pub async fn claim<D: Db>(
     db: &D,
     scope: &str,

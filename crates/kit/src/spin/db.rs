@@ -57,7 +57,7 @@ pub async fn open_for_context(context: &str) -> Result<SpinDb, DbError> {
 /// and answered 503.
 pub async fn open_store(
     context: &str,
-    migrations: &[Migration],
+    migrations: &'static [Migration],
     request_id: &str,
 ) -> Result<SpinDb, Problem> {
     open_migrated(context, migrations).await.map_err(|error| {
@@ -66,20 +66,30 @@ pub async fn open_store(
     })
 }
 
-/// The contexts whose migrations this instance has applied.
-static MIGRATED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// The migrations this instance has applied (or found applied), by context.
+static MIGRATED: Mutex<Vec<(String, &'static str)>> = Mutex::new(Vec::new());
 
 /// [`open_for_context`], with the context's `migrations` applied before the first
-/// query. An instance may serve more than one open, so it migrates on its first only.
-pub async fn open_migrated(context: &str, migrations: &[Migration]) -> Result<SpinDb, DbError> {
+/// query. An instance may serve more than one open, so it migrates each set once (ops
+/// opens contexts with sets of its own, which a context's full set may not have covered).
+pub async fn open_migrated(
+    context: &str,
+    migrations: &'static [Migration],
+) -> Result<SpinDb, DbError> {
     let db = open_for_context(context).await?;
-    let migrated = |contexts: &[String]| contexts.iter().any(|done| done == context);
-    if !MIGRATED.lock().is_ok_and(|contexts| migrated(&contexts)) {
+    let done = |applied: &[(String, &'static str)]| {
+        migrations.iter().all(|migration| {
+            applied
+                .iter()
+                .any(|(done, name)| done == context && *name == migration.name)
+        })
+    };
+    if !MIGRATED.lock().is_ok_and(|applied| done(&applied)) {
         migrate(&db, context, migrations).await?;
-        if let Ok(mut contexts) = MIGRATED.lock()
-            && !migrated(&contexts)
-        {
-            contexts.push(context.to_owned());
+        if let Ok(mut applied) = MIGRATED.lock() {
+            for migration in migrations {
+                applied.push((context.to_owned(), migration.name));
+            }
         }
     }
     Ok(db)
