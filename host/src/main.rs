@@ -10,17 +10,19 @@ mod trigger;
 
 use anyhow::Context as _;
 use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 use trigger::http::{HttpTrigger, ReuseConfig};
 use trigger::redis::RedisTrigger;
 
 const USAGE: &str = "usage: fusion-host up [--from spin.toml|DIR] [--listen 127.0.0.1:3000] [--runtime-config-file FILE]
-                       [--max-instance-reuse-count N] [--max-instance-concurrent-reuse-count N]";
+                       [--max-instance-reuse-count N] [--max-instance-concurrent-reuse-count N]
+                       [--header-read-timeout SECS] [--max-connections N] [--shutdown-timeout SECS]";
 
 /// Why the host stopped: configuration mistakes exit with 2, everything else with 1.
 pub enum Fatal {
@@ -39,6 +41,28 @@ struct Options {
     listen: SocketAddr,
     runtime_config: Option<PathBuf>,
     reuse: ReuseConfig,
+    limits: ConnectionLimits,
+}
+
+/// What keeps slow or idle clients from holding the host: a client must send a request's
+/// headers within `header_read_timeout` (also the most an idle keep-alive connection is
+/// kept), at most `max_connections` are served at once (more wait in the listen queue),
+/// and a shutdown waits at most `shutdown_timeout` for requests in flight.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionLimits {
+    header_read_timeout: Duration,
+    max_connections: usize,
+    shutdown_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(30),
+            max_connections: 1_000,
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -53,6 +77,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
             .map_err(|e| format!("SPIN_HTTP_LISTEN_ADDR: {e}"))?,
         runtime_config: None,
         reuse: ReuseConfig::default(),
+        limits: ConnectionLimits::default(),
     };
     while let Some(flag) = args.next() {
         let mut value = || {
@@ -73,6 +98,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
             "--max-instance-concurrent-reuse-count" => {
                 options.reuse.max_instance_concurrent_reuse_count = positive(&flag, &value()?)?
             }
+            "--header-read-timeout" => {
+                options.limits.header_read_timeout = seconds(&flag, &value()?)?
+            }
+            "--max-connections" => options.limits.max_connections = positive(&flag, &value()?)?,
+            "--shutdown-timeout" => options.limits.shutdown_timeout = seconds(&flag, &value()?)?,
             "--help" | "-h" => return Err(USAGE.into()),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
@@ -90,6 +120,10 @@ fn positive(flag: &str, value: &str) -> Result<usize, String> {
             "{flag}: expected a whole number above 0, got `{value}`"
         )),
     }
+}
+
+fn seconds(flag: &str, value: &str) -> Result<Duration, String> {
+    positive(flag, value).map(|secs| Duration::from_secs(secs as u64))
 }
 
 fn main() -> ExitCode {
@@ -169,21 +203,31 @@ async fn up(options: Options) -> Result<(), Fatal> {
         eprintln!("    {component}: http://{listen}{route}");
     }
 
-    serve(listener, http, redis_task)
+    serve(listener, http, redis_task, options.limits)
         .await
         .map_err(Fatal::Runtime)
 }
 
-/// Accepts connections until Ctrl-C or SIGTERM, then finishes the requests in flight.
+/// Accepts connections until Ctrl-C or SIGTERM, then finishes the requests in flight
+/// (within the shutdown timeout).
 async fn serve(
     listener: tokio::net::TcpListener,
     http: Arc<HttpTrigger>,
     mut redis: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    limits: ConnectionLimits,
 ) -> anyhow::Result<()> {
     let graceful = GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("cannot install the SIGTERM handler")?;
     loop {
+        // A connection is accepted only with a free slot: past the cap, clients wait in
+        // the kernel's listen queue instead of taking memory and tasks.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.context("connection slots closed")?,
+            _ = tokio::signal::ctrl_c() => break,
+            _ = terminate.recv() => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, client_addr) = match accepted {
@@ -206,12 +250,15 @@ async fn serve(
                 });
                 let connection = http1::Builder::new()
                     .keep_alive(true)
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(limits.header_read_timeout)
                     .serve_connection(TokioIo::new(stream), service);
                 let connection = graceful.watch(connection);
                 tokio::spawn(async move {
                     if let Err(e) = connection.await {
                         tracing::debug!("connection from {client_addr}: {e}");
                     }
+                    drop(slot);
                 });
             }
             result = async { redis.as_mut().expect("guarded").await }, if redis.is_some() => {
@@ -224,6 +271,14 @@ async fn serve(
     }
     drop(listener);
     eprintln!("fusion-host: shutting down; finishing requests in flight");
-    graceful.shutdown().await;
+    if tokio::time::timeout(limits.shutdown_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        eprintln!(
+            "fusion-host: requests still in flight after {} s; stopping anyway",
+            limits.shutdown_timeout.as_secs()
+        );
+    }
     Ok(())
 }

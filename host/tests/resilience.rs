@@ -1,8 +1,10 @@
 //! Serving under stress: a trapping guest fails only its own request, requests run
-//! concurrently, and SIGTERM stops the host gracefully (in-flight requests finish, exit 0).
+//! concurrently, SIGTERM stops the host gracefully (in-flight requests finish, exit 0)
+//! within its shutdown timeout, and a client that never finishes its headers is dropped.
 
 mod support;
 
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -80,6 +82,47 @@ fn sigterm_finishes_in_flight_requests_and_exits_0() {
     assert!(
         TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err(),
         "nothing listens after exit"
+    );
+}
+
+#[test]
+fn a_client_that_never_finishes_its_headers_is_dropped_and_others_are_served() {
+    let app = app();
+    let host = app.start_with_args(&["--header-read-timeout", "1"]);
+    let mut slow = TcpStream::connect(host.addr).expect("connect");
+    slow.write_all(b"GET /ok HTTP/1.1\r\nhost: slow\r\n")
+        .expect("half a request");
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("read timeout");
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let closed = slow.read_to_end(&mut rest);
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "the half-sent request kept its connection for {:?} ({closed:?})",
+        started.elapsed()
+    );
+    send("GET", &host.url("/ok"), None).expect_ok();
+}
+
+#[test]
+fn sigterm_stops_within_the_shutdown_timeout_whatever_is_in_flight() {
+    let app = app();
+    let host = app.start_with_args(&["--shutdown-timeout", "1"]);
+    let url = host.url("/sleep/20000");
+    let _stuck = std::thread::spawn(move || send("GET", &url, None));
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    let status = host.terminate();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exit status after SIGTERM: {status}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "a request sleeping 20 s held the shutdown for {:?}",
+        started.elapsed()
     );
 }
 

@@ -154,6 +154,14 @@ impl App {
         Host::start(self.command(any_port, env))
     }
 
+    /// Starts the host with extra command-line `args` (say `--shutdown-timeout 1`).
+    pub fn start_with_args(&self, args: &[&str]) -> Host {
+        let any_port: SocketAddr = "127.0.0.1:0".parse().expect("address");
+        let mut command = self.command(any_port, &[]);
+        command.args(args);
+        Host::start(command)
+    }
+
     /// Runs the host with `listen` and expects it to exit by itself (bad input).
     pub fn run_expecting_exit(&self, listen: SocketAddr, env: &[(&str, &str)]) -> Exited {
         testing::run_to_exit(self.command(listen, env))
