@@ -16,6 +16,9 @@ pub fn engine() -> anyhow::Result<Engine> {
     config.wasm_component_model(true);
     config.wasm_component_model_async(true);
     config.concurrency_support(true);
+    // A guest that computes forever is stopped at its request deadline (see
+    // `runtime::Deadline`): the compiled code checks the engine's epoch at loop heads.
+    config.epoch_interruption(true);
     // Spin's pooling limits (crates/core), sized for 1,000 live instances.
     let instances = 1_000;
     let mut pooling = PoolingAllocationConfig::default();

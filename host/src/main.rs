@@ -22,7 +22,8 @@ use trigger::redis::RedisTrigger;
 
 const USAGE: &str = "usage: fusion-host up [--from spin.toml|DIR] [--listen 127.0.0.1:3000] [--runtime-config-file FILE]
                        [--max-instance-reuse-count N] [--max-instance-concurrent-reuse-count N]
-                       [--header-read-timeout SECS] [--max-connections N] [--shutdown-timeout SECS]";
+                       [--header-read-timeout SECS] [--max-connections N] [--shutdown-timeout SECS]
+                       [--request-timeout SECS]";
 
 /// Why the host stopped: configuration mistakes exit with 2, everything else with 1.
 pub enum Fatal {
@@ -42,6 +43,8 @@ struct Options {
     runtime_config: Option<PathBuf>,
     reuse: ReuseConfig,
     limits: ConnectionLimits,
+    /// How long a guest may run for one request before it is stopped (500).
+    request_timeout: Duration,
 }
 
 /// What keeps slow or idle clients from holding the host: a client must send a request's
@@ -78,6 +81,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         runtime_config: None,
         reuse: ReuseConfig::default(),
         limits: ConnectionLimits::default(),
+        request_timeout: Duration::from_secs(30),
     };
     while let Some(flag) = args.next() {
         let mut value = || {
@@ -103,6 +107,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
             }
             "--max-connections" => options.limits.max_connections = positive(&flag, &value()?)?,
             "--shutdown-timeout" => options.limits.shutdown_timeout = seconds(&flag, &value()?)?,
+            "--request-timeout" => options.request_timeout = seconds(&flag, &value()?)?,
             "--help" | "-h" => return Err(USAGE.into()),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
@@ -172,7 +177,8 @@ async fn up(options: Options) -> Result<(), Fatal> {
         &app.dir.join(".spin"),
     )
     .map_err(Fatal::config)?;
-    let runtime = Arc::new(runtime::AppRuntime::load(app, runtime_config).await?);
+    let deadline = runtime::Deadline::after(options.request_timeout);
+    let runtime = Arc::new(runtime::AppRuntime::load(app, runtime_config, deadline).await?);
 
     let redis = RedisTrigger::new(runtime.clone()).map_err(|e| Fatal::Config(format!("{e:#}")))?;
     let redis_task = (!redis.is_empty()).then(|| tokio::spawn(redis.run()));

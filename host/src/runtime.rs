@@ -24,9 +24,45 @@ use wasmtime::{Engine, Store};
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::WasiHttpCtx;
 
+/// How long a guest may run for one request: the engine's epoch advances every
+/// [`Deadline::TICK`] (a thread of its own), and a store traps once `ticks` have passed
+/// since its deadline was set — when its instance was made, and again at each request a
+/// reused instance takes. Only running guest code is stopped; time a guest spends
+/// waiting on the host counts toward the deadline, so the deadline bounds a request.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    pub ticks: u64,
+}
+
+impl Deadline {
+    pub const TICK: std::time::Duration = std::time::Duration::from_millis(100);
+
+    pub fn after(timeout: std::time::Duration) -> Self {
+        let ticks = timeout.as_millis() / Self::TICK.as_millis();
+        Self {
+            ticks: u64::try_from(ticks).unwrap_or(u64::MAX).max(1),
+        }
+    }
+
+    /// Advances `engine`'s epoch every tick, for as long as the process runs.
+    fn start_ticking(engine: &Engine) {
+        let engine = engine.clone();
+        std::thread::Builder::new()
+            .name("epoch-ticker".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(Self::TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawning the epoch ticker");
+    }
+}
+
 pub struct AppRuntime {
     pub app: App,
     pub engine: Engine,
+    pub deadline: Deadline,
     resolver: Arc<Resolver>,
     key_value: Arc<KeyValueRuntime>,
     sqlite: Arc<SqliteRuntime>,
@@ -46,7 +82,11 @@ pub struct LoadedComponent {
 impl AppRuntime {
     /// Loads and compiles every component a trigger names; configuration mistakes are
     /// [`Fatal::Config`] (exit code 2).
-    pub async fn load(app: App, runtime_config: RuntimeConfig) -> Result<Self, Fatal> {
+    pub async fn load(
+        app: App,
+        runtime_config: RuntimeConfig,
+        deadline: Deadline,
+    ) -> Result<Self, Fatal> {
         let resolver =
             Arc::new(Resolver::new(&app, |name| std::env::var(name).ok()).map_err(Fatal::config)?);
         let key_value = Arc::new(
@@ -57,6 +97,7 @@ impl AppRuntime {
         let sqlite =
             Arc::new(SqliteRuntime::new(&runtime_config.sqlite_databases).map_err(Fatal::Runtime)?);
         let engine = compile::engine().map_err(Fatal::Runtime)?;
+        Deadline::start_ticking(&engine);
         let linker = linker(&engine).map_err(Fatal::Runtime)?;
 
         let triggered: BTreeSet<&str> = app
@@ -124,6 +165,7 @@ impl AppRuntime {
         Ok(Self {
             app,
             engine,
+            deadline,
             resolver,
             key_value,
             sqlite,
@@ -173,7 +215,10 @@ impl AppRuntime {
                 component: component.id.clone(),
             },
         };
-        Store::new(&self.engine, state)
+        let mut store = Store::new(&self.engine, state);
+        store.set_epoch_deadline(self.deadline.ticks);
+        store.epoch_deadline_trap();
+        store
     }
 }
 

@@ -230,6 +230,21 @@ fn a_trapping_wasip2_request_gets_500_and_the_host_keeps_serving() {
 }
 
 #[test]
+fn a_guest_computing_forever_is_stopped_at_the_request_deadline() {
+    let app = routed_app();
+    let host = app.start_with_args(&["--request-timeout", "1"]);
+    let started = std::time::Instant::now();
+    assert_eq!(host.get("/files/spin").status, 500);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the endless request held on for {:?}",
+        started.elapsed()
+    );
+    // The host and the component go on serving.
+    assert_eq!(host.get_json("/files/after")["component"], "files");
+}
+
+#[test]
 fn a_component_importing_what_the_host_does_not_link_is_refused_at_startup() {
     let app = App::new(&manifest(
         r#"

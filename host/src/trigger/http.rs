@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
+use wasmtime::AsContextMut;
 use wasmtime::component::Accessor;
 use wasmtime_wasi_http::handler::{HandlerState, Proxy, ProxyHandler, ProxyPre, StoreBundle};
 use wasmtime_wasi_http::p2::WasiHttpView as P2View;
@@ -267,7 +268,7 @@ impl HttpTrigger {
             }
         }
         *request.uri_mut() = full_url.parse().context("request URL")?;
-        execute(&handler, request).await
+        execute(&handler, request, self.runtime.deadline).await
     }
 }
 
@@ -275,6 +276,7 @@ impl HttpTrigger {
 async fn execute(
     handler: &ProxyHandler<ComponentHandler>,
     request: Request<Body>,
+    deadline: crate::runtime::Deadline,
 ) -> anyhow::Result<Response<Body>> {
     let (response_tx, response_rx) = oneshot::channel();
     handler.spawn(
@@ -283,7 +285,13 @@ async fn execute(
             Box::pin(
                 async move {
                     match guest {
-                        Proxy::P3(guest) => serve_p3(store, guest, request, response_tx).await,
+                        Proxy::P3(guest) => {
+                            // A reused instance's deadline restarts with each request.
+                            store.with(|mut s| {
+                                s.as_context_mut().set_epoch_deadline(deadline.ticks)
+                            });
+                            serve_p3(store, guest, request, response_tx).await
+                        }
                         Proxy::P2(guest) => serve_p2(store, guest, request, response_tx).await,
                     }
                 }
