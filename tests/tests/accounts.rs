@@ -12,7 +12,61 @@ on_both_stores!(
     the_first_admin_comes_from_the_variables,
     an_admin_changes_roles_and_a_customer_cannot,
     five_failed_logins_throttle_the_account,
+    two_admins_demoting_each_other_at_once_leave_one_admin,
 );
+
+/// The last-admin rule under concurrency: two admins demote each other at the same
+/// moment; at least one admin stays, whatever the interleaving (one demotion is 409).
+fn two_admins_demoting_each_other_at_once_leave_one_admin(shop: &Shop) {
+    let first = shop.admin();
+    let first_id = text(&first.get("/api/v1/users/me").expect_ok(), "id");
+    for round in 0..5 {
+        let second = shop.customer();
+        first
+            .patch(
+                &format!("/api/v1/users/{}", second.id),
+                &json!({ "role": "admin" }),
+            )
+            .expect_ok();
+        let second_admin = shop.anonymous().login(&second.email, &second.password);
+        let demote = |by: &acceptance::Client, id: &str| {
+            by.patch(
+                &format!("/api/v1/users/{id}"),
+                &json!({ "role": "customer" }),
+            )
+        };
+        let (a, b) = std::thread::scope(|scope| {
+            let a = scope.spawn(|| demote(&first, &second.id));
+            let b = scope.spawn(|| demote(&second_admin, &first_id));
+            (a.join().expect("a demotion"), b.join().expect("a demotion"))
+        });
+        let mut statuses = [a.status, b.status];
+        statuses.sort();
+        // The second demotion either finds its caller demoted already (403) or the
+        // target the last admin (409); never do both succeed.
+        assert!(
+            statuses[0] == 200 && [403, 409].contains(&statuses[1]),
+            "round {round}: {} {} / {} {}",
+            a.status,
+            a.body,
+            b.status,
+            b.body
+        );
+        let me = first.get("/api/v1/users/me");
+        if me.status == 200 && me.json()["role"] == "admin" {
+            continue;
+        }
+        // The first admin was demoted: the second is the admin now. Start the next round
+        // from one admin again: the first restored, the second demoted.
+        second_admin
+            .patch(
+                &format!("/api/v1/users/{first_id}"),
+                &json!({ "role": "admin" }),
+            )
+            .expect_ok();
+        demote(&first, &second.id).expect_ok();
+    }
+}
 
 fn register_login_and_me(shop: &Shop) {
     let visitor = shop.anonymous();

@@ -6,7 +6,7 @@ use crate::validation::{check_email, check_password, normalize_email};
 use crate::{AccountError, Credentials, PasswordChange, ProfileUpdate, Registration, User};
 use kit::FieldError;
 use kit::auth::Role;
-use kit::db::{Db, DbError, Row, SqlValue, transaction};
+use kit::db::{Db, DbError, Row, SqlValue, lock_key, transaction};
 use kit::json::Validate;
 
 /// The columns [`user_from_row`] reads, in its order.
@@ -262,6 +262,9 @@ pub async fn change_role<D: Db>(
         )]));
     }
     transaction(db, async |db| {
+        // Two concurrent demotions must not each count the other as the admin who stays:
+        // one tenant's role changes take turns (SQLite's BEGIN IMMEDIATE already does).
+        lock_key(db, &format!("accounts\nroles\n{tenant}")).await?;
         let user = get_user(db, tenant, id).await?;
         if user.role == Role::Admin && role != Role::Admin {
             let admins = db
