@@ -5,6 +5,8 @@
 
 pub mod password;
 mod tenants;
+#[cfg(test)]
+mod test_support;
 pub mod throttle;
 mod users;
 pub mod validation;

@@ -125,17 +125,12 @@ async fn insert_tenant<D: Db>(db: &D, id: &str, created_at: &str) -> Result<bool
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{database, fields};
     use crate::{Credentials, login, register};
     use futures::executor::block_on;
     use kit::db::{NativeSqlite, migrate};
 
     const ADMIN: (&str, &str) = ("root@example.com", "correct horse battery");
-
-    fn database() -> NativeSqlite {
-        let db = NativeSqlite::open_in_memory().unwrap();
-        block_on(migrate(&db, crate::CONTEXT, crate::MIGRATIONS)).unwrap();
-        db
-    }
 
     fn registration(email: &str) -> Registration {
         Registration {
@@ -149,13 +144,6 @@ mod tests {
         NewTenant {
             id: id.into(),
             admin: registration("owner@acme.test"),
-        }
-    }
-
-    fn fields(error: AccountError) -> Vec<String> {
-        match error {
-            AccountError::Invalid(errors) => errors.into_iter().map(|e| e.field).collect(),
-            other => panic!("not a validation error: {other:?}"),
         }
     }
 

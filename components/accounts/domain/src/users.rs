@@ -338,19 +338,14 @@ pub async fn ensure_admin<D: Db>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{database, fields};
     use futures::executor::block_on;
-    use kit::db::{NativeSqlite, migrate};
+    use kit::db::NativeSqlite;
 
     const TENANT: &str = "acme";
     /// A fixed clock for logins: throttling counts failures within a window of it.
     const NOW: i64 = 1_800_000_000_000;
     const PASSWORD: &str = "correct horse battery";
-
-    fn database() -> NativeSqlite {
-        let db = NativeSqlite::open_in_memory().unwrap();
-        block_on(migrate(&db, crate::CONTEXT, crate::MIGRATIONS)).unwrap();
-        db
-    }
 
     fn registration(email: &str) -> Registration {
         Registration {
@@ -364,13 +359,6 @@ mod tests {
         Credentials {
             email: email.into(),
             password: password.into(),
-        }
-    }
-
-    fn fields(error: AccountError) -> Vec<String> {
-        match error {
-            AccountError::Invalid(errors) => errors.into_iter().map(|e| e.field).collect(),
-            other => panic!("expected field errors, got {other:?}"),
         }
     }
 
