@@ -18,7 +18,7 @@ on_both_stores!(
 /// The last-admin rule under concurrency: two admins demote each other at the same
 /// moment; at least one admin stays, whatever the interleaving (one demotion is 409).
 fn two_admins_demoting_each_other_at_once_leave_one_admin(shop: &Shop) {
-    let first = shop.admin();
+    let mut first = shop.admin();
     let first_id = text(&first.get("/api/v1/users/me").expect_ok(), "id");
     for round in 0..5 {
         let second = shop.customer();
@@ -42,10 +42,10 @@ fn two_admins_demoting_each_other_at_once_leave_one_admin(shop: &Shop) {
         });
         let mut statuses = [a.status, b.status];
         statuses.sort();
-        // The second demotion either finds its caller demoted already (403) or the
-        // target the last admin (409); never do both succeed.
+        // The second demotion either finds its caller demoted already (its token revoked,
+        // 401) or the target the last admin (409); never do both succeed.
         assert!(
-            statuses[0] == 200 && [403, 409].contains(&statuses[1]),
+            statuses[0] == 200 && [401, 409].contains(&statuses[1]),
             "round {round}: {} {} / {} {}",
             a.status,
             a.body,
@@ -57,13 +57,15 @@ fn two_admins_demoting_each_other_at_once_leave_one_admin(shop: &Shop) {
             continue;
         }
         // The first admin was demoted: the second is the admin now. Start the next round
-        // from one admin again: the first restored, the second demoted.
+        // from one admin again: the first restored (and signed in anew: the demotion
+        // revoked their token), the second demoted.
         second_admin
             .patch(
                 &format!("/api/v1/users/{first_id}"),
                 &json!({ "role": "admin" }),
             )
             .expect_ok();
+        first = shop.admin();
         demote(&first, &second.id).expect_ok();
     }
 }
@@ -138,9 +140,13 @@ fn a_changed_password_replaces_the_old_one(shop: &Shop) {
         changed.body
     );
 
+    // Every token from before the change is revoked at once, this session's included.
+    let revoked = assert_problem(&customer.client.get("/api/v1/users/me"), 401);
+    assert!(text(&revoked, "detail").contains("revoked"), "{revoked}");
     let visitor = shop.anonymous();
     assert_problem(&visitor.try_login(&customer.email, &customer.password), 401);
-    visitor.login(&customer.email, "a brand new secret");
+    let again = visitor.login(&customer.email, "a brand new secret");
+    again.get("/api/v1/users/me").expect_ok();
 }
 
 fn login_answers_the_same_for_unknown_email_and_wrong_password(shop: &Shop) {
@@ -191,6 +197,9 @@ fn an_admin_changes_roles_and_a_customer_cannot(shop: &Shop) {
         .expect_ok();
     assert_eq!(changed["role"], "vendor");
     assert_eq!(text(&changed, "id"), customer.id);
+    // The customer-role token is revoked, on every component, not only accounts.
+    assert_problem(&customer.client.get("/api/v1/users/me"), 401);
+    assert_problem(&customer.client.get("/api/v1/orders"), 401);
 
     let vendor = shop.anonymous().login(&customer.email, &customer.password);
     assert_eq!(vendor.get("/api/v1/users/me").expect_ok()["role"], "vendor");

@@ -1,5 +1,6 @@
 //! The accounts route table and the login answer.
 
+use accounts_domain::User;
 use http::Method;
 use kit::auth::{Claims, JwtKey, Role};
 use kit::route::Route;
@@ -55,9 +56,11 @@ pub struct AccessToken {
 }
 
 impl AccessToken {
-    /// A bearer token for `user_id` in `tenant`, issued at `now`.
-    pub fn issue(key: &JwtKey, user_id: &str, role: Role, tenant: &str, now: i64) -> Self {
-        let claims = Claims::new(user_id, role, tenant, now, TOKEN_TTL_SECONDS);
+    /// A bearer token for `user` in their tenant, issued at `now` and at the user's
+    /// token version `version`.
+    pub fn issue(key: &JwtKey, user: &User, version: i64, now: i64) -> Self {
+        let claims = Claims::new(&user.id, user.role, &user.tenant, now, TOKEN_TTL_SECONDS)
+            .with_version(version);
         Self {
             access_token: key.issue(&claims),
             token_type: "Bearer",
@@ -121,11 +124,20 @@ mod tests {
     fn access_token_carries_the_claims_and_shape() {
         let key = JwtKey::new("accounts-api-test-secret").unwrap();
         let now = 1_750_000_000;
-        let token = AccessToken::issue(&key, "user-1", Role::Vendor, "acme", now);
+        let user = accounts_domain::User {
+            id: "user-1".into(),
+            tenant: "acme".into(),
+            email: "ada@example.com".into(),
+            name: "Ada".into(),
+            role: Role::Vendor,
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        let token = AccessToken::issue(&key, &user, 3, now);
         let claims = key.verify(&token.access_token, now + 1).unwrap();
         assert_eq!(
             claims,
-            Claims::new("user-1", Role::Vendor, "acme", now, TOKEN_TTL_SECONDS)
+            Claims::new("user-1", Role::Vendor, "acme", now, TOKEN_TTL_SECONDS).with_version(3)
         );
         let json = serde_json::to_value(&token).unwrap();
         assert_eq!(json["token_type"], "Bearer");

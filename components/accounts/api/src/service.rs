@@ -10,7 +10,7 @@ use kit::auth::{tenant_from_headers, unix_now};
 use kit::http::{Response, empty, json};
 use kit::outbox::now_ms;
 use kit::service::Call;
-use kit::spin::{authorize_operator, jwt_key, variable};
+use kit::spin::{Spin, authorize_operator, jwt_key, variable};
 
 kit::api_component!(accounts_domain, ROUTES, serve);
 
@@ -64,6 +64,7 @@ async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
             let change: PasswordChange = call.json()?;
             accounts_domain::change_password(
                 call.db().await?,
+                &Spin,
                 &caller.tenant,
                 &caller.user_id,
                 &change,
@@ -78,6 +79,7 @@ async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
             let change: RoleChange = call.json()?;
             let user = accounts_domain::change_role(
                 call.db().await?,
+                &Spin,
                 &caller.tenant,
                 call.capture(),
                 change.role,
@@ -96,8 +98,9 @@ async fn login(call: &Call) -> Result<Response, Problem> {
     let key = jwt_key().await?;
     let client = kit::edge::client_ip(call.headers());
     let db = call.db().await?;
-    let user = match accounts_domain::login(db, &tenant, &credentials, &client, now_ms()).await {
-        Ok(user) => user,
+    let login = accounts_domain::login(db, &Spin, &tenant, &credentials, &client, now_ms()).await;
+    let (user, token_version) = match login {
+        Ok(logged_in) => logged_in,
         Err(AccountError::Throttled { retry_after_secs }) => {
             let problem: Problem = AccountError::Throttled { retry_after_secs }.into();
             let mut response = problem.to_response(request_id);
@@ -108,7 +111,7 @@ async fn login(call: &Call) -> Result<Response, Problem> {
         }
         Err(error) => return Err(call.domain(error)),
     };
-    let token = AccessToken::issue(&key, &user.id, user.role, &tenant, unix_now());
+    let token = AccessToken::issue(&key, &user, token_version, unix_now());
     Ok(json(StatusCode::OK, &token, request_id))
 }
 

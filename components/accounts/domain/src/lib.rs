@@ -119,6 +119,8 @@ pub enum AccountError {
     },
     Hash(HashError),
     Db(DbError),
+    /// The key-value store holding token versions failed (503; logged).
+    TokenVersions(String),
 }
 
 impl From<DbError> for AccountError {
@@ -154,6 +156,7 @@ impl fmt::Display for AccountError {
             }
             AccountError::Hash(error) => error.fmt(f),
             AccountError::Db(error) => error.fmt(f),
+            AccountError::TokenVersions(cause) => write!(f, "token versions: {cause}"),
         }
     }
 }
@@ -183,6 +186,9 @@ impl From<AccountError> for Problem {
             )),
             AccountError::Hash(_) => Problem::internal(),
             AccountError::Db(error) => error.into(),
+            AccountError::TokenVersions(_) => {
+                Problem::unavailable("sign-ins cannot be updated right now; retry shortly")
+            }
         }
     }
 }
@@ -191,9 +197,10 @@ impl From<AccountError> for Problem {
 impl kit::DomainError for AccountError {
     fn db_cause(&self) -> Option<&dyn std::fmt::Display> {
         match self {
-            AccountError::Db(_) | AccountError::Hash(_) | AccountError::Unprovisioned(_) => {
-                Some(self)
-            }
+            AccountError::Db(_)
+            | AccountError::Hash(_)
+            | AccountError::Unprovisioned(_)
+            | AccountError::TokenVersions(_) => Some(self),
             _ => None,
         }
     }

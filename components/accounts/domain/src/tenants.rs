@@ -125,7 +125,7 @@ async fn insert_tenant<D: Db>(db: &D, id: &str, created_at: &str) -> Result<bool
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::{database, fields};
+    use crate::test_support::{database, fields, versions};
     use crate::{Credentials, login, register};
     use futures::executor::block_on;
     use kit::db::{NativeSqlite, migrate};
@@ -190,7 +190,15 @@ mod tests {
             email: "owner@acme.test".into(),
             password: "owner password 1".into(),
         };
-        block_on(login(&db, "acme", &credentials, "203.0.113.7", 0)).unwrap();
+        block_on(login(
+            &db,
+            &versions(),
+            "acme",
+            &credentials,
+            "203.0.113.7",
+            0,
+        ))
+        .unwrap();
         for taken in ["acme", DEFAULT_TENANT] {
             let again = block_on(create_tenant(&db, &new_tenant(taken)));
             assert!(

@@ -5,7 +5,7 @@ use crate::throttle;
 use crate::validation::{check_email, check_password, normalize_email};
 use crate::{AccountError, Credentials, PasswordChange, ProfileUpdate, Registration, User};
 use kit::FieldError;
-use kit::auth::Role;
+use kit::auth::{Role, TokenVersions};
 use kit::db::{Db, DbError, Row, SqlValue, lock_key, transaction};
 use kit::json::Validate;
 
@@ -130,14 +130,17 @@ async fn find_by_email<D: Db>(
 /// the same error, and an unknown email still costs one hash verification, so neither
 /// the answer nor its timing tells which emails are registered. Attempts from `client`
 /// (its address) are throttled per email and per address (see [`crate::throttle`]): a
-/// throttled attempt checks no password.
+/// throttled attempt checks no password. Answers the user with their token version to
+/// issue at: read before the role, so a role change racing the login either shows in
+/// the role or revokes the token (see [`revoke_tokens_around`]).
 pub async fn login<D: Db>(
     db: &D,
+    versions: &impl TokenVersions,
     tenant: &str,
     credentials: &Credentials,
     client: &str,
     now_ms: i64,
-) -> Result<User, AccountError> {
+) -> Result<(User, i64), AccountError> {
     let email = normalize_email(&credentials.email);
     let attempt = throttle::Attempt {
         tenant,
@@ -158,7 +161,11 @@ pub async fn login<D: Db>(
     match verified {
         Some(user) => {
             throttle::succeeded(db, &attempt).await?;
-            Ok(user)
+            let version = versions
+                .token_version(tenant, &user.id)
+                .await
+                .map_err(AccountError::TokenVersions)?;
+            Ok((get_user(db, tenant, &user.id).await?, version))
         }
         None => {
             throttle::failed(db, &attempt).await?;
@@ -221,9 +228,11 @@ pub async fn update_profile<D: Db>(
 }
 
 /// `POST /users/me/password`: the current password must verify (else a field error on
-/// `current_password`), the new one must follow the registration rule.
+/// `current_password`), the new one must follow the registration rule. Every token
+/// issued before stops working.
 pub async fn change_password<D: Db>(
     db: &D,
+    versions: &impl TokenVersions,
     tenant: &str,
     id: &str,
     change: &PasswordChange,
@@ -243,14 +252,19 @@ pub async fn change_password<D: Db>(
         )]));
     }
     let new_hash = hash_password(&change.new_password)?;
-    update_column(db, tenant, id, "password_hash", new_hash.into()).await?;
+    revoke_tokens_around(db, versions, tenant, id, async |db| {
+        update_column(db, tenant, id, "password_hash", new_hash.into()).await
+    })
+    .await?;
     Ok(())
 }
 
 /// `PATCH /users/{id}` by an admin. The tenant's last admin cannot lose the role, so a
-/// tenant is never left without someone who can change roles.
+/// tenant is never left without someone who can change roles. Every token the user
+/// was issued before stops working, so the old role is gone at once.
 pub async fn change_role<D: Db>(
     db: &D,
+    versions: &impl TokenVersions,
     tenant: &str,
     id: &str,
     role: Role,
@@ -261,7 +275,7 @@ pub async fn change_role<D: Db>(
             "service is a component's role, not a user's; use customer, vendor or admin",
         )]));
     }
-    transaction(db, async |db| {
+    revoke_tokens_around(db, versions, tenant, id, async |db| {
         // Two concurrent demotions must not each count the other as the admin who stays:
         // one tenant's role changes take turns (SQLite's BEGIN IMMEDIATE already does).
         lock_key(db, &format!("accounts\nroles\n{tenant}")).await?;
@@ -288,6 +302,34 @@ pub async fn change_role<D: Db>(
         update_column(db, tenant, id, "role", role.as_str().into()).await
     })
     .await
+}
+
+/// Runs `change` to the user in a transaction and revokes the user's tokens twice:
+/// before the commit, so a committed change never leaves an earlier token working (a
+/// failed commit merely signs the user out), and after it, so a login that read the
+/// version before the first bump and the row before the commit gets a token that is
+/// revoked too. A failure of either bump fails the request (503).
+async fn revoke_tokens_around<D: Db, T>(
+    db: &D,
+    versions: &impl TokenVersions,
+    tenant: &str,
+    id: &str,
+    change: impl AsyncFnOnce(&D) -> Result<T, AccountError>,
+) -> Result<T, AccountError> {
+    let revoke = async || {
+        versions
+            .revoke_tokens(tenant, id)
+            .await
+            .map_err(AccountError::TokenVersions)
+    };
+    let changed = transaction(db, async |db| {
+        let changed = change(db).await?;
+        revoke().await?;
+        Ok::<_, AccountError>(changed)
+    })
+    .await?;
+    revoke().await?;
+    Ok(changed)
 }
 
 /// Makes sure the configured first admin (`admin_email` / `admin_password`) exists in
@@ -338,7 +380,7 @@ pub async fn ensure_admin<D: Db>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::{database, fields};
+    use crate::test_support::{database, fields, versions};
     use futures::executor::block_on;
     use kit::db::NativeSqlite;
 
@@ -423,11 +465,13 @@ mod tests {
     ) -> Result<User, AccountError> {
         block_on(login(
             db,
+            &versions(),
             TENANT,
             &credentials(email, password),
             client,
             now,
         ))
+        .map(|(user, _)| user)
     }
 
     #[test]
@@ -536,16 +580,18 @@ mod tests {
         let user = block_on(register(&db, TENANT, &registration("ada@example.com"))).unwrap();
         let logged_in = block_on(login(
             &db,
+            &versions(),
             TENANT,
             &credentials("ADA@example.com ", PASSWORD),
             "203.0.113.7",
             NOW,
         ))
         .unwrap();
-        assert_eq!(logged_in, user);
+        assert_eq!(logged_in, (user, 0));
 
         let wrong = block_on(login(
             &db,
+            &versions(),
             TENANT,
             &credentials("ada@example.com", "wrong password"),
             "203.0.113.7",
@@ -554,6 +600,7 @@ mod tests {
         .unwrap_err();
         let unknown = block_on(login(
             &db,
+            &versions(),
             TENANT,
             &credentials("bob@example.com", PASSWORD),
             "203.0.113.7",
@@ -562,6 +609,7 @@ mod tests {
         .unwrap_err();
         let other_tenant = block_on(login(
             &db,
+            &versions(),
             "other",
             &credentials("ada@example.com", PASSWORD),
             "203.0.113.7",
@@ -629,6 +677,7 @@ mod tests {
         };
         let error = block_on(change_password(
             &db,
+            &versions(),
             TENANT,
             &user.id,
             &change("wrong password", "new password 1"),
@@ -637,6 +686,7 @@ mod tests {
         assert_eq!(fields(error), ["current_password"]);
         let error = block_on(change_password(
             &db,
+            &versions(),
             TENANT,
             &user.id,
             &change(PASSWORD, "short"),
@@ -646,6 +696,7 @@ mod tests {
 
         block_on(change_password(
             &db,
+            &versions(),
             TENANT,
             &user.id,
             &change(PASSWORD, "new password 1"),
@@ -653,6 +704,7 @@ mod tests {
         .unwrap();
         let old = block_on(login(
             &db,
+            &versions(),
             TENANT,
             &credentials("ada@example.com", PASSWORD),
             "203.0.113.7",
@@ -662,6 +714,7 @@ mod tests {
         assert!(matches!(old, AccountError::InvalidCredentials));
         block_on(login(
             &db,
+            &versions(),
             TENANT,
             &credentials("ada@example.com", "new password 1"),
             "203.0.113.7",
@@ -676,25 +729,104 @@ mod tests {
         let admin = block_on(ensure_admin(&db, TENANT, "root@example.com", PASSWORD)).unwrap();
         let user = block_on(register(&db, TENANT, &registration("ada@example.com"))).unwrap();
 
-        let vendor = block_on(change_role(&db, TENANT, &user.id, Role::Vendor)).unwrap();
+        let vendor = block_on(change_role(
+            &db,
+            &versions(),
+            TENANT,
+            &user.id,
+            Role::Vendor,
+        ))
+        .unwrap();
         assert_eq!(vendor.role, Role::Vendor);
         assert_eq!(
             block_on(get_user(&db, TENANT, &user.id)).unwrap().role,
             Role::Vendor
         );
 
-        let error = block_on(change_role(&db, TENANT, &admin.id, Role::Customer)).unwrap_err();
+        let error = block_on(change_role(
+            &db,
+            &versions(),
+            TENANT,
+            &admin.id,
+            Role::Customer,
+        ))
+        .unwrap_err();
         assert!(
             matches!(&error, AccountError::Conflict(e) if e.field == "role"),
             "{error:?}"
         );
 
-        block_on(change_role(&db, TENANT, &user.id, Role::Admin)).unwrap();
-        let demoted = block_on(change_role(&db, TENANT, &admin.id, Role::Customer)).unwrap();
+        block_on(change_role(&db, &versions(), TENANT, &user.id, Role::Admin)).unwrap();
+        let demoted = block_on(change_role(
+            &db,
+            &versions(),
+            TENANT,
+            &admin.id,
+            Role::Customer,
+        ))
+        .unwrap();
         assert_eq!(demoted.role, Role::Customer);
 
-        let missing = block_on(change_role(&db, "other", &user.id, Role::Vendor)).unwrap_err();
+        let missing = block_on(change_role(
+            &db,
+            &versions(),
+            "other",
+            &user.id,
+            Role::Vendor,
+        ))
+        .unwrap_err();
         assert!(matches!(missing, AccountError::NotFound), "{missing:?}");
+    }
+
+    #[test]
+    fn role_and_password_changes_move_the_token_version_past_earlier_logins() {
+        let db = database();
+        let versions = versions();
+        block_on(ensure_admin(&db, TENANT, "root@example.com", PASSWORD)).unwrap();
+        let user = block_on(register(&db, TENANT, &registration("ada@example.com"))).unwrap();
+        let login_as = |password: &str| {
+            block_on(login(
+                &db,
+                &versions,
+                TENANT,
+                &credentials("ada@example.com", password),
+                "203.0.113.7",
+                NOW,
+            ))
+            .unwrap()
+        };
+        let (_, first) = login_as(PASSWORD);
+        block_on(change_role(&db, &versions, TENANT, &user.id, Role::Vendor)).unwrap();
+        let (vendor, second) = login_as(PASSWORD);
+        assert_eq!(vendor.role, Role::Vendor);
+        assert!(second > first, "{second} > {first}");
+
+        let change = PasswordChange {
+            current_password: PASSWORD.into(),
+            new_password: "new password 1".into(),
+        };
+        block_on(change_password(&db, &versions, TENANT, &user.id, &change)).unwrap();
+        let (_, third) = login_as("new password 1");
+        assert!(third > second, "{third} > {second}");
+
+        // A refused change revokes nothing.
+        let root = block_on(find_by_email(&db, TENANT, "root@example.com"))
+            .unwrap()
+            .unwrap()
+            .0;
+        let before = block_on(versions.token_version(TENANT, &root.id)).unwrap();
+        block_on(change_role(
+            &db,
+            &versions,
+            TENANT,
+            &root.id,
+            Role::Customer,
+        ))
+        .unwrap_err();
+        assert_eq!(
+            block_on(versions.token_version(TENANT, &root.id)).unwrap(),
+            before
+        );
     }
 
     #[test]
@@ -718,6 +850,7 @@ mod tests {
         assert_eq!(count[0].get_i64(0).unwrap(), 1);
         block_on(login(
             &db,
+            &versions(),
             TENANT,
             &credentials("root@example.com", PASSWORD),
             "203.0.113.7",

@@ -9,7 +9,7 @@ pub mod http;
 pub mod key_value;
 pub mod service;
 
-use crate::auth::JwtKey;
+use crate::auth::{JwtKey, TokenVersions, token_version_key};
 use crate::outbound::{Answer, Outbound};
 use crate::problem::Problem;
 use crate::variables::Variables;
@@ -24,6 +24,20 @@ pub struct Spin;
 impl Variables for Spin {
     async fn variable(&self, name: &str) -> Result<Option<String>, String> {
         variable(name).await
+    }
+}
+
+/// Token versions live in the `default` key-value store, which every API component
+/// declares, as counters: `increment` is exact on every Spin backend.
+impl TokenVersions for Spin {
+    async fn token_version(&self, tenant: &str, user_id: &str) -> Result<i64, String> {
+        key_value::Store::open_default()?.counter(&token_version_key(tenant, user_id))
+    }
+
+    async fn revoke_tokens(&self, tenant: &str, user_id: &str) -> Result<(), String> {
+        key_value::Store::open_default()?
+            .increment(&token_version_key(tenant, user_id), 1)
+            .map(drop)
     }
 }
 
@@ -76,9 +90,25 @@ pub async fn authenticate(headers: &::http::HeaderMap) -> Result<crate::auth::Ca
 pub async fn authenticate_service_too(
     headers: &::http::HeaderMap,
 ) -> Result<crate::auth::Caller, Problem> {
-    jwt_key()
+    let claims = jwt_key()
         .await?
-        .authenticate(headers, crate::auth::unix_now())
+        .request_claims(headers, crate::auth::unix_now())?;
+    // A service token belongs to no user, so no user's change revokes it.
+    if claims.role != crate::auth::Role::Service {
+        let current = Spin
+            .token_version(&claims.tenant, &claims.sub)
+            .await
+            .map_err(|error| {
+                eprintln!("token version of {}: {error}", claims.sub);
+                Problem::unavailable("the token cannot be checked right now")
+            })?;
+        if claims.ver < current {
+            return Err(Problem::unauthorized(
+                "the bearer token was revoked: the account's role or password changed; log in again",
+            ));
+        }
+    }
+    Ok(claims.into())
 }
 
 /// The tenant a public read acts for: the token's when a bearer token is sent (a bad one
