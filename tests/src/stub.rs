@@ -1,10 +1,11 @@
 //! A stand-in for a third party's HTTP API on loopback (Stripe's, an email API): it
 //! answers each request with the next scripted reply (the last one repeats) and records
-//! what it was sent. Also: signing webhooks the way Stripe does.
+//! what it was sent; it can also hold some requests unanswered, as a stalled provider
+//! does, while it answers the others. Also: signing webhooks the way Stripe does.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use serde_json::Value;
 
@@ -36,12 +37,21 @@ impl Received {
 struct Script {
     replies: Vec<(u16, Value)>,
     received: Vec<Received>,
+    /// Requests whose body contains this wait unanswered until it is cleared.
+    hold: Option<String>,
+    held: usize,
+}
+
+#[derive(Default)]
+struct Shared {
+    script: Mutex<Script>,
+    released: Condvar,
 }
 
 /// The stub; it stops serving when the test process ends.
 pub struct HttpStub {
     url: String,
-    script: Arc<Mutex<Script>>,
+    shared: Arc<Shared>,
 }
 
 impl HttpStub {
@@ -50,18 +60,23 @@ impl HttpStub {
         assert!(!replies.is_empty(), "the stub needs at least one reply");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the stub");
         let url = format!("http://{}", listener.local_addr().expect("stub address"));
-        let script = Arc::new(Mutex::new(Script {
-            replies,
-            received: Vec::new(),
-        }));
-        let serving = Arc::clone(&script);
+        let shared = Arc::new(Shared {
+            script: Mutex::new(Script {
+                replies,
+                ..Script::default()
+            }),
+            released: Condvar::new(),
+        });
+        let serving = Arc::clone(&shared);
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
+                let shared = Arc::clone(&serving);
+                // One thread per connection, so a held request holds up no other.
                 // A connection the stub cannot read is the app's problem to report.
-                let _ = serve(stream, &serving);
+                std::thread::spawn(move || serve(stream, &shared));
             }
         });
-        HttpStub { url, script }
+        HttpStub { url, shared }
     }
 
     /// Its base URL, e.g. for the `stripe_api_url` or `email_api_url` variable.
@@ -80,12 +95,33 @@ impl HttpStub {
         self.lock().received.clone()
     }
 
+    /// From now on, requests whose body contains `needle` get no answer until
+    /// [`HttpStub::release`]: a provider stalled on them.
+    pub fn hold_requests_containing(&self, needle: &str) {
+        self.lock().hold = Some(needle.to_owned());
+    }
+
+    /// How many requests are being held now.
+    pub fn held(&self) -> usize {
+        self.lock().held
+    }
+
+    /// Answers the held requests, and holds no more.
+    pub fn release(&self) {
+        self.lock().hold = None;
+        self.shared.released.notify_all();
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Script> {
-        self.script.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.shared.script)
     }
 }
 
-fn serve(stream: TcpStream, script: &Mutex<Script>) -> std::io::Result<()> {
+fn lock(script: &Mutex<Script>) -> std::sync::MutexGuard<'_, Script> {
+    script.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
@@ -118,13 +154,30 @@ fn serve(stream: TcpStream, script: &Mutex<Script>) -> std::io::Result<()> {
         reader.read_exact(&mut body)?;
         body
     };
+    let body = String::from_utf8_lossy(&body).into_owned();
     let (status, reply) = {
-        let mut script = script.lock().unwrap_or_else(|e| e.into_inner());
+        let mut script = lock(&shared.script);
+        let held = |script: &Script| {
+            script
+                .hold
+                .as_ref()
+                .is_some_and(|needle| body.contains(needle.as_str()))
+        };
+        if held(&script) {
+            script.held += 1;
+            while held(&script) {
+                script = shared
+                    .released
+                    .wait(script)
+                    .unwrap_or_else(|e| e.into_inner());
+            }
+            script.held -= 1;
+        }
         script.received.push(Received {
             method,
             path,
             headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
+            body: body.clone(),
         });
         if script.replies.len() > 1 {
             script.replies.remove(0)

@@ -1,5 +1,6 @@
 //! The `stripe` payment provider against a local stand-in for Stripe's API: retries
-//! with one idempotency key, signed webhooks, dead letters and their replay.
+//! with one idempotency key, signed webhooks, dead letters and their replay, and a
+//! provider stalled on one charge holding up nothing else.
 
 use acceptance::{
     HttpStub, Shop, Store, WEBHOOK_SECRET, assert_problem, for_both_stores, items, order_reaching,
@@ -11,6 +12,7 @@ for_both_stores!(
     a_charge_failing_twice_then_succeeding_ends_paid,
     webhooks_are_verified_and_applied_once,
     a_refused_delivery_is_dead_lettered_and_replays,
+    a_stalled_provider_holds_up_no_other_payment,
 );
 
 const SECRET_KEY: &str = "sk_test_acceptance";
@@ -203,4 +205,66 @@ fn a_refused_delivery_is_dead_lettered_and_replays(store: Store) {
         ),
         404,
     );
+}
+
+/// The provider is never called inside a transaction: while Stripe sits on one order's
+/// charge (on SQLite that transaction would lock the whole payments store), another
+/// order is charged and paid, an admin's refund of a third is made and its order
+/// refunded, and a webhook is answered; then the stalled charge completes.
+fn a_stalled_provider_holds_up_no_other_payment(store: Store) {
+    let stub = HttpStub::start(vec![intent("pi_any", "succeeded")]);
+    let shop = shop_with_stripe(store, &stub);
+    let admin = shop.admin();
+    stocked_product(&admin, "STALL-1", 7777, 3);
+    stocked_product(&admin, "FLOW-1", 2500, 3);
+    let customer = shop.customer();
+    let to_refund = text(
+        &place_order(&customer.client, &[("FLOW-1", 1)], "tok_visa"),
+        "id",
+    );
+    order_reaching(&customer.client, &to_refund, "paid");
+
+    stub.hold_requests_containing("amount=7777");
+    std::thread::scope(|scope| {
+        // Its answer waits for the whole saga, so for the stalled charge too.
+        let stalled = scope.spawn(|| place_order(&customer.client, &[("STALL-1", 1)], "tok_visa"));
+        acceptance::eventually(
+            || "the charge of 7777 never reached the provider",
+            || (stub.held() == 1).then_some(()),
+        );
+
+        let other = text(
+            &place_order(&customer.client, &[("FLOW-1", 1)], "tok_visa"),
+            "id",
+        );
+        order_reaching(&customer.client, &other, "paid");
+        let payment = payment_of(&shop, &to_refund);
+        let refund = format!("/api/v1/payments/{}/refund", text(&payment, "id"));
+        assert_eq!(
+            admin.post(&refund, &json!({})).expect_ok()["status"],
+            "refunded"
+        );
+        order_reaching(&customer.client, &to_refund, "refunded");
+        let event = json!({
+            "id": "evt_while_stalled",
+            "type": "payment_intent.succeeded",
+            "data": { "object": { "id": "pi_nobody_knows", "object": "payment_intent" } },
+        })
+        .to_string();
+        let answered = shop
+            .anonymous()
+            .request("POST", "/api/v1/payments/webhook")
+            .header(
+                "stripe-signature",
+                &stripe_signature(WEBHOOK_SECRET, unix_now(), &event),
+            )
+            .raw_json(event)
+            .send();
+        assert_eq!(answered.status, 200, "{}", answered.body);
+        assert_eq!(stub.held(), 1, "all of that while the charge was stalled");
+
+        stub.release();
+        let stalled = stalled.join().expect("the stalled order's request");
+        order_reaching(&customer.client, &text(&stalled, "id"), "paid");
+    });
 }

@@ -48,6 +48,7 @@ event_types! {
     PaymentSucceeded => PAYMENT_SUCCEEDED = "payment.succeeded";
     PaymentFailed => PAYMENT_FAILED = "payment.failed";
     PaymentRefunded => PAYMENT_REFUNDED = "payment.refunded";
+    PaymentRefundRequested => PAYMENT_REFUND_REQUESTED = "payment.refund_requested";
     ShippingLabelCreated => SHIPPING_LABEL_CREATED = "shipping.label.created";
     ShipmentInTransit => SHIPMENT_IN_TRANSIT = "shipment.in_transit";
     ShipmentDelivered => SHIPMENT_DELIVERED = "shipment.delivered";

@@ -5,8 +5,8 @@
 use crate::db::{DbError, Migration};
 use crate::http::{Response, empty};
 use crate::outbox::{
-    AfterFailure, Delivery, HandlerError, apply_once, claim_due, now_ms, record_delivered,
-    record_failure,
+    AfterFailure, Delivery, HandlerError, apply_once, apply_once_calling_out, claim_due, now_ms,
+    record_delivered, record_failure,
 };
 use crate::problem::Problem;
 use crate::request_id;
@@ -196,6 +196,45 @@ pub async fn serve_event<E: Event>(
     handler: &EventHandler,
     effect: impl AsyncFnOnce(&SpinDb, &Envelope<E>) -> Result<(), HandlerError>,
 ) -> Response {
+    serve_delivery(request, handler, async |db, event: &Envelope<E>| {
+        apply_once(db, handler.subscriber, &event.id, async |db| {
+            effect(db, event).await
+        })
+        .await
+    })
+    .await
+}
+
+/// Like [`serve_event`] for a handler that calls out before it records (see
+/// [`apply_once_calling_out`]): `call_out` outside any transaction, then `record`
+/// once with its answer.
+pub async fn serve_event_calling_out<E: Event, P>(
+    request: IncomingRequest,
+    handler: &EventHandler,
+    call_out: impl AsyncFnOnce(&SpinDb, &Envelope<E>) -> Result<P, HandlerError>,
+    record: impl AsyncFnOnce(&SpinDb, &Envelope<E>, P) -> Result<(), HandlerError>,
+) -> Response {
+    serve_delivery(request, handler, async |db, event: &Envelope<E>| {
+        apply_once_calling_out(
+            db,
+            handler.subscriber,
+            &event.id,
+            async |db| call_out(db, event).await,
+            async |db, answer| record(db, event, answer).await,
+        )
+        .await
+    })
+    .await
+}
+
+/// What both kinds of handler share: the event parsed (400 when it is not one), the
+/// store opened, `apply` run (`None`: applied before), the answer, and the dispatch of
+/// what it enqueued.
+async fn serve_delivery<E: Event>(
+    request: IncomingRequest,
+    handler: &EventHandler,
+    apply: impl AsyncFnOnce(&SpinDb, &Envelope<E>) -> Result<Option<()>, HandlerError>,
+) -> Response {
     let request_id = request_id::from_headers(&crate::spin::http::request_parts(&request).headers);
     let body = match read_body(request).await {
         Ok(body) => body,
@@ -211,11 +250,7 @@ pub async fn serve_event<E: Event>(
         Ok(db) => db,
         Err(error) => return unavailable(handler, &event, &error.to_string(), &request_id),
     };
-    match apply_once(&db, handler.subscriber, &event.id, async |db| {
-        effect(db, &event).await
-    })
-    .await
-    {
+    match apply(&db, &event).await {
         Ok(Some(())) => {
             dispatch_after_commit(handler.context, db).await;
             empty(StatusCode::OK, &request_id)

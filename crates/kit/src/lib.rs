@@ -56,27 +56,46 @@ macro_rules! api_component {
 
 /// The whole of an event-handler component: its Spin handler (wasm only), which applies
 /// events of type `$event` to the store of the context crate `$domain` (its `CONTEXT`
-/// and `MIGRATIONS`) with `$apply` — an `async` function or closure taking
-/// `(&SpinDb, &Envelope<$event>)` and returning `Result<(), outbox::HandlerError>` —
-/// through [`events::serve_event`], as the subscriber `$subscriber` (its id in `spin.toml`).
+/// and `MIGRATIONS`) as the subscriber `$subscriber` (its id in `spin.toml`), either
+/// with `$apply` — an `async` function or closure taking `(&SpinDb, &Envelope<$event>)`
+/// and returning `Result<(), outbox::HandlerError>` — through [`events::serve_event`],
+/// or, for a handler that must call out before it records, with `call_out:` (taking
+/// the same, returning its answer) and `record:` (also taking the answer) through
+/// [`events::serve_event_calling_out`].
 #[macro_export]
 macro_rules! event_handler {
+    ($subscriber:literal, $domain:ident, $event:ty, call_out: $call_out:expr, record: $record:expr $(,)?) => {
+        $crate::event_handler!(@serve $subscriber, $domain, |request, handler| {
+            $crate::events::serve_event_calling_out(
+                request,
+                handler,
+                async |db, event: &$crate::events::Envelope<$event>| ($call_out)(db, event).await,
+                async |db, event: &$crate::events::Envelope<$event>, answer| {
+                    ($record)(db, event, answer).await
+                },
+            )
+        });
+    };
     ($subscriber:literal, $domain:ident, $event:ty, $apply:expr $(,)?) => {
+        $crate::event_handler!(@serve $subscriber, $domain, |request, handler| {
+            $crate::events::serve_event(
+                request,
+                handler,
+                async |db, event: &$crate::events::Envelope<$event>| ($apply)(db, event).await,
+            )
+        });
+    };
+    (@serve $subscriber:literal, $domain:ident, |$request:ident, $handler:ident| $serve:expr) => {
         #[cfg(target_arch = "wasm32")]
         #[spin_sdk::http_component]
-        async fn handle(request: spin_sdk::http::IncomingRequest) -> $crate::spin::http::Reply {
+        async fn handle($request: spin_sdk::http::IncomingRequest) -> $crate::spin::http::Reply {
             const HANDLER: $crate::events::EventHandler = $crate::events::EventHandler {
                 subscriber: $subscriber,
                 context: $domain::CONTEXT,
                 migrations: $domain::MIGRATIONS,
             };
-            let response = $crate::events::serve_event(
-                request,
-                &HANDLER,
-                async |db, event: &$crate::events::Envelope<$event>| ($apply)(db, event).await,
-            )
-            .await;
-            $crate::spin::http::Reply(response)
+            let $handler = &HANDLER;
+            $crate::spin::http::Reply($serve.await)
         }
     };
 }

@@ -121,6 +121,10 @@ pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        topics::PAYMENT_REFUND_REQUESTED,
+        &["payments-on-payment-refund-requested"],
+    ),
+    (
         topics::SHIPMENT_IN_TRANSIT,
         &[
             "orders-on-shipment-in-transit",
@@ -609,6 +613,36 @@ pub async fn apply_once<D: Db, T, E: From<DbError>>(
             return Ok(None);
         }
         effect(db).await.map(Some)
+    })
+    .await
+}
+
+/// [`apply_once`] for a handler that calls out (a payment provider) before it can
+/// record: `call_out` runs first, outside any transaction, so no lock is held while the
+/// other side answers; then `record` applies its answer once, in one transaction with
+/// the event's id. A redelivery of an applied event does neither. `call_out` may run
+/// again for the same event (a retry after a failure, or a crash before `record`), so
+/// it must be safe to repeat: its own writes idempotent, its calls carrying the same
+/// idempotency key.
+pub async fn apply_once_calling_out<D: Db, P, T, E: From<DbError>>(
+    db: &D,
+    subscriber: &str,
+    event_id: &str,
+    call_out: impl AsyncFnOnce(&D) -> Result<P, E>,
+    record: impl AsyncFnOnce(&D, P) -> Result<T, E>,
+) -> Result<Option<T>, E> {
+    let applied = db
+        .query(
+            "SELECT 1 FROM applied_events WHERE subscriber = $1 AND event_id = $2",
+            &[subscriber.into(), event_id.into()],
+        )
+        .await?;
+    if !applied.is_empty() {
+        return Ok(None);
+    }
+    let answer = call_out(db).await?;
+    apply_once(db, subscriber, event_id, async |db| {
+        record(db, answer).await
     })
     .await
 }

@@ -1,5 +1,5 @@
-//! The Spin handler: each endpoint's caller (or the webhook's signature), body,
-//! provider and domain call.
+//! The Spin handler: each endpoint's caller (or the webhook's signature), body and
+//! domain call.
 
 use crate::routes::{ADMINS, Endpoint, ROUTES, SIGNATURE_HEADER, payment_list_query, refund_body};
 use http::StatusCode;
@@ -11,7 +11,6 @@ use kit::service::Call;
 use kit::spin::Spin;
 use kit::variables::Variables;
 use payments_domain::webhook::verify_signature;
-use payments_domain::{Provider, configured_provider};
 
 kit::api_component!(payments_domain, ROUTES, serve);
 
@@ -39,10 +38,8 @@ async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
             let caller = admin(call).await?;
             require_json_content_type(call.headers())?;
             let body = refund_body(call.body())?;
-            let provider = provider(call).await?;
             let payment = payments_domain::refund_payment(
                 call.db().await?,
-                &provider,
                 &caller.tenant,
                 request_id,
                 call.capture(),
@@ -63,14 +60,6 @@ async fn admin(call: &Call) -> Result<Caller, Problem> {
     Ok(caller)
 }
 
-/// The configured provider; a misconfiguration is a deployment error (500, logged).
-async fn provider(call: &Call) -> Result<Provider<Spin>, Problem> {
-    configured_provider(&Spin, Spin).await.map_err(|error| {
-        eprintln!("[{}] payment provider: {error}", call.request_id());
-        Problem::internal()
-    })
-}
-
 /// Stripe's webhook: 400 and no change unless the `Stripe-Signature` verifies; then
 /// each Stripe event is applied once (a replay answers 200 and changes nothing).
 async fn stripe_webhook(call: &Call) -> Result<Response, Problem> {
@@ -89,8 +78,7 @@ async fn stripe_webhook(call: &Call) -> Result<Response, Problem> {
         .and_then(|value| value.to_str().ok());
     verify_signature(&secret, signature, call.body(), unix_now())
         .map_err(|error| Problem::bad_request(error.to_string()))?;
-    let provider = provider(call).await?;
-    let outcome = payments_domain::apply_stripe_event(call.db().await?, &provider, call.body())
+    let outcome = payments_domain::apply_stripe_event(call.db().await?, call.body())
         .await
         .map_err(|error| call.domain(error))?;
     Ok(json(

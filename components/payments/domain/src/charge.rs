@@ -1,92 +1,64 @@
 //! Charging an order on `inventory.reserved`, and settling a pending payment (from the
 //! charge's answer or, later, from Stripe's webhook).
 
+use crate::PaymentError;
 use crate::provider::{Charge, ChargeOutcome, FREE, Provider, ProviderError};
+use crate::refund::request_refund;
 use crate::status::PaymentStatus;
-use crate::store::{Cause, Stored, find, is_cancelled, lock_order, payment_id_for_order};
+use crate::store::{
+    Cause, Stored, derived_id, find, is_cancelled, lock_order, payment_id_for_order,
+};
 use contracts::{Envelope, InventoryReserved, PaymentFailed, PaymentSucceeded, now_rfc3339};
-use kit::db::{Db, DbError};
+use kit::db::{Db, DbError, transaction};
 use kit::outbound::Outbound;
 use kit::outbox::{HandlerError, enqueue};
 
 const SOURCE: &str = "/components/payments-on-inventory-reserved";
 
-/// Charges the reserved order's total with its payment token, once per order: the
-/// payment's id is derived from the order, so a redelivered or repeated event finds the
-/// payment and changes nothing, and a retried attempt charges with the same
-/// Idempotency-Key. An order cancelled before this event is not charged. A provider
-/// that is unavailable makes the event retry; a decline fails the payment
-/// (`payment.failed`), a success emits `payment.succeeded`, and a charge that is not
-/// final yet stays pending for the webhook. A free order (total 0) takes no payment:
-/// nothing is charged or stored, `payment.succeeded` (amount 0, provider [`FREE`]) lets
-/// it ship, and its cancellation finds nothing to refund.
+/// What charging an order leaves to record, once the provider has answered.
+#[derive(Debug)]
+pub enum ChargeAnswer {
+    /// Nothing to record: the order was cancelled before it was charged, or its payment
+    /// is settled already (a repeated event).
+    Nothing,
+    /// A free order (total 0): it takes no payment.
+    Free,
+    /// The provider's answer about the pending payment `payment_id`.
+    Charged {
+        payment_id: String,
+        outcome: ChargeOutcome,
+    },
+}
+
+/// Charges the reserved order's total with its payment token — the first half of the
+/// `inventory.reserved` handler, run outside the handler's transaction so that no lock
+/// is held while the provider answers. The payment is first stored `pending` in a short
+/// transaction of its own; its id is derived from the order, so a repeated event finds
+/// it and a retried attempt charges with the same Idempotency-Key, and a payment that
+/// is no longer pending is not charged again. An order cancelled before this event is
+/// not charged. A provider that is unavailable makes the event retry; one that refuses
+/// our request dead-letters it. [`record_charge`] records the answer.
 pub async fn charge_order<D: Db, T: Outbound>(
     db: &D,
     provider: &Provider<T>,
     event: &Envelope<InventoryReserved>,
-) -> Result<(), HandlerError> {
+) -> Result<ChargeAnswer, HandlerError> {
     let order = &event.data;
-    let tenant = &event.tenant;
-    lock_order(db, tenant, &order.order_id).await?;
-    if is_cancelled(db, tenant, &order.order_id).await? {
-        eprintln!(
-            "payments: order {} was cancelled before it was reserved; not charging",
-            order.order_id
-        );
-        return Ok(());
-    }
     if order.total < 0 {
         return Err(HandlerError::Refuse(format!(
             "order {} has a negative total ({})",
             order.order_id, order.total
         )));
     }
-    if order.total == 0 {
-        let free = PaymentSucceeded {
-            payment_id: payment_id_for_order(tenant, &order.order_id),
-            order_id: order.order_id.clone(),
-            customer_id: order.customer_id.clone(),
-            amount: 0,
-            currency: order.currency.clone(),
-            provider: FREE.to_owned(),
-            provider_reference: String::new(),
-            shipping_address: order.shipping_address.clone(),
-        };
-        enqueue(db, &Cause::event(SOURCE, event).envelope(free)).await?;
-        return Ok(());
-    }
-    let payment_id = payment_id_for_order(tenant, &order.order_id);
-    let address = serde_json::to_string(&order.shipping_address)
-        .map_err(|error| HandlerError::Refuse(format!("shipping address: {error}")))?;
-    let now = now_rfc3339();
-    let inserted = db
-        .execute(
-            "INSERT INTO payments (id, tenant, order_id, customer_id, amount, currency, status, \
-             provider, refunded_amount, shipping_address, correlation_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $11) \
-             ON CONFLICT (tenant, order_id) DO NOTHING",
-            &[
-                payment_id.as_str().into(),
-                tenant.as_str().into(),
-                order.order_id.as_str().into(),
-                order.customer_id.as_str().into(),
-                order.total.into(),
-                order.currency.as_str().into(),
-                PaymentStatus::Pending.as_str().into(),
-                provider.name().into(),
-                address.into(),
-                event.correlationid.as_str().into(),
-                now.into(),
-            ],
-        )
-        .await?;
-    if inserted == 0 {
-        eprintln!(
-            "payments: order {} already has a payment; not charging again",
-            order.order_id
-        );
-        return Ok(());
-    }
+    let Some(payment_id) =
+        transaction(db, async |db| open_payment(db, provider, event).await).await?
+    else {
+        return Ok(if order.total == 0 {
+            ChargeAnswer::Free
+        } else {
+            ChargeAnswer::Nothing
+        });
+    };
     let charge = Charge {
         payment_id: &payment_id,
         order_id: &order.order_id,
@@ -101,13 +73,134 @@ pub async fn charge_order<D: Db, T: Outbound>(
             ProviderError::Unavailable(_) => HandlerError::Retry(error.to_string()),
             ProviderError::Refused(_) => HandlerError::Refuse(error.to_string()),
         })?;
-    let payment = find(db, tenant, &payment_id)
-        .await?
-        .ok_or_else(|| HandlerError::Retry(format!("payment {payment_id} vanished")))?;
-    if let Some(settled) = apply_outcome(db, &payment, outcome).await? {
-        announce(db, &settled, &Cause::event(SOURCE, event)).await?;
+    Ok(ChargeAnswer::Charged {
+        payment_id,
+        outcome,
+    })
+}
+
+/// The id of the order's pending payment to charge, stored now if it is the first
+/// attempt; `None` when there is nothing to charge: the order was cancelled first, is
+/// free, or its payment is settled.
+async fn open_payment<D: Db, T: Outbound>(
+    db: &D,
+    provider: &Provider<T>,
+    event: &Envelope<InventoryReserved>,
+) -> Result<Option<String>, DbError> {
+    let order = &event.data;
+    let tenant = &event.tenant;
+    lock_order(db, tenant, &order.order_id).await?;
+    if is_cancelled(db, tenant, &order.order_id).await? {
+        eprintln!(
+            "payments: order {} was cancelled before it was reserved; not charging",
+            order.order_id
+        );
+        return Ok(None);
     }
-    Ok(())
+    if order.total == 0 {
+        return Ok(None);
+    }
+    let payment_id = payment_id_for_order(tenant, &order.order_id);
+    let address = serde_json::to_string(&order.shipping_address)
+        .map_err(|error| DbError::Other(format!("shipping address: {error}")))?;
+    let now = now_rfc3339();
+    db.execute(
+        "INSERT INTO payments (id, tenant, order_id, customer_id, amount, currency, status, \
+         provider, refunded_amount, shipping_address, correlation_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $11) \
+         ON CONFLICT (tenant, order_id) DO NOTHING",
+        &[
+            payment_id.as_str().into(),
+            tenant.as_str().into(),
+            order.order_id.as_str().into(),
+            order.customer_id.as_str().into(),
+            order.total.into(),
+            order.currency.as_str().into(),
+            PaymentStatus::Pending.as_str().into(),
+            provider.name().into(),
+            address.into(),
+            event.correlationid.as_str().into(),
+            now.into(),
+        ],
+    )
+    .await?;
+    let pending = find(db, tenant, &payment_id)
+        .await?
+        .is_some_and(|stored| stored.payment.status == PaymentStatus::Pending);
+    if !pending {
+        eprintln!(
+            "payments: order {} already has a settled payment; not charging again",
+            order.order_id
+        );
+    }
+    Ok(pending.then_some(payment_id))
+}
+
+/// Records what [`charge_order`] got, inside the handler's transaction (with the
+/// event's id, so once): the provider's answer applied to the payment, unless a webhook
+/// settled it first, then `payment.succeeded` or `payment.failed` — or, when the order
+/// was cancelled while the charge was under way, a refund of all of it. A free order
+/// gets `payment.succeeded` (amount 0, provider [`FREE`]) with no payment stored, so
+/// it ships and its cancellation finds nothing to refund.
+pub async fn record_charge<D: Db>(
+    db: &D,
+    event: &Envelope<InventoryReserved>,
+    answer: ChargeAnswer,
+) -> Result<(), HandlerError> {
+    let order = &event.data;
+    let tenant = &event.tenant;
+    let cause = Cause::event(SOURCE, event);
+    match answer {
+        ChargeAnswer::Nothing => Ok(()),
+        ChargeAnswer::Free => {
+            let free = PaymentSucceeded {
+                payment_id: payment_id_for_order(tenant, &order.order_id),
+                order_id: order.order_id.clone(),
+                customer_id: order.customer_id.clone(),
+                amount: 0,
+                currency: order.currency.clone(),
+                provider: FREE.to_owned(),
+                provider_reference: String::new(),
+                shipping_address: order.shipping_address.clone(),
+            };
+            enqueue(db, &cause.envelope(free)).await?;
+            Ok(())
+        }
+        ChargeAnswer::Charged {
+            payment_id,
+            outcome,
+        } => {
+            lock_order(db, tenant, &order.order_id).await?;
+            let stored = find(db, tenant, &payment_id)
+                .await?
+                .ok_or_else(|| HandlerError::Retry(format!("payment {payment_id} vanished")))?;
+            if let Some(settled) = apply_outcome(db, &stored, outcome).await? {
+                let refund_id = derived_id("refund", tenant, &event.id);
+                settle(db, &settled, &refund_id, &cause).await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Says what became of a payment that just settled: `payment.succeeded` or
+/// `payment.failed` — but a charge that succeeded for an order cancelled meanwhile is
+/// refunded whole at once (as `refund_id`), and only `payment.refunded` is said, so
+/// nothing ships.
+pub(crate) async fn settle<D: Db>(
+    db: &D,
+    settled: &Stored,
+    refund_id: &str,
+    cause: &Cause,
+) -> Result<(), PaymentError> {
+    let payment = &settled.payment;
+    if payment.status == PaymentStatus::Succeeded
+        && is_cancelled(db, &settled.tenant, &payment.order_id).await?
+    {
+        request_refund(db, settled, payment.amount, refund_id, cause).await?;
+        return Ok(());
+    }
+    Ok(announce(db, settled, cause).await?)
 }
 
 /// Applies a provider's answer to a pending payment: the payment as it now is, or
@@ -166,11 +259,7 @@ pub(crate) async fn apply_outcome<D: Db>(
 
 /// Enqueues the event of a payment that just settled: `payment.succeeded` or
 /// `payment.failed`; a payment still pending has nothing to say yet.
-pub(crate) async fn announce<D: Db>(
-    db: &D,
-    settled: &Stored,
-    cause: &Cause,
-) -> Result<(), DbError> {
+async fn announce<D: Db>(db: &D, settled: &Stored, cause: &Cause) -> Result<(), DbError> {
     let payment = &settled.payment;
     match payment.status {
         PaymentStatus::Succeeded => {
@@ -207,9 +296,12 @@ pub(crate) async fn announce<D: Db>(
 mod tests {
     use crate::stripe::tests::stripe;
     use crate::test_support::*;
-    use crate::{PaymentError, PaymentStatus, Provider, get_payment, payment_id_for_order};
+    use crate::{
+        PaymentError, PaymentStatus, Provider, charge_order, get_payment, payment_id_for_order,
+        record_charge,
+    };
     use futures::executor::block_on;
-    use kit::outbox::HandlerError;
+    use kit::outbox::{HandlerError, apply_once};
 
     #[test]
     fn tok_visa_succeeds_and_emits_payment_succeeded() {
@@ -257,7 +349,7 @@ mod tests {
         assert_eq!(events[0].1["amount"], 0);
         assert_eq!(events[0].1["provider"], crate::provider::FREE);
         assert_eq!(events[0].1["shipping_address"]["city"], "London");
-        deliver_cancelled(&db, &provider, &cancelled("order-1")).unwrap();
+        deliver_cancelled(&db, &cancelled("order-1")).unwrap();
         assert_eq!(
             crate::test_support::events(&db).len(),
             1,
@@ -307,10 +399,37 @@ mod tests {
     }
 
     #[test]
+    fn a_cancellation_while_the_provider_charges_ends_refunded_not_shipped() {
+        let db = database();
+        let provider = test_provider();
+        let event = reserved("order-1", 1000, "tok_visa");
+        let answer = block_on(charge_order(&db, &provider, &event)).unwrap();
+        // Recorded while the charge was out: the payment was pending.
+        deliver_cancelled(&db, &cancelled("order-1")).unwrap();
+        let recorded = block_on(apply_once(
+            &db,
+            "payments-on-inventory-reserved",
+            &event.id,
+            async |db| record_charge(db, &event, answer).await,
+        ));
+        assert_eq!(recorded, Ok(Some(())));
+        let id = payment_id_for_order(TENANT, "order-1");
+        let payment = block_on(get_payment(&db, TENANT, &id)).unwrap();
+        assert_eq!(payment.status, PaymentStatus::Refunded);
+        assert!(
+            events(&db).is_empty(),
+            "no payment.succeeded: nothing ships"
+        );
+        deliver_refund_requests(&db, &provider).unwrap();
+        let topics: Vec<String> = events(&db).into_iter().map(|(topic, _)| topic).collect();
+        assert_eq!(topics, ["payment.refunded"]);
+    }
+
+    #[test]
     fn an_order_cancelled_first_is_not_charged() {
         let db = database();
         let provider = test_provider();
-        deliver_cancelled(&db, &provider, &cancelled("order-1")).unwrap();
+        deliver_cancelled(&db, &cancelled("order-1")).unwrap();
         deliver_reserved(&db, &provider, &reserved("order-1", 1000, "tok_visa")).unwrap();
         let id = payment_id_for_order(TENANT, "order-1");
         assert!(block_on(get_payment(&db, TENANT, &id)).is_err());
@@ -333,9 +452,11 @@ mod tests {
             ));
         }
         let id = payment_id_for_order(TENANT, "order-1");
-        assert!(
-            block_on(get_payment(&db, TENANT, &id)).is_err(),
-            "rolled back"
+        let pending = block_on(get_payment(&db, TENANT, &id)).unwrap();
+        assert_eq!(
+            pending.status,
+            PaymentStatus::Pending,
+            "stored before the call"
         );
         assert_eq!(deliver_reserved(&db, &provider, &event), Ok(Some(())));
         let payment = block_on(get_payment(&db, TENANT, &id)).unwrap();

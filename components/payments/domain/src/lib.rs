@@ -2,7 +2,12 @@
 //! `inventory.reserved` through the configured provider ([`Provider`]: `test` or
 //! `stripe`), refunded by an admin or on `order.cancelled`, finished by Stripe's signed
 //! webhook when the charge was not final at once. Every change and the event it causes
-//! (`payment.succeeded|failed|refunded`) commit in one transaction.
+//! (`payment.succeeded|failed|refunded`, and `payment.refund_requested`, which only
+//! payments hears) commit in one transaction. The provider is never called inside a
+//! transaction: a charge stores its pending payment first and records the answer after,
+//! and a refund is requested in one transaction and made by the handler of
+//! `payment.refund_requested`; so a stalled provider holds no lock that other orders,
+//! refunds or webhooks wait on.
 
 mod charge;
 pub mod provider;
@@ -12,12 +17,14 @@ mod store;
 pub mod stripe;
 pub mod webhook;
 
-pub use charge::charge_order;
+pub use charge::{ChargeAnswer, charge_order, record_charge};
 pub use provider::{Charge, ChargeOutcome, Provider, ProviderError, Refund, configured_provider};
-pub use refund::{RefundBody, refund_cancelled_order, refund_payment};
+pub use refund::{
+    RefundBody, record_refund, refund_cancelled_order, refund_payment, refund_through_provider,
+};
 pub use status::{IllegalTransition, PaymentStatus};
 pub use store::{
-    Payment, PaymentFilter, Position, RefundRecord, get_payment, list_payments,
+    Payment, PaymentFilter, Position, RefundRecord, RefundStatus, get_payment, list_payments,
     payment_id_for_order,
 };
 pub use webhook::{WebhookOutcome, apply_stripe_event};
@@ -37,6 +44,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0001_init",
         sqlite: include_str!("../migrations/0001_init.sql"),
         postgres: include_str!("../migrations/0001_init.sql"),
+    },
+    Migration {
+        name: "0002_refund_status",
+        sqlite: include_str!("../migrations/0002_refund_status.sql"),
+        postgres: include_str!("../migrations/0002_refund_status.sql"),
     },
     kit::outbox::MIGRATION,
     kit::outbox::DELIVERIES_MIGRATION,
@@ -144,9 +156,11 @@ impl From<PaymentError> for HandlerError {
 mod test_support {
     use crate::stripe::tests::ScriptedStripe;
     use crate::{Provider, payment_id_for_order};
-    use contracts::{Address, Envelope, InventoryReserved, OrderCancelled, StockLine};
+    use contracts::{
+        Address, Envelope, InventoryReserved, OrderCancelled, PaymentRefundRequested, StockLine,
+    };
     use kit::db::{NativeSqlite, migrate};
-    use kit::outbox::{HandlerError, apply_once};
+    use kit::outbox::{HandlerError, apply_once, apply_once_calling_out};
 
     pub const TENANT: &str = "acme";
 
@@ -208,31 +222,59 @@ mod test_support {
         )
     }
 
-    /// Applies the charge handler to `event` as `serve_event` would.
+    /// Applies the charge handler to `event` as `serve_event_calling_out` would.
     pub fn deliver_reserved(
         db: &NativeSqlite,
         provider: &Provider<ScriptedStripe>,
         event: &Envelope<InventoryReserved>,
     ) -> Result<Option<()>, HandlerError> {
-        futures::executor::block_on(apply_once(
+        futures::executor::block_on(apply_once_calling_out(
             db,
             "payments-on-inventory-reserved",
             &event.id,
             async |db| crate::charge_order(db, provider, event).await,
+            async |db, answer| crate::record_charge(db, event, answer).await,
         ))
     }
 
     pub fn deliver_cancelled(
         db: &NativeSqlite,
-        provider: &Provider<ScriptedStripe>,
         event: &Envelope<OrderCancelled>,
     ) -> Result<Option<()>, HandlerError> {
         futures::executor::block_on(apply_once(
             db,
             "payments-on-order-cancelled",
             &event.id,
-            async |db| crate::refund_cancelled_order(db, provider, event).await,
+            async |db| crate::refund_cancelled_order(db, event).await,
         ))
+    }
+
+    /// Delivers every `payment.refund_requested` in the outbox to its handler, oldest
+    /// first, as the dispatcher would: the first failure, if any.
+    pub fn deliver_refund_requests(
+        db: &NativeSqlite,
+        provider: &Provider<ScriptedStripe>,
+    ) -> Result<(), HandlerError> {
+        use kit::db::Db;
+        let rows = futures::executor::block_on(db.query(
+            "SELECT payload FROM outbox WHERE topic = 'payment.refund_requested' \
+             ORDER BY created_at, id",
+            &[],
+        ))
+        .unwrap();
+        for row in &rows {
+            let event =
+                Envelope::<PaymentRefundRequested>::from_json(row.get_str(0).unwrap().as_bytes())
+                    .unwrap();
+            futures::executor::block_on(apply_once_calling_out(
+                db,
+                "payments-on-payment-refund-requested",
+                &event.id,
+                async |db| crate::refund_through_provider(db, provider, &event).await,
+                async |db, ()| crate::record_refund(db, &event).await,
+            ))?;
+        }
+        Ok(())
     }
 
     /// The payment of `order_id`, charged with `token` through the test provider.
@@ -242,11 +284,13 @@ mod test_support {
         futures::executor::block_on(crate::get_payment(db, TENANT, &id)).unwrap()
     }
 
-    /// The outbox's events as (type, data), oldest first.
+    /// The outbox's events other contexts hear as (type, data), oldest first
+    /// (`payment.refund_requested` is payments' own).
     pub fn events(db: &NativeSqlite) -> Vec<(String, serde_json::Value)> {
         use kit::db::Db;
         let rows = futures::executor::block_on(db.query(
-            "SELECT topic, payload FROM outbox ORDER BY created_at, id",
+            "SELECT topic, payload FROM outbox WHERE topic <> 'payment.refund_requested' \
+             ORDER BY created_at, id",
             &[],
         ))
         .unwrap();

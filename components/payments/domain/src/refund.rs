@@ -3,9 +3,11 @@
 
 use crate::provider::{Provider, Refund};
 use crate::status::{PaymentStatus, RefundAmountError, refund_amount, status_after_refund};
-use crate::store::{Cause, Stored, derived_id, find, find_by_order, lock_order};
+use crate::store::{
+    Cause, RefundStatus, Stored, derived_id, find, find_by_order, lock_order, refund_status,
+};
 use crate::{Payment, PaymentError, get_payment};
-use contracts::{Envelope, OrderCancelled, PaymentRefunded, now_rfc3339};
+use contracts::{Envelope, OrderCancelled, PaymentRefundRequested, PaymentRefunded, now_rfc3339};
 use kit::db::{Db, transaction};
 use kit::outbound::Outbound;
 use kit::outbox::{HandlerError, enqueue};
@@ -13,6 +15,7 @@ use serde::Deserialize;
 
 const API_SOURCE: &str = "/components/payments";
 const CANCELLATION_SOURCE: &str = "/components/payments-on-order-cancelled";
+const REFUND_SOURCE: &str = "/components/payments-on-payment-refund-requested";
 
 /// `POST /api/v1/payments/{id}/refund`: `amount` in minor units, absent for
 /// everything not refunded yet.
@@ -44,12 +47,13 @@ fn checked_amount(payment: &Payment, requested: Option<i64>) -> Result<i64, Paym
     refund_amount(payment.amount, payment.refunded_amount, requested).map_err(invalid)
 }
 
-/// Refunds `requested` (or the rest) of the tenant's payment `id` through the provider
-/// that took it, and emits `payment.refunded`. The provider is called inside the
-/// transaction, after the guard, so a refused or failed call changes nothing.
-pub async fn refund_payment<D: Db, T: Outbound>(
+/// Refunds `requested` (or the rest) of the tenant's payment `id`: takes the amount
+/// under the guard and records the refund as requested, with `payment.refund_requested`
+/// in the same transaction; the provider is called by that event's handler
+/// ([`refund_through_provider`]), outside any transaction, and `payment.refunded`
+/// follows once it has. The answer is the payment with the refund taken.
+pub async fn refund_payment<D: Db>(
     db: &D,
-    provider: &Provider<T>,
     tenant: &str,
     request_id: &str,
     id: &str,
@@ -60,19 +64,18 @@ pub async fn refund_payment<D: Db, T: Outbound>(
         let amount = checked_amount(&stored.payment, body.amount)?;
         let cause = Cause::request(API_SOURCE, tenant, request_id);
         let refund_id = uuid::Uuid::now_v7().to_string();
-        refund_within(db, provider, &stored, amount, &refund_id, &cause).await
+        request_refund(db, &stored, amount, &refund_id, &cause).await
     })
     .await
 }
 
 /// Refunds what remains of a cancelled order's captured payment. A payment not made
 /// yet, or still pending, is marked cancelled instead: a later charge does nothing,
-/// and a pending charge that succeeds after all is refunded by the webhook. Failed and
-/// refunded payments need nothing. The refund id is derived from the cancellation
-/// event, so a retried attempt reuses the provider's Idempotency-Key.
-pub async fn refund_cancelled_order<D: Db, T: Outbound>(
+/// and a pending charge that succeeds after all is refunded when it settles. Failed
+/// and refunded payments need nothing. The refund id is derived from the cancellation
+/// event, so the provider sees one Idempotency-Key however often it is asked.
+pub async fn refund_cancelled_order<D: Db>(
     db: &D,
-    provider: &Provider<T>,
     event: &Envelope<OrderCancelled>,
 ) -> Result<(), HandlerError> {
     let tenant = &event.tenant;
@@ -85,7 +88,7 @@ pub async fn refund_cancelled_order<D: Db, T: Outbound>(
             let refund_id = derived_id("refund", tenant, &event.id);
             let cause = Cause::event(CANCELLATION_SOURCE, event);
             let rest = payment.amount - payment.refunded_amount;
-            refund_within(db, provider, &stored, rest, &refund_id, &cause).await?;
+            request_refund(db, &stored, rest, &refund_id, &cause).await?;
         }
         Some(stored) if stored.payment.status != PaymentStatus::Pending => {
             eprintln!(
@@ -111,11 +114,10 @@ pub async fn refund_cancelled_order<D: Db, T: Outbound>(
 
 /// Takes `amount` from the payment with a conditional UPDATE (`refunded_amount +
 /// amount <= amount`, so concurrent refunds never exceed the capture), moves the
-/// status, refunds through the provider, records the refund and enqueues
-/// `payment.refunded`. Runs inside the caller's transaction.
-pub(crate) async fn refund_within<D: Db, T: Outbound>(
+/// status, records the refund as requested and enqueues `payment.refund_requested`.
+/// Runs inside the caller's transaction; calls nobody.
+pub(crate) async fn request_refund<D: Db>(
     db: &D,
-    provider: &Provider<T>,
     stored: &Stored,
     amount: i64,
     refund_id: &str,
@@ -164,25 +166,20 @@ pub(crate) async fn refund_within<D: Db, T: Outbound>(
         ],
     )
     .await?;
-    let refund = Refund {
-        refund_id,
-        charge_reference: payment.provider_reference.as_deref().unwrap_or_default(),
-        amount,
-    };
-    provider.refund(&payment.provider, &refund).await?;
     db.execute(
-        "INSERT INTO refunds (id, tenant, payment_id, amount, created_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO refunds (id, tenant, payment_id, amount, status, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
         &[
             refund_id.into(),
             stored.tenant.as_str().into(),
             payment.id.as_str().into(),
             amount.into(),
+            RefundStatus::Requested.as_str().into(),
             now.into(),
         ],
     )
     .await?;
-    let refunded = PaymentRefunded {
+    let requested = PaymentRefundRequested {
         payment_id: payment.id.clone(),
         refund_id: refund_id.to_owned(),
         order_id: payment.order_id.clone(),
@@ -192,29 +189,100 @@ pub(crate) async fn refund_within<D: Db, T: Outbound>(
         currency: payment.currency.clone(),
         fully_refunded: next == PaymentStatus::Refunded,
     };
-    enqueue(db, &cause.envelope(refunded)).await?;
+    enqueue(db, &cause.envelope(requested)).await?;
     get_payment(db, &stored.tenant, &payment.id).await
+}
+
+/// The first half of the `payment.refund_requested` handler, outside any transaction:
+/// refunds through the provider that took the payment, with the refund's id as the
+/// Idempotency-Key, unless the refund is completed already. A provider that is
+/// unavailable makes the event retry; one that refuses dead-letters it, to be replayed
+/// once the cause is fixed (the payment shows the refund as `requested` meanwhile).
+pub async fn refund_through_provider<D: Db, T: Outbound>(
+    db: &D,
+    provider: &Provider<T>,
+    event: &Envelope<PaymentRefundRequested>,
+) -> Result<(), HandlerError> {
+    let request = &event.data;
+    let Some(status) = refund_status(db, &event.tenant, &request.refund_id).await? else {
+        return Err(HandlerError::Refuse(format!(
+            "refund {} is not recorded",
+            request.refund_id
+        )));
+    };
+    if status == RefundStatus::Completed {
+        return Ok(());
+    }
+    let stored = find(db, &event.tenant, &request.payment_id)
+        .await?
+        .ok_or_else(|| HandlerError::Refuse(format!("no payment {}", request.payment_id)))?;
+    let payment = &stored.payment;
+    let refund = Refund {
+        refund_id: &request.refund_id,
+        charge_reference: payment.provider_reference.as_deref().unwrap_or_default(),
+        amount: request.amount,
+    };
+    provider
+        .refund(&payment.provider, &refund)
+        .await
+        .map_err(|error| PaymentError::Provider(error).into())
+}
+
+/// The second half, in the handler's transaction: the refund completed and
+/// `payment.refunded` enqueued, once.
+pub async fn record_refund<D: Db>(
+    db: &D,
+    event: &Envelope<PaymentRefundRequested>,
+) -> Result<(), HandlerError> {
+    let request = &event.data;
+    let completed = db
+        .execute(
+            "UPDATE refunds SET status = $3 WHERE tenant = $1 AND id = $2 AND status = $4",
+            &[
+                event.tenant.as_str().into(),
+                request.refund_id.as_str().into(),
+                RefundStatus::Completed.as_str().into(),
+                RefundStatus::Requested.as_str().into(),
+            ],
+        )
+        .await?;
+    if completed == 0 {
+        return Ok(());
+    }
+    let refunded = PaymentRefunded {
+        payment_id: request.payment_id.clone(),
+        refund_id: request.refund_id.clone(),
+        order_id: request.order_id.clone(),
+        customer_id: request.customer_id.clone(),
+        amount: request.amount,
+        total_refunded: request.total_refunded,
+        currency: request.currency.clone(),
+        fully_refunded: request.fully_refunded,
+    };
+    enqueue(db, &Cause::event(REFUND_SOURCE, event).envelope(refunded)).await?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ProviderError;
     use crate::store::find;
     use crate::stripe::tests::stripe;
     use crate::test_support::*;
     use futures::executor::block_on;
     use kit::db::NativeSqlite;
 
+    /// An admin's refund, made through the test provider as the dispatcher would.
     fn refund(db: &NativeSqlite, id: &str, amount: Option<i64>) -> Result<Payment, PaymentError> {
-        block_on(refund_payment(
+        let requested = block_on(refund_payment(
             db,
-            &test_provider(),
             TENANT,
             "req-1",
             id,
             &RefundBody { amount },
-        ))
+        ))?;
+        deliver_refund_requests(db, &test_provider()).unwrap();
+        Ok(requested)
     }
 
     fn invalid_field(result: Result<Payment, PaymentError>) -> String {
@@ -309,64 +377,64 @@ mod tests {
         let stale = block_on(find(&db, TENANT, &payment.id)).unwrap().unwrap();
         // Two refunds of 600 each read the payment before either wrote.
         let cause = Cause::request(API_SOURCE, TENANT, "req");
-        let first = block_on(refund_within(
-            &db,
-            &test_provider(),
-            &stale,
-            600,
-            "r1",
-            &cause,
-        ));
+        let first = block_on(request_refund(&db, &stale, 600, "r1", &cause));
         assert_eq!(first.unwrap().refunded_amount, 600);
-        let second = block_on(refund_within(
-            &db,
-            &test_provider(),
-            &stale,
-            600,
-            "r2",
-            &cause,
-        ));
+        let second = block_on(request_refund(&db, &stale, 600, "r2", &cause));
         assert_eq!(invalid_field(second), "amount");
         let payment = block_on(get_payment(&db, TENANT, &payment.id)).unwrap();
         assert_eq!(payment.refunded_amount, 600);
         assert_eq!(payment.refunds.len(), 1);
         // Within what remains, the stale read does not matter.
-        let third = block_on(refund_within(
-            &db,
-            &test_provider(),
-            &stale,
-            400,
-            "r3",
-            &cause,
-        ));
+        let third = block_on(request_refund(&db, &stale, 400, "r3", &cause));
         assert_eq!(third.unwrap().status, PaymentStatus::Refunded);
     }
 
     #[test]
-    fn a_failed_provider_refund_changes_nothing() {
+    fn a_refund_the_provider_fails_is_retried_then_dead_and_completes_on_replay() {
         let db = database();
         let provider = Provider::Stripe(stripe(vec![
             (200, r#"{"id":"pi_1","status":"succeeded"}"#),
             (503, ""),
             (400, r#"{"error":{"message":"nope"}}"#),
+            (200, r#"{"id":"re_1","status":"succeeded"}"#),
         ]));
         deliver_reserved(&db, &provider, &reserved("order-1", 1000, "tok_visa")).unwrap();
         let id = crate::payment_id_for_order(TENANT, "order-1");
         let body = RefundBody { amount: None };
-        let outcome = block_on(refund_payment(&db, &provider, TENANT, "r", &id, &body));
+        // Taken from the payment at once, without calling the provider.
+        let requested = block_on(refund_payment(&db, TENANT, "r", &id, &body)).unwrap();
+        assert_eq!(requested.status, PaymentStatus::Refunded);
+        assert_eq!(requested.refunds[0].status, RefundStatus::Requested);
+        let Provider::Stripe(client) = &provider else {
+            unreachable!()
+        };
+        assert_eq!(client.outbound.sent().len(), 1, "only the charge so far");
+
         assert!(matches!(
-            outcome,
-            Err(PaymentError::Provider(ProviderError::Unavailable(_)))
+            deliver_refund_requests(&db, &provider),
+            Err(HandlerError::Retry(_))
         ));
-        let outcome = block_on(refund_payment(&db, &provider, TENANT, "r", &id, &body));
         assert!(matches!(
-            outcome,
-            Err(PaymentError::Provider(ProviderError::Refused(_)))
+            deliver_refund_requests(&db, &provider),
+            Err(HandlerError::Refuse(_))
         ));
         let payment = block_on(get_payment(&db, TENANT, &id)).unwrap();
-        assert_eq!(payment.status, PaymentStatus::Succeeded);
-        assert_eq!(payment.refunded_amount, 0);
+        assert_eq!(payment.refunds[0].status, RefundStatus::Requested);
         assert_eq!(events(&db).len(), 1, "only payment.succeeded");
+
+        // The dead letter replayed once the cause is fixed: made, recorded, said once.
+        deliver_refund_requests(&db, &provider).unwrap();
+        deliver_refund_requests(&db, &provider).unwrap();
+        let payment = block_on(get_payment(&db, TENANT, &id)).unwrap();
+        assert_eq!(payment.refunds[0].status, RefundStatus::Completed);
+        let events = events(&db);
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[1].0, "payment.refunded");
+        let keys: Vec<String> = client.outbound.sent()[1..]
+            .iter()
+            .map(|sent| sent.idempotency_key.clone())
+            .collect();
+        assert_eq!(keys, vec![payment.refunds[0].id.clone(); 3]);
     }
 
     #[test]
@@ -376,8 +444,9 @@ mod tests {
         let payment = charged(&db, "order-1", 1000, "tok_visa");
         refund(&db, &payment.id, Some(250)).unwrap();
         let event = cancelled("order-1");
-        assert_eq!(deliver_cancelled(&db, &provider, &event), Ok(Some(())));
-        assert_eq!(deliver_cancelled(&db, &provider, &event), Ok(None));
+        assert_eq!(deliver_cancelled(&db, &event), Ok(Some(())));
+        assert_eq!(deliver_cancelled(&db, &event), Ok(None));
+        deliver_refund_requests(&db, &provider).unwrap();
         let payment = block_on(get_payment(&db, TENANT, &payment.id)).unwrap();
         assert_eq!(payment.status, PaymentStatus::Refunded);
         assert_eq!(payment.refunded_amount, 1000);
@@ -387,20 +456,17 @@ mod tests {
         assert_eq!(last.1["amount"], 750);
         assert_eq!(last.1["fully_refunded"], true);
         // Another cancellation event for the same order finds nothing left.
-        assert_eq!(
-            deliver_cancelled(&db, &provider, &cancelled("order-1")),
-            Ok(Some(()))
-        );
+        assert_eq!(deliver_cancelled(&db, &cancelled("order-1")), Ok(Some(())));
+        deliver_refund_requests(&db, &provider).unwrap();
         assert_eq!(events(&db).len(), 3);
     }
 
     #[test]
     fn cancelling_a_failed_or_unpaid_order_refunds_nothing() {
         let db = database();
-        let provider = test_provider();
         charged(&db, "order-1", 1000, "tok_chargeDeclined");
-        deliver_cancelled(&db, &provider, &cancelled("order-1")).unwrap();
-        deliver_cancelled(&db, &provider, &cancelled("order-2")).unwrap();
+        deliver_cancelled(&db, &cancelled("order-1")).unwrap();
+        deliver_cancelled(&db, &cancelled("order-2")).unwrap();
         let events = events(&db);
         assert_eq!(events.len(), 1, "only payment.failed: {events:?}");
         assert!(block_on(crate::store::is_cancelled(&db, TENANT, "order-2")).unwrap());
@@ -416,12 +482,12 @@ mod tests {
             (200, r#"{"id":"re_1","status":"succeeded"}"#),
         ]));
         deliver_reserved(&db, &provider, &reserved("order-1", 1000, "tok_visa")).unwrap();
-        let event = cancelled("order-1");
+        assert_eq!(deliver_cancelled(&db, &cancelled("order-1")), Ok(Some(())));
         assert!(matches!(
-            deliver_cancelled(&db, &provider, &event),
+            deliver_refund_requests(&db, &provider),
             Err(HandlerError::Retry(_))
         ));
-        assert_eq!(deliver_cancelled(&db, &provider, &event), Ok(Some(())));
+        deliver_refund_requests(&db, &provider).unwrap();
         let Provider::Stripe(client) = &provider else {
             unreachable!()
         };

@@ -35,7 +35,51 @@ pub struct Payment {
 pub struct RefundRecord {
     pub id: String,
     pub amount: i64,
+    pub status: RefundStatus,
     pub created_at: String,
+}
+
+/// A refund is taken from the payment when it is `requested`, and `completed` once the
+/// provider has made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    Requested,
+    Completed,
+}
+
+impl RefundStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundStatus::Requested => "requested",
+            RefundStatus::Completed => "completed",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, DbError> {
+        match text {
+            "requested" => Ok(RefundStatus::Requested),
+            "completed" => Ok(RefundStatus::Completed),
+            other => Err(DbError::Other(format!("unknown refund status {other:?}"))),
+        }
+    }
+}
+
+/// The status of the tenant's refund `id`, `None` when there is none.
+pub(crate) async fn refund_status<D: Db>(
+    db: &D,
+    tenant: &str,
+    id: &str,
+) -> Result<Option<RefundStatus>, DbError> {
+    let rows = db
+        .query(
+            "SELECT status FROM refunds WHERE tenant = $1 AND id = $2",
+            &[tenant.into(), id.into()],
+        )
+        .await?;
+    rows.first()
+        .map(|row| RefundStatus::parse(row.get_str(0)?))
+        .transpose()
 }
 
 /// A payment with what only this context needs: its tenant, the address a later
@@ -158,7 +202,7 @@ async fn with_refunds<D: Db>(
     let rows = db
         .query(
             &format!(
-                "SELECT payment_id, id, amount, created_at FROM refunds \
+                "SELECT payment_id, id, amount, status, created_at FROM refunds \
                  WHERE tenant = $1 AND payment_id IN ({}) ORDER BY created_at, id",
                 placeholders.join(", ")
             ),
@@ -171,7 +215,8 @@ async fn with_refunds<D: Db>(
             payment.refunds.push(RefundRecord {
                 id: row.get_str(1)?.to_owned(),
                 amount: row.get_i64(2)?,
-                created_at: row.get_str(3)?.to_owned(),
+                status: RefundStatus::parse(row.get_str(3)?)?,
+                created_at: row.get_str(4)?.to_owned(),
             });
         }
     }
