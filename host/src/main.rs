@@ -9,6 +9,7 @@ mod state;
 mod trigger;
 
 use anyhow::Context as _;
+use capabilities::outbound_http::HttpTimeouts;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -23,7 +24,8 @@ use trigger::redis::RedisTrigger;
 const USAGE: &str = "usage: fusion-host up [--from spin.toml|DIR] [--listen 127.0.0.1:3000] [--runtime-config-file FILE]
                        [--max-instance-reuse-count N] [--max-instance-concurrent-reuse-count N]
                        [--header-read-timeout SECS] [--max-connections N] [--shutdown-timeout SECS]
-                       [--request-timeout SECS]";
+                       [--request-timeout SECS] [--outbound-connect-timeout SECS]
+                       [--outbound-first-byte-timeout SECS] [--outbound-between-bytes-timeout SECS]";
 
 /// Why the host stopped: configuration mistakes exit with 2, everything else with 1.
 pub enum Fatal {
@@ -45,6 +47,8 @@ struct Options {
     limits: ConnectionLimits,
     /// How long a guest may run for one request before it is stopped (500).
     request_timeout: Duration,
+    /// The caps on a guest's outbound HTTP request's waits.
+    outbound_timeouts: HttpTimeouts,
 }
 
 /// What keeps slow or idle clients from holding the host: a client must send a request's
@@ -82,6 +86,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         reuse: ReuseConfig::default(),
         limits: ConnectionLimits::default(),
         request_timeout: Duration::from_secs(30),
+        outbound_timeouts: HttpTimeouts::default(),
     };
     while let Some(flag) = args.next() {
         let mut value = || {
@@ -108,6 +113,15 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
             "--max-connections" => options.limits.max_connections = positive(&flag, &value()?)?,
             "--shutdown-timeout" => options.limits.shutdown_timeout = seconds(&flag, &value()?)?,
             "--request-timeout" => options.request_timeout = seconds(&flag, &value()?)?,
+            "--outbound-connect-timeout" => {
+                options.outbound_timeouts.connect = seconds(&flag, &value()?)?
+            }
+            "--outbound-first-byte-timeout" => {
+                options.outbound_timeouts.first_byte = seconds(&flag, &value()?)?
+            }
+            "--outbound-between-bytes-timeout" => {
+                options.outbound_timeouts.between_bytes = seconds(&flag, &value()?)?
+            }
             "--help" | "-h" => return Err(USAGE.into()),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
@@ -178,7 +192,9 @@ async fn up(options: Options) -> Result<(), Fatal> {
     )
     .map_err(Fatal::config)?;
     let deadline = runtime::Deadline::after(options.request_timeout);
-    let runtime = Arc::new(runtime::AppRuntime::load(app, runtime_config, deadline).await?);
+    let runtime = Arc::new(
+        runtime::AppRuntime::load(app, runtime_config, deadline, options.outbound_timeouts).await?,
+    );
 
     let redis = RedisTrigger::new(runtime.clone()).map_err(|e| Fatal::Config(format!("{e:#}")))?;
     let redis_task = (!redis.is_empty()).then(|| tokio::spawn(redis.run()));

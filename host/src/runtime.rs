@@ -3,7 +3,7 @@
 
 use crate::capabilities::{
     key_value::KeyValueRuntime,
-    outbound_http::{OutboundHttp, OutboundRules},
+    outbound_http::{HttpTimeouts, OutboundHttp, OutboundRules},
     postgres::{PostgresInstance, PostgresRuntime},
     redis::RedisInstance,
     sqlite::SqliteRuntime,
@@ -63,6 +63,7 @@ pub struct AppRuntime {
     pub app: App,
     pub engine: Engine,
     pub deadline: Deadline,
+    outbound_timeouts: HttpTimeouts,
     resolver: Arc<Resolver>,
     key_value: Arc<KeyValueRuntime>,
     sqlite: Arc<SqliteRuntime>,
@@ -86,6 +87,7 @@ impl AppRuntime {
         app: App,
         runtime_config: RuntimeConfig,
         deadline: Deadline,
+        outbound_timeouts: HttpTimeouts,
     ) -> Result<Self, Fatal> {
         let resolver =
             Arc::new(Resolver::new(&app, |name| std::env::var(name).ok()).map_err(Fatal::config)?);
@@ -166,6 +168,7 @@ impl AppRuntime {
             app,
             engine,
             deadline,
+            outbound_timeouts,
             resolver,
             key_value,
             sqlite,
@@ -200,6 +203,7 @@ impl AppRuntime {
                 rules: component.rules.clone(),
                 chain,
                 self_origin,
+                timeouts: self.outbound_timeouts,
             },
             key_value: self.key_value.instance(component.key_value_stores.clone()),
             sqlite: self.sqlite.instance(component.sqlite_databases.clone()),

@@ -1,11 +1,14 @@
 //! Outbound HTTP: `allowed_outbound_hosts` enforcement (with templates of application
-//! variables) and local service chaining to `http://<component>.spin.internal`, which also
-//! reaches private routes.
+//! variables), local service chaining to `http://<component>.spin.internal`, which also
+//! reaches private routes, and the host's timeouts on stalled servers.
 
 mod support;
 
 use serde_json::json;
-use support::{App, ProbeReply, manifest, probe_component, stub_upstream};
+use std::time::{Duration, Instant};
+use support::{
+    App, ProbeReply, manifest, probe_component, probe_p2_component, stalled_upstream, stub_upstream,
+};
 
 fn fetch(host: &support::Host, route_prefix: &str, url: &str) -> support::Reply {
     host.post_json(&format!("{route_prefix}/fetch"), &json!({ "url": url }))
@@ -139,4 +142,65 @@ fn service_chaining_needs_an_allowed_host() {
     assert_denied(&fetch(&host, "/public", url), url);
     let url = "http://wild.spin.internal/hello";
     assert_denied(&fetch(&host, "/front", url), url);
+}
+
+/// A stalled server fails the guest's request at the host's caps (1 s each here, where
+/// wasi-http would wait 600 s), and the host serves on. `probe` is the component: the
+/// WASIp3 probe or the WASIp2 one; `body_error` is how it reports a body that stopped.
+fn stalled_servers_time_out(probe: fn(&str, &str) -> String, body_error: &str) {
+    let silent = stalled_upstream("");
+    let stalled_body = stalled_upstream("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial");
+    let live = stub_upstream("upstream-ok");
+    let allowed = format!(
+        "allowed_outbound_hosts = [\"http://{silent}\", \"https://{silent}\", \"http://{stalled_body}\", \"http://{live}\"]"
+    );
+    let app = App::new(&manifest(&format!(
+        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n\n{}",
+        probe("probe", &allowed)
+    )));
+    let host = app.start_with_args(&[
+        "--outbound-connect-timeout",
+        "1",
+        "--outbound-first-byte-timeout",
+        "1",
+        "--outbound-between-bytes-timeout",
+        "1",
+    ]);
+
+    for (url, error, cap) in [
+        // No response head: the first-byte timeout.
+        (format!("http://{silent}/"), "ConnectionReadTimeout", 1),
+        // A TLS handshake that never completes: the connect and first-byte timeouts together.
+        (format!("https://{silent}/"), "ConnectionTimeout", 2),
+        // A body that stops coming: the between-bytes timeout.
+        (format!("http://{stalled_body}/"), body_error, 1),
+    ] {
+        let started = Instant::now();
+        let reply = fetch(&host, "", &url);
+        let waited = started.elapsed();
+        assert_eq!(reply.status, 502, "fetching {url}: {}", reply.body);
+        assert!(
+            reply.body.contains(error),
+            "fetching {url} fails with {error}: {}",
+            reply.body
+        );
+        let cap = Duration::from_secs(cap);
+        assert!(
+            waited >= cap && waited < cap + Duration::from_secs(2),
+            "fetching {url} failed after {waited:?}, the cap being {cap:?}"
+        );
+    }
+    let reply = fetch(&host, "", &format!("http://{live}/")).expect_ok();
+    assert_eq!(reply["body"], "upstream-ok");
+}
+
+#[test]
+fn a_wasip3_guests_request_to_a_stalled_server_times_out() {
+    stalled_servers_time_out(probe_component, "ConnectionReadTimeout");
+}
+
+#[test]
+fn a_wasip2_guests_request_to_a_stalled_server_times_out() {
+    // spin-sdk 5 reports a failed body read without its error code.
+    stalled_servers_time_out(probe_p2_component, "ResponseConversion");
 }

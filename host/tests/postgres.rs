@@ -1,12 +1,14 @@
 //! Outbound PostgreSQL (`spin:postgres@4.2.0`) against a real server on 127.0.0.1:5432
 //! (started by `scripts/services postgres` when absent): DDL, parameters, typed rows,
-//! structured database errors, and `allowed_outbound_hosts` enforcement.
+//! structured database errors, and `allowed_outbound_hosts` enforcement; TLS against a
+//! throwaway cluster with its own CA.
 
 mod support;
 
 use serde_json::{Value, json};
 use support::{
-    App, Host, POSTGRES_URL, ProbeReply, ensure_postgres, manifest, probe_component, unique_name,
+    App, Host, POSTGRES_URL, ProbeReply, TlsPostgres, ensure_postgres, manifest, probe_component,
+    unique_name,
 };
 
 fn app() -> App {
@@ -129,4 +131,67 @@ fn a_host_not_in_allowed_outbound_hosts_is_refused() {
         detail.contains("not permitted"),
         "Spin says the address is not permitted: {detail}"
     );
+}
+
+/// Whether the connection at `url` is encrypted, as the server sees it; with `ca_root`
+/// set on a connection builder.
+fn over_tls(host: &Host, url: &str, ca_root: Option<&str>) -> support::Reply {
+    host.post_json(
+        "/db/pg",
+        &json!({
+            "url": url,
+            "sql": "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            "ca_root": ca_root,
+        }),
+    )
+}
+
+#[test]
+fn tls_is_chosen_by_sslmode_and_verifies_the_server_as_spin_does() {
+    let server = TlsPostgres::start();
+    let app = App::new(&manifest(&format!(
+        "[[trigger.http]]\nroute = \"/db/...\"\ncomponent = \"db\"\n\n{}",
+        probe_component(
+            "db",
+            &format!(
+                r#"allowed_outbound_hosts = ["postgres://127.0.0.1:5432", "postgres://127.0.0.1:{0}", "postgres://localhost:{0}"]"#,
+                server.port()
+            )
+        ),
+    )));
+    let ca_pem = std::fs::read_to_string(server.ca_file()).expect("read the CA certificate");
+
+    let host = app.start();
+    // The server's CA is not among the system's roots: the handshake fails, and `prefer`
+    // does not fall back to plain text after a failed handshake.
+    for sslmode in ["require", "prefer"] {
+        let (error, detail) = over_tls(&host, &server.url(sslmode), None).expect_error(500);
+        assert_eq!(error, "connection-failed", "sslmode={sslmode}: {detail}");
+        assert!(
+            detail.contains("invalid peer certificate: UnknownIssuer"),
+            "sslmode={sslmode}: the certificate is refused: {detail}"
+        );
+    }
+    // The guest's root (`set-ca-root`) is trusted for its connection.
+    let reply = over_tls(&host, &server.url("require"), Some(&ca_pem)).expect_ok();
+    assert_eq!(reply["rows"], json!([[true]]));
+    // `disable` is plain text: the TLS-only server refuses it, the plain one answers.
+    let (error, detail) = over_tls(&host, &server.url("disable"), None).expect_error(500);
+    assert_eq!(error, "connection-failed", "{detail}");
+    let reply = over_tls(&host, &format!("{POSTGRES_URL}?sslmode=disable"), None).expect_ok();
+    assert_eq!(reply["rows"], json!([[false]]));
+    drop(host);
+
+    // SSL_CERT_FILE replaces the system's roots, as with OpenSSL (Spin's native-tls).
+    let ca_file = server.ca_file().display().to_string();
+    let host = app.start_with_env(&[("SSL_CERT_FILE", ca_file.as_str())]);
+    for sslmode in ["require", "prefer"] {
+        let reply = over_tls(&host, &server.url(sslmode), None).expect_ok();
+        assert_eq!(reply["rows"], json!([[true]]), "sslmode={sslmode}");
+    }
+    // The certificate names 127.0.0.1 only: the server's name is verified too.
+    let by_name = server.url("require").replace("127.0.0.1", "localhost");
+    let (error, detail) = over_tls(&host, &by_name, None).expect_error(500);
+    assert_eq!(error, "connection-failed", "{detail}");
+    assert!(detail.contains("not valid for name"), "{detail}");
 }

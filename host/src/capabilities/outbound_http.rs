@@ -1,7 +1,8 @@
 //! Outbound HTTP with Spin's rules, for both guest kinds (`wasi:http@0.3` handlers of
 //! spin-sdk 6 and `wasi:http/outgoing-handler@0.2` of spin-sdk 5): `allowed_outbound_hosts`
 //! enforced, relative URLs (and `http://self.alt`) sent to the app's own listener, and
-//! `http://<component>.spin.internal` dispatched in-process to that component.
+//! `http://<component>.spin.internal` dispatched in-process to that component. Requests
+//! over the network wait at most [`HttpTimeouts`].
 //!
 //! [`OutboundHttp::route`] holds the rules; the two `WasiHttpHooks` impls only carry a
 //! request to where it says.
@@ -14,6 +15,7 @@ use http_body_util::BodyExt;
 use http_body_util::combinators::UnsyncBoxBody;
 use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 use wasmtime_wasi::TrappableError;
 use wasmtime_wasi_http::p2;
 use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode as P2ErrorCode;
@@ -58,6 +60,53 @@ pub struct OutboundHttp {
     pub chain: Option<Weak<HttpTrigger>>,
     /// Where relative URLs go: the address the HTTP trigger listens on.
     pub self_origin: Option<SocketAddr>,
+    pub timeouts: HttpTimeouts,
+}
+
+/// The host's caps on the waits of a request over the network; without them a stalled
+/// server holds a guest for wasi-http's defaults, 600 s each. A guest's shorter
+/// `request-options` win. Chained requests stay in-process and are not capped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpTimeouts {
+    pub connect: Duration,
+    pub first_byte: Duration,
+    pub between_bytes: Duration,
+}
+
+impl Default for HttpTimeouts {
+    /// A reachable server accepts within milliseconds, so 10 s to connect leaves room for
+    /// lost SYNs and slow DNS. Waiting for bytes longer than the request deadline's default
+    /// (30 s) would not help: the guest's request is stopped when it resumes.
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(10),
+            first_byte: Duration::from_secs(30),
+            between_bytes: Duration::from_secs(30),
+        }
+    }
+}
+
+impl HttpTimeouts {
+    /// One request's timeouts: the guest's where it set a shorter one, the host's otherwise.
+    fn for_request(
+        self,
+        connect: Option<Duration>,
+        first_byte: Option<Duration>,
+        between_bytes: Option<Duration>,
+    ) -> Self {
+        let cap = |guest: Option<Duration>, host: Duration| guest.map_or(host, |g| g.min(host));
+        Self {
+            connect: cap(connect, self.connect),
+            first_byte: cap(first_byte, self.first_byte),
+            between_bytes: cap(between_bytes, self.between_bytes),
+        }
+    }
+
+    /// How long the response's head may take in all: wasi-http does not time out a TLS
+    /// handshake, so a server that accepts and then stalls the handshake is cut off here.
+    fn head_deadline(&self) -> Duration {
+        self.connect + self.first_byte
+    }
 }
 
 /// Where Spin's rules send an outgoing request.
@@ -180,6 +229,13 @@ impl WasiHttpHooks for OutboundHttp {
     ) -> Box<dyn Future<Output = Sent> + Send> {
         drop(fut);
         let destination = self.route(&mut request);
+        let timeouts = options.map_or(self.timeouts, |o| {
+            self.timeouts.for_request(
+                o.connect_timeout,
+                o.first_byte_timeout,
+                o.between_bytes_timeout,
+            )
+        });
         Box::new(async move {
             match destination.map_err(ErrorCode::from)? {
                 Destination::Chained { trigger, component } => {
@@ -192,7 +248,17 @@ impl WasiHttpHooks for OutboundHttp {
                     ))
                 }
                 Destination::Network => {
-                    let (response, io) = default_send_request(request, options).await?;
+                    let options = RequestOptions {
+                        connect_timeout: Some(timeouts.connect),
+                        first_byte_timeout: Some(timeouts.first_byte),
+                        between_bytes_timeout: Some(timeouts.between_bytes),
+                    };
+                    let (response, io) = tokio::time::timeout(
+                        timeouts.head_deadline(),
+                        default_send_request(request, Some(options)),
+                    )
+                    .await
+                    .map_err(|_| ErrorCode::ConnectionTimeout)??;
                     Ok((
                         response.map(BodyExt::boxed_unsync),
                         Box::new(io) as Box<dyn Future<Output = _> + Send>,
@@ -229,7 +295,24 @@ impl p2::WasiHttpHooks for OutboundHttp {
             Destination::Network => {
                 // A request to the app's own listener was rewritten to plain http.
                 config.use_tls = request.uri().scheme() == Some(&Scheme::HTTPS);
-                Ok(p2::default_send_request(request, config))
+                // wasi-http filled in 600 s where the guest set no timeout.
+                let timeouts = self.timeouts.for_request(
+                    Some(config.connect_timeout),
+                    Some(config.first_byte_timeout),
+                    Some(config.between_bytes_timeout),
+                );
+                config.connect_timeout = timeouts.connect;
+                config.first_byte_timeout = timeouts.first_byte;
+                config.between_bytes_timeout = timeouts.between_bytes;
+                let handle = wasmtime_wasi::runtime::spawn(async move {
+                    Ok(tokio::time::timeout(
+                        timeouts.head_deadline(),
+                        p2::default_send_request_handler(request, config),
+                    )
+                    .await
+                    .unwrap_or(Err(P2ErrorCode::ConnectionTimeout)))
+                });
+                Ok(p2::types::HostFutureIncomingResponse::pending(handle))
             }
         }
     }
@@ -264,5 +347,26 @@ pub fn p3_to_p2(e: ErrorCode) -> P2ErrorCode {
         ErrorCode::HttpProtocolError => P2ErrorCode::HttpProtocolError,
         ErrorCode::InternalError(m) => P2ErrorCode::InternalError(m),
         other => P2ErrorCode::InternalError(Some(format!("{other:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HttpTimeouts;
+    use std::time::Duration;
+
+    #[test]
+    fn a_guests_shorter_timeout_wins_and_a_longer_one_is_capped() {
+        let host = HttpTimeouts::default();
+        let secs = Duration::from_secs;
+        assert_eq!(host.for_request(None, None, None), host);
+        assert_eq!(
+            host.for_request(Some(secs(2)), Some(secs(600)), None),
+            HttpTimeouts {
+                connect: secs(2),
+                first_byte: host.first_byte,
+                between_bytes: host.between_bytes,
+            }
+        );
     }
 }

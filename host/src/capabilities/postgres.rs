@@ -1,5 +1,7 @@
 //! PostgreSQL: connections drawn from a pool per address (as Spin 4 keeps), to addresses the
-//! component's `allowed_outbound_hosts` permit, with Spin's type mapping.
+//! component's `allowed_outbound_hosts` permit, with Spin's type mapping. TLS as Spin chooses
+//! it: plain text for `sslmode=disable`, otherwise TLS whenever the server offers it (and
+//! only TLS for `sslmode=require`), with the server's certificate verified (see [`tls`]).
 //!
 //! Guests reach it through `spin:postgres@4.2.0` (spin-sdk 6), and `spin:postgres@4.0.0`,
 //! `@3.0.0` and `fermyon:spin/postgres@2.0.0` (spin-sdk 5). The runtime speaks 4.2.0's types;
@@ -18,15 +20,21 @@ use bytes::BytesMut;
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use tls::{CaRoot, RustlsConnect};
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
-use wasmtime::component::{Accessor, FutureReader, Linker, Resource, StreamReader};
+use wasmtime::component::{Accessor, FutureReader, Linker, Resource, ResourceTable, StreamReader};
+
+mod tls;
 
 /// Spin 4 keeps up to 64 connections per address.
 const POOL_SIZE: usize = 64;
 
+/// Pools by address and the guest's root certificate (its PEM text), as Spin keys them.
+type PoolKey = (String, Option<String>);
+
 #[derive(Default)]
 pub struct PostgresRuntime {
-    pools: Mutex<HashMap<String, deadpool_postgres::Pool>>,
+    pools: Mutex<HashMap<PoolKey, deadpool_postgres::Pool>>,
 }
 
 pub struct PostgresInstance {
@@ -39,29 +47,52 @@ pub struct PgConnection(Arc<deadpool_postgres::Object>);
 
 pub struct PgConnectionBuilder {
     address: String,
+    ca_root: Option<CaRoot>,
+}
+
+/// A builder's address and root certificate.
+fn builder_info(
+    table: &ResourceTable,
+    b: &Resource<PgConnectionBuilder>,
+) -> Result<(String, Option<CaRoot>), Error> {
+    table
+        .get(b)
+        .map(|b| (b.address.clone(), b.ca_root.clone()))
+        .map_err(|_| Error::ConnectionFailed("no builder found".into()))
 }
 
 impl PostgresRuntime {
-    fn pool(&self, address: &str) -> Result<deadpool_postgres::Pool, Error> {
+    fn pool(
+        &self,
+        address: &str,
+        ca_root: Option<&CaRoot>,
+    ) -> Result<deadpool_postgres::Pool, Error> {
+        let key = (address.to_owned(), ca_root.map(|root| root.pem.clone()));
         let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(pool) = pools.get(address) {
+        if let Some(pool) = pools.get(&key) {
             return Ok(pool.clone());
         }
         let config = address
             .parse::<tokio_postgres::Config>()
             .map_err(|e| Error::ConnectionFailed(e.to_string()))?;
-        let manager = deadpool_postgres::Manager::from_config(
-            config,
-            tokio_postgres::NoTls,
-            deadpool_postgres::ManagerConfig {
-                recycling_method: deadpool_postgres::RecyclingMethod::Clean,
-            },
-        );
+        let manager_config = deadpool_postgres::ManagerConfig {
+            recycling_method: deadpool_postgres::RecyclingMethod::Clean,
+        };
+        // Spin's choice: TLS unless `sslmode=disable`. tokio-postgres then asks the server
+        // for TLS; `prefer` (the default) goes on in plain text when the server declines,
+        // `require` fails, and a failed handshake fails either way.
+        let manager = if config.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
+            deadpool_postgres::Manager::from_config(config, tokio_postgres::NoTls, manager_config)
+        } else {
+            let tls =
+                RustlsConnect::new(ca_root).map_err(|e| Error::ConnectionFailed(e.to_string()))?;
+            deadpool_postgres::Manager::from_config(config, tls, manager_config)
+        };
         let pool = deadpool_postgres::Pool::builder(manager)
             .max_size(POOL_SIZE)
             .build()
             .map_err(|e| Error::ConnectionFailed(e.to_string()))?;
-        pools.insert(address.to_owned(), pool.clone());
+        pools.insert(key, pool.clone());
         Ok(pool)
     }
 }
@@ -101,13 +132,17 @@ async fn connect(
     runtime: Arc<PostgresRuntime>,
     rules: OutboundRules,
     address: String,
+    ca_root: Option<CaRoot>,
 ) -> Result<PgConnection, Error> {
     PostgresInstance::ensure_allowed(&rules, &address)?;
-    let pool = runtime.pool(&address)?;
-    let client = pool
-        .get()
-        .await
-        .map_err(|e| Error::ConnectionFailed(e.to_string()))?;
+    let pool = runtime.pool(&address, ca_root.as_ref())?;
+    let client = pool.get().await.map_err(|e| {
+        Error::ConnectionFailed(match e {
+            // tokio-postgres tells why (a refused certificate, say) only in the causes.
+            deadpool_postgres::PoolError::Backend(e) => format!("{:#}", anyhow::Error::from(e)),
+            other => other.to_string(),
+        })
+    })?;
     Ok(PgConnection(Arc::new(client)))
 }
 
@@ -390,11 +425,16 @@ impl InstanceState {
 }
 
 impl InstanceState {
-    async fn pg_open(&mut self, address: String) -> Result<Resource<PgConnection>, Error> {
+    async fn pg_open(
+        &mut self,
+        address: String,
+        ca_root: Option<CaRoot>,
+    ) -> Result<Resource<PgConnection>, Error> {
         let connection = connect(
             self.postgres.runtime.clone(),
             self.postgres.rules.clone(),
             address,
+            ca_root,
         )
         .await?;
         self.push_pg(connection)
@@ -425,7 +465,7 @@ impl InstanceState {
 
 impl pg::HostConnection for InstanceState {
     async fn open(&mut self, address: String) -> Result<Resource<PgConnection>, Error> {
-        self.pg_open(address).await
+        self.pg_open(address, None).await
     }
 
     async fn query(
@@ -454,29 +494,32 @@ impl pg::HostConnection for InstanceState {
 
 impl pg::HostConnectionBuilder for InstanceState {
     async fn new(&mut self, address: String) -> wasmtime::Result<Resource<PgConnectionBuilder>> {
-        Ok(self.table.push(PgConnectionBuilder { address })?)
+        Ok(self.table.push(PgConnectionBuilder {
+            address,
+            ca_root: None,
+        })?)
     }
 
     async fn set_ca_root(
         &mut self,
-        _: Resource<PgConnectionBuilder>,
-        _: String,
+        b: Resource<PgConnectionBuilder>,
+        certificate: String,
     ) -> Result<(), Error> {
-        Err(Error::Other(
-            "TLS to PostgreSQL is not supported by fusion-host".into(),
-        ))
+        let ca_root = CaRoot::from_pem(certificate)
+            .map_err(|e| Error::Other(format!("invalid root certificate: {e}")))?;
+        self.table
+            .get_mut(&b)
+            .map_err(|_| Error::ConnectionFailed("no builder found".into()))?
+            .ca_root = Some(ca_root);
+        Ok(())
     }
 
     async fn build(
         &mut self,
         b: Resource<PgConnectionBuilder>,
     ) -> Result<Resource<PgConnection>, Error> {
-        let address = self
-            .table
-            .get(&b)
-            .map(|b| b.address.clone())
-            .map_err(|_| Error::Other("no builder found".into()))?;
-        self.pg_open(address).await
+        let (address, ca_root) = builder_info(&self.table, &b)?;
+        self.pg_open(address, ca_root).await
     }
 
     async fn drop(&mut self, b: Resource<PgConnectionBuilder>) -> wasmtime::Result<()> {
@@ -497,9 +540,10 @@ fn instance_parts<T>(
 async fn open_for<T>(
     accessor: &Accessor<T, Capabilities>,
     address: String,
+    ca_root: Option<CaRoot>,
 ) -> Result<Resource<PgConnection>, Error> {
     let (runtime, rules) = instance_parts(accessor);
-    let connection = connect(runtime, rules, address).await?;
+    let connection = connect(runtime, rules, address, ca_root).await?;
     accessor.with(|mut access| access.get().push_pg(connection))
 }
 
@@ -515,7 +559,7 @@ impl pg::HostConnectionWithStore for Capabilities {
         accessor: &Accessor<T, Self>,
         address: String,
     ) -> Result<Resource<PgConnection>, Error> {
-        open_for(accessor, address).await
+        open_for(accessor, address, None).await
     }
 
     async fn query_async<T>(
@@ -556,15 +600,9 @@ impl pg::HostConnectionBuilderWithStore for Capabilities {
         accessor: &Accessor<T, Self>,
         b: Resource<PgConnectionBuilder>,
     ) -> Result<Resource<PgConnection>, Error> {
-        let address = accessor.with(|mut access| {
-            access
-                .get()
-                .table
-                .get(&b)
-                .map(|b| b.address.clone())
-                .map_err(|_| Error::Other("no builder found".into()))
-        })?;
-        open_for(accessor, address).await
+        let (address, ca_root) =
+            accessor.with(|mut access| builder_info(&access.get().table, &b))?;
+        open_for(accessor, address, ca_root).await
     }
 }
 
@@ -713,7 +751,7 @@ mod older {
 
     impl pg4::HostConnection for InstanceState {
         async fn open(&mut self, address: String) -> Result<Resource<PgConnection>, pg4::Error> {
-            self.pg_open(address).await.map_err(error_4_0)
+            self.pg_open(address, None).await.map_err(error_4_0)
         }
 
         async fn query(
@@ -808,7 +846,7 @@ mod older {
 
     impl pg3::HostConnection for InstanceState {
         async fn open(&mut self, address: String) -> Result<Resource<PgConnection>, pg3::Error> {
-            self.pg_open(address).await.map_err(error_3)
+            self.pg_open(address, None).await.map_err(error_3)
         }
 
         async fn query(
@@ -921,7 +959,7 @@ mod older {
             &mut self,
             address: String,
         ) -> Result<Resource<PgConnection>, v2_types::Error> {
-            self.pg_open(address).await.map_err(error_2)
+            self.pg_open(address, None).await.map_err(error_2)
         }
 
         async fn query(

@@ -8,6 +8,10 @@
 // each uses a different part of it.
 #![allow(dead_code, unused_imports)]
 
+mod tls_postgres;
+
+pub use tls_postgres::TlsPostgres;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -204,6 +208,32 @@ pub fn stub_upstream(body: &'static str) -> SocketAddr {
                 body.len()
             );
             let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    addr
+}
+
+/// A server on loopback that reads a request's head, writes `answer` (may be empty) and then
+/// neither answers more nor closes, until the client gives up: it stands for a stalled
+/// upstream in the outbound-timeout tests and lives as long as the test process.
+pub fn stalled_upstream(answer: &'static str) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the stalled upstream");
+    let addr = listener.local_addr().expect("local address");
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match stream.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let _ = stream.write_all(answer.as_bytes());
+                // Hold the connection open until the client closes it.
+                while matches!(stream.read(&mut byte), Ok(1)) {}
+            });
         }
     });
     addr
