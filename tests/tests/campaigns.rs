@@ -1,10 +1,12 @@
 //! Group buying: a campaign that reaches its minimum buys for every participant at the
 //! campaign price through the normal saga; one that ends below it fails; joins are
-//! refused with their reason; concurrent joins never overfill it.
+//! refused with their reason; concurrent joins never overfill it; a campaign too large
+//! for one event announces its success in parts, and every participant still gets one
+//! order.
 
 use acceptance::{
-    Client, Shop, Store, assert_field_error, assert_problem, for_both_stores, items,
-    order_reaching, stocked_product, text,
+    Claims, Client, JWT_SECRET, Shop, Store, assert_field_error, assert_problem, for_both_stores,
+    items, order_reaching, sign_hs256, stocked_product, text,
 };
 use serde_json::{Value, json};
 
@@ -13,6 +15,7 @@ for_both_stores!(
     a_campaign_below_its_minimum_fails_when_it_ends,
     joins_are_refused_with_their_reason,
     fifty_concurrent_joins_fill_thirty_places_and_succeed_once,
+    a_campaign_too_large_for_one_event_orders_for_everyone_once,
 );
 
 fn campaign(sku: &str, min: u32, max: u32, ends_in_secs: i64) -> Value {
@@ -233,4 +236,113 @@ fn fifty_concurrent_joins_fill_thirty_places_and_succeed_once(store: Store) {
         "SELECT COUNT(*) FROM outbox WHERE topic = 'campaign.successful'",
     );
     assert_eq!(successes.trim(), "1", "campaign.successful exactly once");
+}
+
+/// Participants of the large campaign: with [`largest_address_join`] they take about
+/// 2 MiB, twice what a delivery may carry, so one event naming them all could never be
+/// delivered. The domain's unit tests take 2,000; here every participant's order runs
+/// the whole saga, and 400 keep the test under half a minute per store.
+const LARGE_CAMPAIGN: usize = 400;
+/// The most participants one `campaign.successful` names (`campaigns_domain`'s
+/// `PARTICIPANTS_PER_EVENT`).
+const PER_EVENT: usize = 50;
+
+/// A join with the longest address lines a join takes, each character one that JSON
+/// spells in six bytes (`\u0001`): about 5 KB of event per participant.
+fn largest_address_join() -> Value {
+    let longest = "\u{1}".repeat(200);
+    let mut body = join_body();
+    for field in ["name", "line1", "city", "postal_code"] {
+        body["shipping_address"][field] = json!(longest);
+    }
+    body
+}
+
+fn a_campaign_too_large_for_one_event_orders_for_everyone_once(store: Store) {
+    let shop = Shop::start(store);
+    let admin = shop.admin();
+    stocked_product(&admin, "GROUP-5", 1999, LARGE_CAMPAIGN as i64);
+    let id = text(
+        &admin
+            .post(
+                "/api/v1/campaigns",
+                &campaign(
+                    "GROUP-5",
+                    LARGE_CAMPAIGN as u32,
+                    LARGE_CAMPAIGN as u32,
+                    3600,
+                ),
+            )
+            .expect_json(201),
+        "id",
+    );
+    // Customers by tokens signed with the app's key: registering each would hash a
+    // password with Argon2id, and a join needs only who the customer is.
+    let customers: Vec<Client> = (0..LARGE_CAMPAIGN)
+        .map(|n| {
+            shop.with_token(&sign_hs256(
+                JWT_SECRET,
+                &Claims {
+                    sub: &format!("large-campaign-customer-{n}"),
+                    role: "customer",
+                    tenant: "default",
+                    expires_in: 3600,
+                },
+            ))
+        })
+        .collect();
+    // The last join reaches the minimum, with everyone else already in.
+    let (last, first) = customers.split_last().expect("customers");
+    let (campaign_id, body) = (id.as_str(), &largest_address_join());
+    std::thread::scope(|scope| {
+        for batch in first.chunks(first.len().div_ceil(8)) {
+            scope.spawn(move || {
+                for customer in batch {
+                    customer
+                        .post(&format!("/api/v1/campaigns/{campaign_id}/join"), body)
+                        .expect_json(201);
+                }
+            });
+        }
+    });
+    last.post(&format!("/api/v1/campaigns/{id}/join"), body)
+        .expect_json(201);
+    // The bodies are ASCII (JSON escapes the rest), so their length is their size.
+    let successes = shop.sql(
+        "campaigns",
+        "SELECT COUNT(*), MAX(LENGTH(payload)), SUM(LENGTH(payload)) FROM outbox \
+         WHERE topic = 'campaign.successful'",
+    );
+    let sizes: Vec<usize> = successes
+        .trim()
+        .split('|')
+        .map(|n| n.parse().expect("a count"))
+        .collect();
+    assert_eq!(
+        sizes[0],
+        LARGE_CAMPAIGN.div_ceil(PER_EVENT),
+        "the success in parts"
+    );
+    assert!(
+        sizes[1] < 1 << 20 && sizes[2] > 1 << 20,
+        "each part fits a delivery, all of them would not: {sizes:?}"
+    );
+
+    for customer in &customers {
+        let orders = orders_of(customer, 1);
+        assert_eq!(orders.len(), 1, "one order per participant: {orders:?}");
+        assert_eq!(orders[0]["items"][0]["unit_price"], 1000, "{}", orders[0]);
+        order_reaching(customer, &text(&orders[0], "id"), "paid");
+    }
+    let placed = shop.sql(
+        "orders",
+        &format!(
+            "SELECT COUNT(*), COUNT(DISTINCT customer_id) FROM orders WHERE campaign_id = '{id}'"
+        ),
+    );
+    assert_eq!(
+        placed.trim(),
+        format!("{LARGE_CAMPAIGN}|{LARGE_CAMPAIGN}"),
+        "one order each, nobody left out"
+    );
 }

@@ -23,9 +23,10 @@ mod generated {
 
 pub use generated::fusion::commerce::events::*;
 
-/// Binds each payload record to its event type (also its topic).
+/// Binds each payload record to its event type (also its topic) and, when it is not the
+/// first, its `dataversion`.
 macro_rules! event_types {
-    ($($payload:ident => $const_name:ident = $event_type:literal;)*) => {
+    ($($payload:ident => $const_name:ident = $event_type:literal $(, version $version:literal)?;)*) => {
         /// Event types, which are also the topic names.
         pub mod topics {
             $(#[doc = concat!("`", $event_type, "`")]
@@ -35,6 +36,7 @@ macro_rules! event_types {
         }
         $(impl Event for $payload {
             const TYPE: &'static str = topics::$const_name;
+            $(const DATA_VERSION: &'static str = $version;)?
         })*
     };
 }
@@ -55,6 +57,7 @@ event_types! {
     OrderCancelled => ORDER_CANCELLED = "order.cancelled";
     CampaignCreated => CAMPAIGN_CREATED = "campaign.created";
     CampaignJoined => CAMPAIGN_JOINED = "campaign.joined";
-    CampaignSuccessful => CAMPAIGN_SUCCESSFUL = "campaign.successful";
-    CampaignFailed => CAMPAIGN_FAILED = "campaign.failed";
+    // 2: the participants come in parts (`part`, `parts`).
+    CampaignSuccessful => CAMPAIGN_SUCCESSFUL = "campaign.successful", version "2";
+    CampaignFailed => CAMPAIGN_FAILED = "campaign.failed", version "2";
 }

@@ -4,11 +4,12 @@
 
 use crate::join::{JoinRefusal, JoinRequest, join_refusal, reaches_minimum};
 use crate::new_campaign::NewCampaign;
+use crate::parts::{Part, split};
 use crate::status::CampaignStatus;
 use crate::{CampaignError, EVENT_SOURCE, Position};
 use contracts::{
     Address, CampaignCreated, CampaignFailed, CampaignJoined, CampaignParticipant,
-    CampaignSuccessful, Envelope,
+    CampaignSuccessful, Envelope, Event,
 };
 use kit::db::{Db, DbError, Row, SqlValue, transaction};
 use kit::outbox::enqueue;
@@ -203,8 +204,8 @@ pub async fn list_campaigns<D: Db>(
 /// (SQLite) orders concurrent joins. When the UPDATE finds no row, the participant is
 /// rolled back and the campaign's state names the reason (404 or a 409 refusal).
 ///
-/// Enqueues `campaign.joined`, and `campaign.successful` with every participant so far
-/// exactly when this join reached the minimum.
+/// Enqueues `campaign.joined`, and exactly when this join reached the minimum the
+/// `campaign.successful` events naming every participant so far, in parts.
 pub async fn join_campaign<D: Db>(
     db: &D,
     tenant: &str,
@@ -297,18 +298,19 @@ pub async fn join_campaign<D: Db>(
         )
         .await?;
         if reaches_minimum(joined.participants, joined.min_participants) {
-            let data = CampaignSuccessful {
-                campaign_id: joined.id.clone(),
-                name: joined.name.clone(),
-                sku: joined.sku.clone(),
-                price: joined.price,
-                currency: joined.currency.clone(),
-                participants: participants_of(db, tenant, campaign_id).await?,
-            };
-            enqueue(
-                db,
-                &Envelope::new(EVENT_SOURCE, tenant, correlation_id, data),
-            )
+            let participants = participants_of(db, tenant, campaign_id).await?;
+            enqueue_in_parts(db, tenant, correlation_id, participants, |part| {
+                CampaignSuccessful {
+                    campaign_id: joined.id.clone(),
+                    name: joined.name.clone(),
+                    sku: joined.sku.clone(),
+                    price: joined.price,
+                    currency: joined.currency.clone(),
+                    part: part.part,
+                    parts: part.parts,
+                    participants: part.members,
+                }
+            })
             .await?;
         }
         Ok(Joined {
@@ -317,6 +319,21 @@ pub async fn join_campaign<D: Db>(
         })
     })
     .await
+}
+
+/// One event per part of `members` (see [`crate::parts`]), each made by `event`.
+async fn enqueue_in_parts<D: Db, T, E: Event>(
+    db: &D,
+    tenant: &str,
+    correlation_id: &str,
+    members: Vec<T>,
+    event: impl Fn(Part<T>) -> E,
+) -> Result<(), DbError> {
+    for part in split(members) {
+        let envelope = Envelope::new(EVENT_SOURCE, tenant, correlation_id, event(part));
+        enqueue(db, &envelope).await?;
+    }
+    Ok(())
 }
 
 /// Everyone who joined the tenant's campaign, in the order they joined.
@@ -353,8 +370,9 @@ async fn participants_of<D: Db>(
 
 /// `POST /api/v1/campaigns/sweep` at `now`: every active campaign of every tenant that
 /// has ended below its minimum becomes `failed` (one conditional UPDATE, so a join that
-/// reached the minimum first keeps its campaign successful) and emits `campaign.failed`
-/// under its tenant, in one transaction. Returns how many failed.
+/// reached the minimum first keeps its campaign successful) and emits its
+/// `campaign.failed` events (its customers in parts) under its tenant, in one
+/// transaction. Returns how many failed.
 pub async fn fail_ended_campaigns<D: Db>(
     db: &D,
     correlation_id: &str,
@@ -381,21 +399,23 @@ pub async fn fail_ended_campaigns<D: Db>(
                 .into_iter()
                 .map(|participant| participant.customer_id)
                 .collect();
-            let data = CampaignFailed {
-                campaign_id: campaign_id.to_owned(),
-                name: row.get_str(2)?.to_owned(),
-                sku: row.get_str(3)?.to_owned(),
-                customer_ids,
-                reason: format!(
-                    "ended with {} of {} participants",
-                    row.get_i64(4)?,
-                    row.get_i64(5)?
-                ),
-            };
-            enqueue(
-                db,
-                &Envelope::new(EVENT_SOURCE, tenant, correlation_id, data),
-            )
+            let (name, sku) = (row.get_str(2)?, row.get_str(3)?);
+            let reason = format!(
+                "ended with {} of {} participants",
+                row.get_i64(4)?,
+                row.get_i64(5)?
+            );
+            enqueue_in_parts(db, tenant, correlation_id, customer_ids, |part| {
+                CampaignFailed {
+                    campaign_id: campaign_id.to_owned(),
+                    name: name.to_owned(),
+                    sku: sku.to_owned(),
+                    part: part.part,
+                    parts: part.parts,
+                    customer_ids: part.members,
+                    reason: reason.clone(),
+                }
+            })
             .await?;
         }
         Ok(failed.len() as u64)
@@ -406,7 +426,9 @@ pub async fn fail_ended_campaigns<D: Db>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::join::{Payment, ShippingAddress};
+    use crate::join::{MAX_ADDRESS_CHARS, MAX_TOKEN_CHARS, Payment, ShippingAddress};
+    use crate::new_campaign::{MAX_NAME_CHARS, MAX_SKU_CHARS};
+    use crate::parts::PARTICIPANTS_PER_EVENT;
     use crate::{CONTEXT, MIGRATIONS};
     use futures::executor::block_on;
     use kit::db::{NativeSqlite, migrate};
@@ -505,6 +527,18 @@ mod tests {
             .iter()
             .map(|row| serde_json::from_str(row.get_str(0).unwrap()).unwrap())
             .collect()
+    }
+
+    /// The outbox's events of `event_type` as stored: the bodies their deliveries send.
+    fn bodies_of(db: &NativeSqlite, event_type: &str) -> Vec<String> {
+        block_on(db.query(
+            "SELECT payload FROM outbox WHERE topic = $1 ORDER BY id",
+            &[event_type.into()],
+        ))
+        .unwrap()
+        .iter()
+        .map(|row| row.get_str(0).unwrap().to_owned())
+        .collect()
     }
 
     fn events_of(db: &NativeSqlite, event_type: &str) -> Vec<Value> {
@@ -641,6 +675,7 @@ mod tests {
         assert_eq!(data["campaign_id"], campaign.id.as_str());
         assert_eq!(data["price"], 19_900);
         assert_eq!(data["currency"], "EUR");
+        assert_eq!((&data["part"], &data["parts"]), (&1.into(), &1.into()));
         let customers: Vec<_> = data["participants"]
             .as_array()
             .unwrap()
@@ -823,7 +858,15 @@ mod tests {
             .find(|e| e["data"]["campaign_id"] == elsewhere.id.as_str())
             .unwrap();
         assert_eq!(other["tenant"], "globex");
-        assert_eq!(other["data"]["customer_ids"], serde_json::json!([]));
+        assert_eq!(
+            other["data"]["customer_ids"],
+            serde_json::json!([]),
+            "a failure with nobody is still announced, in one part"
+        );
+        assert_eq!(
+            (&other["data"]["part"], &other["data"]["parts"]),
+            (&1.into(), &1.into())
+        );
         assert_eq!(other["data"]["reason"], "ended with 0 of 2 participants");
 
         assert_eq!(
@@ -917,5 +960,118 @@ mod tests {
         ))
         .unwrap();
         assert!(failed.items.is_empty());
+    }
+
+    /// 2,000 customers (UUIDs, as accounts names them) in one campaign of a tenant and
+    /// with a request id as long as they go, each joined at the largest sizes a join
+    /// accepts, every character the one JSON spells longest (`\u0001`: six bytes); the
+    /// campaign's name and sku as long as they go. The campaign needs `min` participants.
+    fn two_thousand_at_the_largest_sizes(db: &NativeSqlite, min: i64) -> (String, Vec<String>) {
+        let longest = |chars: usize| "\u{1}".repeat(chars);
+        let tenant = "t".repeat(64);
+        let mut new = new_campaign(min, min);
+        new.name = longest(MAX_NAME_CHARS);
+        new.sku = "S".repeat(MAX_SKU_CHARS);
+        let campaign = create_in(db, &tenant, &new);
+        let join = JoinRequest {
+            shipping_address: ShippingAddress {
+                name: longest(MAX_ADDRESS_CHARS),
+                line1: longest(MAX_ADDRESS_CHARS),
+                city: longest(MAX_ADDRESS_CHARS),
+                postal_code: longest(MAX_ADDRESS_CHARS),
+                country: "GB".into(),
+            },
+            payment: Payment {
+                token: longest(MAX_TOKEN_CHARS),
+            },
+        };
+        kit::json::Validate::validate(&join).expect("the largest join is a valid one");
+        let request_id = "r".repeat(128);
+        let customers: Vec<String> = (0..2_000)
+            .map(|_| uuid::Uuid::now_v7().to_string())
+            .collect();
+        for customer in &customers {
+            block_on(join_campaign(
+                db,
+                &tenant,
+                &campaign.id,
+                customer,
+                &request_id,
+                &join,
+                DURING,
+            ))
+            .unwrap();
+        }
+        (campaign.id, customers)
+    }
+
+    /// The events of `event_type`: each body below a third of the 1 MiB a delivery may
+    /// carry, numbered 1 to `parts`, of `parts` at most [`PARTICIPANTS_PER_EVENT`] each;
+    /// returns their `data`.
+    fn parts_below_the_body_limit(db: &NativeSqlite, event_type: &str) -> Vec<Value> {
+        let bodies = bodies_of(db, event_type);
+        let largest = bodies.iter().map(String::len).max().unwrap();
+        assert!(
+            largest < kit::json::MAX_BODY_BYTES / 3,
+            "the largest {event_type} is {largest} bytes"
+        );
+        let parts = u32::try_from(bodies.len()).unwrap();
+        assert_eq!(parts, 2_000_u32.div_ceil(PARTICIPANTS_PER_EVENT as u32));
+        bodies
+            .iter()
+            .zip(1..)
+            .map(|(body, part)| {
+                let event: Value = serde_json::from_str(body).unwrap();
+                assert_eq!(event["dataversion"], "2");
+                let data = &event["data"];
+                assert_eq!(
+                    (&data["part"], &data["parts"]),
+                    (&part.into(), &parts.into())
+                );
+                data.clone()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_success_of_2000_at_the_largest_sizes_comes_in_parts_below_the_body_limit() {
+        let db = database();
+        let (campaign_id, customers) = two_thousand_at_the_largest_sizes(&db, 2_000);
+        let parts = parts_below_the_body_limit(&db, "campaign.successful");
+        let mut participant_ids = Vec::new();
+        let mut named = Vec::new();
+        for data in &parts {
+            assert_eq!(data["campaign_id"], campaign_id.as_str());
+            let participants = data["participants"].as_array().unwrap();
+            assert!((1..=PARTICIPANTS_PER_EVENT).contains(&participants.len()));
+            for participant in participants {
+                participant_ids.push(participant["participant_id"].as_str().unwrap());
+                named.push(participant["customer_id"].as_str().unwrap());
+            }
+        }
+        assert_eq!(named, customers, "every participant once, in joining order");
+        participant_ids.sort_unstable();
+        participant_ids.dedup();
+        assert_eq!(participant_ids.len(), 2_000);
+    }
+
+    #[test]
+    fn a_failure_of_2000_comes_in_parts_below_the_body_limit() {
+        let db = database();
+        let (campaign_id, customers) = two_thousand_at_the_largest_sizes(&db, 2_001);
+        assert_eq!(
+            block_on(fail_ended_campaigns(&db, &"r".repeat(128), AFTER)).unwrap(),
+            1
+        );
+        let parts = parts_below_the_body_limit(&db, "campaign.failed");
+        let mut named = Vec::new();
+        for data in &parts {
+            assert_eq!(data["campaign_id"], campaign_id.as_str());
+            assert_eq!(data["reason"], "ended with 2000 of 2001 participants");
+            let customer_ids = data["customer_ids"].as_array().unwrap();
+            assert!((1..=PARTICIPANTS_PER_EVENT).contains(&customer_ids.len()));
+            named.extend(customer_ids.iter().map(|id| id.as_str().unwrap()));
+        }
+        assert_eq!(named, customers, "every customer once, in joining order");
     }
 }

@@ -1,15 +1,17 @@
 //! The campaigns context's rules and SQL: group-buying campaigns (a sku at a campaign
 //! price between a minimum and a maximum of participants, open from `starts_at` until
 //! `ends_at`), their status machine, joins that count participants with one conditional
-//! UPDATE so `campaign.successful` is emitted exactly once, and the sweep that fails the
+//! UPDATE so the success is announced exactly once, and the sweep that fails the
 //! campaigns that ended below their minimum. Events go to the outbox in the same
-//! transaction as the change. Every function takes the tenant and touches only that
+//! transaction as the change; a success or failure is announced in parts of at most
+//! [`PARTICIPANTS_PER_EVENT`] participants, so no event outgrows a delivery. Every function takes the tenant and touches only that
 //! tenant's rows, except the sweep, which visits every tenant and emits each campaign's
 //! event under its own tenant.
 
 mod campaigns;
 mod join;
 mod new_campaign;
+mod parts;
 mod status;
 
 pub use campaigns::{
@@ -23,6 +25,7 @@ pub use join::{
 pub use new_campaign::{
     MAX_NAME_CHARS, MAX_PARTICIPANTS, MAX_SKU_CHARS, NewCampaign, ValidCampaign, normalize_time,
 };
+pub use parts::PARTICIPANTS_PER_EVENT;
 pub use status::{CampaignStatus, IllegalTransition, transition};
 
 use kit::db::{DbError, Migration};

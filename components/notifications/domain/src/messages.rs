@@ -389,6 +389,8 @@ pub(crate) mod tests {
             sku: "MUG-1".into(),
             price: 999,
             currency: "EUR".into(),
+            part: 1,
+            parts: 1,
             participants: vec![participant(ADA), participant(BOB)],
         }
     }
@@ -398,6 +400,8 @@ pub(crate) mod tests {
             campaign_id: "c1".into(),
             name: "Mugs for all".into(),
             sku: "MUG-1".into(),
+            part: 1,
+            parts: 1,
             customer_ids: vec![ADA.into(), BOB.into(), ADA.into()],
             reason: "2 of 10 participants by the end time".into(),
         }

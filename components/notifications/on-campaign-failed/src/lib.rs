@@ -1,7 +1,8 @@
-//! The `notifications-on-campaign-failed` component: `campaign.failed` tells each of the
-//! campaign's customers it failed and nobody was charged. The message is rendered from
-//! its template and stored once per customer; when `email_api_url` is set it is also
-//! emailed (see `notifications_domain::deliver`; email is at-least-once).
+//! The `notifications-on-campaign-failed` component: `campaign.failed` tells each
+//! customer it names (one part of the campaign's) it failed and nobody was charged. The
+//! message is rendered from its template and stored once per customer and event; when
+//! `email_api_url` is set it is also emailed (see `notifications_domain::deliver`; email
+//! is at-least-once).
 
 #[cfg(target_arch = "wasm32")]
 use kit::spin::Spin;

@@ -1,8 +1,8 @@
 //! The `notifications-on-campaign-successful` component: `campaign.successful` tells
-//! every participant the group deal succeeded and their order is being placed. The
-//! message is rendered from its template and stored once per customer; when
-//! `email_api_url` is set it is also emailed (see `notifications_domain::deliver`; email
-//! is at-least-once).
+//! each participant it names (one part of the campaign's) the group deal succeeded and
+//! their order is being placed. The message is rendered from its template and stored
+//! once per customer and event; when `email_api_url` is set it is also emailed (see
+//! `notifications_domain::deliver`; email is at-least-once).
 
 #[cfg(target_arch = "wasm32")]
 use kit::spin::Spin;

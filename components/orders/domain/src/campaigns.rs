@@ -1,10 +1,11 @@
 //! Group-buying orders: once a campaign is successful, every participant gets one order
 //! of one unit of the campaign's sku at the campaign's price, placed like any order
 //! (order number, fraud rules, `order.created` with the campaign id) so the normal saga
-//! reserves, charges and ships it. `campaign.successful` carries everyone who joined
-//! before success; `campaign.joined` of a campaign already successful carries one
-//! latecomer. A participant named by both events, or by a redelivery, still gets one
-//! order: the seat's unique index decides.
+//! reserves, charges and ships it. The `campaign.successful` events of one success carry
+//! everyone who joined before it, each participant in one of its parts; `campaign.joined`
+//! of a campaign already successful carries one latecomer. Each event is handled on its
+//! own, and a participant named by two events, or by a redelivery, still gets one order:
+//! the seat's unique index decides.
 
 use crate::OrderSettings;
 use crate::checkout::NewOrderItem;
@@ -70,8 +71,8 @@ struct Offer<'a> {
     currency: &'a str,
 }
 
-/// `campaign.successful`: an order for every participant so far. `terms` is asked once,
-/// with the campaign's sku.
+/// `campaign.successful`: an order for every participant of this part. `terms` is asked
+/// once, with the campaign's sku.
 pub async fn on_campaign_successful<D: Db>(
     db: &D,
     event: &Envelope<CampaignSuccessful>,
@@ -252,6 +253,8 @@ mod tests {
                 sku: "MUG-1".into(),
                 price: 900,
                 currency: "EUR".into(),
+                part: 1,
+                parts: 1,
                 participants: participants.iter().map(|n| participant(*n)).collect(),
             },
         )
@@ -407,6 +410,33 @@ mod tests {
         let json = serde_json::to_value(&orders[0]).unwrap();
         assert_eq!(json["campaign_id"], CAMPAIGN);
         assert_eq!(json["review_reasons"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn each_part_of_a_success_places_its_own_participants_orders() {
+        let db = database();
+        let mut first = successful(&[1, 2]);
+        let mut second = successful(&[3]);
+        (first.data.parts, second.data.part, second.data.parts) = (2, 2, 2);
+        apply_successful(&db, &second, terms(FraudRules::default())).unwrap();
+        apply_successful(&db, &first, terms(FraudRules::default())).unwrap();
+        assert_eq!(
+            apply_successful(&db, &second, terms(FraudRules::default())).unwrap(),
+            None,
+            "a redelivered part is a no-op"
+        );
+        let mut customers: Vec<String> =
+            all_orders(&db).into_iter().map(|o| o.customer_id).collect();
+        customers.sort_unstable();
+        assert_eq!(customers, ["customer-1", "customer-2", "customer-3"]);
+        let causes: Vec<Value> = created_events(&db)
+            .iter()
+            .map(|e| e["causationid"].clone())
+            .collect();
+        assert_eq!(
+            causes,
+            [&second.id, &first.id, &first.id].map(|id| Value::from(id.as_str()))
+        );
     }
 
     #[test]

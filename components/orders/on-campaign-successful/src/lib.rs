@@ -1,8 +1,9 @@
 //! The `orders-on-campaign-successful` component: `campaign.successful` places one order
-//! per participant — the campaign's sku × 1 at the campaign price, named from the
-//! catalog, taxed and shipped from the variables, scored by the fraud rules — each with
-//! its `order.created` carrying the campaign id. A participant who already has an order
-//! for the campaign gets no second one; see `orders_domain::on_campaign_successful`.
+//! per participant it names (one part of the campaign's) — the campaign's sku × 1 at the
+//! campaign price, named from the catalog, taxed and shipped from the variables, scored
+//! by the fraud rules — each with its `order.created` carrying the campaign id. A
+//! participant who already has an order for the campaign gets no second one; see
+//! `orders_domain::on_campaign_successful`.
 
 #[cfg(target_arch = "wasm32")]
 use kit::spin::Spin;
