@@ -1,19 +1,19 @@
-//! Email through a Postmark-style HTTP API, and the handler flow around it: store the
-//! event's messages, then — when `email_api_url` is set — look up each customer's
-//! address in accounts and post each message there.
+//! Email through a Postmark-style HTTP API, and the handler flow around it: when
+//! `email_api_url` is set, look up the address of each customer an event has a new
+//! message for in accounts and post the message there; then store the event's messages.
 //!
 //! The outside world comes in through kit's [`Variables`] and [`Outbound`] (Spin's in
 //! the handler components, fakes in tests), so the whole flow is tested natively.
 //!
-//! Delivery is at-least-once. Emails go out inside the handler's transaction: when one
-//! still fails after its retries the handler answers [`HandlerError::Retry`], the stored
-//! messages roll back and the dispatcher redelivers the event later, so nothing is stored
-//! twice — but the emails already sent for that event (the other participants of a
-//! campaign, say) are sent again then, and so is every email of an event whose commit
-//! fails after the send.
+//! Delivery is at-least-once. Emails go out before the handler's transaction, so no lock
+//! is held while accounts or the email API answer: when one still fails after its retries
+//! the handler answers [`HandlerError::Retry`], nothing is stored and the dispatcher
+//! redelivers the event later — and the emails already sent for that event (the other
+//! participants of a campaign, say) are sent again then, as is every email of an event
+//! whose commit fails after the send. A message once stored is never emailed again.
 
-use crate::inbox::{Notification, store_messages};
-use crate::messages::Notify;
+use crate::inbox::{new_messages, store_messages};
+use crate::messages::{Message, Notify};
 use contracts::Envelope;
 use contracts::clients::{accounts, describe};
 use http::header;
@@ -119,12 +119,12 @@ pub struct PostmarkEmail<'a> {
 }
 
 impl<'a> PostmarkEmail<'a> {
-    pub fn new(from: &'a str, to: &'a str, notification: &'a Notification) -> Self {
+    pub fn new(from: &'a str, to: &'a str, message: &'a Message) -> Self {
         Self {
             from,
             to,
-            subject: &notification.subject,
-            text_body: &notification.body,
+            subject: &message.subject,
+            text_body: &message.body,
             message_stream: MESSAGE_STREAM,
         }
     }
@@ -185,29 +185,29 @@ async fn post_with_retries<O: Outbound>(
     ))
 }
 
-/// Emails each of `stored` (messages of `tenant`) to its customer. An unknown customer
-/// gets no email; an address that cannot be read or an email that cannot be sent is
+/// Emails each of `messages` (of `tenant`) to its customer. An unknown customer gets no
+/// email; an address that cannot be read or an email that cannot be sent is
 /// [`HandlerError::Retry`].
-pub async fn email_notifications<O: Outbound>(
+pub async fn email_messages<O: Outbound>(
     outbound: &O,
     settings: &EmailSettings,
     tenant: &str,
-    stored: &[Notification],
+    messages: &[Message],
     now: i64,
 ) -> Result<(), HandlerError> {
-    for notification in stored {
-        let customer = &notification.customer_id;
+    for message in messages {
+        let customer = &message.customer_id;
         let to = customer_email(outbound, settings, tenant, customer, now)
             .await
             .map_err(|error| HandlerError::Retry(format!("emailing {customer}: {error}")))?;
         let Some(to) = to else {
             eprintln!(
-                "notifications: no user {customer} in tenant {tenant}; message {} not emailed",
-                notification.id
+                "notifications: no user {customer} in tenant {tenant}; {} message not emailed",
+                message.kind.as_str()
             );
             continue;
         };
-        let email = PostmarkEmail::new(&settings.from, &to, notification);
+        let email = PostmarkEmail::new(&settings.from, &to, message);
         post_with_retries(outbound, settings, &email)
             .await
             .map_err(|error| HandlerError::Retry(format!("emailing {customer}: {error}")))?;
@@ -215,29 +215,25 @@ pub async fn email_notifications<O: Outbound>(
     Ok(())
 }
 
-/// The whole of a handler's effect: stores the messages `event` renders and, when email
-/// is on (`settings`), emails the ones stored now. Runs in the handler's transaction;
-/// see the module's note on at-least-once email.
-pub async fn notify<D: Db, E: Notify, O: Outbound>(
+/// The first half of every notifications handler, outside any transaction: when email
+/// is on (`settings`), emails the messages `event` renders that are not stored yet.
+pub async fn email_new_messages<D: Db, E: Notify, O: Outbound>(
     db: &D,
     event: &Envelope<E>,
     outbound: &O,
     settings: Option<&EmailSettings>,
     now: i64,
 ) -> Result<(), HandlerError> {
-    let stored = store_messages(db, event).await?;
-    match settings {
-        Some(settings) => {
-            email_notifications(outbound, settings, &event.tenant, &stored, now).await
-        }
-        None => Ok(()),
-    }
+    let Some(settings) = settings else {
+        return Ok(());
+    };
+    let new = new_messages(db, event).await?;
+    email_messages(outbound, settings, &event.tenant, &new, now).await
 }
 
-/// The effect of every notifications handler: store the event's messages and email them
-/// when the variables turn email on (see [`notify`]). Unreadable settings are retried:
-/// the event waits for the fix rather than going unannounced.
-pub async fn deliver<D: Db, E: Notify>(
+/// [`email_new_messages`] with the settings the variables make. Unreadable settings are
+/// retried: the event waits for the fix rather than going unannounced.
+pub async fn email<D: Db, E: Notify>(
     db: &D,
     event: &Envelope<E>,
     variables: &impl Variables,
@@ -246,5 +242,16 @@ pub async fn deliver<D: Db, E: Notify>(
     let settings = EmailSettings::configured(variables)
         .await
         .map_err(HandlerError::Retry)?;
-    notify(db, event, outbound, settings.as_ref(), unix_now()).await
+    email_new_messages(db, event, outbound, settings.as_ref(), unix_now()).await
+}
+
+/// The second half, in the handler's transaction (with the event's id): stores the
+/// messages `event` renders.
+pub async fn record<D: Db, E: Notify>(
+    db: &D,
+    event: &Envelope<E>,
+    _emailed: (),
+) -> Result<(), HandlerError> {
+    store_messages(db, event).await?;
+    Ok(())
 }

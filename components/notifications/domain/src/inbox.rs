@@ -1,7 +1,7 @@
 //! The `notifications` table: messages stored once per customer per event, and each
 //! customer's inbox, newest first.
 
-use crate::messages::{Kind, Notify};
+use crate::messages::{Kind, Message, Notify};
 use contracts::{Envelope, now_rfc3339};
 use kit::db::{Db, DbError, Row};
 use kit::pagination::{Page, PageParams};
@@ -47,26 +47,59 @@ fn notification(row: &Row) -> Result<Notification, DbError> {
     })
 }
 
-/// Stores the messages `event` renders, for its tenant, and returns those stored now: a
-/// customer who already has this event's message (a redelivery past the inbox of applied
-/// events) is skipped, so nothing is stored — or emailed — twice. A message naming no
-/// customer has no inbox to go to; it is logged and dropped. Call it in the handler's
-/// transaction.
-pub async fn store_messages<D: Db, E: Notify>(
-    db: &D,
-    event: &Envelope<E>,
-) -> Result<Vec<Notification>, DbError> {
-    let mut stored = Vec::new();
-    for message in event.data.messages() {
-        if message.customer_id.trim().is_empty() {
+/// The messages `event` renders that have a customer to go to. A message naming no
+/// customer has no inbox; it is logged and dropped.
+fn addressed_messages<E: Notify>(event: &Envelope<E>) -> Vec<Message> {
+    let mut messages = event.data.messages();
+    messages.retain(|message| {
+        let addressed = !message.customer_id.trim().is_empty();
+        if !addressed {
             eprintln!(
                 "notifications: {} {} names no customer for a {} message; not stored",
                 event.event_type,
                 event.id,
                 message.kind.as_str()
             );
-            continue;
         }
+        addressed
+    });
+    messages
+}
+
+/// The messages of `event` not stored yet: what is still to be emailed.
+pub async fn new_messages<D: Db, E: Notify>(
+    db: &D,
+    event: &Envelope<E>,
+) -> Result<Vec<Message>, DbError> {
+    let mut new = Vec::new();
+    for message in addressed_messages(event) {
+        let stored = db
+            .query(
+                "SELECT 1 FROM notifications WHERE tenant = $1 AND event_id = $2 \
+                 AND customer_id = $3",
+                &[
+                    event.tenant.as_str().into(),
+                    event.id.as_str().into(),
+                    message.customer_id.as_str().into(),
+                ],
+            )
+            .await?;
+        if stored.is_empty() {
+            new.push(message);
+        }
+    }
+    Ok(new)
+}
+
+/// Stores the messages `event` renders, for its tenant, and returns those stored now: a
+/// customer who already has this event's message (a redelivery past the inbox of applied
+/// events) is skipped, so nothing is stored twice. Call it in the handler's transaction.
+pub async fn store_messages<D: Db, E: Notify>(
+    db: &D,
+    event: &Envelope<E>,
+) -> Result<Vec<Notification>, DbError> {
+    let mut stored = Vec::new();
+    for message in addressed_messages(event) {
         let rows = db
             .query(
                 &format!(

@@ -1,20 +1,20 @@
 //! The notifications context: what a customer sees of the saga and of group buying.
 //!
 //! Each event it listens to renders, from a template per [`Kind`], one message per
-//! customer it concerns ([`Notify`]); the handler stores them in `notifications` in its
-//! transaction, once per customer and event ([`store_messages`]), and — when the
-//! `email_api_url` variable is set — emails them through a Postmark-style API with the
-//! address read from accounts ([`email`]). Customers read their own messages, newest
-//! first ([`list_notifications`]). Every query is scoped to the event's or the token's
-//! tenant.
+//! customer it concerns ([`Notify`]); the handler first — when the `email_api_url`
+//! variable is set, and outside any transaction — emails those not stored yet through a
+//! Postmark-style API with the address read from accounts ([`email()`]), then stores them
+//! in `notifications` in its transaction, once per customer and event ([`record`]).
+//! Customers read their own messages, newest first ([`list_notifications`]). Every query
+//! is scoped to the event's or the token's tenant.
 
 pub mod email;
 mod inbox;
 mod messages;
 pub mod template;
 
-pub use email::{EmailSettings, deliver, notify};
-pub use inbox::{Notification, Position, list_notifications, store_messages};
+pub use email::{EmailSettings, email, email_new_messages, record};
+pub use inbox::{Notification, Position, list_notifications, new_messages, store_messages};
 pub use messages::{Kind, Message, Notify, Template};
 
 use kit::db::Migration;

@@ -13,7 +13,7 @@ use futures::executor::block_on;
 use kit::auth::{JwtKey, Role};
 use kit::db::{Db, NativeSqlite, migrate};
 use kit::outbound::{Answer, Outbound};
-use kit::outbox::{HandlerError, apply_once};
+use kit::outbox::{HandlerError, apply_once_calling_out};
 use kit::pagination::{PageParams, decode_cursor};
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
@@ -124,16 +124,30 @@ fn answer(status: u16, body: Vec<u8>) -> Answer {
     http::Response::builder().status(status).body(body).unwrap()
 }
 
-/// Applies `event` as a handler does: once, in a transaction.
+/// Applies `event` as a handler does: the email first, then the record, once.
 fn handle<E: Notify>(
     db: &NativeSqlite,
     event: &Envelope<E>,
     world: &FakeWorld,
     settings: Option<&EmailSettings>,
 ) -> Result<Option<()>, HandlerError> {
-    block_on(apply_once(db, SUBSCRIBER, &event.id, async |db| {
-        notify(db, event, world, settings, NOW).await
-    }))
+    handle_as(SUBSCRIBER, db, event, world, settings)
+}
+
+fn handle_as<E: Notify>(
+    subscriber: &str,
+    db: &NativeSqlite,
+    event: &Envelope<E>,
+    world: &FakeWorld,
+    settings: Option<&EmailSettings>,
+) -> Result<Option<()>, HandlerError> {
+    block_on(apply_once_calling_out(
+        db,
+        subscriber,
+        &event.id,
+        async |db| email_new_messages(db, event, world, settings, NOW).await,
+        async |db, emailed| record(db, event, emailed).await,
+    ))
 }
 
 fn inbox(db: &NativeSqlite, tenant: &str, customer: &str) -> Vec<Notification> {
@@ -225,12 +239,7 @@ fn a_redelivered_event_stores_nothing_new() {
 
     // Even past the inbox of applied events (another subscriber id), the table keeps one
     // message per customer and event, and nothing is emailed again.
-    let again = block_on(apply_once(
-        &db,
-        "another-subscriber",
-        &paid.id,
-        async |db| notify(db, &paid, &world, Some(&settings()), NOW).await,
-    ));
+    let again = handle_as("another-subscriber", &db, &paid, &world, Some(&settings()));
     assert_eq!(again, Ok(Some(())));
     assert_eq!(count(&db), 2);
     assert_eq!(world.posted().len(), 2);
@@ -424,7 +433,7 @@ fn an_email_api_that_stays_down_retries_the_event_and_stores_nothing() {
     );
     assert_eq!(world.posted().len(), 3);
     assert_eq!(*world.sleeps.borrow(), SEND_RETRY_DELAYS);
-    assert_eq!(count(&db), 0, "the message rolled back with the event");
+    assert_eq!(count(&db), 0, "nothing stored before it is sent");
 
     // The dispatcher's redelivery, once the API is back, stores and sends it once.
     assert_eq!(handle(&db, &paid, &world, Some(&settings())), Ok(Some(())));
@@ -475,16 +484,13 @@ fn email_settings_come_from_the_variables() {
 
 #[test]
 fn the_postmark_request_carries_the_token_and_the_body() {
-    let notification = Notification {
-        id: "n1".into(),
+    let message = Message {
         customer_id: ADA.into(),
         kind: Kind::Delivered,
         subject: "Your order has been delivered".into(),
         body: "Enjoy \"it\"!".into(),
-        created_at: "t".into(),
-        event_id: "e1".into(),
     };
-    let email = PostmarkEmail::new("shop@acme.example", "ada@example.com", &notification);
+    let email = PostmarkEmail::new("shop@acme.example", "ada@example.com", &message);
     let request = postmark_request(&settings(), &email).unwrap();
     assert_eq!(request.method(), http::Method::POST);
     assert_eq!(request.uri(), EMAIL_API);

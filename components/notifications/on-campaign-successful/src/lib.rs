@@ -2,7 +2,7 @@
 //! each participant it names (one part of the campaign's) the group deal succeeded and
 //! their order is being placed. The message is rendered from its template and stored
 //! once per customer and event; when `email_api_url` is set it is also emailed (see
-//! `notifications_domain::deliver`; email is at-least-once).
+//! `notifications_domain::email`; email is at-least-once).
 
 #[cfg(target_arch = "wasm32")]
 use kit::spin::Spin;
@@ -11,5 +11,6 @@ kit::event_handler!(
     "notifications-on-campaign-successful",
     notifications_domain,
     contracts::CampaignSuccessful,
-    async |db, event| notifications_domain::deliver(db, event, &Spin, &Spin).await
+    call_out: async |db, event| notifications_domain::email(db, event, &Spin, &Spin).await,
+    record: notifications_domain::record,
 );

@@ -1,7 +1,7 @@
 //! The `notifications-on-order-cancelled` component: `order.cancelled` tells the customer
 //! the order was cancelled, with the reason. The message is rendered from its template
 //! and stored once per customer; when `email_api_url` is set it is also emailed (see
-//! `notifications_domain::deliver`; email is at-least-once).
+//! `notifications_domain::email`; email is at-least-once).
 
 #[cfg(target_arch = "wasm32")]
 use kit::spin::Spin;
@@ -10,5 +10,6 @@ kit::event_handler!(
     "notifications-on-order-cancelled",
     notifications_domain,
     contracts::OrderCancelled,
-    async |db, event| notifications_domain::deliver(db, event, &Spin, &Spin).await
+    call_out: async |db, event| notifications_domain::email(db, event, &Spin, &Spin).await,
+    record: notifications_domain::record,
 );

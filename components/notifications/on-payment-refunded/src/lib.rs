@@ -1,7 +1,7 @@
 //! The `notifications-on-payment-refunded` component: `payment.refunded` tells the
 //! customer of a refund and the total refunded so far. The message is rendered from its
 //! template and stored once per customer; when `email_api_url` is set it is also emailed
-//! (see `notifications_domain::deliver`; email is at-least-once).
+//! (see `notifications_domain::email`; email is at-least-once).
 
 #[cfg(target_arch = "wasm32")]
 use kit::spin::Spin;
@@ -10,5 +10,6 @@ kit::event_handler!(
     "notifications-on-payment-refunded",
     notifications_domain,
     contracts::PaymentRefunded,
-    async |db, event| notifications_domain::deliver(db, event, &Spin, &Spin).await
+    call_out: async |db, event| notifications_domain::email(db, event, &Spin, &Spin).await,
+    record: notifications_domain::record,
 );
