@@ -2,8 +2,9 @@
 //! `spin up` — serving the repo's spin.toml from a fresh state directory, on SQLite or on
 //! a fresh PostgreSQL database.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
+use std::sync::RwLock;
 
 use serde_json::{Value, json};
 use testing::{Reply, Request, ScratchDatabase, Server, toml_path, workspace_dir};
@@ -21,12 +22,16 @@ pub enum Store {
     Postgres,
 }
 
-/// A running app with state of its own; stopped and cleaned up when dropped.
+/// A running app with state of its own; stopped and cleaned up when dropped. It may be
+/// killed and restarted on the same state (see [`Shop::kill`]), so the running server
+/// is replaceable while callers hold the shop.
 pub struct Shop {
     // Fields drop in order: the host stops before its database and its state go.
-    server: Server,
+    server: RwLock<Server>,
     database: Option<ScratchDatabase>,
     state: tempfile::TempDir,
+    /// The app variables beyond the defaults, kept for a restart.
+    variables: Vec<(String, String)>,
 }
 
 impl Shop {
@@ -38,55 +43,70 @@ impl Shop {
     /// production shape), started when none answers.
     pub fn start_on_redis(store: Store) -> Shop {
         testing::ensure_redis();
-        Shop::launch(store, &[], KeyValue::Redis)
+        Shop::launch(scratch_database(store), &[], KeyValue::Redis)
     }
 
     /// A shop whose app variables `variables` (name, value) override the defaults.
     pub fn start_with(store: Store, variables: &[(&str, &str)]) -> Shop {
-        Shop::launch(store, variables, KeyValue::File)
+        Shop::launch(scratch_database(store), variables, KeyValue::File)
     }
 
-    fn launch(store: Store, variables: &[(&str, &str)], key_value: KeyValue) -> Shop {
-        let manifest = workspace_dir().join("spin.toml");
-        check_components_built(&manifest);
+    /// A PostgreSQL shop whose database lives on the server at `addr` (host:port) rather
+    /// than the shared one, e.g. a [`testing::PostgresCluster`] a test restarts.
+    pub fn start_on_postgres_at(addr: &str, variables: &[(&str, &str)]) -> Shop {
+        let database = ScratchDatabase::create_on(addr);
+        Shop::launch(Some(database), variables, KeyValue::File)
+    }
+
+    fn launch(
+        database: Option<ScratchDatabase>,
+        variables: &[(&str, &str)],
+        key_value: KeyValue,
+    ) -> Shop {
+        check_components_built(&workspace_dir().join("spin.toml"));
         let state = tempfile::Builder::new()
             .prefix("fusion-shop-")
             .tempdir()
             .expect("create the shop's state dir");
-        let runtime_config = write_runtime_config(state.path(), key_value);
-        let database = (store == Store::Postgres).then(ScratchDatabase::create);
-
-        let mut command = up_command(state.path());
-        command
-            .arg("--from")
-            .arg(&manifest)
-            .arg("--runtime-config-file")
-            .arg(runtime_config)
-            .current_dir(state.path())
-            .env("SPIN_VARIABLE_JWT_SECRET", JWT_SECRET)
-            .env("SPIN_VARIABLE_ADMIN_EMAIL", ADMIN_EMAIL)
-            .env("SPIN_VARIABLE_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("SPIN_VARIABLE_PAYMENT_PROVIDER", "test")
-            .env("SPIN_VARIABLE_OPERATOR_KEY", OPERATOR_KEY);
-        match &database {
-            Some(database) => command
-                .env("SPIN_VARIABLE_DB_DRIVER", "postgres")
-                .env("SPIN_VARIABLE_DB_URL", database.url()),
-            None => command.env("SPIN_VARIABLE_DB_DRIVER", "sqlite"),
-        };
-        // Rate limits are the edge tests' subject; elsewhere they would only make a busy
-        // test flaky. A test's own `variables` come later and win.
-        command
-            .env("SPIN_VARIABLE_RATE_LIMIT_PER_SECOND", "100000")
-            .env("SPIN_VARIABLE_RATE_LIMIT_BURST", "100000");
-        for (name, value) in variables {
-            command.env(format!("SPIN_VARIABLE_{}", name.to_uppercase()), value);
-        }
+        write_runtime_config(state.path(), key_value);
+        let variables: Vec<_> = variables
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
+        let server = Server::start(up(state.path(), database.as_ref(), &variables));
         Shop {
-            server: Server::start(command),
+            server: RwLock::new(server),
             database,
             state,
+            variables,
         }
+    }
+
+    /// Kills the app with SIGKILL, as a crash or the OOM killer does: no graceful
+    /// shutdown, requests in flight cut off, its store left as it was at that instant.
+    pub fn kill(&self) {
+        self.server().kill();
+    }
+
+    /// Starts the app again on the same state, database and variables (after
+    /// [`Shop::kill`]); callers holding this shop reach the new instance (its address
+    /// may differ).
+    pub fn restart(&self) {
+        self.kill();
+        let fresh = Server::start(up(
+            self.state.path(),
+            self.database.as_ref(),
+            &self.variables,
+        ));
+        let killed = std::mem::replace(
+            &mut *self.server.write().unwrap_or_else(|e| e.into_inner()),
+            fresh,
+        );
+        drop(killed);
+    }
+
+    fn server(&self) -> std::sync::RwLockReadGuard<'_, Server> {
+        self.server.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Runs `sql` directly in `context`'s database, behind the app's back (to stage what a
@@ -103,7 +123,7 @@ impl Shop {
     }
 
     pub fn url(&self, path: &str) -> String {
-        self.server.url(path)
+        self.server().url(path)
     }
 
     /// Drops the PostgreSQL database under the running app (closing its connections), to
@@ -216,7 +236,7 @@ impl Drop for Shop {
     fn drop(&mut self) {
         // A failing test shows what the host and the components logged.
         if std::thread::panicking() {
-            eprintln!("--- app output ---\n{}", self.server.output());
+            eprintln!("--- app output ---\n{}", self.server().output());
         }
     }
 }
@@ -367,7 +387,10 @@ enum KeyValue {
     Redis,
 }
 
-fn write_runtime_config(state: &Path, key_value: KeyValue) -> PathBuf {
+/// The runtime config's file name in a shop's state directory.
+const RUNTIME_CONFIG: &str = "runtime-config.toml";
+
+fn write_runtime_config(state: &Path, key_value: KeyValue) {
     let mut toml = String::new();
     for database in [
         "accounts",
@@ -394,9 +417,46 @@ fn write_runtime_config(state: &Path, key_value: KeyValue) -> PathBuf {
             testing::REDIS_URL
         ),
     });
-    let path = state.join("runtime-config.toml");
-    std::fs::write(&path, toml).expect("write the runtime config");
-    path
+    std::fs::write(state.join(RUNTIME_CONFIG), toml).expect("write the runtime config");
+}
+
+/// A PostgreSQL database of its own on the shared server for a `Postgres` shop.
+fn scratch_database(store: Store) -> Option<ScratchDatabase> {
+    (store == Store::Postgres).then(ScratchDatabase::create)
+}
+
+/// The command that serves the repo's app from `state` (its runtime config written
+/// there), on `database` when given (else SQLite), with the tests' variables and then
+/// `variables`.
+fn up(state: &Path, database: Option<&ScratchDatabase>, variables: &[(String, String)]) -> Command {
+    let mut command = up_command(state);
+    command
+        .arg("--from")
+        .arg(workspace_dir().join("spin.toml"))
+        .arg("--runtime-config-file")
+        .arg(state.join(RUNTIME_CONFIG))
+        .current_dir(state)
+        .env("SPIN_VARIABLE_JWT_SECRET", JWT_SECRET)
+        .env("SPIN_VARIABLE_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("SPIN_VARIABLE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("SPIN_VARIABLE_PAYMENT_PROVIDER", "test")
+        .env("SPIN_VARIABLE_OPERATOR_KEY", OPERATOR_KEY);
+    match database {
+        Some(database) => command
+            .env("SPIN_VARIABLE_DB_DRIVER", "postgres")
+            .env("SPIN_VARIABLE_DB_URL", database.url())
+            .env("SPIN_VARIABLE_DB_HOST", database.server()),
+        None => command.env("SPIN_VARIABLE_DB_DRIVER", "sqlite"),
+    };
+    // Rate limits are the edge tests' subject; elsewhere they would only make a busy
+    // test flaky. A test's own `variables` come later and win.
+    command
+        .env("SPIN_VARIABLE_RATE_LIMIT_PER_SECOND", "100000")
+        .env("SPIN_VARIABLE_RATE_LIMIT_BURST", "100000");
+    for (name, value) in variables {
+        command.env(format!("SPIN_VARIABLE_{}", name.to_uppercase()), value);
+    }
+    command
 }
 
 /// `up` on the runtime under test: the real Spin CLI that `SPIN_BIN` names (parity runs,

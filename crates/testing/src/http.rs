@@ -46,6 +46,13 @@ impl Request {
     /// Sends the request on a fresh connection (no pooling, so a server shutting down is not
     /// kept busy by idle keep-alive connections of the tests). Panics when no reply arrives.
     pub fn send(self) -> Reply {
+        self.try_send()
+            .unwrap_or_else(|failure| panic!("{failure}"))
+    }
+
+    /// [`Request::send`], with no reply (a server killed or gone) an error naming the
+    /// request and why.
+    pub fn try_send(self) -> Result<Reply, String> {
         let Request {
             method,
             url,
@@ -69,18 +76,18 @@ impl Request {
             .unwrap_or_else(|e| panic!("invalid request {method} {url}: {e}"));
         let mut response = agent
             .run(request)
-            .unwrap_or_else(|e| panic!("{method} {url} failed: {e}"));
+            .map_err(|e| format!("{method} {url} failed: {e}"))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response
             .body_mut()
             .read_to_string()
-            .unwrap_or_else(|e| panic!("reading the body of {method} {url}: {e}"));
-        Reply {
+            .map_err(|e| format!("reading the body of {method} {url}: {e}"))?;
+        Ok(Reply {
             status,
             headers,
             body,
-        }
+        })
     }
 }
 

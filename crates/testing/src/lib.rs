@@ -3,10 +3,12 @@
 //! HTTP calls and their replies, the backing services (PostgreSQL, Redis) and where the
 //! workspace keeps its build output.
 
+mod cluster;
 mod http;
 mod server;
 mod services;
 
+pub use cluster::PostgresCluster;
 pub use http::{Reply, Request, send};
 pub use server::{Exited, Server, run_to_exit};
 pub use services::{

@@ -79,15 +79,20 @@ impl Server {
             )
         })
     }
+
+    /// SIGKILL to the server's whole process group, as a crash or an OOM kill ends it: no
+    /// graceful shutdown. A real `spin up` serves from a child process (`spin trigger
+    /// http`) that would otherwise outlive it.
+    pub fn kill(&self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+    }
 }
 
 impl Drop for Server {
-    /// Kills the server's whole process group: a real `spin up` serves from a child
-    /// process (`spin trigger http`) that would otherwise outlive it.
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
-            let group = format!("-{}", self.child.id());
-            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+            self.kill();
             let _ = self.child.kill();
             let _ = self.child.wait();
         }

@@ -48,6 +48,8 @@ fn ensure_service(name: &str, addr: &str) {
 /// A fresh PostgreSQL database owned by `fusion`, so a test never sees another's rows;
 /// dropped (with whatever connections remain) when this value is dropped.
 pub struct ScratchDatabase {
+    /// The server's host:port.
+    server: String,
     name: String,
 }
 
@@ -56,46 +58,61 @@ impl ScratchDatabase {
     /// `fusion` role may create databases (`scripts/services postgres` grants it).
     pub fn create() -> ScratchDatabase {
         ensure_postgres();
+        ScratchDatabase::create_on(POSTGRES_ADDR)
+    }
+
+    /// Creates `fusion_test_<unique>` on the PostgreSQL at `server` (host:port), whose
+    /// `fusion` role (password `fusion`) may create databases.
+    pub fn create_on(server: &str) -> ScratchDatabase {
         let name = unique_name("fusion_test");
-        if let Err(refusal) = psql(&format!("CREATE DATABASE {name}")) {
+        if let Err(refusal) = psql(server, &format!("CREATE DATABASE {name}")) {
             panic!(
-                "cannot create the test database {name} on {POSTGRES_ADDR}: {refusal}\n\
+                "cannot create the test database {name} on {server}: {refusal}\n\
                  the fusion role needs CREATEDB (`ALTER ROLE fusion CREATEDB`), which \
                  `scripts/services postgres` grants on a cluster it sets up"
             );
         }
-        ScratchDatabase { name }
+        ScratchDatabase {
+            server: server.to_owned(),
+            name,
+        }
     }
 
     /// The URL the app connects with.
     pub fn url(&self) -> String {
-        format!("postgres://fusion:fusion@{POSTGRES_ADDR}/{}", self.name)
+        format!("postgres://fusion:fusion@{}/{}", self.server, self.name)
+    }
+
+    /// The server's host:port (what the app must be allowed to reach).
+    pub fn server(&self) -> &str {
+        &self.server
     }
 
     /// Runs `sql` in this database; psql's unaligned output (rows on lines, columns
     /// separated by `|`), or its error message.
     pub fn psql(&self, sql: &str) -> Result<String, String> {
-        psql_in(&self.name, sql)
+        psql_in(&self.server, &self.name, sql)
     }
 }
 
 impl Drop for ScratchDatabase {
     fn drop(&mut self) {
         let drop_sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        if let Err(refusal) = psql(&drop_sql) {
+        if let Err(refusal) = psql(&self.server, &drop_sql) {
             eprintln!("could not drop the test database {}: {refusal}", self.name);
         }
     }
 }
 
-/// Runs one SQL statement in the `fusion` database.
-fn psql(sql: &str) -> Result<(), String> {
-    psql_in("fusion", sql).map(drop)
+/// Runs one SQL statement in the `fusion` database of `server`.
+fn psql(server: &str, sql: &str) -> Result<(), String> {
+    psql_in(server, "fusion", sql).map(drop)
 }
 
-/// Runs SQL with `psql` as `fusion` over TCP in `database`; the output, or psql's message.
-fn psql_in(database: &str, sql: &str) -> Result<String, String> {
-    let (host, port) = POSTGRES_ADDR.split_once(':').expect("host:port");
+/// Runs SQL with `psql` as `fusion` over TCP in `database` of `server` (host:port); the
+/// output, or psql's message.
+fn psql_in(server: &str, database: &str, sql: &str) -> Result<String, String> {
+    let (host, port) = server.split_once(':').expect("host:port");
     let output = Command::new("psql")
         .args(["-h", host, "-p", port, "-U", "fusion", "-d", database])
         .args(["-v", "ON_ERROR_STOP=1", "-qtAc", sql])
