@@ -135,6 +135,12 @@ impl Problem {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        // A 503 is worth retrying (a store restarting, a dependency down): say when.
+        if self.status == StatusCode::SERVICE_UNAVAILABLE.as_u16() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         response
     }
 }
@@ -211,5 +217,12 @@ mod tests {
         assert_eq!(response.headers()[HEADER], "req-7");
         assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
         assert_eq!(body_json(response)["detail"], "missing bearer token");
+    }
+
+    #[test]
+    fn an_unavailable_answer_says_when_to_retry() {
+        let response = Problem::unavailable("the store is busy").to_response("req-8");
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
     }
 }

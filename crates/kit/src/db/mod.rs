@@ -146,7 +146,8 @@ pub enum DbError {
     /// A unique or primary-key constraint refused the write; the driver's message.
     UniqueViolation(String),
     /// Another writer held the store past the wait (SQLite locked, a PostgreSQL deadlock
-    /// or serialization failure): the same request may succeed when retried.
+    /// or serialization failure), or the server is out of reach for now (restarting):
+    /// the same request may succeed when retried.
     Busy(String),
     Other(String),
 }

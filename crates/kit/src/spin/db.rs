@@ -179,6 +179,24 @@ fn pg_error(error: PgError) -> DbError {
         {
             DbError::Busy(db_error.message)
         }
+        // The server went away under the session or cannot be reached (restarted, shut
+        // down, starting up: SQLSTATE class 08 and 57P01-57P03, a closed connection, a
+        // refused connect): the same request may succeed once it is back, so 503.
+        PgError::QueryFailed(QueryError::DbError(db_error))
+            if db_error.code.starts_with("08")
+                || matches!(db_error.code.as_str(), "57P01" | "57P02" | "57P03") =>
+        {
+            DbError::Busy(db_error.message)
+        }
+        // fusion-host says what tokio-postgres displays, Spin its Debug form.
+        PgError::QueryFailed(QueryError::Text(text))
+            if ["connection closed", "kind: Closed", "kind: Io", "error communicating"]
+                .iter()
+                .any(|lost| text.contains(lost)) =>
+        {
+            DbError::Busy(text)
+        }
+        PgError::ConnectionFailed(message) => DbError::Busy(message),
         other => DbError::Other(format!("postgres: {other:?}")),
     }
 }
