@@ -190,9 +190,14 @@ fn pg_error(error: PgError) -> DbError {
         }
         // fusion-host says what tokio-postgres displays, Spin its Debug form.
         PgError::QueryFailed(QueryError::Text(text))
-            if ["connection closed", "kind: Closed", "kind: Io", "error communicating"]
-                .iter()
-                .any(|lost| text.contains(lost)) =>
+            if [
+                "connection closed",
+                "kind: Closed",
+                "kind: Io",
+                "error communicating",
+            ]
+            .iter()
+            .any(|lost| text.contains(lost)) =>
         {
             DbError::Busy(text)
         }
