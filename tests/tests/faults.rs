@@ -38,13 +38,9 @@ fn a_flash_sale_survives_the_app_killed_mid_sale(store: Store) {
         &format!("restart_ms={}", restart.as_millis()),
     );
     books.assert_sound();
-    // Requests cut off by the kill got no answer; every answer was an order taken.
-    assert_eq!(
-        answers.count("201"),
-        answers.by_kind.values().sum::<usize>(),
-        "{:?}",
-        answers.samples
-    );
+    // Requests cut off by the kill got no answer; the others were taken, or refused for
+    // a busy store (SQLite under this load) with Retry-After.
+    assert_taken_or_retry_later(&answers);
 }
 
 /// The database stops (`pg_ctl stop -m fast`, sessions terminated) a third into the sale
@@ -76,11 +72,16 @@ fn a_postgres_restart_during_a_flash_sale_loses_no_order() {
         &format!("outage_ms={}", outage.as_millis()),
     );
     books.assert_sound();
-    let refused = answers.count("503+retry-after");
+    assert_taken_or_retry_later(&answers);
+    assert_eq!(answers.unanswered, 0, "the app itself stayed up");
+}
+
+/// Every answer was an order taken (201) or a 503 with `Retry-After`: never a 500.
+fn assert_taken_or_retry_later(answers: &Answers) {
     assert_eq!(
-        (answers.count("201") + refused, answers.unanswered),
-        (answers.by_kind.values().sum::<usize>(), 0),
-        "only orders taken and 503 with Retry-After: {:?}",
+        answers.count("201") + answers.count("503+retry-after"),
+        answers.by_kind.values().sum::<usize>(),
+        "{:?}",
         answers.samples
     );
 }
