@@ -95,10 +95,11 @@ async fn outbox_store(context: &str, request_id: &str) -> Result<SpinDb, Problem
     open_store(context, OUTBOX_MIGRATIONS, request_id).await
 }
 
+/// Logs a store's failure; a busy or unreachable store is 503 (retry), the rest 500.
 fn store_failure(context: &str, request_id: &str) -> impl Fn(kit::db::DbError) -> Problem {
     move |error| {
         eprintln!("[{request_id}] {context} outbox: {error}");
-        Problem::internal()
+        error.into()
     }
 }
 

@@ -188,13 +188,16 @@ fn pg_error(error: PgError) -> DbError {
         {
             DbError::Busy(db_error.message)
         }
-        // fusion-host says what tokio-postgres displays, Spin its Debug form.
+        // fusion-host says what tokio-postgres displays, Spin its Debug form — and Spin
+        // 3.6 reports a session the server terminated as text, without its SQLSTATE.
         PgError::QueryFailed(QueryError::Text(text))
             if [
                 "connection closed",
                 "kind: Closed",
                 "kind: Io",
                 "error communicating",
+                "terminating connection",
+                "the database system is",
             ]
             .iter()
             .any(|lost| text.contains(lost)) =>
