@@ -8,8 +8,8 @@ mod rate_limit;
 mod serve;
 
 pub use idempotency::{
-    Claim, IDEMPOTENCY_MIGRATION, KEY_HEADER, REPLAYED_HEADER, StoredResponse, claim, complete,
-    expire, fingerprint, idempotency_key, release, scope,
+    Claim, ClaimedKey, IDEMPOTENCY_MIGRATION, KEY_HEADER, REPLAYED_HEADER, StoredResponse, claim,
+    complete, expire, fingerprint, idempotency_key, mark_committed, release, scope,
 };
 pub use rate_limit::{Decision, RateLimit, WindowPosition};
 #[cfg(target_arch = "wasm32")]

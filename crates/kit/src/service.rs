@@ -100,6 +100,11 @@ impl Call {
         &self.parts.headers
     }
 
+    /// What the edge attached to the request (e.g. the `Idempotency-Key` it claimed).
+    pub fn extensions(&self) -> &http::Extensions {
+        &self.parts.extensions
+    }
+
     /// The query string, empty when there is none.
     pub fn query(&self) -> &str {
         self.parts.uri.query().unwrap_or_default()

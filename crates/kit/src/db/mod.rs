@@ -200,6 +200,12 @@ pub trait Db {
     /// Told by [`crate::outbox::enqueue`] that it wrote due deliveries: a store that
     /// dispatches them once the request is done remembers it.
     fn deliveries_enqueued(&self) {}
+    /// Runs inside every [`transaction`] just before its `COMMIT`, so what it writes
+    /// commits with the transaction's change (a request's store notes there that its
+    /// `Idempotency-Key` has had an effect).
+    async fn before_commit(&self) -> Result<(), DbError> {
+        Ok(())
+    }
 }
 
 /// Runs `BEGIN` .. `COMMIT`, or `ROLLBACK` when the closure errs.
@@ -215,7 +221,11 @@ pub async fn transaction<D: Db, T, E: From<DbError>>(
         Dialect::Postgres => "BEGIN",
     };
     db.execute(begin, &[]).await?;
-    match f(db).await {
+    let changed = match f(db).await {
+        Ok(value) => db.before_commit().await.map(|()| value).map_err(E::from),
+        Err(error) => Err(error),
+    };
+    match changed {
         Ok(value) => match db.execute("COMMIT", &[]).await {
             Ok(_) => Ok(value),
             Err(error) => {

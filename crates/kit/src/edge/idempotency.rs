@@ -26,6 +26,9 @@ const RETAIN_MS: i64 = 24 * 60 * 60 * 1000;
 /// a lost instance) before completing or releasing it; a retry may take it over.
 const ABANDONED_AFTER_MS: i64 = 5 * 60 * 1000;
 const IN_PROGRESS: &str = "in_progress";
+/// In progress, and a transaction of the request has committed: the request changed
+/// something, so it must never run again, even when it dies before answering.
+const COMMITTED: &str = "committed";
 const COMPLETED: &str = "completed";
 
 const CREATE_IDEMPOTENCY_KEYS: &str = "\
@@ -164,6 +167,33 @@ pub enum Claim {
     Mismatch,
     /// The same key is being served right now (409).
     InProgress,
+    /// The request with this key changed something and then died before answering:
+    /// its answer is lost and it must not run again (409, for 24 h).
+    Interrupted,
+}
+
+/// A key the request claimed: kept with the request, so that its store marks it as
+/// [`mark_committed`] in each transaction the handler commits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedKey {
+    pub scope: String,
+    pub key: String,
+}
+
+/// Notes, inside the caller's transaction, that the request holding `claimed` changed
+/// something: from then on the claim is never taken over as abandoned.
+pub async fn mark_committed<D: Db>(db: &D, claimed: &ClaimedKey) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE idempotency_keys SET state = $3 WHERE scope = $1 AND key = $2 AND state = $4",
+        &[
+            claimed.scope.as_str().into(),
+            claimed.key.as_str().into(),
+            COMMITTED.into(),
+            IN_PROGRESS.into(),
+        ],
+    )
+    .await
+    .map(drop)
 }
 
 /// Removes the records older than 24 h, which no retry may replay any more; how many.
@@ -177,7 +207,9 @@ pub async fn expire<D: Db>(db: &D, now_ms: i64) -> Result<u64, DbError> {
 
 /// Claims `key` in `scope` for the request `fingerprint` at `now_ms`: exactly one of
 /// concurrent claimants proceeds. A record older than 24 h, or a claim abandoned for
-/// five minutes, is replaced (and [`expire`] removes records nobody retried).
+/// five minutes before its request committed anything, is replaced (and [`expire`]
+/// removes records nobody retried); an abandoned claim whose request did commit is
+/// [`Claim::Interrupted`].
 pub async fn claim<D: Db>(
     db: &D,
     scope: &str,
@@ -218,7 +250,7 @@ pub async fn claim<D: Db>(
         }
         let rows = db
             .query(
-                "SELECT fingerprint, state, status, content_type, location, body \
+                "SELECT fingerprint, state, status, content_type, location, body, created_at \
                  FROM idempotency_keys WHERE scope = $1 AND key = $2",
                 &[scope.into(), key.into()],
             )
@@ -228,6 +260,9 @@ pub async fn claim<D: Db>(
                 Ok(Claim::Mismatch)
             } else if row.get_str(1)? == COMPLETED {
                 StoredResponse::from_row(row).map(Claim::Replay)
+            } else if row.get_str(1)? == COMMITTED && row.get_i64(6)? <= now_ms - ABANDONED_AFTER_MS
+            {
+                Ok(Claim::Interrupted)
             } else {
                 Ok(Claim::InProgress)
             };
@@ -431,6 +466,31 @@ mod tests {
                 claim_at(&db, SCOPE, "f3", later + RETAIN_MS),
                 Claim::Proceed
             );
+        }
+
+        #[test]
+        fn a_claim_abandoned_after_its_request_committed_is_never_taken_over() {
+            let db = store();
+            assert_eq!(claim_at(&db, SCOPE, "f1", T0), Claim::Proceed);
+            let claimed = ClaimedKey {
+                scope: SCOPE.into(),
+                key: "k1".into(),
+            };
+            block_on(mark_committed(&db, &claimed)).unwrap();
+            // Still running, as far as anyone can tell; then dead, its answer lost.
+            assert_eq!(claim_at(&db, SCOPE, "f1", T0 + 10), Claim::InProgress);
+            let abandoned = T0 + ABANDONED_AFTER_MS;
+            assert_eq!(claim_at(&db, SCOPE, "f1", abandoned), Claim::Interrupted);
+            assert_eq!(
+                claim_at(&db, SCOPE, "f1", abandoned + 60_000),
+                Claim::Interrupted
+            );
+            // The request's own answer, had it come, still completes the record.
+            block_on(complete(&db, SCOPE, "k1", &created())).unwrap();
+            assert!(matches!(
+                claim_at(&db, SCOPE, "f1", abandoned),
+                Claim::Replay(_)
+            ));
         }
 
         #[test]

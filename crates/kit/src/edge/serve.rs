@@ -2,7 +2,7 @@
 //! CORS, the rate limit and idempotency, and decorates every response.
 
 use super::{
-    Claim, CorsPolicy, Decision, RateLimit, Requester, StoredResponse, claim, complete,
+    Claim, ClaimedKey, CorsPolicy, Decision, RateLimit, Requester, StoredResponse, claim, complete,
     fingerprint, idempotency_key, is_chained, is_preflight, release, scope, secure,
     too_many_requests,
 };
@@ -128,9 +128,21 @@ async fn guarded(
                 "a request with this Idempotency-Key is in progress; retry later",
             ));
         }
+        Claim::Interrupted => {
+            return Err(Problem::conflict(
+                "the request with this Idempotency-Key made its change but was cut off before \
+                 answering, so it will not run again: look the result up instead",
+            ));
+        }
     }
     // The claim's connection is closed while the handler runs: it opens its own, and
-    // holding two per request would halve what a pool serves.
+    // holding two per request would halve what a pool serves. The handler's store marks
+    // the claim in each transaction it commits (see `mark_committed`).
+    let mut parts = parts;
+    parts.extensions.insert(ClaimedKey {
+        scope: scope.clone(),
+        key: key.clone(),
+    });
     let response = handler(Request::from_parts(parts, Body::new(body))).await;
     Ok(records.settle(&scope, &key, response).await)
 }

@@ -5,7 +5,7 @@
 use super::{SpinDb, authenticate, authenticate_service_too, open_store, reader_tenant};
 use crate::auth::Caller;
 use crate::db::{Db, DbError, Dialect, Row, SqlValue};
-use crate::edge::{Edge, serve};
+use crate::edge::{ClaimedKey, Edge, mark_committed, serve};
 use crate::events::dispatch_after_commit;
 use crate::http::{Response, respond};
 use crate::json::read_body;
@@ -15,10 +15,13 @@ use spin_sdk::http::IncomingRequest;
 use std::cell::Cell;
 
 /// A context's store opened for one request, noting whether the request enqueued
-/// deliveries (see [`Db::deliveries_enqueued`]), so they are dispatched after it.
+/// deliveries (see [`Db::deliveries_enqueued`]), so they are dispatched after it, and
+/// marking the request's `Idempotency-Key`, if it claimed one, in every transaction it
+/// commits (see [`Db::before_commit`]).
 pub struct RequestStore {
     db: SpinDb,
     enqueued: Cell<bool>,
+    claimed: Option<ClaimedKey>,
 }
 
 impl Db for RequestStore {
@@ -36,6 +39,13 @@ impl Db for RequestStore {
 
     fn deliveries_enqueued(&self) {
         self.enqueued.set(true);
+    }
+
+    async fn before_commit(&self) -> Result<(), DbError> {
+        match &self.claimed {
+            Some(claimed) => mark_committed(&self.db, claimed).await,
+            None => Ok(()),
+        }
     }
 }
 
@@ -71,9 +81,11 @@ impl Call {
             return Err(Problem::internal());
         };
         let db = open_store(self.context(), migrations, self.request_id()).await?;
+        let claimed = self.extensions().get::<ClaimedKey>().cloned();
         Ok(self.db.get_or_init(|| RequestStore {
             db,
             enqueued: Cell::new(false),
+            claimed,
         }))
     }
 }
