@@ -9,7 +9,7 @@ use crate::store::{
     Cause, Stored, derived_id, find, is_cancelled, lock_order, payment_id_for_order,
 };
 use contracts::{Envelope, InventoryReserved, PaymentFailed, PaymentSucceeded, now_rfc3339};
-use kit::db::{Db, DbError, transaction};
+use kit::db::{Db, DbError};
 use kit::outbound::Outbound;
 use kit::outbox::{HandlerError, enqueue};
 
@@ -23,42 +23,53 @@ pub enum ChargeAnswer {
     Nothing,
     /// A free order (total 0): it takes no payment.
     Free,
-    /// The provider's answer about the pending payment `payment_id`.
+    /// The answer of the provider (named) about the order's payment.
     Charged {
-        payment_id: String,
+        provider: &'static str,
         outcome: ChargeOutcome,
     },
 }
 
 /// Charges the reserved order's total with its payment token — the first half of the
-/// `inventory.reserved` handler, run outside the handler's transaction so that no lock
-/// is held while the provider answers. The payment is first stored `pending` in a short
-/// transaction of its own; its id is derived from the order, so a repeated event finds
-/// it and a retried attempt charges with the same Idempotency-Key, and a payment that
-/// is no longer pending is not charged again. An order cancelled before this event is
-/// not charged. A provider that is unavailable makes the event retry; one that refuses
-/// our request dead-letters it. [`record_charge`] records the answer.
+/// `inventory.reserved` handler, run outside any transaction so that no lock is held
+/// while the provider answers; [`record_charge`] records the answer. Reads only: an
+/// order cancelled first, or whose payment is settled, is not charged. The payment's id
+/// is derived from the order and is Stripe's Idempotency-Key, so a call repeated after
+/// a failure or a crash before the record is the same charge. A provider that is
+/// unavailable makes the event retry; one that refuses our request dead-letters it.
 pub async fn charge_order<D: Db, T: Outbound>(
     db: &D,
     provider: &Provider<T>,
     event: &Envelope<InventoryReserved>,
 ) -> Result<ChargeAnswer, HandlerError> {
     let order = &event.data;
+    let tenant = &event.tenant;
     if order.total < 0 {
         return Err(HandlerError::Refuse(format!(
             "order {} has a negative total ({})",
             order.order_id, order.total
         )));
     }
-    let Some(payment_id) =
-        transaction(db, async |db| open_payment(db, provider, event).await).await?
-    else {
-        return Ok(if order.total == 0 {
-            ChargeAnswer::Free
-        } else {
-            ChargeAnswer::Nothing
-        });
-    };
+    if order.total == 0 {
+        return Ok(ChargeAnswer::Free);
+    }
+    if is_cancelled(db, tenant, &order.order_id).await? {
+        eprintln!(
+            "payments: order {} was cancelled before it was reserved; not charging",
+            order.order_id
+        );
+        return Ok(ChargeAnswer::Nothing);
+    }
+    let payment_id = payment_id_for_order(tenant, &order.order_id);
+    if let Some(stored) = find(db, tenant, &payment_id).await?
+        && stored.payment.status != PaymentStatus::Pending
+    {
+        eprintln!(
+            "payments: order {} already has a settled payment; not charging again",
+            order.order_id
+        );
+        return Ok(ChargeAnswer::Nothing);
+    }
     let charge = Charge {
         payment_id: &payment_id,
         order_id: &order.order_id,
@@ -74,74 +85,18 @@ pub async fn charge_order<D: Db, T: Outbound>(
             ProviderError::Refused(_) => HandlerError::Refuse(error.to_string()),
         })?;
     Ok(ChargeAnswer::Charged {
-        payment_id,
+        provider: provider.name(),
         outcome,
     })
 }
 
-/// The id of the order's pending payment to charge, stored now if it is the first
-/// attempt; `None` when there is nothing to charge: the order was cancelled first, is
-/// free, or its payment is settled.
-async fn open_payment<D: Db, T: Outbound>(
-    db: &D,
-    provider: &Provider<T>,
-    event: &Envelope<InventoryReserved>,
-) -> Result<Option<String>, DbError> {
-    let order = &event.data;
-    let tenant = &event.tenant;
-    lock_order(db, tenant, &order.order_id).await?;
-    if is_cancelled(db, tenant, &order.order_id).await? {
-        eprintln!(
-            "payments: order {} was cancelled before it was reserved; not charging",
-            order.order_id
-        );
-        return Ok(None);
-    }
-    if order.total == 0 {
-        return Ok(None);
-    }
-    let payment_id = payment_id_for_order(tenant, &order.order_id);
-    let address = serde_json::to_string(&order.shipping_address)
-        .map_err(|error| DbError::Other(format!("shipping address: {error}")))?;
-    let now = now_rfc3339();
-    db.execute(
-        "INSERT INTO payments (id, tenant, order_id, customer_id, amount, currency, status, \
-         provider, refunded_amount, shipping_address, correlation_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $11) \
-         ON CONFLICT (tenant, order_id) DO NOTHING",
-        &[
-            payment_id.as_str().into(),
-            tenant.as_str().into(),
-            order.order_id.as_str().into(),
-            order.customer_id.as_str().into(),
-            order.total.into(),
-            order.currency.as_str().into(),
-            PaymentStatus::Pending.as_str().into(),
-            provider.name().into(),
-            address.into(),
-            event.correlationid.as_str().into(),
-            now.into(),
-        ],
-    )
-    .await?;
-    let pending = find(db, tenant, &payment_id)
-        .await?
-        .is_some_and(|stored| stored.payment.status == PaymentStatus::Pending);
-    if !pending {
-        eprintln!(
-            "payments: order {} already has a settled payment; not charging again",
-            order.order_id
-        );
-    }
-    Ok(pending.then_some(payment_id))
-}
-
 /// Records what [`charge_order`] got, inside the handler's transaction (with the
-/// event's id, so once): the provider's answer applied to the payment, unless a webhook
-/// settled it first, then `payment.succeeded` or `payment.failed` — or, when the order
-/// was cancelled while the charge was under way, a refund of all of it. A free order
-/// gets `payment.succeeded` (amount 0, provider [`FREE`]) with no payment stored, so
-/// it ships and its cancellation finds nothing to refund.
+/// event's id, so once), under the order's lock: the payment stored (once per order)
+/// with the provider's answer applied, unless a webhook settled it first, then
+/// `payment.succeeded` or `payment.failed` — or, when the order was cancelled while the
+/// charge was under way, a refund of all of it. A free order gets `payment.succeeded`
+/// (amount 0, provider [`FREE`]) with no payment stored, so it ships and its
+/// cancellation finds nothing to refund — unless it was cancelled first.
 pub async fn record_charge<D: Db>(
     db: &D,
     event: &Envelope<InventoryReserved>,
@@ -150,8 +105,10 @@ pub async fn record_charge<D: Db>(
     let order = &event.data;
     let tenant = &event.tenant;
     let cause = Cause::event(SOURCE, event);
+    lock_order(db, tenant, &order.order_id).await?;
     match answer {
         ChargeAnswer::Nothing => Ok(()),
+        ChargeAnswer::Free if is_cancelled(db, tenant, &order.order_id).await? => Ok(()),
         ChargeAnswer::Free => {
             let free = PaymentSucceeded {
                 payment_id: payment_id_for_order(tenant, &order.order_id),
@@ -166,11 +123,8 @@ pub async fn record_charge<D: Db>(
             enqueue(db, &cause.envelope(free)).await?;
             Ok(())
         }
-        ChargeAnswer::Charged {
-            payment_id,
-            outcome,
-        } => {
-            lock_order(db, tenant, &order.order_id).await?;
+        ChargeAnswer::Charged { provider, outcome } => {
+            let payment_id = store_pending(db, provider, event).await?;
             let stored = find(db, tenant, &payment_id)
                 .await?
                 .ok_or_else(|| HandlerError::Retry(format!("payment {payment_id} vanished")))?;
@@ -181,6 +135,40 @@ pub async fn record_charge<D: Db>(
             Ok(())
         }
     }
+}
+
+/// Stores the order's payment, taken by `provider`, as pending unless it exists; its id.
+async fn store_pending<D: Db>(
+    db: &D,
+    provider: &str,
+    event: &Envelope<InventoryReserved>,
+) -> Result<String, DbError> {
+    let order = &event.data;
+    let tenant = &event.tenant;
+    let payment_id = payment_id_for_order(tenant, &order.order_id);
+    let address = serde_json::to_string(&order.shipping_address)
+        .map_err(|error| DbError::Other(format!("shipping address: {error}")))?;
+    db.execute(
+        "INSERT INTO payments (id, tenant, order_id, customer_id, amount, currency, status, \
+         provider, refunded_amount, shipping_address, correlation_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $11) \
+         ON CONFLICT (tenant, order_id) DO NOTHING",
+        &[
+            payment_id.as_str().into(),
+            tenant.as_str().into(),
+            order.order_id.as_str().into(),
+            order.customer_id.as_str().into(),
+            order.total.into(),
+            order.currency.as_str().into(),
+            PaymentStatus::Pending.as_str().into(),
+            provider.into(),
+            address.into(),
+            event.correlationid.as_str().into(),
+            now_rfc3339().into(),
+        ],
+    )
+    .await?;
+    Ok(payment_id)
 }
 
 /// Says what became of a payment that just settled: `payment.succeeded` or
@@ -426,6 +414,14 @@ mod tests {
     }
 
     #[test]
+    fn a_free_order_cancelled_first_does_not_ship() {
+        let db = database();
+        deliver_cancelled(&db, &cancelled("order-1")).unwrap();
+        deliver_reserved(&db, &test_provider(), &reserved("order-1", 0, "tok_visa")).unwrap();
+        assert!(events(&db).is_empty(), "no payment.succeeded");
+    }
+
+    #[test]
     fn an_order_cancelled_first_is_not_charged() {
         let db = database();
         let provider = test_provider();
@@ -452,11 +448,9 @@ mod tests {
             ));
         }
         let id = payment_id_for_order(TENANT, "order-1");
-        let pending = block_on(get_payment(&db, TENANT, &id)).unwrap();
-        assert_eq!(
-            pending.status,
-            PaymentStatus::Pending,
-            "stored before the call"
+        assert!(
+            block_on(get_payment(&db, TENANT, &id)).is_err(),
+            "nothing recorded until the provider answers"
         );
         assert_eq!(deliver_reserved(&db, &provider, &event), Ok(Some(())));
         let payment = block_on(get_payment(&db, TENANT, &id)).unwrap();

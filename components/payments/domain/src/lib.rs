@@ -4,8 +4,8 @@
 //! webhook when the charge was not final at once. Every change and the event it causes
 //! (`payment.succeeded|failed|refunded`, and `payment.refund_requested`, which only
 //! payments hears) commit in one transaction. The provider is never called inside a
-//! transaction: a charge stores its pending payment first and records the answer after,
-//! and a refund is requested in one transaction and made by the handler of
+//! transaction: a charge calls it first (reading only) and records the payment with its
+//! answer after, and a refund is requested in one transaction and made by the handler of
 //! `payment.refund_requested`; so a stalled provider holds no lock that other orders,
 //! refunds or webhooks wait on.
 
