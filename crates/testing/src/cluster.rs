@@ -134,14 +134,15 @@ impl Drop for PostgresCluster {
     }
 }
 
-fn running_as_root() -> bool {
+/// Whether the tests run as root (PostgreSQL's tools then run as the postgres user).
+pub fn running_as_root() -> bool {
     let output = Command::new("id").arg("-u").output().expect("run id -u");
     String::from_utf8_lossy(&output.stdout).trim() == "0"
 }
 
 /// Where the server binaries are: `pg_config --bindir`, else Debian's newest
 /// `/usr/lib/postgresql/<major>/bin` (kept off PATH).
-fn bindir() -> PathBuf {
+pub fn bindir() -> PathBuf {
     let from_pg_config = Command::new("pg_config")
         .arg("--bindir")
         .output()

@@ -8,7 +8,7 @@ mod http;
 mod server;
 mod services;
 
-pub use cluster::PostgresCluster;
+pub use cluster::{PostgresCluster, bindir as postgres_bindir, running_as_root};
 pub use http::{Reply, Request, send};
 pub use server::{Exited, Server, run_to_exit};
 pub use services::{

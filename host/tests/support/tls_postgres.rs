@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use testing::{postgres_bindir as bindir, running_as_root};
 
 pub struct TlsPostgres {
     dir: tempfile::TempDir,
@@ -146,37 +147,6 @@ impl Drop for TlsPostgres {
             .pg_command("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"])
             .output();
     }
-}
-
-fn running_as_root() -> bool {
-    let output = Command::new("id").arg("-u").output().expect("run id -u");
-    String::from_utf8_lossy(&output.stdout).trim() == "0"
-}
-
-/// The PostgreSQL server binaries: `pg_config --bindir`, else Debian's newest
-/// `/usr/lib/postgresql/*/bin` (as `scripts/services` finds them).
-fn bindir() -> PathBuf {
-    let from_pg_config = Command::new("pg_config")
-        .arg("--bindir")
-        .output()
-        .ok()
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    let mut debian: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|entry| entry.path().join("bin"))
-        .collect();
-    debian.sort_by_key(|path| {
-        path.parent()
-            .and_then(Path::file_name)
-            .and_then(|v| v.to_str()?.parse::<u32>().ok())
-    });
-    from_pg_config
-        .into_iter()
-        .chain(debian.into_iter().rev())
-        .find(|dir| dir.join("initdb").is_file())
-        .expect("PostgreSQL's initdb not found (pg_config --bindir, /usr/lib/postgresql/*/bin)")
 }
 
 fn run(command: &mut Command) {
