@@ -15,6 +15,9 @@ usage:
       prints "seconds p50_ms p99_ms http_<status>=count..." once every answer is in
   load.py join BASE_URL TOKENS_FILE CAMPAIGN_ID CONNECTIONS
       every customer of TOKENS_FILE joins the campaign, CONNECTIONS at a time; prints as flash
+  load.py profile BASE_URL CUSTOMER_TOKEN SKU PRODUCT_ID N
+      on a host run with --stats: after 3 warm-up orders, places N orders one after another,
+      then reads the product N times, and prints the host's counts per order and per read
 """
 import http.client
 import json
@@ -143,6 +146,44 @@ def join(base, tokens_file, campaign_id, connections):
     post_all(base, [(path, body, token) for token in read_tokens(tokens_file)], connections)
 
 
+def stats(connection):
+    status, body = call(connection, "GET", "/.well-known/fusion-host/stats")
+    assert status == 200, "run fusion-host with --stats"
+    return body
+
+
+def print_per_request(title, before, after, n):
+    print(f"## {title}\n")
+    print("| count | per request |\n|---|---|")
+    for key, value in after.items():
+        if key == "instances_by_component":
+            for component, instances in value.items():
+                per = (instances - before[key].get(component, 0)) / n
+                if per:
+                    print(f"| instances of {component} | {per:g} |")
+        elif (value - before[key]) / n:
+            print(f"| {key.replace('_', ' ')} | {(value - before[key]) / n:g} |")
+    print()
+
+
+def profile(base, customer_token, sku, product_id, n):
+    connection = connect(base)
+    place = lambda: call(connection, "POST", "/api/v1/orders", order_body(sku), customer_token)
+    for _ in range(3):
+        assert place()[0] == 201
+    time.sleep(1)  # deliveries of the warm-up still in flight settle
+    before = stats(connection)
+    for _ in range(n):
+        status, body = place()
+        assert status == 201, (status, body)
+    after_orders = stats(connection)
+    for _ in range(n):
+        assert call(connection, "GET", f"/api/v1/products/{product_id}")[0] == 200
+    after_reads = stats(connection)
+    print_per_request("POST /api/v1/orders (to paid)", before, after_orders, n)
+    print_per_request("GET /api/v1/products/{id}", after_orders, after_reads, n)
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
     if command == "setup":
@@ -155,5 +196,7 @@ if __name__ == "__main__":
         flash(args[0], args[1], args[2], int(args[3]), int(args[4]))
     elif command == "join":
         join(args[0], args[1], args[2], int(args[3]))
+    elif command == "profile":
+        profile(args[0], args[1], args[2], args[3], int(args[4]))
     else:
         sys.exit(__doc__)

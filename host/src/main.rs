@@ -6,6 +6,7 @@ mod capabilities;
 mod compile;
 mod runtime;
 mod state;
+mod stats;
 mod trigger;
 
 use anyhow::Context as _;
@@ -25,7 +26,8 @@ const USAGE: &str = "usage: fusion-host up [--from spin.toml|DIR] [--listen 127.
                        [--max-instance-reuse-count N] [--max-instance-concurrent-reuse-count N]
                        [--header-read-timeout SECS] [--max-connections N] [--shutdown-timeout SECS]
                        [--request-timeout SECS] [--outbound-connect-timeout SECS]
-                       [--outbound-first-byte-timeout SECS] [--outbound-between-bytes-timeout SECS]";
+                       [--outbound-first-byte-timeout SECS] [--outbound-between-bytes-timeout SECS]
+                       [--stats]";
 
 /// Why the host stopped: configuration mistakes exit with 2, everything else with 1.
 pub enum Fatal {
@@ -122,6 +124,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
             "--outbound-between-bytes-timeout" => {
                 options.outbound_timeouts.between_bytes = seconds(&flag, &value()?)?
             }
+            "--stats" => stats::enable(),
             "--help" | "-h" => return Err(USAGE.into()),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }

@@ -191,6 +191,7 @@ impl AppRuntime {
         chain: Option<Weak<HttpTrigger>>,
         self_origin: Option<SocketAddr>,
     ) -> Store<InstanceState> {
+        crate::stats::count_instance(&component.id);
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stdout()
             .inherit_stderr()

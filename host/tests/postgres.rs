@@ -1,7 +1,7 @@
 //! Outbound PostgreSQL (`spin:postgres@4.2.0`) against a real server on 127.0.0.1:5432
 //! (started by `scripts/services postgres` when absent): DDL, parameters, typed rows,
-//! structured database errors, and `allowed_outbound_hosts` enforcement; TLS against a
-//! throwaway cluster with its own CA.
+//! structured database errors, `allowed_outbound_hosts` enforcement, pooled connections
+//! handed on clean; TLS against a throwaway cluster with its own CA.
 
 mod support;
 
@@ -118,6 +118,18 @@ fn queries_round_trip_through_a_real_postgres() {
         true,
     )
     .expect_ok();
+}
+
+/// Each probe request opens a connection, runs one statement and drops it; the pool hands
+/// the same connection to the next request. A transaction the first left open must not
+/// reach the second (whose `COMMIT` would commit the first's writes).
+#[test]
+fn a_transaction_left_open_ends_with_its_guest() {
+    ensure_postgres();
+    let app = app();
+    let host = app.start();
+    pg(&host, "/db", "BEGIN", json!([]), true).expect_ok();
+    pg(&host, "/db", "VACUUM pg_catalog.pg_am", json!([]), true).expect_ok(); // VACUUM cannot run inside a transaction block
 }
 
 #[test]

@@ -237,6 +237,7 @@ impl Backend {
     }
 
     async fn get(&self, label: &str, key: String) -> Result<Option<Vec<u8>>, KvError> {
+        crate::stats::count(&crate::stats::COUNTS.key_value_operations);
         match self {
             Backend::Sqlite(c) => {
                 let label = label.to_owned();
@@ -253,6 +254,7 @@ impl Backend {
     }
 
     async fn set(&self, label: &str, key: String, value: Vec<u8>) -> Result<(), KvError> {
+        crate::stats::count(&crate::stats::COUNTS.key_value_operations);
         match self {
             Backend::Sqlite(c) => {
                 let label = label.to_owned();
@@ -269,10 +271,12 @@ impl Backend {
     }
 
     async fn delete(&self, label: &str, key: String) -> Result<(), KvError> {
+        crate::stats::count(&crate::stats::COUNTS.key_value_operations);
         self.delete_many(label, vec![key]).await
     }
 
     async fn exists(&self, label: &str, key: String) -> Result<bool, KvError> {
+        crate::stats::count(&crate::stats::COUNTS.key_value_operations);
         match self {
             Backend::Sqlite(_) => Ok(self.get(label, key).await?.is_some()),
             Backend::Redis(c) => c.clone().exists(key).await.map_err(redis_error),
@@ -280,6 +284,7 @@ impl Backend {
     }
 
     async fn keys(&self, label: &str) -> Result<Vec<String>, KvError> {
+        crate::stats::count(&crate::stats::COUNTS.key_value_operations);
         match self {
             Backend::Sqlite(c) => {
                 let label = label.to_owned();
@@ -305,6 +310,7 @@ impl Backend {
         label: &str,
         keys: Vec<String>,
     ) -> Result<Vec<(String, Option<Vec<u8>>)>, KvError> {
+        crate::stats::count(&crate::stats::COUNTS.key_value_operations);
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -344,6 +350,7 @@ impl Backend {
         label: &str,
         key_values: Vec<(String, Vec<u8>)>,
     ) -> Result<(), KvError> {
+        crate::stats::count(&crate::stats::COUNTS.key_value_operations);
         if key_values.is_empty() {
             return Ok(());
         }
@@ -369,6 +376,7 @@ impl Backend {
     }
 
     async fn delete_many(&self, label: &str, keys: Vec<String>) -> Result<(), KvError> {
+        crate::stats::count(&crate::stats::COUNTS.key_value_operations);
         if keys.is_empty() {
             return Ok(());
         }
@@ -397,6 +405,7 @@ impl Backend {
 
     /// Adds `delta` to the counter at `key` (absent counts as 0) and answers the new value.
     async fn increment(&self, label: &str, key: String, delta: i64) -> Result<i64, KvError> {
+        crate::stats::count(&crate::stats::COUNTS.key_value_operations);
         match self {
             Backend::Sqlite(c) => {
                 let label = label.to_owned();
@@ -439,6 +448,7 @@ impl Backend {
         expected: Option<Vec<u8>>,
         value: Vec<u8>,
     ) -> Result<bool, KvError> {
+        crate::stats::count(&crate::stats::COUNTS.key_value_operations);
         if let Some(mut connection) = self.redis() {
             let (mode, old) = match expected {
                 None => ("absent", Vec::new()),

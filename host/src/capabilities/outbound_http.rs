@@ -153,6 +153,7 @@ impl OutboundHttp {
     /// header (as Spin does before sending or chaining; nginx rejects it next to an
     /// authority). Answers where the request goes.
     fn route<B>(&self, request: &mut http::Request<B>) -> Result<Destination, Refusal> {
+        crate::stats::count(&crate::stats::COUNTS.outbound_requests);
         let rules = &self.rules;
         // wasmtime-wasi-http gives a relative URL the default scheme and an empty host.
         let uri = request.uri().clone();

@@ -29,6 +29,13 @@ mod tls;
 /// Spin 4 keeps up to 64 connections per address.
 const POOL_SIZE: usize = 64;
 
+/// What a connection is cleaned with before its next guest gets it: deadpool's `Clean`
+/// (what Spin uses), after a `ROLLBACK` — without it, a guest that stopped inside a
+/// transaction (a trap, its deadline) left that transaction open and the next guest's
+/// `COMMIT` committed its half-done work. Outside a transaction `ROLLBACK` only warns.
+const RECYCLE: &str = "ROLLBACK; CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; \
+    UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES;";
+
 /// Pools by address and the guest's root certificate (its PEM text), as Spin keys them.
 type PoolKey = (String, Option<String>);
 
@@ -76,7 +83,7 @@ impl PostgresRuntime {
             .parse::<tokio_postgres::Config>()
             .map_err(|e| Error::ConnectionFailed(e.to_string()))?;
         let manager_config = deadpool_postgres::ManagerConfig {
-            recycling_method: deadpool_postgres::RecyclingMethod::Clean,
+            recycling_method: deadpool_postgres::RecyclingMethod::Custom(RECYCLE.to_owned()),
         };
         // Spin's choice: TLS unless `sslmode=disable`. tokio-postgres then asks the server
         // for TLS; `prefer` (the default) goes on in plain text when the server declines,
@@ -135,6 +142,7 @@ async fn connect(
     ca_root: Option<CaRoot>,
 ) -> Result<PgConnection, Error> {
     PostgresInstance::ensure_allowed(&rules, &address)?;
+    crate::stats::count(&crate::stats::COUNTS.postgres_opens);
     let pool = runtime.pool(&address, ca_root.as_ref())?;
     let client = pool.get().await.map_err(|e| {
         Error::ConnectionFailed(match e {
@@ -152,6 +160,7 @@ impl PgConnection {
         statement: &str,
         params: Vec<ParameterValue>,
     ) -> Result<(Vec<Column>, Vec<Vec<DbValue>>), Error> {
+        crate::stats::count(&crate::stats::COUNTS.postgres_statements);
         let params = params.iter().map(to_sql).collect::<Result<Vec<_>, _>>()?;
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as _).collect();
         let statement = self
@@ -179,9 +188,20 @@ impl PgConnection {
     }
 
     async fn execute(&self, statement: &str, params: Vec<ParameterValue>) -> Result<u64, Error> {
+        crate::stats::count(&crate::stats::COUNTS.postgres_statements);
         let params = params.iter().map(to_sql).collect::<Result<Vec<_>, _>>()?;
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as _).collect();
-        self.0.execute(statement, &refs).await.map_err(query_failed)
+        // Prepared once per connection, as queries are: a statement run again (every
+        // BEGIN, COMMIT and write of a handler) costs one round trip, not two.
+        let statement = self
+            .0
+            .prepare_cached(statement)
+            .await
+            .map_err(query_failed)?;
+        self.0
+            .execute(&statement, &refs)
+            .await
+            .map_err(query_failed)
     }
 }
 

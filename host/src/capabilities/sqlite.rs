@@ -1,5 +1,12 @@
-//! SQLite: databases named by label, each a SQLite file; every `open` gets its own
-//! connection, as in Spin, so transactions of concurrent instances stay apart.
+//! SQLite: databases named by label, each a SQLite file; every `open` gets a connection of
+//! its own, as in Spin, so transactions of concurrent instances stay apart.
+//!
+//! A connection outlives its guest: when the guest drops it, it goes back to its label's
+//! pool unless it carries state a fresh connection would not have (an open transaction,
+//! a pragma set, an attached or temporary object), and the next `open` takes it with its
+//! schema already read and its statements already prepared — re-reading the schema was
+//! most of a catalog read's time. A pooled connection answers `last-insert-rowid` and
+//! `changes` as a fresh one would until its new guest changes something.
 //!
 //! Guests reach them through `spin:sqlite@3.1.0` (spin-sdk 6), and `spin:sqlite@3.0.0` and
 //! `fermyon:spin/sqlite@2.0.0` (spin-sdk 5): the three share one shape of values and errors,
@@ -9,11 +16,13 @@ use crate::bindings::fermyon::spin2_0_0::sqlite as v2;
 use crate::bindings::spin::sqlite3_0_0::sqlite as v3_0;
 use crate::bindings::spin::sqlite3_1_0::sqlite::{self as v3_1};
 use crate::state::{Capabilities, InstanceState};
+use crate::stats;
 use anyhow::Context as _;
 use fusion_host_app::runtime_config::SqliteDatabaseConfig;
 use rusqlite::types::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use wasmtime::component::{Accessor, FutureReader, Linker, Resource, StreamReader};
 
@@ -21,6 +30,17 @@ pub struct SqliteRuntime {
     /// label → what `rusqlite::Connection::open` takes: a file path, or a shared-cache
     /// in-memory URI so every connection of the label sees the same database.
     databases: HashMap<String, PathBuf>,
+    /// label → connections whose guests are done with them, ready for the next `open`.
+    idle: Mutex<HashMap<String, Vec<Pooled>>>,
+}
+
+/// Idle connections kept per label; more are closed when returned.
+const IDLE_PER_DATABASE: usize = 32;
+
+/// A connection and whether a guest gave it state of its own (set by its authorizer).
+struct Pooled {
+    connection: rusqlite::Connection,
+    tainted: Arc<AtomicBool>,
 }
 
 pub struct SqliteInstance {
@@ -28,7 +48,17 @@ pub struct SqliteInstance {
     allowed: Arc<HashSet<String>>,
 }
 
-pub struct SqliteConnection(Arc<Mutex<rusqlite::Connection>>);
+pub struct SqliteConnection(Arc<Lease>);
+
+/// A guest's hold on a connection; dropping the last handle returns it to the pool.
+struct Lease {
+    runtime: Arc<SqliteRuntime>,
+    label: String,
+    pooled: Mutex<Option<Pooled>>,
+    /// `total_changes` when the guest got it: until it moves, `changes` is 0 as on a
+    /// fresh connection.
+    changes_at_open: u64,
+}
 
 /// The errors every SQLite interface shares.
 #[derive(Debug)]
@@ -64,7 +94,26 @@ impl SqliteRuntime {
             };
             databases.insert(label.clone(), path);
         }
-        Ok(Self { databases })
+        Ok(Self {
+            databases,
+            idle: Mutex::default(),
+        })
+    }
+
+    fn take_idle(&self, label: &str) -> Option<Pooled> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        idle.get_mut(label)?.pop()
+    }
+
+    fn give_back(&self, label: &str, pooled: Pooled) {
+        let reusable = pooled.connection.is_autocommit() && !pooled.tainted.load(Ordering::Relaxed);
+        if reusable {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            let connections = idle.entry(label.to_owned()).or_default();
+            if connections.len() < IDLE_PER_DATABASE {
+                connections.push(pooled);
+            }
+        }
     }
 
     pub fn has_database(&self, label: &str) -> bool {
@@ -97,22 +146,66 @@ impl SqliteInstance {
             .get(label)
             .cloned()
             .ok_or(SqlError::NoSuchDatabase)?;
-        let connection = blocking(move || {
-            let connection = rusqlite::Connection::open(&path)?;
+        stats::count(&stats::COUNTS.sqlite_opens);
+        let pooled = match self.runtime.take_idle(label) {
+            Some(pooled) => {
+                stats::count(&stats::COUNTS.sqlite_opens_reusing_a_connection);
+                pooled
+            }
+            None => blocking(move || open_connection(&path)).await?,
+        };
+        // A fresh connection's last insert is 0.
+        // SAFETY: the handle is this live connection's, used on the thread holding it.
+        unsafe { rusqlite::ffi::sqlite3_set_last_insert_rowid(pooled.connection.handle(), 0) };
+        let changes_at_open = pooled.connection.total_changes();
+        Ok(SqliteConnection(Arc::new(Lease {
+            runtime: self.runtime.clone(),
+            label: label.to_owned(),
+            pooled: Mutex::new(Some(pooled)),
+            changes_at_open,
+        })))
+    }
+}
+
+fn open_connection(path: &std::path::Path) -> rusqlite::Result<Pooled> {
+    let connection = rusqlite::Connection::open(path)?;
+    let tainted = Arc::new(AtomicBool::new(false));
+    let taint = tainted.clone();
+    connection.authorizer(Some(move |ctx: rusqlite::hooks::AuthContext<'_>| {
+        use rusqlite::hooks::{AuthAction, Authorization};
+        match ctx.action {
             // Spin denies ATTACH of other files: a guest reaches only its own database.
-            connection.authorizer(Some(|ctx: rusqlite::hooks::AuthContext<'_>| {
-                use rusqlite::hooks::{AuthAction, Authorization};
-                match ctx.action {
-                    AuthAction::Attach { filename } if !matches!(filename, "" | ":memory:") => {
-                        Authorization::Deny
-                    }
-                    _ => Authorization::Allow,
-                }
-            }));
-            Ok(connection)
-        })
-        .await?;
-        Ok(SqliteConnection(Arc::new(Mutex::new(connection))))
+            AuthAction::Attach { filename } if !matches!(filename, "" | ":memory:") => {
+                return Authorization::Deny;
+            }
+            // State of this connection alone, which the next guest must not inherit.
+            AuthAction::Attach { .. }
+            | AuthAction::Detach { .. }
+            | AuthAction::Pragma { .. }
+            | AuthAction::CreateTempIndex { .. }
+            | AuthAction::CreateTempTable { .. }
+            | AuthAction::CreateTempTrigger { .. }
+            | AuthAction::CreateTempView { .. } => taint.store(true, Ordering::Relaxed),
+            _ => {}
+        }
+        Authorization::Allow
+    }));
+    Ok(Pooled {
+        connection,
+        tainted,
+    })
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let pooled = self
+            .pooled
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(pooled) = pooled {
+            self.runtime.give_back(&self.label, pooled);
+        }
     }
 }
 
@@ -134,38 +227,97 @@ impl SqliteConnection {
         &self,
         work: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<R> + Send + 'static,
     ) -> Result<R, SqlError> {
-        let connection = self.0.clone();
-        blocking(move || work(&connection.lock().unwrap_or_else(|e| e.into_inner()))).await
-    }
-
-    async fn execute(&self, statement: String, parameters: Vec<Value>) -> Result<Rows, SqlError> {
-        self.run(move |c| {
-            let mut statement = c.prepare_cached(&statement)?;
-            let columns: Vec<String> = statement
-                .column_names()
-                .into_iter()
-                .map(str::to_owned)
-                .collect();
-            let count = columns.len();
-            let rows = statement
-                .query_map(rusqlite::params_from_iter(parameters.iter()), |row| {
-                    (0..count)
-                        .map(|i| row.get_ref(i).map(owned_value))
-                        .collect::<rusqlite::Result<Vec<_>>>()
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(Rows { columns, rows })
+        let lease = self.0.clone();
+        blocking(move || {
+            let pooled = lease.pooled.lock().unwrap_or_else(|e| e.into_inner());
+            let pooled = pooled.as_ref().expect(HELD);
+            work(&pooled.connection)
         })
         .await
     }
 
-    async fn last_insert_rowid(&self) -> i64 {
-        self.run(|c| Ok(c.last_insert_rowid())).await.unwrap_or(0)
+    /// Runs `work` on this thread, for what neither waits nor touches the disk.
+    fn run_here<R>(&self, work: impl FnOnce(&rusqlite::Connection) -> R) -> R {
+        let pooled = self.0.pooled.lock().unwrap_or_else(|e| e.into_inner());
+        work(&pooled.as_ref().expect(HELD).connection)
     }
 
-    async fn changes(&self) -> u64 {
-        self.run(|c| Ok(c.changes())).await.unwrap_or(0)
+    async fn execute(&self, statement: String, parameters: Vec<Value>) -> Result<Rows, SqlError> {
+        // A query outside a transaction writes nothing, so it runs on this thread — handing
+        // it to a blocking thread cost more than a read by key — unless it would wait on a
+        // writer's lock: then it ran no step, and runs again there, where it may wait.
+        stats::count(&stats::COUNTS.sqlite_statements);
+        let here = self.run_here(|c| {
+            if !c.is_autocommit() || !is_query(c, &statement)? {
+                return Ok(None);
+            }
+            c.busy_timeout(std::time::Duration::ZERO)?;
+            let rows = query(c, &statement, &parameters);
+            c.busy_timeout(BUSY_TIMEOUT)?;
+            match rows {
+                Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+                    Ok(None)
+                }
+                rows => rows.map(Some),
+            }
+        });
+        match here.map_err(|e| SqlError::Io(e.to_string()))? {
+            Some(rows) => Ok(rows),
+            None => {
+                stats::count(&stats::COUNTS.sqlite_statements_on_blocking_threads);
+                self.run(move |c| query(c, &statement, &parameters)).await
+            }
+        }
     }
+
+    fn last_insert_rowid(&self) -> i64 {
+        self.run_here(|c| c.last_insert_rowid())
+    }
+
+    fn changes(&self) -> u64 {
+        let changes_at_open = self.0.changes_at_open;
+        self.run_here(|c| {
+            if c.total_changes() == changes_at_open {
+                0
+            } else {
+                c.changes()
+            }
+        })
+    }
+}
+
+const HELD: &str = "a lease holds its connection until dropped";
+
+/// How long a statement waits on another connection's lock: rusqlite's default, as in Spin.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether `statement` only reads and returns rows (a `SELECT`, not `BEGIN` or `COMMIT`,
+/// which SQLite counts as read-only too).
+fn is_query(c: &rusqlite::Connection, statement: &str) -> rusqlite::Result<bool> {
+    let prepared = c.prepare_cached(statement)?;
+    Ok(prepared.readonly() && prepared.column_count() > 0)
+}
+
+fn query(
+    c: &rusqlite::Connection,
+    statement: &str,
+    parameters: &[Value],
+) -> rusqlite::Result<Rows> {
+    let mut statement = c.prepare_cached(statement)?;
+    let columns: Vec<String> = statement
+        .column_names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let count = columns.len();
+    let rows = statement
+        .query_map(rusqlite::params_from_iter(parameters.iter()), |row| {
+            (0..count)
+                .map(|i| row.get_ref(i).map(owned_value))
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Rows { columns, rows })
 }
 
 /// A column's value; text that is not UTF-8 is read lossily.
@@ -284,14 +436,14 @@ impl InstanceState {
 
     async fn sqlite_last_insert_rowid(&mut self, c: &Resource<SqliteConnection>) -> i64 {
         match self.sqlite_connection(c) {
-            Ok(c) => c.last_insert_rowid().await,
+            Ok(c) => c.last_insert_rowid(),
             Err(_) => 0,
         }
     }
 
     async fn sqlite_changes(&mut self, c: &Resource<SqliteConnection>) -> u64 {
         match self.sqlite_connection(c) {
-            Ok(c) => c.changes().await,
+            Ok(c) => c.changes(),
             Err(_) => 0,
         }
     }
@@ -386,7 +538,7 @@ impl v3_1::HostConnectionWithStore for Capabilities {
         c: Resource<SqliteConnection>,
     ) -> wasmtime::Result<i64> {
         Ok(match connection_of(accessor, &c) {
-            Ok(c) => c.last_insert_rowid().await,
+            Ok(c) => c.last_insert_rowid(),
             Err(_) => 0,
         })
     }
@@ -396,7 +548,7 @@ impl v3_1::HostConnectionWithStore for Capabilities {
         c: Resource<SqliteConnection>,
     ) -> wasmtime::Result<u64> {
         Ok(match connection_of(accessor, &c) {
-            Ok(c) => c.changes().await,
+            Ok(c) => c.changes(),
             Err(_) => 0,
         })
     }

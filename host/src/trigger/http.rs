@@ -196,6 +196,9 @@ impl HttpTrigger {
         client_addr: SocketAddr,
     ) -> Response<Body> {
         let path = request.uri().path().to_owned();
+        if path == "/.well-known/fusion-host/stats" && crate::stats::enabled() {
+            return text(StatusCode::OK, &crate::stats::snapshot().to_string());
+        }
         if let Some(well_known) = path.strip_prefix("/.well-known/spin/") {
             return match well_known {
                 "health" => text(StatusCode::OK, "OK"),
@@ -235,6 +238,7 @@ impl HttpTrigger {
         if !self.handlers.contains_key(component) {
             anyhow::bail!("no HTTP-triggered component `{component}`");
         }
+        crate::stats::count(&crate::stats::COUNTS.chained_requests);
         let route = RouteMatch::synthetic(component.to_owned(), request.uri().path().to_owned());
         self.dispatch(&route, request, CHAINED_CLIENT_ADDR).await
     }
