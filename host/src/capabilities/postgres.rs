@@ -30,11 +30,17 @@ mod tls;
 const POOL_SIZE: usize = 64;
 
 /// What a connection is cleaned with before its next guest gets it: deadpool's `Clean`
-/// (what Spin uses), after a `ROLLBACK` — without it, a guest that stopped inside a
-/// transaction (a trap, its deadline) left that transaction open and the next guest's
-/// `COMMIT` committed its half-done work. Outside a transaction `ROLLBACK` only warns.
-const RECYCLE: &str = "ROLLBACK; CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; \
-    UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES;";
+/// (what Spin uses), after a check that no transaction was left open — without it, a guest
+/// that stopped inside a transaction (a trap, its deadline) left the transaction open and
+/// the next guest's `COMMIT` committed its half-done work. Outside a transaction block
+/// this is the first command of its own, so its statement and transaction timestamps are
+/// equal; inside one they differ, the check raises, the recycle fails and deadpool closes
+/// the connection, which ends the transaction. (A `ROLLBACK` would warn, and the server log
+/// it, on every clean connection.)
+const RECYCLE: &str = "DO $$ BEGIN IF transaction_timestamp() <> statement_timestamp() THEN \
+    RAISE 'a guest left a transaction open'; END IF; END $$; CLOSE ALL; \
+    SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; \
+    SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES;";
 
 /// Pools by address and the guest's root certificate (its PEM text), as Spin keys them.
 type PoolKey = (String, Option<String>);
