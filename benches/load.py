@@ -15,6 +15,9 @@ usage:
       prints "seconds p50_ms p99_ms http_<status>=count..." once every answer is in
   load.py join BASE_URL TOKENS_FILE CAMPAIGN_ID CONNECTIONS
       every customer of TOKENS_FILE joins the campaign, CONNECTIONS at a time; prints as flash
+  load.py large-product BASE_URL ADMIN_TOKEN BYTES
+      creates one product whose answer is about BYTES long (8 variants and 4 images in its
+      attributes, as a peer's product of that size has) and prints its id
   load.py profile BASE_URL CUSTOMER_TOKEN SKU PRODUCT_ID N
       on a host run with --stats: after 3 warm-up orders, places N orders one after another,
       then reads the product N times, and prints the host's counts per order and per read
@@ -146,6 +149,30 @@ def join(base, tokens_file, campaign_id, connections):
     post_all(base, [(path, body, token) for token in read_tokens(tokens_file)], connections)
 
 
+def large_product(base, admin_token, size):
+    variants = [{"sku": f"LARGE-1-{n}", "title": f"Large kettle, variant {n}",
+                 "options": {"size": ["S", "M", "L", "XL"][n % 4], "colour": ["red", "blue"][n % 2]},
+                 "prices": [{"currency": c, "amount": 4999 + n} for c in ("EUR", "USD", "GBP")],
+                 "inventory_quantity": 100, "barcode": f"40{n:011d}"} for n in range(8)]
+    images = [{"url": f"https://cdn.example.com/products/large-kettle-{n}.jpg",
+               "alt": f"Large kettle, view {n}"} for n in range(4)]
+    product = {"sku": "LARGE-1", "name": "Large kettle", "price": 4999, "currency": "EUR",
+               "attributes": {"variants": variants, "images": images}, "description": ""}
+    # A description of up to 2,000 characters and the attributes' `details` fill the rest:
+    # the answer's size is measured, then padded to BYTES.
+    connection = connect(base)
+    status, body = call(connection, "POST", "/api/v1/products", product, admin_token)
+    assert status == 201, (status, body)
+    missing = size - len(json.dumps(body, separators=(",", ":"))) - len(',"details":""')
+    text = "A kettle for every kitchen, boiling fast and pouring clean. " * (missing // 60 + 1)
+    description, details = text[:min(missing, 2000)], text[:max(missing - 2000, 0)]
+    status, body = call(connection, "PATCH", f"/api/v1/products/{body['id']}", {
+        "description": description,
+        "attributes": dict(product["attributes"], details=details)}, admin_token)
+    assert status == 200, (status, body)
+    print(body["id"])
+
+
 def stats(connection):
     status, body = call(connection, "GET", "/.well-known/fusion-host/stats")
     assert status == 200, "run fusion-host with --stats"
@@ -196,6 +223,8 @@ if __name__ == "__main__":
         flash(args[0], args[1], args[2], int(args[3]), int(args[4]))
     elif command == "join":
         join(args[0], args[1], args[2], int(args[3]))
+    elif command == "large-product":
+        large_product(args[0], args[1], int(args[2]))
     elif command == "profile":
         profile(args[0], args[1], args[2], args[3], int(args[4]))
     else:

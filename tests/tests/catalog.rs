@@ -1,5 +1,6 @@
 //! The catalog over HTTP: product CRUD with soft delete, categories and the category filter,
-//! cursor pagination without duplicates or gaps, and ranked full-text search.
+//! cursor pagination without duplicates or gaps, ranked full-text search, and anonymous
+//! reads a cache may keep and revalidate (`ETag`, 304).
 
 use std::collections::BTreeSet;
 
@@ -12,6 +13,7 @@ on_both_stores!(
     pages_cover_every_product_once,
     bad_list_parameters_are_422_naming_the_parameter,
     search_ranks_name_matches_above_description_matches,
+    an_anonymous_read_revalidates_to_304_until_the_product_changes,
 );
 
 fn product_crud_with_soft_delete(shop: &Shop) {
@@ -195,6 +197,58 @@ fn search_ranks_name_matches_above_description_matches(shop: &Shop) {
         "the name match ranks first and the scarf does not match: {found:?}"
     );
     assert!(items(&shop.anonymous().get("/api/v1/search?q=submarine")).is_empty());
+}
+
+fn an_anonymous_read_revalidates_to_304_until_the_product_changes(shop: &Shop) {
+    let admin = shop.admin();
+    let created = admin
+        .post("/api/v1/products", &product("ETAG-1", "Tagged Mug"))
+        .expect_json(201);
+    let path = format!("/api/v1/products/{}", text(&created, "id"));
+    let visitor = shop.anonymous();
+
+    let first = visitor.get(&path);
+    assert_eq!(first.status, 200, "{}", first.body);
+    let tag = first
+        .header("etag")
+        .expect("a read carries an ETag")
+        .to_owned();
+    assert_eq!(first.header("cache-control"), Some("public, no-cache"));
+    assert_eq!(first.header("vary"), Some("authorization, x-tenant-id"));
+
+    let revalidated = visitor
+        .request("GET", &path)
+        .header("if-none-match", &tag)
+        .send();
+    assert_eq!(revalidated.status, 304, "{}", revalidated.body);
+    assert!(
+        revalidated.body.is_empty(),
+        "304 has no body: {}",
+        revalidated.body
+    );
+    assert_eq!(revalidated.header("etag"), Some(tag.as_str()));
+    assert_eq!(
+        revalidated.header("cache-control"),
+        Some("public, no-cache")
+    );
+
+    admin.patch(&path, &json!({ "price": 2999 })).expect_ok();
+    let changed = visitor
+        .request("GET", &path)
+        .header("if-none-match", &tag)
+        .send();
+    assert_eq!(changed.status, 200, "a changed product is sent again");
+    assert_eq!(changed.json()["price"], 2999);
+    assert_ne!(changed.header("etag"), Some(tag.as_str()));
+
+    // A reader with a token may see what others do not (inactive products): its answer
+    // stays private to it.
+    let as_admin = admin.get(&path);
+    assert_eq!(as_admin.header("cache-control"), Some("no-store"));
+    assert!(as_admin.header("etag").is_some());
+    let listed = visitor.get("/api/v1/products");
+    assert_eq!(listed.header("cache-control"), Some("public, no-cache"));
+    assert!(listed.header("etag").is_some());
 }
 
 fn ids(products: &[Value]) -> BTreeSet<String> {

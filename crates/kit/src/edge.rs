@@ -1,11 +1,12 @@
 //! The edge every HTTP API component stands behind: CORS, security headers, a token
-//! bucket per caller, and `Idempotency-Key` on POST. The rules are pure and tested
+//! bucket per caller, `Idempotency-Key` on POST, and `ETag` / `If-None-Match` on GET. The rules are pure and tested
 //! natively; [`serve`] (wasm only) applies them around a component's handler.
 
 mod idempotency;
 mod rate_limit;
 #[cfg(target_arch = "wasm32")]
 mod serve;
+mod validators;
 
 pub use idempotency::{
     Claim, ClaimedKey, IDEMPOTENCY_MIGRATION, KEY_HEADER, REPLAYED_HEADER, StoredResponse, claim,
@@ -14,6 +15,7 @@ pub use idempotency::{
 pub use rate_limit::{Decision, RateLimit, WindowPosition};
 #[cfg(target_arch = "wasm32")]
 pub use serve::{Edge, serve};
+pub use validators::{entity_tag, none_match, validate};
 
 use crate::auth::JwtKey;
 use crate::http::Response;

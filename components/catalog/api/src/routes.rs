@@ -42,6 +42,21 @@ pub const ROUTES: &[Route<Endpoint>] = &[
     Route::new(Method::GET, "/api/v1/search", Endpoint::Search),
 ];
 
+/// Whether `endpoint` reads (every reader of a tenant without a token gets the same).
+pub fn is_read(endpoint: Endpoint) -> bool {
+    matches!(
+        endpoint,
+        Endpoint::ListProducts | Endpoint::GetProduct | Endpoint::ListCategories | Endpoint::Search
+    )
+}
+
+/// What a cache may do with an anonymous read: keep it, for any reader of the same
+/// tenant, and revalidate it on each use with the edge's `ETag` (a 304 costs no body).
+/// No max-age: nothing tells a cache when a product changes.
+pub const PUBLIC_READ_CACHE_CONTROL: &str = "public, no-cache";
+/// What an anonymous read depends on besides its URL.
+pub const PUBLIC_READ_VARY: &str = "authorization, x-tenant-id";
+
 /// The roles that write the catalog, and so also see its inactive products.
 pub const WRITERS: &[Role] = &[Role::Admin, Role::Vendor];
 

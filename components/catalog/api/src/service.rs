@@ -1,6 +1,9 @@
 //! The Spin handler: each endpoint's caller, body and domain call.
 
-use crate::routes::{Endpoint, ROUTES, SearchQuery, WRITERS, product_list_query, sees_inactive};
+use crate::routes::{
+    Endpoint, PUBLIC_READ_CACHE_CONTROL, PUBLIC_READ_VARY, ROUTES, SearchQuery, WRITERS, is_read,
+    product_list_query, sees_inactive,
+};
 use catalog_domain::{CatalogError, NewCategory, NewProduct, ProductPatch};
 use http::{HeaderValue, StatusCode, header};
 use kit::Problem;
@@ -9,7 +12,25 @@ use kit::http::{Response, empty, json};
 use kit::pagination::{Page, PageParams};
 use kit::service::Call;
 
-kit::api_component!(catalog_domain, ROUTES, serve);
+kit::api_component!(catalog_domain, ROUTES, serve_cacheable);
+
+/// Marks an anonymous read cacheable (see [`PUBLIC_READ_CACHE_CONTROL`]); a reader with a
+/// token keeps the edge's `no-store`.
+async fn serve_cacheable(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
+    let mut response = serve(endpoint, call).await?;
+    if is_read(endpoint)
+        && response.status() == StatusCode::OK
+        && !call.headers().contains_key(header::AUTHORIZATION)
+    {
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(PUBLIC_READ_CACHE_CONTROL),
+        );
+        headers.insert(header::VARY, HeaderValue::from_static(PUBLIC_READ_VARY));
+    }
+    Ok(response)
+}
 
 async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
     let request_id = call.request_id();

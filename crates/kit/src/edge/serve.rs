@@ -1,10 +1,11 @@
 //! The edge's Spin adapter (wasm32 only): [`serve`] runs a component's handler behind
-//! CORS, the rate limit and idempotency, and decorates every response.
+//! CORS, the rate limit and idempotency, tags its GET answers for revalidation, and
+//! decorates every response.
 
 use super::{
     Claim, ClaimedKey, CorsPolicy, Decision, RateLimit, Requester, StoredResponse, claim, complete,
     fingerprint, idempotency_key, is_chained, is_preflight, release, scope, secure,
-    too_many_requests,
+    too_many_requests, validate,
 };
 use crate::auth::{tenant_from_headers, unix_now};
 use crate::db::Migration;
@@ -31,7 +32,8 @@ pub struct Edge {
 /// otherwise the caller's token bucket is charged (429 when empty), the body is read
 /// once (413 over 1 MiB) and, for a POST with `Idempotency-Key`, the key is claimed
 /// first and the handler's response kept for replays. Calls from other components of
-/// the app skip CORS and the rate limit. Every response gets the security headers.
+/// the app skip CORS and the rate limit. A 200 answer to a GET gets an `ETag`, and is a
+/// 304 when `If-None-Match` names it. Every response gets the security headers.
 pub async fn serve(
     request: IncomingRequest,
     edge: &Edge,
@@ -54,9 +56,15 @@ pub async fn serve(
     let mut response = if !chained && is_preflight(&parts.method, &parts.headers) {
         cors.preflight(origin.as_ref(), &request_id)
     } else {
+        let method = parts.method.clone();
+        let if_none_match = parts.headers.get(header::IF_NONE_MATCH).cloned();
         let mut response = guarded(parts, request, edge, chained, &request_id, handler)
             .await
             .unwrap_or_else(|problem| problem.to_response(&request_id));
+        // Components calling each other never revalidate: no tag to compute for them.
+        if !chained {
+            response = validate(&method, if_none_match.as_ref(), response);
+        }
         cors.grant(origin.as_ref(), &mut response);
         response
     };
