@@ -1,6 +1,7 @@
 //! The edge every HTTP API component stands behind: CORS, security headers, a token
-//! bucket per caller, `Idempotency-Key` on POST, and `ETag` / `If-None-Match` on GET. The rules are pure and tested
-//! natively; [`serve`] (wasm only) applies them around a component's handler.
+//! bucket per caller, `Idempotency-Key` on POST, and `ETag` / `If-None-Match` on GET. The
+//! rules are pure and tested natively; [`serve`] (wasm only) applies them around a
+//! component's handler.
 
 mod idempotency;
 mod rate_limit;

@@ -271,15 +271,17 @@ impl Backend {
     }
 
     async fn delete(&self, label: &str, key: String) -> Result<(), KvError> {
-        crate::stats::count(&crate::stats::COUNTS.key_value_operations);
         self.delete_many(label, vec![key]).await
     }
 
     async fn exists(&self, label: &str, key: String) -> Result<bool, KvError> {
-        crate::stats::count(&crate::stats::COUNTS.key_value_operations);
         match self {
+            // `get` counts the operation.
             Backend::Sqlite(_) => Ok(self.get(label, key).await?.is_some()),
-            Backend::Redis(c) => c.clone().exists(key).await.map_err(redis_error),
+            Backend::Redis(c) => {
+                crate::stats::count(&crate::stats::COUNTS.key_value_operations);
+                c.clone().exists(key).await.map_err(redis_error)
+            }
         }
     }
 

@@ -169,11 +169,7 @@ impl PgConnection {
         crate::stats::count(&crate::stats::COUNTS.postgres_statements);
         let params = params.iter().map(to_sql).collect::<Result<Vec<_>, _>>()?;
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as _).collect();
-        let statement = self
-            .0
-            .prepare_cached(statement)
-            .await
-            .map_err(query_failed)?;
+        let statement = self.prepare(statement).await?;
         let columns = statement
             .columns()
             .iter()
@@ -197,17 +193,17 @@ impl PgConnection {
         crate::stats::count(&crate::stats::COUNTS.postgres_statements);
         let params = params.iter().map(to_sql).collect::<Result<Vec<_>, _>>()?;
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as _).collect();
-        // Prepared once per connection, as queries are: a statement run again (every
-        // BEGIN, COMMIT and write of a handler) costs one round trip, not two.
-        let statement = self
-            .0
-            .prepare_cached(statement)
-            .await
-            .map_err(query_failed)?;
+        let statement = self.prepare(statement).await?;
         self.0
             .execute(&statement, &refs)
             .await
             .map_err(query_failed)
+    }
+
+    /// `statement`, prepared once per connection: run again (every BEGIN, COMMIT and write
+    /// of a handler), it costs one round trip, not two.
+    async fn prepare(&self, statement: &str) -> Result<tokio_postgres::Statement, Error> {
+        self.0.prepare_cached(statement).await.map_err(query_failed)
     }
 }
 

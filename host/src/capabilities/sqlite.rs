@@ -169,6 +169,7 @@ impl SqliteInstance {
 
 fn open_connection(path: &std::path::Path) -> rusqlite::Result<Pooled> {
     let connection = rusqlite::Connection::open(path)?;
+    connection.busy_timeout(BUSY_TIMEOUT)?;
     let tainted = Arc::new(AtomicBool::new(false));
     let taint = tainted.clone();
     connection.authorizer(Some(move |ctx: rusqlite::hooks::AuthContext<'_>| {
@@ -248,11 +249,16 @@ impl SqliteConnection {
         // writer's lock: then it ran no step, and runs again there, where it may wait.
         stats::count(&stats::COUNTS.sqlite_statements);
         let here = self.run_here(|c| {
-            if !c.is_autocommit() || !is_query(c, &statement)? {
+            if !c.is_autocommit() {
+                return Ok(None);
+            }
+            let mut prepared = c.prepare_cached(&statement)?;
+            // `BEGIN` and `COMMIT` are read-only to SQLite too, but return no columns.
+            if !prepared.readonly() || prepared.column_count() == 0 {
                 return Ok(None);
             }
             c.busy_timeout(std::time::Duration::ZERO)?;
-            let rows = query(c, &statement, &parameters);
+            let rows = rows_of(&mut prepared, &parameters);
             c.busy_timeout(BUSY_TIMEOUT)?;
             match rows {
                 Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
@@ -291,19 +297,19 @@ const HELD: &str = "a lease holds its connection until dropped";
 /// How long a statement waits on another connection's lock: rusqlite's default, as in Spin.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Whether `statement` only reads and returns rows (a `SELECT`, not `BEGIN` or `COMMIT`,
-/// which SQLite counts as read-only too).
-fn is_query(c: &rusqlite::Connection, statement: &str) -> rusqlite::Result<bool> {
-    let prepared = c.prepare_cached(statement)?;
-    Ok(prepared.readonly() && prepared.column_count() > 0)
-}
-
 fn query(
     c: &rusqlite::Connection,
     statement: &str,
     parameters: &[Value],
 ) -> rusqlite::Result<Rows> {
-    let mut statement = c.prepare_cached(statement)?;
+    let mut prepared = c.prepare_cached(statement)?;
+    rows_of(&mut prepared, parameters)
+}
+
+fn rows_of(
+    statement: &mut rusqlite::Statement<'_>,
+    parameters: &[Value],
+) -> rusqlite::Result<Rows> {
     let columns: Vec<String> = statement
         .column_names()
         .into_iter()
