@@ -10,11 +10,14 @@ usage:
       prints how many orders of the tenant have STATUS
   load.py stock BASE_URL ADMIN_TOKEN SKU
       prints "on_hand reserved available" of SKU
-  load.py flash BASE_URL TOKENS_FILE SKU ORDERS CONNECTIONS
-      places ORDERS one-unit orders of SKU over CONNECTIONS concurrent connections and
-      prints "seconds p50_ms p99_ms http_<status>=count..." once every answer is in
+  load.py orders BASE_URL ADMIN_TOKEN TOKENS_FILE SKU ORDERS CONNECTIONS
+      places ORDERS one-unit orders of SKU over CONNECTIONS concurrent connections, then
+      waits until the saga settled every one (none left pending or reserved) and prints
+      "answered_s settled_s p50_ms p99_ms http_<status>=count..." (seconds from the first
+      order; p50/p99 of the POST answers)
   load.py join BASE_URL TOKENS_FILE CAMPAIGN_ID CONNECTIONS
-      every customer of TOKENS_FILE joins the campaign, CONNECTIONS at a time; prints as flash
+      every customer of TOKENS_FILE joins the campaign, CONNECTIONS at a time; prints
+      "seconds p50_ms p99_ms http_<status>=count..." once every answer is in
   load.py large-product BASE_URL ADMIN_TOKEN BYTES
       creates one product whose answer is about BYTES long (8 variants and 4 images in its
       attributes, as a peer's product of that size has) and prints its id
@@ -102,8 +105,8 @@ def stock(base, admin_token, sku):
 
 
 def post_all(base, requests, connections):
-    """POSTs every (path, body, token) over CONNECTIONS concurrent connections; prints
-    "seconds p50_ms p99_ms http_<status>=count..." once every answer is in."""
+    """POSTs every (path, body, token) over CONNECTIONS concurrent connections; returns
+    (seconds, p50_ms, p99_ms, "http_<status>=count...") once every answer is in."""
     latencies, statuses, lock = [], {}, threading.Lock()
     pending = iter(requests)
 
@@ -130,23 +133,32 @@ def post_all(base, requests, connections):
     p50 = latencies[len(latencies) // 2]
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     counts = " ".join(f"{k}={v}" for k, v in sorted(statuses.items()))
-    print(f"{seconds:.2f} {p50:.1f} {p99:.1f} {counts}")
+    return seconds, p50, p99, counts
 
 
 def read_tokens(tokens_file):
     return [line.strip() for line in open(tokens_file) if line.strip()]
 
 
-def flash(base, tokens_file, sku, orders, connections):
+def orders(base, admin_token, tokens_file, sku, n, connections):
     tokens = read_tokens(tokens_file)
-    post_all(base, [("/api/v1/orders", order_body(sku), tokens[n % len(tokens)]) for n in range(orders)],
-             connections)
+    started = time.perf_counter()
+    answered, p50, p99, counts = post_all(
+        base, [("/api/v1/orders", order_body(sku), tokens[k % len(tokens)]) for k in range(n)],
+        connections)
+    # The saga runs on after each answer: poll until no order is left on its way.
+    while count(base, admin_token, "pending") + count(base, admin_token, "reserved") > 0:
+        time.sleep(0.1)
+    settled = time.perf_counter() - started
+    print(f"{answered:.2f} {settled:.2f} {p50:.1f} {p99:.1f} {counts}")
 
 
 def join(base, tokens_file, campaign_id, connections):
     body = {key: order_body("")[key] for key in ("shipping_address", "payment")}
     path = f"/api/v1/campaigns/{campaign_id}/join"
-    post_all(base, [(path, body, token) for token in read_tokens(tokens_file)], connections)
+    seconds, p50, p99, counts = post_all(
+        base, [(path, body, token) for token in read_tokens(tokens_file)], connections)
+    print(f"{seconds:.2f} {p50:.1f} {p99:.1f} {counts}")
 
 
 def large_product(base, admin_token, size):
@@ -219,8 +231,8 @@ if __name__ == "__main__":
         print(count(args[0], args[1], args[2]))
     elif command == "stock":
         print(stock(args[0], args[1], args[2]))
-    elif command == "flash":
-        flash(args[0], args[1], args[2], int(args[3]), int(args[4]))
+    elif command == "orders":
+        orders(args[0], args[1], args[2], args[3], int(args[4]), int(args[5]))
     elif command == "join":
         join(args[0], args[1], args[2], int(args[3]))
     elif command == "large-product":

@@ -10,14 +10,15 @@ use crate::outbox::{
 };
 use crate::problem::Problem;
 use crate::request_id;
-use crate::spin::http::{read_body, send as send_request};
+use crate::spin::RequestStore;
+use crate::spin::http::{answer, read_body, send as send_request};
 use crate::spin::{SpinDb, open_for_context, open_migrated};
 pub use contracts::Envelope;
 use contracts::Event;
 use futures::future::join_all;
 use http::StatusCode;
 use serde::Serialize;
-use spin_sdk::http::IncomingRequest;
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use std::time::Duration;
 
 /// Deliveries claimed per pass.
@@ -76,41 +77,36 @@ async fn dispatch(
         let store = open_for_context(context).await?;
         let mut soonest_retry = None;
         let now = now_ms();
+        let mut delivered = Vec::new();
         for (delivery, outcome) in outcomes.into_iter().flatten() {
-            match outcome {
+            let failure = match outcome {
                 Ok(()) => {
-                    if record_delivered(&store, delivery, now).await? {
-                        summary.delivered += 1;
-                    } else {
-                        eprintln!(
-                            "delivery {} was delivered after its claim expired; the later claim's outcome stands",
-                            delivery.id
-                        );
-                    }
+                    delivered.push(delivery);
+                    continue;
                 }
-                Err(failure) => {
-                    eprintln!(
-                        "delivery {} of {} {} to {} failed: {}",
-                        delivery.id,
-                        delivery.topic,
-                        delivery.event_id,
-                        delivery.subscriber,
-                        failure.reason
-                    );
-                    match record_failure(&store, delivery, &failure.reason, failure.permanent, now)
-                        .await?
-                    {
-                        AfterFailure::RetryAt(at) => {
-                            summary.retrying += 1;
-                            soonest_retry =
-                                Some(soonest_retry.map_or(at, |soonest: i64| soonest.min(at)));
-                        }
-                        AfterFailure::Dead => summary.dead += 1,
-                        AfterFailure::ClaimLost => {}
-                    }
+                Err(failure) => failure,
+            };
+            eprintln!(
+                "delivery {} of {} {} to {} failed: {}",
+                delivery.id, delivery.topic, delivery.event_id, delivery.subscriber, failure.reason
+            );
+            match record_failure(&store, delivery, &failure.reason, failure.permanent, now).await? {
+                AfterFailure::RetryAt(at) => {
+                    summary.retrying += 1;
+                    soonest_retry = Some(soonest_retry.map_or(at, |soonest: i64| soonest.min(at)));
                 }
+                AfterFailure::Dead => summary.dead += 1,
+                AfterFailure::ClaimLost => {}
             }
         }
+        let lost = record_delivered(&store, &delivered, now).await?;
+        for delivery in &lost {
+            eprintln!(
+                "delivery {} was delivered after its claim expired; the later claim's outcome stands",
+                delivery.id
+            );
+        }
+        summary.delivered += u64::try_from(delivered.len() - lost.len()).unwrap_or(0);
         drop(store);
         match soonest_retry {
             Some(at) if at - now <= INLINE_RETRY_WINDOW_MS => {
@@ -190,13 +186,14 @@ pub struct EventHandler {
 
 /// Serves one delivery: parses the `E` event (400 when it is not one), and applies
 /// `effect` once — recorded in the same transaction, so a redelivery answers 200 and
-/// changes nothing — then dispatches the events the effect enqueued.
+/// changes nothing — then answers and dispatches the events the effect enqueued.
 pub async fn serve_event<E: Event>(
     request: IncomingRequest,
+    out: ResponseOutparam,
     handler: &EventHandler,
-    effect: impl AsyncFnOnce(&SpinDb, &Envelope<E>) -> Result<(), HandlerError>,
-) -> Response {
-    serve_delivery(request, handler, async |db, event: &Envelope<E>| {
+    effect: impl AsyncFnOnce(&RequestStore, &Envelope<E>) -> Result<(), HandlerError>,
+) {
+    serve_delivery(request, out, handler, async |db, event: &Envelope<E>| {
         apply_once(db, handler.subscriber, &event.id, async |db| {
             effect(db, event).await
         })
@@ -210,11 +207,12 @@ pub async fn serve_event<E: Event>(
 /// once with its answer.
 pub async fn serve_event_calling_out<E: Event, P>(
     request: IncomingRequest,
+    out: ResponseOutparam,
     handler: &EventHandler,
-    call_out: impl AsyncFnOnce(&SpinDb, &Envelope<E>) -> Result<P, HandlerError>,
-    record: impl AsyncFnOnce(&SpinDb, &Envelope<E>, P) -> Result<(), HandlerError>,
-) -> Response {
-    serve_delivery(request, handler, async |db, event: &Envelope<E>| {
+    call_out: impl AsyncFnOnce(&RequestStore, &Envelope<E>) -> Result<P, HandlerError>,
+    record: impl AsyncFnOnce(&RequestStore, &Envelope<E>, P) -> Result<(), HandlerError>,
+) {
+    serve_delivery(request, out, handler, async |db, event: &Envelope<E>| {
         apply_once_calling_out(
             db,
             handler.subscriber,
@@ -228,34 +226,49 @@ pub async fn serve_event_calling_out<E: Event, P>(
 }
 
 /// What both kinds of handler share: the event parsed (400 when it is not one), the
-/// store opened, `apply` run (`None`: applied before), the answer, and the dispatch of
-/// what it enqueued.
+/// store opened, `apply` run (`None`: applied before), the answer, then the dispatch of
+/// what it enqueued — after the answer, so the dispatcher upstream records this
+/// delivery without waiting for the handlers downstream.
 async fn serve_delivery<E: Event>(
     request: IncomingRequest,
+    out: ResponseOutparam,
     handler: &EventHandler,
-    apply: impl AsyncFnOnce(&SpinDb, &Envelope<E>) -> Result<Option<()>, HandlerError>,
-) -> Response {
+    apply: impl AsyncFnOnce(&RequestStore, &Envelope<E>) -> Result<Option<()>, HandlerError>,
+) {
+    let (response, enqueued) = apply_delivery(request, handler, apply).await;
+    answer(out, response).await;
+    if let Some(db) = enqueued {
+        dispatch_after_commit(handler.context, db).await;
+    }
+}
+
+/// The answer to one delivery, and the store when applying it enqueued deliveries.
+async fn apply_delivery<E: Event>(
+    request: IncomingRequest,
+    handler: &EventHandler,
+    apply: impl AsyncFnOnce(&RequestStore, &Envelope<E>) -> Result<Option<()>, HandlerError>,
+) -> (Response, Option<SpinDb>) {
     let request_id = request_id::from_headers(&crate::spin::http::request_parts(&request).headers);
     let body = match read_body(request).await {
         Ok(body) => body,
-        Err(problem) => return problem.to_response(&request_id),
+        Err(problem) => return (problem.to_response(&request_id), None),
     };
     let event = match Envelope::<E>::from_json(&body) {
         Ok(event) => event,
         Err(error) => {
-            return Problem::bad_request(error.to_string()).to_response(&request_id);
+            let problem = Problem::bad_request(error.to_string());
+            return (problem.to_response(&request_id), None);
         }
     };
     let db = match open_migrated(handler.context, handler.migrations).await {
-        Ok(db) => db,
-        Err(error) => return unavailable(handler, &event, &error.to_string(), &request_id),
-    };
-    match apply(&db, &event).await {
-        Ok(Some(())) => {
-            dispatch_after_commit(handler.context, db).await;
-            empty(StatusCode::OK, &request_id)
+        Ok(db) => RequestStore::new(db, None),
+        Err(error) => {
+            let answer = unavailable(handler, &event, &error.to_string(), &request_id);
+            return (answer, None);
         }
-        Ok(None) => empty(StatusCode::OK, &request_id),
+    };
+    let answer = match apply(&db, &event).await {
+        Ok(_) => empty(StatusCode::OK, &request_id),
         Err(HandlerError::Retry(reason)) => unavailable(handler, &event, &reason, &request_id),
         Err(HandlerError::Refuse(reason)) => {
             eprintln!(
@@ -264,7 +277,8 @@ async fn serve_delivery<E: Event>(
             );
             Problem::unprocessable(reason).to_response(&request_id)
         }
-    }
+    };
+    (answer, db.into_enqueued())
 }
 
 fn unavailable<E>(

@@ -43,13 +43,16 @@ macro_rules! api_component {
     };
     (@serve $context:expr, $store:expr, $routes:expr, $handler:path) => {
         #[spin_sdk::http_component]
-        async fn handle(request: spin_sdk::http::IncomingRequest) -> $crate::spin::http::Reply {
+        async fn handle(
+            request: spin_sdk::http::IncomingRequest,
+            out: spin_sdk::http::ResponseOutparam,
+        ) {
             let api = $crate::service::Api {
                 context: $context,
                 store: $store,
                 routes: $routes,
             };
-            $crate::spin::http::Reply($crate::spin::serve_api(request, &api, $handler).await)
+            $crate::spin::serve_api(request, out, &api, $handler).await
         }
     };
 }
@@ -57,7 +60,7 @@ macro_rules! api_component {
 /// The whole of an event-handler component: its Spin handler (wasm only), which applies
 /// events of type `$event` to the store of the context crate `$domain` (its `CONTEXT`
 /// and `MIGRATIONS`) as the subscriber `$subscriber` (its id in `spin.toml`), either
-/// with `$apply` — an `async` function or closure taking `(&SpinDb, &Envelope<$event>)`
+/// with `$apply` — an `async` function or closure taking `(&RequestStore, &Envelope<$event>)`
 /// and returning `Result<(), outbox::HandlerError>` — through [`events::serve_event`],
 /// or, for a handler that must call out before it records, with `call_out:` (taking
 /// the same, returning its answer) and `record:` (also taking the answer) through
@@ -65,9 +68,10 @@ macro_rules! api_component {
 #[macro_export]
 macro_rules! event_handler {
     ($subscriber:literal, $domain:ident, $event:ty, call_out: $call_out:expr, record: $record:expr $(,)?) => {
-        $crate::event_handler!(@serve $subscriber, $domain, |request, handler| {
+        $crate::event_handler!(@serve $subscriber, $domain, |request, out, handler| {
             $crate::events::serve_event_calling_out(
                 request,
+                out,
                 handler,
                 async |db, event: &$crate::events::Envelope<$event>| ($call_out)(db, event).await,
                 async |db, event: &$crate::events::Envelope<$event>, answer| {
@@ -77,25 +81,29 @@ macro_rules! event_handler {
         });
     };
     ($subscriber:literal, $domain:ident, $event:ty, $apply:expr $(,)?) => {
-        $crate::event_handler!(@serve $subscriber, $domain, |request, handler| {
+        $crate::event_handler!(@serve $subscriber, $domain, |request, out, handler| {
             $crate::events::serve_event(
                 request,
+                out,
                 handler,
                 async |db, event: &$crate::events::Envelope<$event>| ($apply)(db, event).await,
             )
         });
     };
-    (@serve $subscriber:literal, $domain:ident, |$request:ident, $handler:ident| $serve:expr) => {
+    (@serve $subscriber:literal, $domain:ident, |$request:ident, $out:ident, $handler:ident| $serve:expr) => {
         #[cfg(target_arch = "wasm32")]
         #[spin_sdk::http_component]
-        async fn handle($request: spin_sdk::http::IncomingRequest) -> $crate::spin::http::Reply {
+        async fn handle(
+            $request: spin_sdk::http::IncomingRequest,
+            $out: spin_sdk::http::ResponseOutparam,
+        ) {
             const HANDLER: $crate::events::EventHandler = $crate::events::EventHandler {
                 subscriber: $subscriber,
                 context: $domain::CONTEXT,
                 migrations: $domain::MIGRATIONS,
             };
             let $handler = &HANDLER;
-            $crate::spin::http::Reply($serve.await)
+            $serve.await
         }
     };
 }

@@ -300,25 +300,50 @@ pub async fn claim_due<D: Db>(db: &D, now: i64, limit: i64) -> Result<Vec<Delive
     Ok(claimed.into_iter().map(|(delivery, _)| delivery).collect())
 }
 
-/// The subscriber took the event: recorded unless the claim was lost (its lease ran out
-/// and another dispatcher claimed the delivery, whose outcome stands); whether it was.
-pub async fn record_delivered<D: Db>(
+/// The subscribers took these deliveries: each is recorded unless its claim was lost
+/// (its lease ran out and another dispatcher claimed the delivery, whose outcome
+/// stands). One statement per claim (deliveries claimed together share their lease);
+/// returns the deliveries whose claim was lost.
+pub async fn record_delivered<'a, D: Db>(
     db: &D,
-    delivery: &Delivery,
+    delivered: &[&'a Delivery],
     now: i64,
-) -> Result<bool, DbError> {
-    let changed = db
-        .execute(
-            "UPDATE outbox_deliveries SET status = 'delivered', last_error = NULL, updated_at = $2 \
-             WHERE id = $1 AND status = 'pending' AND next_attempt_at = $3",
-            &[
-                delivery.id.as_str().into(),
-                now.into(),
-                delivery.lease_until.into(),
-            ],
-        )
-        .await?;
-    Ok(changed == 1)
+) -> Result<Vec<&'a Delivery>, DbError> {
+    let mut leases: Vec<i64> = delivered.iter().map(|d| d.lease_until).collect();
+    leases.sort_unstable();
+    leases.dedup();
+    let mut recorded = std::collections::HashSet::new();
+    for lease_until in leases {
+        let ids: Vec<&str> = delivered
+            .iter()
+            .filter(|d| d.lease_until == lease_until)
+            .map(|d| d.id.as_str())
+            .collect();
+        let placeholders = (3..ids.len() + 3)
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut params: Vec<SqlValue> = vec![now.into(), lease_until.into()];
+        params.extend(ids.iter().map(|&id| id.into()));
+        let rows = db
+            .query(
+                &format!(
+                    "UPDATE outbox_deliveries SET status = 'delivered', last_error = NULL, \
+                     updated_at = $1 WHERE status = 'pending' AND next_attempt_at = $2 \
+                     AND id IN ({placeholders}) RETURNING id"
+                ),
+                &params,
+            )
+            .await?;
+        for row in &rows {
+            recorded.insert(row.get_str(0)?.to_owned());
+        }
+    }
+    Ok(delivered
+        .iter()
+        .copied()
+        .filter(|d| !recorded.contains(&d.id))
+        .collect())
 }
 
 /// What became of a failed delivery.
@@ -823,9 +848,13 @@ mod tests {
         let db = store();
         block_on(transaction(&db, async |db| enqueue(db, &cancelled()).await)).unwrap();
         let now = now_ms();
-        for delivery in block_on(claim_due(&db, now, 10)).unwrap() {
-            assert!(block_on(record_delivered(&db, &delivery, now)).unwrap());
-        }
+        let claimed = block_on(claim_due(&db, now, 10)).unwrap();
+        let every_one: Vec<&Delivery> = claimed.iter().collect();
+        assert!(
+            block_on(record_delivered(&db, &every_one, now))
+                .unwrap()
+                .is_empty()
+        );
         assert!(
             block_on(claim_due(&db, now + 10 * LEASE_MS, 10))
                 .unwrap()
@@ -902,11 +931,16 @@ mod tests {
             .into_iter()
             .find(|d| d.id == stale.id)
             .unwrap();
-        assert!(block_on(record_delivered(&db, &fresh, later)).unwrap());
+        assert!(
+            block_on(record_delivered(&db, &[&fresh], later))
+                .unwrap()
+                .is_empty()
+        );
         // The first dispatcher's late failure, or late success, must not undo that.
         let outcome = block_on(record_failure(&db, &stale, "timed out", false, later + 1));
         assert_eq!(outcome.unwrap(), AfterFailure::ClaimLost);
-        assert!(!block_on(record_delivered(&db, &stale, later + 1)).unwrap());
+        let lost = block_on(record_delivered(&db, &[&stale], later + 1)).unwrap();
+        assert_eq!(lost.len(), 1);
         assert!(
             block_on(claim_due(&db, later + 10 * LEASE_MS, 10))
                 .unwrap()
@@ -930,7 +964,11 @@ mod tests {
         let now = now_ms();
         let claimed = block_on(claim_due(&db, now, 10)).unwrap();
         let (delivered, others) = claimed.split_first().unwrap();
-        assert!(block_on(record_delivered(&db, delivered, now)).unwrap());
+        assert!(
+            block_on(record_delivered(&db, &[delivered], now))
+                .unwrap()
+                .is_empty()
+        );
         let dead = &others[0];
         block_on(record_failure(&db, dead, "HTTP 400", true, now)).unwrap();
         block_on(apply_once(&db, "a-on-x", "e1", async |_| {
