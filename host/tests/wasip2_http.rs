@@ -7,6 +7,7 @@
 mod support;
 
 use serde_json::{Value, json};
+use std::time::Duration;
 use support::{App, Host, free_port, manifest, probe_component, probe_p2_component};
 
 fn header<'a>(echo: &'a Value, name: &str) -> &'a str {
@@ -265,4 +266,32 @@ source = {unlinked_p2}
             exited.output
         );
     }
+}
+
+/// A guest may answer and go on working (as on Spin): the client has the answer while the
+/// guest still runs, and what it does after still happens.
+#[test]
+fn a_guest_that_answered_goes_on_working_after_the_client_has_the_answer() {
+    let app = App::new(&manifest(&format!(
+        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n\n{}",
+        probe_p2_component("probe", r#"key_value_stores = ["default"]"#)
+    )));
+    let host = app.start();
+    let answer = host.request("PUT", "/after-answer/default/late", Some("done"));
+    assert_eq!(answer.json(), json!("answered"));
+    // The guest sets the key 500 ms after its answer: had the host held the answer until
+    // the guest returned, the key would be there already.
+    assert_eq!(
+        host.get("/kv/default/late").status,
+        404,
+        "the answer waited for the guest"
+    );
+    support::eventually(
+        "the guest's work after its answer",
+        Duration::from_secs(10),
+        || {
+            let stored = host.get("/kv/default/late");
+            (stored.status == 200).then_some(())
+        },
+    );
 }

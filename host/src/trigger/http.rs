@@ -282,7 +282,12 @@ async fn execute(
     request: Request<Body>,
     deadline: crate::runtime::Deadline,
 ) -> anyhow::Result<Response<Body>> {
-    let (response_tx, response_rx) = oneshot::channel();
+    let (p3_tx, p3_rx) = oneshot::channel();
+    // A WASIp2 guest's response is taken from its out-parameter as soon as it is set,
+    // not through the instance's task: the guest's `handle` is one blocking call to the
+    // store, so nothing else of its task runs until it returns, and a guest may go on
+    // working after it answered (as on Spin).
+    let (p2_tx, p2_rx) = tokio::sync::oneshot::channel();
     handler.spawn(
         None,
         Box::new(move |store: &Accessor<InstanceState>, guest: &Proxy| {
@@ -290,13 +295,17 @@ async fn execute(
                 async move {
                     match guest {
                         Proxy::P3(guest) => {
+                            drop(p2_tx);
                             // A reused instance's deadline restarts with each request.
                             store.with(|mut s| {
                                 s.as_context_mut().set_epoch_deadline(deadline.ticks)
                             });
-                            serve_p3(store, guest, request, response_tx).await
+                            serve_p3(store, guest, request, p3_tx).await
                         }
-                        Proxy::P2(guest) => serve_p2(store, guest, request, response_tx).await,
+                        Proxy::P2(guest) => {
+                            drop(p3_tx);
+                            serve_p2(store, guest, request, p2_tx).await
+                        }
                     }
                 }
                 .map(|result| {
@@ -307,9 +316,14 @@ async fn execute(
             )
         }),
     );
-    response_rx
-        .await
-        .context("the component trapped or failed before responding")
+    // The sender of the other kind of guest is dropped at once.
+    let (p3_answer, p2_answer) = futures::join!(p3_rx, p2_rx);
+    match (p3_answer, p2_answer) {
+        (Ok(response), _) => Ok(response),
+        (_, Ok(Ok(response))) => Ok(response.map(|body| body.map_err(p2_to_p3).boxed_unsync())),
+        (_, Ok(Err(code))) => anyhow::bail!("the component answered with an error: {code:?}"),
+        (Err(_), Err(_)) => anyhow::bail!("the component trapped or failed before responding"),
+    }
 }
 
 /// `wasi:http/handler@0.3`: the response comes back from `handle`; the instance stays until
@@ -338,15 +352,22 @@ async fn serve_p3(
     Ok(())
 }
 
-/// `wasi:http/incoming-handler@0.2`: the guest sets the response through its out-parameter,
-/// then may go on writing the body until `handle` returns, as in Spin.
+/// Where a WASIp2 guest's out-parameter delivers its response.
+type P2ResponseSender = tokio::sync::oneshot::Sender<
+    Result<
+        Response<wasmtime_wasi_http::p2::body::HyperOutgoingBody>,
+        wasmtime_wasi_http::p2::bindings::http::types::ErrorCode,
+    >,
+>;
+
+/// `wasi:http/incoming-handler@0.2`: the guest sets the response through its out-parameter
+/// (`out_tx`), then may go on writing the body, or working, until `handle` returns.
 async fn serve_p2(
     store: &Accessor<InstanceState>,
     guest: &wasmtime_wasi_http::handler::p2::bindings::Proxy,
     request: Request<Body>,
-    response_tx: oneshot::Sender<Response<Body>>,
+    out_tx: P2ResponseSender,
 ) -> anyhow::Result<()> {
-    let (out_tx, out_rx) = tokio::sync::oneshot::channel();
     let (request, out) = store.with(|mut s| {
         let mut http = P2View::http(s.data_mut());
         let request =
@@ -354,21 +375,11 @@ async fn serve_p2(
         let out = http.new_response_outparam(out_tx)?;
         anyhow::Ok((request, out))
     })?;
-    let forward = async move {
-        match out_rx.await {
-            Ok(Ok(response)) => {
-                _ = response_tx.send(response.map(|body| body.map_err(p2_to_p3).boxed_unsync()));
-            }
-            Ok(Err(code)) => tracing::error!("the component answered with an error: {code:?}"),
-            // Dropped without a response: the guest failed, which `handle` reports.
-            Err(_) => {}
-        }
-    };
-    let call = guest
+    guest
         .wasi_http_incoming_handler()
-        .call_handle(store, request, out);
-    let (called, ()) = futures::join!(call, forward);
-    called.map_err(|e| anyhow::Error::from(e).context("guest invocation failed"))
+        .call_handle(store, request, out)
+        .await
+        .map_err(|e| anyhow::Error::from(e).context("guest invocation failed"))
 }
 
 /// A response body that tells its instance when hyper is done with it.
