@@ -12,18 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::shop::EVENT_CONTEXTS;
 use crate::{Client, HttpStub, Shop, WEBHOOK_SECRET, order_body, stocked_product, unique_name};
-
-/// The contexts with an outbox (as the ops sweep lists them).
-const EVENT_CONTEXTS: &[&str] = &[
-    "catalog",
-    "orders",
-    "inventory",
-    "payments",
-    "shipping",
-    "campaigns",
-    "notifications",
-];
 
 /// Statuses an order never leaves by itself (see the orders domain's state machine).
 const FINAL: &[&str] = &[

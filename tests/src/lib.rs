@@ -138,11 +138,13 @@ pub fn place_order(client: &Client, items: &[(&str, u32)], token: &str) -> Value
         .expect_json(201)
 }
 
-/// Polls the order until the saga has moved it to `status`; panics with the last state
-/// seen after 20 s.
+/// Polls the order until the saga has moved it to `status`, then waits for the order's
+/// events already on their way to be taken (see [`Shop::settle_order`]), so what the
+/// other contexts did about the order is there to check; panics with the last state seen
+/// after 20 s.
 pub fn order_reaching(client: &Client, order_id: &str, status: &str) -> Value {
     let last = std::cell::RefCell::new(Value::Null);
-    eventually(
+    let reached = eventually(
         || {
             format!(
                 "order {order_id} never reached {status}; last seen: {}",
@@ -157,7 +159,9 @@ pub fn order_reaching(client: &Client, order_id: &str, status: &str) -> Value {
             *last.borrow_mut() = order;
             reached
         },
-    )
+    );
+    client.shop().settle_order(order_id);
+    reached
 }
 
 /// The first `Some` that `check` gives, polled every 100 ms for up to 20 s (the saga

@@ -15,6 +15,17 @@ pub const ADMIN_PASSWORD: &str = "admin-password-42";
 /// The platform operator's key, which creates tenants.
 pub const OPERATOR_KEY: &str = "acceptance-operator-key";
 
+/// The contexts with an outbox (as the ops sweep lists them).
+pub(crate) const EVENT_CONTEXTS: &[&str] = &[
+    "catalog",
+    "orders",
+    "inventory",
+    "payments",
+    "shipping",
+    "campaigns",
+    "notifications",
+];
+
 /// Which store the app's contexts use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Store {
@@ -113,13 +124,58 @@ impl Shop {
     /// crash would leave, or to read what the API does not show). Rows come back one per
     /// line, columns separated by `|`.
     pub fn sql(&self, context: &str, sql: &str) -> String {
+        self.try_sql(context, sql)
+            .unwrap_or_else(|e| panic!("{context}: {sql}: {e}"))
+    }
+
+    fn try_sql(&self, context: &str, sql: &str) -> Result<String, String> {
         match &self.database {
-            Some(database) => database
-                .psql(&format!("SET search_path TO {context}; {sql}"))
-                .unwrap_or_else(|e| panic!("{context}: {sql}: {e}")),
+            Some(database) => database.psql(&format!("SET search_path TO {context}; {sql}")),
             None => sqlite(&self.state.path().join(format!("{context}.db")), sql)
-                .unwrap_or_else(|e| panic!("{context}: {sql}: {e}")),
+                .map_err(|e| e.to_string()),
         }
+    }
+
+    /// Waits until no delivery awaits its first attempt in any outbox: every event so far
+    /// was taken by its handlers, whose own events were too (an answer comes once its
+    /// request committed; the saga runs on after it). Deliveries that failed and wait for
+    /// a retry are left alone (some tests keep a subscriber failing on purpose); a context
+    /// no request has opened yet has nothing pending. Panics after 20 s, naming what is
+    /// still pending.
+    pub fn settle(&self) {
+        self.settle_deliveries("");
+    }
+
+    /// [`Shop::settle`] for the events that name the order `order_id` only (a test may
+    /// hold another order's saga on purpose).
+    pub fn settle_order(&self, order_id: &str) {
+        assert!(
+            order_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            "not an order id: {order_id}"
+        );
+        self.settle_deliveries(&format!(" AND payload LIKE '%{order_id}%'"));
+    }
+
+    fn settle_deliveries(&self, filter: &str) {
+        let sql = format!(
+            "SELECT COUNT(*) FROM outbox_deliveries \
+             WHERE status = 'pending' AND attempts = 0{filter}"
+        );
+        let pending = || {
+            EVENT_CONTEXTS
+                .iter()
+                .filter_map(|context| {
+                    let count: i64 = self.try_sql(context, &sql).ok()?.trim().parse().ok()?;
+                    (count > 0).then(|| format!("{context}: {count}"))
+                })
+                .collect::<Vec<_>>()
+        };
+        crate::eventually(
+            || format!("deliveries still pending after 20 s: {:?}", pending()),
+            || pending().is_empty().then_some(()),
+        );
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -258,6 +314,11 @@ impl<'a> Client<'a> {
         }
     }
 
+    /// The shop this caller calls.
+    pub fn shop(&self) -> &'a Shop {
+        self.shop
+    }
+
     pub fn token(&self) -> &str {
         self.token.as_deref().expect("this client has a token")
     }
@@ -352,7 +413,10 @@ pub struct Account<'a> {
 }
 
 fn sqlite(path: &Path, sql: &str) -> rusqlite::Result<String> {
-    let connection = rusqlite::Connection::open(path)?;
+    // Never creates the file: a context the app has not opened yet has no database.
+    let flags =
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let connection = rusqlite::Connection::open_with_flags(path, flags)?;
     connection.busy_timeout(std::time::Duration::from_secs(10))?;
     let mut statement = connection.prepare(sql)?;
     let columns = statement.column_count();

@@ -500,6 +500,7 @@ fn twenty_concurrent_orders_for_five_units_sell_exactly_five(store: Store) {
         ids
     });
 
+    shop.settle();
     let mut statuses = std::collections::BTreeMap::<String, usize>::new();
     for (n, id) in orders.iter().enumerate() {
         let client = &customers[n % 10].client;

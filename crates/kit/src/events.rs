@@ -11,14 +11,14 @@ use crate::outbox::{
 use crate::problem::Problem;
 use crate::request_id;
 use crate::spin::RequestStore;
-use crate::spin::http::{answer, read_body, send as send_request};
+use crate::spin::http::{read_body, send as send_request};
 use crate::spin::{SpinDb, open_for_context, open_migrated};
 pub use contracts::Envelope;
 use contracts::Event;
 use futures::future::join_all;
 use http::StatusCode;
 use serde::Serialize;
-use spin_sdk::http::{IncomingRequest, ResponseOutparam};
+use spin_sdk::http::IncomingRequest;
 use std::time::Duration;
 
 /// Deliveries claimed per pass.
@@ -186,14 +186,13 @@ pub struct EventHandler {
 
 /// Serves one delivery: parses the `E` event (400 when it is not one), and applies
 /// `effect` once — recorded in the same transaction, so a redelivery answers 200 and
-/// changes nothing — then answers and dispatches the events the effect enqueued.
+/// changes nothing — then dispatches the events the effect enqueued.
 pub async fn serve_event<E: Event>(
     request: IncomingRequest,
-    out: ResponseOutparam,
     handler: &EventHandler,
     effect: impl AsyncFnOnce(&RequestStore, &Envelope<E>) -> Result<(), HandlerError>,
-) {
-    serve_delivery(request, out, handler, async |db, event: &Envelope<E>| {
+) -> Response {
+    serve_delivery(request, handler, async |db, event: &Envelope<E>| {
         apply_once(db, handler.subscriber, &event.id, async |db| {
             effect(db, event).await
         })
@@ -207,12 +206,11 @@ pub async fn serve_event<E: Event>(
 /// once with its answer.
 pub async fn serve_event_calling_out<E: Event, P>(
     request: IncomingRequest,
-    out: ResponseOutparam,
     handler: &EventHandler,
     call_out: impl AsyncFnOnce(&RequestStore, &Envelope<E>) -> Result<P, HandlerError>,
     record: impl AsyncFnOnce(&RequestStore, &Envelope<E>, P) -> Result<(), HandlerError>,
-) {
-    serve_delivery(request, out, handler, async |db, event: &Envelope<E>| {
+) -> Response {
+    serve_delivery(request, handler, async |db, event: &Envelope<E>| {
         apply_once_calling_out(
             db,
             handler.subscriber,
@@ -226,20 +224,20 @@ pub async fn serve_event_calling_out<E: Event, P>(
 }
 
 /// What both kinds of handler share: the event parsed (400 when it is not one), the
-/// store opened, `apply` run (`None`: applied before), the answer, then the dispatch of
-/// what it enqueued — after the answer, so the dispatcher upstream records this
-/// delivery without waiting for the handlers downstream.
+/// store opened, `apply` run (`None`: applied before), the dispatch of what it
+/// enqueued, then the answer: the dispatcher upstream waits for the handlers
+/// downstream, as a client waits for the saga, so the work in flight stays bounded by
+/// the clients' concurrency.
 async fn serve_delivery<E: Event>(
     request: IncomingRequest,
-    out: ResponseOutparam,
     handler: &EventHandler,
     apply: impl AsyncFnOnce(&RequestStore, &Envelope<E>) -> Result<Option<()>, HandlerError>,
-) {
+) -> Response {
     let (response, enqueued) = apply_delivery(request, handler, apply).await;
-    answer(out, response).await;
     if let Some(db) = enqueued {
         dispatch_after_commit(handler.context, db).await;
     }
+    response
 }
 
 /// The answer to one delivery, and the store when applying it enqueued deliveries.

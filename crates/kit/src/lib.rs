@@ -43,16 +43,13 @@ macro_rules! api_component {
     };
     (@serve $context:expr, $store:expr, $routes:expr, $handler:path) => {
         #[spin_sdk::http_component]
-        async fn handle(
-            request: spin_sdk::http::IncomingRequest,
-            out: spin_sdk::http::ResponseOutparam,
-        ) {
+        async fn handle(request: spin_sdk::http::IncomingRequest) -> $crate::spin::http::Reply {
             let api = $crate::service::Api {
                 context: $context,
                 store: $store,
                 routes: $routes,
             };
-            $crate::spin::serve_api(request, out, &api, $handler).await
+            $crate::spin::http::Reply($crate::spin::serve_api(request, &api, $handler).await)
         }
     };
 }
@@ -68,10 +65,9 @@ macro_rules! api_component {
 #[macro_export]
 macro_rules! event_handler {
     ($subscriber:literal, $domain:ident, $event:ty, call_out: $call_out:expr, record: $record:expr $(,)?) => {
-        $crate::event_handler!(@serve $subscriber, $domain, |request, out, handler| {
+        $crate::event_handler!(@serve $subscriber, $domain, |request, handler| {
             $crate::events::serve_event_calling_out(
                 request,
-                out,
                 handler,
                 async |db, event: &$crate::events::Envelope<$event>| ($call_out)(db, event).await,
                 async |db, event: &$crate::events::Envelope<$event>, answer| {
@@ -81,29 +77,25 @@ macro_rules! event_handler {
         });
     };
     ($subscriber:literal, $domain:ident, $event:ty, $apply:expr $(,)?) => {
-        $crate::event_handler!(@serve $subscriber, $domain, |request, out, handler| {
+        $crate::event_handler!(@serve $subscriber, $domain, |request, handler| {
             $crate::events::serve_event(
                 request,
-                out,
                 handler,
                 async |db, event: &$crate::events::Envelope<$event>| ($apply)(db, event).await,
             )
         });
     };
-    (@serve $subscriber:literal, $domain:ident, |$request:ident, $out:ident, $handler:ident| $serve:expr) => {
+    (@serve $subscriber:literal, $domain:ident, |$request:ident, $handler:ident| $serve:expr) => {
         #[cfg(target_arch = "wasm32")]
         #[spin_sdk::http_component]
-        async fn handle(
-            $request: spin_sdk::http::IncomingRequest,
-            $out: spin_sdk::http::ResponseOutparam,
-        ) {
+        async fn handle($request: spin_sdk::http::IncomingRequest) -> $crate::spin::http::Reply {
             const HANDLER: $crate::events::EventHandler = $crate::events::EventHandler {
                 subscriber: $subscriber,
                 context: $domain::CONTEXT,
                 migrations: $domain::MIGRATIONS,
             };
             let $handler = &HANDLER;
-            $serve.await
+            $crate::spin::http::Reply($serve.await)
         }
     };
 }

@@ -9,9 +9,7 @@ use bytes::Bytes;
 use futures::{FutureExt, StreamExt};
 use http::StatusCode;
 use http_body_util::BodyExt;
-use spin_sdk::http::{
-    IncomingRequest, IncomingResponse, IntoResponse, OutgoingResponse, ResponseOutparam,
-};
+use spin_sdk::http::{IncomingRequest, IncomingResponse, IntoResponse};
 
 /// The method, target and headers of an incoming request (its body stays unread).
 pub fn request_parts(incoming: &IncomingRequest) -> http::request::Parts {
@@ -44,27 +42,20 @@ pub async fn read_body(incoming: IncomingRequest) -> Result<Bytes, Problem> {
     Ok(body.into())
 }
 
-/// Hands `response` to Spin through the handler's out-parameter, body and all: the
-/// client has the whole answer once this returns, while the instance may go on working
-/// (dispatching what the request enqueued) until its handler returns.
-pub async fn answer(out: ResponseOutparam, response: Response) {
-    let (parts, body) = response.into_parts();
-    // A `Full` body is ready at once.
-    let body = body
-        .collect()
-        .now_or_never()
-        .and_then(Result::ok)
-        .map(|collected| collected.to_bytes())
-        .unwrap_or_default();
-    let mut head = http::Response::from_parts(parts, body).into_response();
-    let body = std::mem::take(head.body_mut());
-    match OutgoingResponse::try_from(head) {
-        Ok(response) => {
-            if let Err(error) = out.set_with_body(response, body).await {
-                eprintln!("the answer could not be written: {error}");
-            }
-        }
-        Err(error) => eprintln!("the answer could not be built: {error}"),
+/// A component's response, as the `#[http_component]` handler returns it.
+pub struct Reply(pub Response);
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> spin_sdk::http::Response {
+        let (parts, body) = self.0.into_parts();
+        // A `Full` body is ready at once.
+        let body = body
+            .collect()
+            .now_or_never()
+            .and_then(Result::ok)
+            .map(|collected| collected.to_bytes())
+            .unwrap_or_default();
+        http::Response::from_parts(parts, body).into_response()
     }
 }
 

@@ -1,6 +1,6 @@
 //! The API skeleton on Spin: [`serve_api`] runs a component's handler behind the edge
-//! with the request's [`Call`], whose caller and store come from Spin, answers, then
-//! dispatches the deliveries the request enqueued.
+//! with the request's [`Call`], whose caller and store come from Spin, then dispatches
+//! the deliveries the request enqueued.
 
 use super::{SpinDb, authenticate, authenticate_service_too, open_store, reader_tenant};
 use crate::auth::Caller;
@@ -11,9 +11,8 @@ use crate::http::{Response, respond};
 use crate::json::read_body;
 use crate::problem::Problem;
 use crate::service::{Api, Call};
-use crate::spin::http::answer;
-use spin_sdk::http::{IncomingRequest, ResponseOutparam};
-use std::cell::{Cell, RefCell};
+use spin_sdk::http::IncomingRequest;
+use std::cell::Cell;
 
 /// A context's store opened for one request, noting whether the request enqueued
 /// deliveries (see [`Db::deliveries_enqueued`]), so they are dispatched after it, and
@@ -104,21 +103,20 @@ impl Call {
 
 /// Serves `request` with the API's routes behind the edge (CORS, rate limit,
 /// idempotency when the context keeps a store, security headers): no route is 404 or
-/// 405, otherwise `handler` answers for its endpoint. The answer goes out first; the
-/// deliveries the request enqueued are dispatched after it, so a client waits for its
-/// own commit, not for the handlers of the events it caused.
+/// 405, otherwise `handler` answers for its endpoint. Deliveries the request enqueued
+/// are dispatched before the answer goes out: the client's wait is what keeps the
+/// saga's work in flight bounded by the clients' concurrency (see
+/// `benches/results/profile.md`).
 pub async fn serve_api<E: Clone>(
     request: IncomingRequest,
-    out: ResponseOutparam,
     api: &Api<E>,
     handler: impl AsyncFn(E, &Call) -> Result<Response, Problem>,
-) {
+) -> Response {
     let edge = Edge {
         context: api.store.map(|_| api.context),
         migrations: api.store.unwrap_or_default(),
     };
-    let enqueued_by_request = RefCell::new(None);
-    let response = serve(request, &edge, async |request| {
+    serve(request, &edge, async |request| {
         let (parts, body) = request.into_parts();
         let request_id = crate::request_id::from_headers(&parts.headers);
         let body = match read_body(body).await {
@@ -130,12 +128,10 @@ pub async fn serve_api<E: Clone>(
             Err(no_route) => return *no_route,
         };
         let response = respond(handler(endpoint, &call).await, &request_id);
-        enqueued_by_request.replace(call.db.into_inner().and_then(RequestStore::into_enqueued));
+        if let Some(db) = call.db.into_inner().and_then(RequestStore::into_enqueued) {
+            dispatch_after_commit(api.context, db).await;
+        }
         response
     })
-    .await;
-    answer(out, response).await;
-    if let Some(db) = enqueued_by_request.into_inner() {
-        dispatch_after_commit(api.context, db).await;
-    }
+    .await
 }
