@@ -7,6 +7,7 @@ import http.client
 import json
 import sys
 import threading
+import time
 import urllib.parse
 
 WORDS = ["tea", "coffee", "kettle", "mug", "grinder", "filter", "teapot", "cup", "spoon",
@@ -16,7 +17,7 @@ WORDS = ["tea", "coffee", "kettle", "mug", "grinder", "filter", "teapot", "cup",
 def main():
     base, token, count, ids_file = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     url = urllib.parse.urlsplit(base)
-    ids, lock, errors = [], threading.Lock(), []
+    ids, lock, errors, busy = [], threading.Lock(), [], []
     threads = int(__import__("os").environ.get("SEED_THREADS", "16"))
 
     def worker(index):
@@ -30,10 +31,18 @@ def main():
                 "price": 100 + n % 5000,
                 "currency": "EUR",
             })
-            connection.request("POST", "/api/v1/products", body, {
-                "authorization": f"Bearer {token}", "content-type": "application/json"})
-            response = connection.getresponse()
-            payload = response.read()
+            # A 503 says "retry shortly" (a SQLite store busy beyond its 5 s lock wait): a
+            # few retries, as a client should.
+            for attempt in range(5):
+                connection.request("POST", "/api/v1/products", body, {
+                    "authorization": f"Bearer {token}", "content-type": "application/json"})
+                response = connection.getresponse()
+                payload = response.read()
+                if response.status != 503:
+                    break
+                with lock:
+                    busy.append(n)
+                time.sleep(0.2 * (attempt + 1))
             if response.status != 201:
                 errors.append(f"{response.status} {payload[:200]!r}")
                 return
@@ -47,6 +56,8 @@ def main():
         w.join()
     if errors:
         sys.exit(f"seeding failed: {errors[0]}")
+    if busy:
+        print(f"seeding: {len(busy)} answers of 503 (store busy), retried", file=sys.stderr)
     with open(ids_file, "w") as out:
         out.write("\n".join(ids) + "\n")
 
