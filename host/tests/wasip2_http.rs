@@ -279,7 +279,7 @@ fn a_guest_that_answered_goes_on_working_after_the_client_has_the_answer() {
     let host = app.start();
     let answer = host.request("PUT", "/after-answer/default/late", Some("done"));
     assert_eq!(answer.json(), json!("answered"));
-    // The guest sets the key 500 ms after its answer: had the host held the answer until
+    // The guest sets the key 3 s after its answer: had the host held the answer until
     // the guest returned, the key would be there already.
     assert_eq!(
         host.get("/kv/default/late").status,

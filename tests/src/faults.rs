@@ -259,15 +259,8 @@ impl<'a> FlashSale<'a> {
 
     /// Deliveries matching `condition` in every context's outbox.
     fn deliveries(&self, condition: &str) -> usize {
-        EVENT_CONTEXTS
-            .iter()
-            .map(|context| {
-                count(&self.shop.sql(
-                    context,
-                    &format!("SELECT COUNT(*) FROM outbox_deliveries WHERE {condition}"),
-                ))
-            })
-            .sum()
+        let counts = self.shop.deliveries_where(condition);
+        usize::try_from(counts.iter().map(|(_, count)| count).sum::<i64>()).unwrap_or(0)
     }
 
     /// The books after the sale: orders, stock, payments and the provider's charges.

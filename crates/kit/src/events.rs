@@ -77,15 +77,23 @@ async fn dispatch(
         let store = open_for_context(context).await?;
         let mut soonest_retry = None;
         let now = now_ms();
-        let mut delivered = Vec::new();
+        let (mut delivered, mut failed) = (Vec::new(), Vec::new());
         for (delivery, outcome) in outcomes.into_iter().flatten() {
-            let failure = match outcome {
-                Ok(()) => {
-                    delivered.push(delivery);
-                    continue;
-                }
-                Err(failure) => failure,
-            };
+            match outcome {
+                Ok(()) => delivered.push(delivery),
+                Err(failure) => failed.push((delivery, failure)),
+            }
+        }
+        // Successes first: a failure that cannot be recorded must not undo them.
+        let lost = record_delivered(&store, &delivered, now).await?;
+        for delivery in &lost {
+            eprintln!(
+                "delivery {} was delivered after its claim expired; the later claim's outcome stands",
+                delivery.id
+            );
+        }
+        summary.delivered += u64::try_from(delivered.len() - lost.len()).unwrap_or(0);
+        for (delivery, failure) in failed {
             eprintln!(
                 "delivery {} of {} {} to {} failed: {}",
                 delivery.id, delivery.topic, delivery.event_id, delivery.subscriber, failure.reason
@@ -99,14 +107,6 @@ async fn dispatch(
                 AfterFailure::ClaimLost => {}
             }
         }
-        let lost = record_delivered(&store, &delivered, now).await?;
-        for delivery in &lost {
-            eprintln!(
-                "delivery {} was delivered after its claim expired; the later claim's outcome stands",
-                delivery.id
-            );
-        }
-        summary.delivered += u64::try_from(delivered.len() - lost.len()).unwrap_or(0);
         drop(store);
         match soonest_retry {
             Some(at) if at - now <= INLINE_RETRY_WINDOW_MS => {
