@@ -484,16 +484,8 @@ const RUNTIME_CONFIG: &str = "runtime-config.toml";
 
 fn write_runtime_config(state: &Path, key_value: KeyValue) {
     let mut toml = String::new();
-    for database in [
-        "accounts",
-        "catalog",
-        "orders",
-        "inventory",
-        "payments",
-        "shipping",
-        "campaigns",
-        "notifications",
-    ] {
+    // Every context keeps a database: those with an outbox, and accounts.
+    for database in std::iter::once(&"accounts").chain(EVENT_CONTEXTS) {
         toml.push_str(&format!(
             "[sqlite_database.{database}]\ntype = \"spin\"\npath = {}\n\n",
             toml_path(&state.join(format!("{database}.db")))
