@@ -2,7 +2,7 @@
 //! outbox deliveries to `http://<subscriber>.spin.internal`, and [`serve_event`], the
 //! adapter every event-handler component is built on.
 
-use crate::db::{DbError, Migration};
+use crate::db::{DbError, Migration, unless_busy};
 use crate::http::{Response, empty};
 use crate::outbox::{
     AfterFailure, Delivery, HandlerError, apply_once, apply_once_calling_out, claim_due, now_ms,
@@ -68,7 +68,7 @@ async fn dispatch(
             Some(db) => db,
             None => open_for_context(context).await?,
         };
-        let claimed = claim_due(&store, now_ms(), BATCH).await?;
+        let claimed = unless_busy(|| claim_due(&store, now_ms(), BATCH)).await?;
         drop(store);
         if claimed.is_empty() {
             break;
@@ -85,7 +85,7 @@ async fn dispatch(
             }
         }
         // Successes first: a failure that cannot be recorded must not undo them.
-        let lost = record_delivered(&store, &delivered, now).await?;
+        let lost = unless_busy(|| record_delivered(&store, &delivered, now)).await?;
         for delivery in &lost {
             eprintln!(
                 "delivery {} was delivered after its claim expired; the later claim's outcome stands",
@@ -98,7 +98,10 @@ async fn dispatch(
                 "delivery {} of {} {} to {} failed: {}",
                 delivery.id, delivery.topic, delivery.event_id, delivery.subscriber, failure.reason
             );
-            match record_failure(&store, delivery, &failure.reason, failure.permanent, now).await? {
+            let recorded = unless_busy(|| {
+                record_failure(&store, delivery, &failure.reason, failure.permanent, now)
+            });
+            match recorded.await? {
                 AfterFailure::RetryAt(at) => {
                     summary.retrying += 1;
                     soonest_retry = Some(soonest_retry.map_or(at, |soonest: i64| soonest.min(at)));

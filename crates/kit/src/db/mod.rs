@@ -243,6 +243,28 @@ pub async fn transaction<D: Db, T, E: From<DbError>>(
     }
 }
 
+/// Waits between tries of a step that found the store busy.
+const BUSY_WAITS_MS: [u64; 2] = [200, 800];
+
+/// Runs `step`, and again after a short wait while the store is busy (a burst of
+/// writers held SQLite's lock past its busy timeout). For work whose caller has no one
+/// to hand a 503 to, like a dispatch after its commit: giving up at once would leave
+/// its deliveries to the next dispatch of the context, or the sweep, up to a minute on.
+pub async fn unless_busy<T, F: Future<Output = Result<T, DbError>>>(
+    mut step: impl FnMut() -> F,
+) -> Result<T, DbError> {
+    for wait in BUSY_WAITS_MS {
+        match step().await {
+            Err(DbError::Busy(reason)) => {
+                eprintln!("the store is busy ({reason}); trying again in {wait} ms");
+                std::thread::sleep(std::time::Duration::from_millis(wait));
+            }
+            done => return done,
+        }
+    }
+    step().await
+}
+
 /// Serialises, until the end of the current transaction, every transaction that takes
 /// the same `key`: so two handlers of one aggregate (say an order's charge and its
 /// cancellation) never decide on each other's uncommitted rows. PostgreSQL takes a
@@ -439,6 +461,34 @@ mod tests {
         assert!(matches!(classify("no such table: x"), DbError::Other(_)));
         let busy: crate::Problem = classify("database is locked").into();
         assert_eq!(busy.status, 503);
+    }
+
+    #[test]
+    fn a_busy_store_is_tried_again_twice_and_other_errors_at_once() {
+        let tries = std::cell::Cell::new(0);
+        let busy_then = |answer: Result<u8, DbError>, busy_tries: u8| {
+            tries.set(0);
+            let outcome = futures::executor::block_on(unless_busy(|| {
+                tries.set(tries.get() + 1);
+                let answer = if tries.get() <= busy_tries {
+                    Err(DbError::Busy("database is locked".into()))
+                } else {
+                    match &answer {
+                        Ok(value) => Ok(*value),
+                        Err(error) => Err(DbError::Other(error.to_string())),
+                    }
+                };
+                async { answer }
+            }));
+            (outcome, tries.get())
+        };
+        assert!(matches!(busy_then(Ok(7), 2), (Ok(7), 3)));
+        assert!(matches!(busy_then(Ok(7), 3), (Err(DbError::Busy(_)), 3)));
+        let other = DbError::Other("no such table: x".into());
+        assert!(matches!(
+            busy_then(Err(other), 0),
+            (Err(DbError::Other(_)), 1)
+        ));
     }
 
     #[test]
