@@ -11,10 +11,11 @@ mod token;
 
 pub use problem::{assert_field_error, assert_problem};
 pub use shop::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, Account, Client, JWT_SECRET, OPERATOR_KEY, Shop, Store,
+    ADMIN_EMAIL, ADMIN_PASSWORD, Account, Client, EVENT_SIGNING_KEY, JWT_SECRET, OPERATOR_KEY,
+    Shop, Store,
 };
-pub use stub::{HttpStub, Received, WEBHOOK_SECRET, stripe_signature};
-pub use testing::{Reply, unique_name};
+pub use stub::{HttpStub, Received, WEBHOOK_SECRET, signature_header};
+pub use testing::{Reply, Request, unique_name};
 pub use token::{Claims, sign_hs256, unix_now, unsigned_token, with_forged_role};
 
 use serde_json::{Value, json};

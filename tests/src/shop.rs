@@ -10,21 +10,14 @@ use serde_json::{Value, json};
 use testing::{Reply, Request, ScratchDatabase, Server, toml_path, workspace_dir};
 
 pub const JWT_SECRET: &str = "acceptance-tests-signing-key-0123456789";
+/// The `event_signing_key` the app under test signs and checks its deliveries with.
+pub const EVENT_SIGNING_KEY: &str = "acceptance-tests-event-signing-key";
 pub const ADMIN_EMAIL: &str = "admin@shop.test";
 pub const ADMIN_PASSWORD: &str = "admin-password-42";
 /// The platform operator's key, which creates tenants.
 pub const OPERATOR_KEY: &str = "acceptance-operator-key";
 
-/// The contexts with an outbox (as the ops sweep lists them).
-pub(crate) const EVENT_CONTEXTS: &[&str] = &[
-    "catalog",
-    "orders",
-    "inventory",
-    "payments",
-    "shipping",
-    "campaigns",
-    "notifications",
-];
+pub(crate) use kit::outbox::EVENT_CONTEXTS;
 
 /// Which store the app's contexts use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -521,6 +514,7 @@ fn up(state: &Path, database: Option<&ScratchDatabase>, variables: &[(String, St
         .arg(state.join(RUNTIME_CONFIG))
         .current_dir(state)
         .env("SPIN_VARIABLE_JWT_SECRET", JWT_SECRET)
+        .env("SPIN_VARIABLE_EVENT_SIGNING_KEY", EVENT_SIGNING_KEY)
         .env("SPIN_VARIABLE_ADMIN_EMAIL", ADMIN_EMAIL)
         .env("SPIN_VARIABLE_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("SPIN_VARIABLE_PAYMENT_PROVIDER", "test")

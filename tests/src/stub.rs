@@ -213,9 +213,11 @@ fn read_chunked(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
     }
 }
 
-/// The `Stripe-Signature` header for `payload` sent at Unix time `timestamp`, signed with
-/// `secret`: `t=<timestamp>,v1=<hex HMAC-SHA256 of "<timestamp>.<payload>">`.
-pub fn stripe_signature(secret: &str, timestamp: i64, payload: &str) -> String {
+/// A signature header in Stripe's scheme, which the app's `fusion-signature` follows too:
+/// `payload` sent at Unix time `timestamp`, signed with `secret`:
+/// `t=<timestamp>,v1=<hex HMAC-SHA256 of "<timestamp>.<payload>">`. The tests' own, so
+/// the app's signing is checked against an independent implementation.
+pub fn signature_header(secret: &str, timestamp: i64, payload: &str) -> String {
     let digest = hmac_sha256(secret, &format!("{timestamp}.{payload}"));
     let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
     format!("t={timestamp},v1={hex}")

@@ -4,7 +4,7 @@
 
 use acceptance::{
     HttpStub, Shop, Store, WEBHOOK_SECRET, assert_problem, for_both_stores, items, order_reaching,
-    place_order, stocked_product, stripe_signature, text, unix_now,
+    place_order, signature_header, stocked_product, text, unix_now,
 };
 use serde_json::{Value, json};
 
@@ -121,8 +121,8 @@ fn webhooks_are_verified_and_applied_once(store: Store) {
     let now = unix_now();
     for refused in [
         None,
-        Some(stripe_signature("whsec_someone_else", now, &event)),
-        Some(stripe_signature(WEBHOOK_SECRET, now - 600, &event)),
+        Some(signature_header("whsec_someone_else", now, &event)),
+        Some(signature_header(WEBHOOK_SECRET, now - 600, &event)),
         Some(format!("t={now},v1=00")),
     ] {
         assert_problem(&webhook(refused), 400);
@@ -137,7 +137,7 @@ fn webhooks_are_verified_and_applied_once(store: Store) {
     }
 
     assert_eq!(
-        webhook(Some(stripe_signature(WEBHOOK_SECRET, now, &event))).status,
+        webhook(Some(signature_header(WEBHOOK_SECRET, now, &event))).status,
         200
     );
     order_reaching(&customer.client, &id, "paid");
@@ -147,7 +147,7 @@ fn webhooks_are_verified_and_applied_once(store: Store) {
 
     // Stripe delivers at least once: the same event again changes nothing.
     assert_eq!(
-        webhook(Some(stripe_signature(WEBHOOK_SECRET, unix_now(), &event))).status,
+        webhook(Some(signature_header(WEBHOOK_SECRET, unix_now(), &event))).status,
         200
     );
     assert_eq!(payment_of(&shop, &id)["status"], "succeeded");
@@ -256,7 +256,7 @@ fn a_stalled_provider_holds_up_no_other_payment(store: Store) {
             .request("POST", "/api/v1/payments/webhook")
             .header(
                 "stripe-signature",
-                &stripe_signature(WEBHOOK_SECRET, unix_now(), &event),
+                &signature_header(WEBHOOK_SECRET, unix_now(), &event),
             )
             .raw_json(event)
             .send();

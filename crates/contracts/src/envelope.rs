@@ -14,6 +14,8 @@ pub trait Event: Serialize + DeserializeOwned {
     const TYPE: &'static str;
     /// The payload schema's version (`dataversion`); bumped on an incompatible change.
     const DATA_VERSION: &'static str = "1";
+    /// The id of the aggregate the event is about (an order, a campaign, a product).
+    fn subject(&self) -> &str;
 }
 
 /// A CloudEvents 1.0 event in structured JSON mode. Field names are CloudEvents' own
@@ -27,6 +29,10 @@ pub struct Envelope<T> {
     pub source: String,
     #[serde(rename = "type")]
     pub event_type: String,
+    /// The aggregate the event is about ([`Event::subject`]); absent in events written
+    /// before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
     /// RFC 3339, UTC.
     pub time: String,
     pub datacontenttype: String,
@@ -55,6 +61,7 @@ impl<T: Event> Envelope<T> {
             id: uuid::Uuid::now_v7().to_string(),
             source: source.into(),
             event_type: T::TYPE.to_owned(),
+            subject: Some(data.subject().to_owned()),
             time: now_rfc3339(),
             datacontenttype: JSON_CONTENT_TYPE.to_owned(),
             tenant: tenant.into(),
@@ -198,6 +205,7 @@ mod tests {
                 "id",
                 "source",
                 "specversion",
+                "subject",
                 "tenant",
                 "time",
                 "type"
@@ -205,6 +213,10 @@ mod tests {
         );
         assert_eq!(value["specversion"], "1.0");
         assert_eq!(value["type"], topics::ORDER_CREATED);
+        assert_eq!(
+            value["subject"], value["data"]["order_id"],
+            "the order it is about"
+        );
         assert_eq!(value["datacontenttype"], "application/json");
         assert_eq!(value["data"]["items"][0]["unit_price"], 1250);
         assert_eq!(value["data"]["shipping_address"]["postal_code"], "SW1Y 4JH");

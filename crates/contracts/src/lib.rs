@@ -23,10 +23,12 @@ mod generated {
 
 pub use generated::fusion::commerce::events::*;
 
-/// Binds each payload record to its event type (also its topic) and, when it is not the
-/// first, its `dataversion`.
+/// Binds each payload record to its event type (also its topic), when it is not the
+/// first its `dataversion`, and the field naming the aggregate it is about (its
+/// CloudEvents `subject`: the key that keeps one order's events in order on a bus).
 macro_rules! event_types {
-    ($($payload:ident => $const_name:ident = $event_type:literal $(, version $version:literal)?;)*) => {
+    ($($payload:ident => $const_name:ident = $event_type:literal $(, version $version:literal)?,
+        about $($subject:ident).+;)*) => {
         /// Event types, which are also the topic names.
         pub mod topics {
             $(#[doc = concat!("`", $event_type, "`")]
@@ -37,27 +39,33 @@ macro_rules! event_types {
         $(impl Event for $payload {
             const TYPE: &'static str = topics::$const_name;
             $(const DATA_VERSION: &'static str = $version;)?
+            fn subject(&self) -> &str {
+                &self.$($subject).+
+            }
         })*
     };
 }
 
 event_types! {
-    ProductCreated => PRODUCT_CREATED = "product.created";
-    ProductUpdated => PRODUCT_UPDATED = "product.updated";
-    OrderCreated => ORDER_CREATED = "order.created";
-    InventoryReserved => INVENTORY_RESERVED = "inventory.reserved";
-    InventoryInsufficient => INVENTORY_INSUFFICIENT = "inventory.insufficient";
-    PaymentSucceeded => PAYMENT_SUCCEEDED = "payment.succeeded";
-    PaymentFailed => PAYMENT_FAILED = "payment.failed";
-    PaymentRefunded => PAYMENT_REFUNDED = "payment.refunded";
-    PaymentRefundRequested => PAYMENT_REFUND_REQUESTED = "payment.refund_requested";
-    ShippingLabelCreated => SHIPPING_LABEL_CREATED = "shipping.label.created";
-    ShipmentInTransit => SHIPMENT_IN_TRANSIT = "shipment.in_transit";
-    ShipmentDelivered => SHIPMENT_DELIVERED = "shipment.delivered";
-    OrderCancelled => ORDER_CANCELLED = "order.cancelled";
-    CampaignCreated => CAMPAIGN_CREATED = "campaign.created";
-    CampaignJoined => CAMPAIGN_JOINED = "campaign.joined";
+    ProductCreated => PRODUCT_CREATED = "product.created", about product.id;
+    ProductUpdated => PRODUCT_UPDATED = "product.updated", about product.id;
+    OrderCreated => ORDER_CREATED = "order.created", about order_id;
+    InventoryReserved => INVENTORY_RESERVED = "inventory.reserved", about order_id;
+    InventoryInsufficient => INVENTORY_INSUFFICIENT = "inventory.insufficient", about order_id;
+    PaymentSucceeded => PAYMENT_SUCCEEDED = "payment.succeeded", about order_id;
+    PaymentFailed => PAYMENT_FAILED = "payment.failed", about order_id;
+    PaymentRefunded => PAYMENT_REFUNDED = "payment.refunded", about order_id;
+    PaymentRefundRequested => PAYMENT_REFUND_REQUESTED = "payment.refund_requested",
+        about order_id;
+    ShippingLabelCreated => SHIPPING_LABEL_CREATED = "shipping.label.created",
+        about shipment.order_id;
+    ShipmentInTransit => SHIPMENT_IN_TRANSIT = "shipment.in_transit", about shipment.order_id;
+    ShipmentDelivered => SHIPMENT_DELIVERED = "shipment.delivered", about shipment.order_id;
+    OrderCancelled => ORDER_CANCELLED = "order.cancelled", about order_id;
+    CampaignCreated => CAMPAIGN_CREATED = "campaign.created", about campaign_id;
+    CampaignJoined => CAMPAIGN_JOINED = "campaign.joined", about campaign_id;
     // 2: the participants come in parts (`part`, `parts`).
-    CampaignSuccessful => CAMPAIGN_SUCCESSFUL = "campaign.successful", version "2";
-    CampaignFailed => CAMPAIGN_FAILED = "campaign.failed", version "2";
+    CampaignSuccessful => CAMPAIGN_SUCCESSFUL = "campaign.successful", version "2",
+        about campaign_id;
+    CampaignFailed => CAMPAIGN_FAILED = "campaign.failed", version "2", about campaign_id;
 }

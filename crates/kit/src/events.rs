@@ -10,6 +10,7 @@ use crate::outbox::{
 };
 use crate::problem::Problem;
 use crate::request_id;
+use crate::signature::{sign, verify};
 use crate::spin::RequestStore;
 use crate::spin::http::{read_body, send as send_request};
 use crate::spin::{SpinDb, open_for_context, open_migrated};
@@ -30,6 +31,9 @@ const INLINE_RETRY_WINDOW_MS: i64 = 1_500;
 const POST_COMMIT_PASSES: usize = 4;
 const SWEEP_PASSES: usize = 1_000;
 const CONTENT_TYPE: &str = "application/cloudevents+json";
+/// The header that signs a delivery ([`crate::signature`], under `event_signing_key`):
+/// handler routes are public, for the bridge, so they take only signed deliveries.
+pub const SIGNATURE_HEADER: &str = "fusion-signature";
 
 /// What a dispatch did, for logs and the sweep's answer.
 #[derive(Debug, Default, Clone, Copy, Serialize)]
@@ -63,6 +67,7 @@ async fn dispatch(
     passes: usize,
 ) -> Result<DispatchSummary, DbError> {
     let mut summary = DispatchSummary::default();
+    let signing_key = signing_key().await?;
     for _ in 0..passes {
         let store = match db.take() {
             Some(db) => db,
@@ -73,7 +78,10 @@ async fn dispatch(
         if claimed.is_empty() {
             break;
         }
-        let outcomes = join_all(by_event(&claimed).into_iter().map(send_in_order)).await;
+        let sends = by_event(&claimed)
+            .into_iter()
+            .map(|deliveries| send_in_order(deliveries, &signing_key));
+        let outcomes = join_all(sends).await;
         let store = open_for_context(context).await?;
         let mut soonest_retry = None;
         let now = now_ms();
@@ -145,17 +153,37 @@ struct Failure {
 }
 
 /// Sends one event's deliveries one subscriber after the other; events run concurrently.
-async fn send_in_order(deliveries: Vec<&Delivery>) -> Vec<(&Delivery, Result<(), Failure>)> {
+async fn send_in_order<'a>(
+    deliveries: Vec<&'a Delivery>,
+    signing_key: &str,
+) -> Vec<(&'a Delivery, Result<(), Failure>)> {
     let mut outcomes = Vec::with_capacity(deliveries.len());
     for delivery in deliveries {
-        outcomes.push((delivery, send(delivery).await));
+        outcomes.push((delivery, send(delivery, signing_key).await));
     }
     outcomes
 }
 
-async fn send(delivery: &Delivery) -> Result<(), Failure> {
+/// The `event_signing_key` variable; unset, no handler would take a delivery.
+async fn signing_key() -> Result<String, DbError> {
+    match crate::spin::variable("event_signing_key").await {
+        Ok(Some(key)) if !key.is_empty() => Ok(key),
+        Ok(_) => Err(DbError::Other(
+            "event_signing_key is not set: deliveries cannot be signed".into(),
+        )),
+        Err(error) => Err(DbError::Other(error)),
+    }
+}
+
+async fn send(delivery: &Delivery, signing_key: &str) -> Result<(), Failure> {
+    let signature = sign(
+        signing_key,
+        delivery.payload.as_bytes(),
+        crate::auth::unix_now(),
+    );
     let request = http::Request::post(format!("http://{}.spin.internal/", delivery.subscriber))
         .header(http::header::CONTENT_TYPE, CONTENT_TYPE)
+        .header(SIGNATURE_HEADER, signature)
         .body(delivery.payload.clone().into_bytes())
         .map_err(|error| Failure {
             reason: format!("building the request: {error}"),
@@ -173,9 +201,7 @@ async fn send(delivery: &Delivery) -> Result<(), Failure> {
     let detail = String::from_utf8_lossy(&body[..body.len().min(500)]).into_owned();
     Err(Failure {
         reason: format!("HTTP {}: {detail}", status.as_u16()),
-        permanent: status.is_client_error()
-            && status != StatusCode::REQUEST_TIMEOUT
-            && status != StatusCode::TOO_MANY_REQUESTS,
+        permanent: crate::outbox::refuses_the_event(status.as_u16()),
     })
 }
 
@@ -249,11 +275,15 @@ async fn apply_delivery<E: Event>(
     handler: &EventHandler,
     apply: impl AsyncFnOnce(&RequestStore, &Envelope<E>) -> Result<Option<()>, HandlerError>,
 ) -> (Response, Option<SpinDb>) {
-    let request_id = request_id::from_headers(&crate::spin::http::request_parts(&request).headers);
+    let headers = crate::spin::http::request_parts(&request).headers;
+    let request_id = request_id::from_headers(&headers);
     let body = match read_body(request).await {
         Ok(body) => body,
         Err(problem) => return (problem.to_response(&request_id), None),
     };
+    if let Err(problem) = check_signature(&headers, &body).await {
+        return (problem.to_response(&request_id), None);
+    }
     let event = match Envelope::<E>::from_json(&body) {
         Ok(event) => event,
         Err(error) => {
@@ -280,6 +310,20 @@ async fn apply_delivery<E: Event>(
         }
     };
     (answer, db.into_enqueued())
+}
+
+/// 401 unless the request (a delivery, or the bridge's call to the relay) is signed
+/// under `event_signing_key` (500 when unset).
+pub async fn check_signature(headers: &http::HeaderMap, body: &[u8]) -> Result<(), Problem> {
+    let key = signing_key().await.map_err(|error| {
+        eprintln!("{error}");
+        Problem::internal()
+    })?;
+    let header = headers
+        .get(SIGNATURE_HEADER)
+        .and_then(|value| value.to_str().ok());
+    verify(&key, header, body, crate::auth::unix_now())
+        .map_err(|error| Problem::unauthorized(error.describe("deliveries", SIGNATURE_HEADER)))
 }
 
 fn unavailable<E>(

@@ -21,6 +21,7 @@ pub mod problem;
 pub mod request_id;
 pub mod route;
 pub mod service;
+pub mod signature;
 #[cfg(target_arch = "wasm32")]
 pub mod spin;
 pub mod variables;

@@ -77,6 +77,18 @@ pub const DELIVERIES_MIGRATION: Migration = Migration {
     postgres: CREATE_DELIVERIES,
 };
 
+/// The contexts that keep an outbox (they emit events or handle them): what
+/// the sweep, the relay and the dead-letter list go through.
+pub const EVENT_CONTEXTS: &[&str] = &[
+    "catalog",
+    "orders",
+    "inventory",
+    "payments",
+    "shipping",
+    "campaigns",
+    "notifications",
+];
+
 /// Who handles each topic: the ids of the handler components (each reachable at
 /// `http://<id>.spin.internal`), in delivery order. A topic absent here has no
 /// subscriber yet; its events stay in the outbox as the record of what happened.
@@ -169,6 +181,42 @@ pub fn subscribers(topic: &str) -> &'static [&'static str] {
         .map_or(&[], |(_, components)| components)
 }
 
+/// How events leave their context (the `event_transport` variable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// `http`, the embedded default: a delivery per subscriber, dispatched by the writer
+    /// after its commit to `http://<subscriber>.spin.internal`.
+    Http,
+    /// `kafka` or `redis`: one delivery per event, to [`BUS`]; the bridge process claims
+    /// it through the ops relay, publishes the event to its topic, and the bus's consumer
+    /// groups (one per handler) deliver it.
+    Bus,
+}
+
+impl Transport {
+    /// The `event_transport` variable's value; empty is the default, `http`.
+    pub fn from_variable(value: &str) -> Result<Self, String> {
+        match value.trim() {
+            "" | "http" => Ok(Transport::Http),
+            "kafka" | "redis" => Ok(Transport::Bus),
+            other => Err(format!(
+                "event_transport is {other:?}; it must be http, kafka or redis"
+            )),
+        }
+    }
+}
+
+/// The recipient of an event's one delivery under [`Transport::Bus`]: the bridge's
+/// relay, which publishes it (to its topic, whether or not a handler of ours reads it).
+pub const BUS: &str = "bus";
+
+/// Whether a subscriber's HTTP `status` refuses the event itself, so retrying cannot
+/// help (a dead letter at once): a 4xx, except a timeout, a rate limit, and a refused
+/// signature (a key being rotated is the deployment's fault, not the event's).
+pub fn refuses_the_event(status: u16) -> bool {
+    (400..500).contains(&status) && ![401, 408, 429].contains(&status)
+}
+
 /// Failed attempts after which a delivery becomes a dead letter.
 pub const MAX_ATTEMPTS: i64 = 8;
 
@@ -197,6 +245,11 @@ pub fn now_ms() -> i64 {
 /// Call it inside the `transaction` that makes the change, so neither exists without
 /// the other.
 pub async fn enqueue<D: Db, T: Serialize>(db: &D, envelope: &Envelope<T>) -> Result<(), DbError> {
+    let transport = db.transport().await?;
+    let recipients = match transport {
+        Transport::Http => subscribers(&envelope.event_type),
+        Transport::Bus => &[BUS],
+    };
     let payload = serde_json::to_string(envelope).map_err(|error| {
         DbError::Other(format!("event {} does not serialize: {error}", envelope.id))
     })?;
@@ -212,7 +265,7 @@ pub async fn enqueue<D: Db, T: Serialize>(db: &D, envelope: &Envelope<T>) -> Res
     )
     .await?;
     let now = now_ms();
-    for (position, subscriber) in (0_i64..).zip(subscribers(&envelope.event_type)) {
+    for (position, subscriber) in (0_i64..).zip(recipients) {
         db.execute(
             "INSERT INTO outbox_deliveries (id, event_id, position, subscriber, topic, tenant, \
              payload, status, attempts, next_attempt_at, updated_at) \
@@ -230,14 +283,15 @@ pub async fn enqueue<D: Db, T: Serialize>(db: &D, envelope: &Envelope<T>) -> Res
         )
         .await?;
     }
-    if !subscribers(&envelope.event_type).is_empty() {
+    if transport == Transport::Http && !recipients.is_empty() {
         db.deliveries_enqueued();
     }
     Ok(())
 }
 
-/// One event on its way to one subscriber.
-#[derive(Debug, Clone, PartialEq)]
+/// One event on its way to one subscriber (the bridge's relay gets and returns these
+/// as JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Delivery {
     pub id: String,
     pub event_id: String,
@@ -270,12 +324,27 @@ fn delivery(row: &Row) -> Result<(Delivery, i64), DbError> {
     ))
 }
 
-/// Claims up to `limit` due deliveries for [`LEASE_MS`], oldest event first and each
-/// event's subscribers in [`SUBSCRIPTIONS`] order. The conditional UPDATE makes two
-/// concurrent dispatchers claim disjoint sets; on PostgreSQL the candidates are locked
-/// with `SKIP LOCKED`, so concurrent claims pass each other instead of deadlocking on
-/// rows they lock in different orders (SQLite runs one writer at a time).
+/// Claims up to `limit` due deliveries to handlers for [`LEASE_MS`], oldest event first
+/// and each event's subscribers in [`SUBSCRIPTIONS`] order. The conditional UPDATE makes
+/// two concurrent dispatchers claim disjoint sets; on PostgreSQL the candidates are
+/// locked with `SKIP LOCKED`, so concurrent claims pass each other instead of
+/// deadlocking on rows they lock in different orders (SQLite runs one writer at a time).
 pub async fn claim_due<D: Db>(db: &D, now: i64, limit: i64) -> Result<Vec<Delivery>, DbError> {
+    claim(db, false, now, limit).await
+}
+
+/// [`claim_due`] for the bridge's relay: the due deliveries to [`BUS`].
+pub async fn claim_for_bus<D: Db>(db: &D, now: i64, limit: i64) -> Result<Vec<Delivery>, DbError> {
+    claim(db, true, now, limit).await
+}
+
+async fn claim<D: Db>(
+    db: &D,
+    to_bus: bool,
+    now: i64,
+    limit: i64,
+) -> Result<Vec<Delivery>, DbError> {
+    let recipients = format!("subscriber {} '{BUS}'", if to_bus { "=" } else { "<>" });
     let skip_locked = match db.dialect() {
         Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
         Dialect::Sqlite => "",
@@ -285,7 +354,7 @@ pub async fn claim_due<D: Db>(db: &D, now: i64, limit: i64) -> Result<Vec<Delive
             &format!(
                 "UPDATE outbox_deliveries SET next_attempt_at = $1, updated_at = $2 \
                  WHERE id IN (SELECT id FROM outbox_deliveries \
-                     WHERE status = 'pending' AND next_attempt_at <= $2 \
+                     WHERE status = 'pending' AND next_attempt_at <= $2 AND {recipients} \
                      ORDER BY next_attempt_at, event_id, position LIMIT $3 {skip_locked}) \
                  AND status = 'pending' AND next_attempt_at <= $2 \
                  RETURNING {DELIVERY_COLUMNS}"
@@ -680,14 +749,14 @@ mod wiring_tests {
     const MANIFEST: &str = include_str!("../../../spin.toml");
 
     #[test]
-    fn every_subscriber_is_a_private_component_of_the_app() {
+    fn every_subscriber_is_a_component_at_its_events_route() {
         for (topic, components) in SUBSCRIPTIONS {
             for component in *components {
-                let private_trigger =
-                    format!("route = {{ private = true }}\ncomponent = \"{component}\"");
+                let trigger =
+                    format!("route = \"/events/{component}\"\ncomponent = \"{component}\"");
                 assert!(
-                    MANIFEST.contains(&private_trigger),
-                    "{component} (subscribed to {topic}) has no private route in spin.toml"
+                    MANIFEST.contains(&trigger),
+                    "{component} (subscribed to {topic}) is not at /events/{component} in spin.toml"
                 );
             }
         }
@@ -716,6 +785,89 @@ mod tests {
     use crate::db::{NativeSqlite, migrate};
     use contracts::{OrderCancelled, ProductCreated};
     use futures::executor::block_on;
+
+    /// A store whose events go to the bus (`event_transport` = `kafka`).
+    struct BusStore(NativeSqlite);
+
+    impl Db for BusStore {
+        fn dialect(&self) -> Dialect {
+            self.0.dialect()
+        }
+        async fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64, DbError> {
+            self.0.execute(sql, params).await
+        }
+        async fn query(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<Row>, DbError> {
+            self.0.query(sql, params).await
+        }
+        fn deliveries_enqueued(&self) {
+            panic!("nothing is dispatched over HTTP on a bus");
+        }
+        async fn transport(&self) -> Result<Transport, DbError> {
+            Ok(Transport::Bus)
+        }
+    }
+
+    #[test]
+    fn on_a_bus_every_event_is_one_delivery_to_the_relay() {
+        let db = BusStore(store());
+        let cancelled = cancelled();
+        let product = ProductCreated {
+            product: contracts::Product {
+                id: "p1".into(),
+                sku: "SKU".into(),
+                name: "n".into(),
+                slug: "n".into(),
+                description: String::new(),
+                price: 1,
+                currency: "EUR".into(),
+                category_id: None,
+                brand: None,
+                image_url: None,
+                attributes_json: "{}".into(),
+                active: true,
+                created_at: String::new(),
+                updated_at: String::new(),
+            },
+        };
+        let unsubscribed = Envelope::new("/components/catalog-api", "acme", "req-1", product);
+        block_on(enqueue(&db, &cancelled)).unwrap();
+        block_on(enqueue(&db, &unsubscribed)).unwrap();
+        assert_eq!(count(&db.0, "SELECT COUNT(*) FROM outbox_deliveries"), 2);
+        assert!(block_on(claim_due(&db, now_ms(), 10)).unwrap().is_empty());
+        let relayed = block_on(claim_for_bus(&db, now_ms(), 10)).unwrap();
+        let topics: Vec<&str> = relayed.iter().map(|d| d.topic.as_str()).collect();
+        assert_eq!(topics, ["order.cancelled", "product.created"]);
+        assert!(relayed.iter().all(|d| d.subscriber == BUS));
+        // And an HTTP dispatcher's claim never takes the bus's deliveries.
+        let http = store();
+        block_on(enqueue(&http, &cancelled)).unwrap();
+        assert!(
+            block_on(claim_for_bus(&http, now_ms(), 10))
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(block_on(claim_due(&http, now_ms(), 10)).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn the_transport_variable_names_http_kafka_or_redis() {
+        assert_eq!(Transport::from_variable(""), Ok(Transport::Http));
+        assert_eq!(Transport::from_variable("http"), Ok(Transport::Http));
+        assert_eq!(Transport::from_variable(" kafka "), Ok(Transport::Bus));
+        assert_eq!(Transport::from_variable("redis"), Ok(Transport::Bus));
+        let refused = Transport::from_variable("nats").unwrap_err();
+        assert!(refused.contains("http, kafka or redis"), "{refused}");
+    }
+
+    #[test]
+    fn only_a_refusal_of_the_event_itself_is_permanent() {
+        for status in [400, 404, 409, 422] {
+            assert!(refuses_the_event(status), "{status}");
+        }
+        for status in [200, 401, 408, 429, 500, 503] {
+            assert!(!refuses_the_event(status), "{status}");
+        }
+    }
 
     fn cancelled() -> Envelope<OrderCancelled> {
         Envelope::new(

@@ -2,7 +2,7 @@
 
 use http::Method;
 use kit::route::Route;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
@@ -10,6 +10,8 @@ pub enum Endpoint {
     ListDeadLetters,
     ReplayDeadLetter,
     Sweep,
+    RelayClaim,
+    RelaySettle,
 }
 
 pub const ROUTES: &[Route<Endpoint>] = &[
@@ -25,7 +27,56 @@ pub const ROUTES: &[Route<Endpoint>] = &[
         Endpoint::ReplayDeadLetter,
     ),
     Route::new(Method::POST, "/api/v1/admin/outbox/sweep", Endpoint::Sweep),
+    Route::new(
+        Method::POST,
+        "/api/v1/admin/outbox/relay/claim",
+        Endpoint::RelayClaim,
+    ),
+    Route::new(
+        Method::POST,
+        "/api/v1/admin/outbox/relay/settle",
+        Endpoint::RelaySettle,
+    ),
 ];
+
+/// The most events one relay claim takes.
+pub const MAX_RELAY_CLAIM: i64 = 1_000;
+
+/// The bridge's claim: up to `limit` due events of `context` for the bus.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayClaim {
+    pub context: String,
+    pub limit: i64,
+}
+
+/// What the bridge did with a claim: the deliveries the bus took, and those it did not
+/// (with why); each as the claim gave it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelaySettle {
+    pub context: String,
+    #[serde(default)]
+    pub published: Vec<kit::outbox::Delivery>,
+    #[serde(default)]
+    pub failed: Vec<RelayFailure>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayFailure {
+    pub delivery: kit::outbox::Delivery,
+    pub error: String,
+}
+
+/// The context a relay call names, if it keeps an outbox; the limit within bounds.
+pub fn relay_context(context: &str) -> Result<&'static str, String> {
+    EVENT_CONTEXTS
+        .iter()
+        .find(|known| **known == context)
+        .copied()
+        .ok_or_else(|| format!("{context:?} is not a context with an outbox: {EVENT_CONTEXTS:?}"))
+}
 
 /// Every context's database, which `/health` pings.
 pub const STORES: &[&str] = &[
@@ -39,16 +90,7 @@ pub const STORES: &[&str] = &[
     "notifications",
 ];
 
-/// The contexts that keep an outbox (they emit events or handle them).
-pub const EVENT_CONTEXTS: &[&str] = &[
-    "catalog",
-    "orders",
-    "inventory",
-    "payments",
-    "shipping",
-    "campaigns",
-    "notifications",
-];
+pub use kit::outbox::EVENT_CONTEXTS;
 
 /// A dead letter and the context whose outbox holds it.
 #[derive(Debug, Clone, Serialize)]

@@ -1,12 +1,15 @@
 //! The Spin handler: health, and every context's outbox (wasm only: it calls Spin's
 //! interfaces). The dead-letter replay and the sweep dispatch the contexts they touch.
 
-use crate::routes::{ContextDeadLetter, EVENT_CONTEXTS, Endpoint, ROUTES, STORES};
+use crate::routes::{
+    ContextDeadLetter, EVENT_CONTEXTS, Endpoint, MAX_RELAY_CLAIM, ROUTES, RelayClaim, RelaySettle,
+    STORES, relay_context,
+};
 use http::StatusCode;
 use kit::Problem;
 use kit::auth::{Caller, Role};
 use kit::db::Migration;
-use kit::events::{DispatchSummary, dispatch_after_commit, sweep};
+use kit::events::{DispatchSummary, check_signature, dispatch_after_commit, sweep};
 use kit::http::{Response, health, json};
 use kit::outbox::{self, Replay, Retention, now_ms};
 use kit::pagination::{Page, PageParams};
@@ -37,6 +40,8 @@ async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
         Endpoint::ListDeadLetters => list_dead_letters(call).await,
         Endpoint::ReplayDeadLetter => replay_dead_letter(call).await,
         Endpoint::Sweep => sweep_outboxes(call).await,
+        Endpoint::RelayClaim => relay_claim(call).await,
+        Endpoint::RelaySettle => relay_settle(call).await,
     }
 }
 
@@ -181,6 +186,63 @@ async fn sweep_outboxes(call: &Call) -> Result<Response, Problem> {
     Ok(json(
         StatusCode::OK,
         &json!({ "contexts": summaries, "retention": retained }),
+        request_id,
+    ))
+}
+
+/// The bridge claims a context's due events for the bus (signed like a delivery).
+async fn relay_claim(call: &Call) -> Result<Response, Problem> {
+    let request_id = call.request_id();
+    check_signature(call.headers(), call.body()).await?;
+    let claim: RelayClaim = kit::json::parse(call.body().clone())?;
+    let context = relay_context(&claim.context).map_err(Problem::unprocessable)?;
+    if !(1..=MAX_RELAY_CLAIM).contains(&claim.limit) {
+        return Err(Problem::unprocessable(format!(
+            "limit must be 1 to {MAX_RELAY_CLAIM}"
+        )));
+    }
+    let db = outbox_store(context, request_id).await?;
+    let deliveries = outbox::claim_for_bus(&db, now_ms(), claim.limit)
+        .await
+        .map_err(store_failure(context, request_id))?;
+    Ok(json(
+        StatusCode::OK,
+        &json!({ "deliveries": deliveries }),
+        request_id,
+    ))
+}
+
+/// The bridge says which claimed events the bus took and which it could not: the first
+/// are done, the others retry with backoff (dead letters after the last try).
+async fn relay_settle(call: &Call) -> Result<Response, Problem> {
+    let request_id = call.request_id();
+    check_signature(call.headers(), call.body()).await?;
+    let settle: RelaySettle = kit::json::parse(call.body().clone())?;
+    let context = relay_context(&settle.context).map_err(Problem::unprocessable)?;
+    let db = outbox_store(context, request_id).await?;
+    let failure = store_failure(context, request_id);
+    let now = now_ms();
+    let published: Vec<&outbox::Delivery> = settle.published.iter().collect();
+    let lost = outbox::record_delivered(&db, &published, now)
+        .await
+        .map_err(&failure)?;
+    let mut summary = DispatchSummary {
+        delivered: u64::try_from(published.len() - lost.len()).unwrap_or(0),
+        ..DispatchSummary::default()
+    };
+    for failed in &settle.failed {
+        let after = outbox::record_failure(&db, &failed.delivery, &failed.error, false, now)
+            .await
+            .map_err(&failure)?;
+        match after {
+            outbox::AfterFailure::RetryAt(_) => summary.retrying += 1,
+            outbox::AfterFailure::Dead => summary.dead += 1,
+            outbox::AfterFailure::ClaimLost => {}
+        }
+    }
+    Ok(json(
+        StatusCode::OK,
+        &json!({ "settled": summary, "claims_lost": lost.len() }),
         request_id,
     ))
 }

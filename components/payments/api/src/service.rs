@@ -8,9 +8,9 @@ use kit::auth::{Caller, unix_now};
 use kit::http::{Response, json};
 use kit::json::require_json_content_type;
 use kit::service::Call;
+use kit::signature;
 use kit::spin::Spin;
 use kit::variables::Variables;
-use payments_domain::webhook::verify_signature;
 
 kit::api_component!(payments_domain, ROUTES, serve);
 
@@ -76,8 +76,8 @@ async fn stripe_webhook(call: &Call) -> Result<Response, Problem> {
         .headers()
         .get(SIGNATURE_HEADER)
         .and_then(|value| value.to_str().ok());
-    verify_signature(&secret, signature, call.body(), unix_now())
-        .map_err(|error| Problem::bad_request(error.to_string()))?;
+    signature::verify(&secret, signature, call.body(), unix_now())
+        .map_err(|error| Problem::bad_request(error.describe("webhooks", "Stripe-Signature")))?;
     let outcome = payments_domain::apply_stripe_event(call.db().await?, call.body())
         .await
         .map_err(|error| call.domain(error))?;

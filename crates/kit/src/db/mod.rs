@@ -200,6 +200,11 @@ pub trait Db {
     /// Told by [`crate::outbox::enqueue`] that it wrote due deliveries: a store that
     /// dispatches them once the request is done remembers it.
     fn deliveries_enqueued(&self) {}
+    /// How this store's events leave it (see [`crate::outbox::Transport`]); a store
+    /// that does not say uses `http`.
+    async fn transport(&self) -> Result<crate::outbox::Transport, DbError> {
+        Ok(crate::outbox::Transport::Http)
+    }
     /// Runs inside every [`transaction`] just before its `COMMIT`, so what it writes
     /// commits with the transaction's change (a request's store notes there that its
     /// `Idempotency-Key` has had an effect).

@@ -32,7 +32,8 @@ pub struct Edge {
 /// otherwise the caller's token bucket is charged (429 when empty), the body is read
 /// once (413 over 1 MiB) and, for a POST with `Idempotency-Key`, the key is claimed
 /// first and the handler's response kept for replays. Calls from other components of
-/// the app skip CORS and the rate limit. A 200 answer to a GET gets an `ETag`, and is a
+/// the app skip CORS and the rate limit, and so do requests signed by the event bridge
+/// (refused with 401 unless the signature verifies). A 200 answer to a GET gets an `ETag`, and is a
 /// 304 when `If-None-Match` names it. Every response gets the security headers.
 pub async fn serve(
     request: IncomingRequest,
@@ -88,7 +89,11 @@ async fn guarded(
         None
     };
     let requester = Requester::from_headers(&parts.headers, key.as_ref(), unix_now());
+    // The event bridge signs its calls: a signed request is verified here, before its
+    // handler, and then is the app's own traffic, like a chained call.
+    let signed = parts.headers.contains_key(crate::events::SIGNATURE_HEADER);
     if !chained
+        && !signed
         && let Decision::Limited { retry_after } = take_token(&requester, request_id).await?
     {
         return Ok(too_many_requests(retry_after, request_id));
@@ -97,6 +102,9 @@ async fn guarded(
     // Spin's incoming body cannot be rebuilt once read, so the handler gets the request
     // again over the bytes read here.
     let body = read_body(body).await?;
+    if signed {
+        crate::events::check_signature(&parts.headers, &body).await?;
+    }
     let idempotency = match edge.context {
         Some(context) if parts.method == Method::POST => {
             idempotency_key(&parts.headers)?.map(|key| (context, key))

@@ -9,10 +9,11 @@ use crate::edge::{ClaimedKey, Edge, mark_committed, serve};
 use crate::events::dispatch_after_commit;
 use crate::http::{Response, respond};
 use crate::json::read_body;
+use crate::outbox::Transport;
 use crate::problem::Problem;
 use crate::service::{Api, Call};
 use spin_sdk::http::IncomingRequest;
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 
 /// A context's store opened for one request, noting whether the request enqueued
 /// deliveries (see [`Db::deliveries_enqueued`]), so they are dispatched after it, and
@@ -22,6 +23,8 @@ pub struct RequestStore {
     db: SpinDb,
     enqueued: Cell<bool>,
     claimed: Option<ClaimedKey>,
+    /// Read from `event_transport` when the request first enqueues an event.
+    transport: OnceCell<Transport>,
 }
 
 impl RequestStore {
@@ -30,6 +33,7 @@ impl RequestStore {
             db,
             enqueued: Cell::new(false),
             claimed,
+            transport: OnceCell::new(),
         }
     }
 
@@ -54,6 +58,20 @@ impl Db for RequestStore {
 
     fn deliveries_enqueued(&self) {
         self.enqueued.set(true);
+    }
+
+    /// A bad `event_transport` refuses the write (500, logged): events must not go
+    /// where no one reads them.
+    async fn transport(&self) -> Result<Transport, DbError> {
+        if let Some(transport) = self.transport.get() {
+            return Ok(*transport);
+        }
+        let value = super::variable("event_transport")
+            .await
+            .map_err(DbError::Other)?
+            .unwrap_or_default();
+        let transport = Transport::from_variable(&value).map_err(DbError::Other)?;
+        Ok(*self.transport.get_or_init(|| transport))
     }
 
     async fn before_commit(&self) -> Result<(), DbError> {

@@ -1,0 +1,300 @@
+//! The app's side of the event bus: handler routes that take only signed deliveries,
+//! and, on a bus transport (`event_transport` = `kafka` or `redis`), the outbox relay
+//! the bridge process claims events from. The test plays the bridge without a broker:
+//! it claims through the relay and hands each event to its subscribers' routes, signed
+//! as the bridge signs them.
+
+use acceptance::{
+    EVENT_SIGNING_KEY, Reply, Request, Shop, Store, assert_problem, for_both_stores,
+    order_reaching, place_order, signature_header, stock_of, stocked_product, text,
+};
+use kit::outbox::{EVENT_CONTEXTS, subscribers};
+use serde_json::{Value, json};
+
+for_both_stores!(
+    handler_routes_take_only_signed_deliveries,
+    on_a_bus_the_relay_hands_every_event_to_the_bridge_once,
+    the_relay_takes_only_signed_calls_about_known_contexts,
+    an_event_the_bus_did_not_take_is_claimed_again_after_its_backoff,
+);
+
+const RELAY_CLAIM: &str = "/api/v1/admin/outbox/relay/claim";
+const RELAY_SETTLE: &str = "/api/v1/admin/outbox/relay/settle";
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// `body` POSTed to `path` with a `fusion-signature` made under `key` at `at`.
+fn signed_post_at(shop: &Shop, path: &str, body: &[u8], key: &str, at: i64) -> Reply {
+    Request::new("POST", &shop.url(path))
+        .header(
+            "fusion-signature",
+            &signature_header(key, at, std::str::from_utf8(body).expect("UTF-8")),
+        )
+        .raw_json(body.to_vec())
+        .send()
+}
+
+fn signed_post(shop: &Shop, path: &str, body: &Value) -> Reply {
+    signed_post_at(
+        shop,
+        path,
+        body.to_string().as_bytes(),
+        EVENT_SIGNING_KEY,
+        now(),
+    )
+}
+
+/// The relay's claim of up to 100 due events of `context`.
+fn claim(shop: &Shop, context: &str) -> Vec<Value> {
+    let reply = signed_post(
+        shop,
+        RELAY_CLAIM,
+        &json!({ "context": context, "limit": 100 }),
+    );
+    reply.expect_ok()["deliveries"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no deliveries in {}", reply.body))
+        .clone()
+}
+
+/// Plays the bridge until the outboxes are quiet: each claimed event goes to every
+/// subscriber's signed route (each must take it), then the claim is settled as
+/// published. Returns the events relayed, in order.
+fn relay_until_quiet(shop: &Shop) -> Vec<Value> {
+    let mut relayed = Vec::new();
+    for _ in 0..50 {
+        let mut moved = false;
+        for context in EVENT_CONTEXTS {
+            let deliveries = claim(shop, context);
+            for delivery in &deliveries {
+                let event = text(delivery, "payload");
+                for subscriber in subscribers(&text(delivery, "topic")) {
+                    let path = format!("/events/{subscriber}");
+                    let reply =
+                        signed_post_at(shop, &path, event.as_bytes(), EVENT_SIGNING_KEY, now());
+                    assert_eq!(reply.status, 200, "{path} took {event}: {}", reply.body);
+                }
+                relayed.push(serde_json::from_str(&event).expect("an event"));
+            }
+            if !deliveries.is_empty() {
+                let settled = signed_post(
+                    shop,
+                    RELAY_SETTLE,
+                    &json!({ "context": context, "published": deliveries }),
+                )
+                .expect_ok();
+                assert_eq!(
+                    settled["settled"]["delivered"],
+                    deliveries.len(),
+                    "{settled}"
+                );
+                moved = true;
+            }
+        }
+        if !moved {
+            return relayed;
+        }
+    }
+    panic!("the outboxes never went quiet");
+}
+
+fn handler_routes_take_only_signed_deliveries(store: Store) {
+    let shop = Shop::start(store);
+    let admin = shop.admin();
+    stocked_product(&admin, "SIGNED-1", 300, 5);
+    let customer = shop.customer();
+    let order = place_order(&customer.client, &[("SIGNED-1", 2)], "tok_visa");
+    order_reaching(&customer.client, &text(&order, "id"), "paid");
+    let before = stock_of(&admin, "SIGNED-1");
+    let event = shop.sql(
+        "orders",
+        "SELECT payload FROM outbox WHERE topic = 'order.created'",
+    );
+    let event = event.trim().as_bytes();
+    let route = "/events/inventory-on-order-created";
+
+    let unsigned = Request::new("POST", &shop.url(route))
+        .raw_json(event.to_vec())
+        .send();
+    let problem = assert_problem(&unsigned, 401);
+    assert!(
+        text(&problem, "detail").contains("fusion-signature"),
+        "{problem}"
+    );
+    for (key, at) in [
+        ("another-key", now()),
+        (EVENT_SIGNING_KEY, now() - 301),
+        (EVENT_SIGNING_KEY, now() + 301),
+    ] {
+        let reply = signed_post_at(&shop, route, event, key, at);
+        assert_problem(&reply, 401);
+    }
+    // Signed over other bytes than those sent.
+    let forged = Request::new("POST", &shop.url(route))
+        .header(
+            "fusion-signature",
+            &signature_header(EVENT_SIGNING_KEY, now(), "{}"),
+        )
+        .raw_json(event.to_vec())
+        .send();
+    assert_problem(&forged, 401);
+
+    // Signed as the bridge signs: taken, and a redelivery changes nothing.
+    let reply = signed_post_at(&shop, route, event, EVENT_SIGNING_KEY, now());
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(stock_of(&admin, "SIGNED-1"), before);
+}
+
+fn on_a_bus_the_relay_hands_every_event_to_the_bridge_once(store: Store) {
+    let shop = Shop::start_with(store, &[("event_transport", "kafka")]);
+    let admin = shop.admin();
+    let product = stocked_product(&admin, "BUS-1", 300, 5);
+    let customer = shop.customer();
+    let order = place_order(&customer.client, &[("BUS-1", 2)], "tok_visa");
+    let order_id = text(&order, "id");
+
+    // Nothing goes to a handler but through the bus: one delivery per event, to it.
+    let to_handlers = shop.deliveries_where("subscriber <> 'bus'");
+    assert!(
+        to_handlers.iter().all(|(_, count)| *count == 0),
+        "{to_handlers:?}"
+    );
+    let relayed = relay_until_quiet(&shop);
+    let types: Vec<&str> = relayed
+        .iter()
+        .map(|event| event["type"].as_str().expect("a type"))
+        .collect();
+    let position = |event_type: &str| {
+        types
+            .iter()
+            .position(|t| *t == event_type)
+            .unwrap_or_else(|| panic!("{event_type} was not relayed: {types:?}"))
+    };
+    // Every event reaches the bus, subscribed to or not, each once.
+    assert!(position("product.created") < position("order.created"));
+    assert!(position("order.created") < position("inventory.reserved"));
+    assert!(position("inventory.reserved") < position("payment.succeeded"));
+    let mut unique = types.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        types.len(),
+        "an event relayed twice: {types:?}"
+    );
+    // Each names what it is about, the key that keeps one order's events in order.
+    let created = &relayed[position("order.created")];
+    assert_eq!(created["subject"], order_id, "{created}");
+    assert_eq!(
+        relayed[position("product.created")]["subject"],
+        product["id"]
+    );
+
+    let order = order_reaching(&customer.client, &order_id, "paid");
+    assert_eq!(order["status"], "paid");
+    let stock = stock_of(&admin, "BUS-1");
+    assert_eq!(
+        (&stock["on_hand"], &stock["reserved"]),
+        (&json!(3), &json!(0))
+    );
+}
+
+fn the_relay_takes_only_signed_calls_about_known_contexts(store: Store) {
+    let shop = Shop::start_with(store, &[("event_transport", "redis")]);
+    let body = json!({ "context": "orders", "limit": 10 }).to_string();
+    let unsigned = Request::new("POST", &shop.url(RELAY_CLAIM))
+        .raw_json(body.clone())
+        .send();
+    assert_problem(&unsigned, 401);
+    let wrong_key = signed_post_at(&shop, RELAY_CLAIM, body.as_bytes(), "another-key", now());
+    assert_problem(&wrong_key, 401);
+    // An admin's token is not the bridge's key.
+    let admin = shop.admin();
+    assert_problem(
+        &admin.post(RELAY_CLAIM, &json!({ "context": "orders", "limit": 10 })),
+        401,
+    );
+
+    let unknown = signed_post(
+        &shop,
+        RELAY_CLAIM,
+        &json!({ "context": "accounts", "limit": 1 }),
+    );
+    assert_problem(&unknown, 422);
+    for limit in [0, 1_001] {
+        let reply = signed_post(
+            &shop,
+            RELAY_CLAIM,
+            &json!({ "context": "orders", "limit": limit }),
+        );
+        assert_problem(&reply, 422);
+    }
+    let malformed = signed_post_at(
+        &shop,
+        RELAY_SETTLE,
+        b"{\"context\":",
+        EVENT_SIGNING_KEY,
+        now(),
+    );
+    assert_problem(&malformed, 400);
+    let wrong_shape = signed_post(
+        &shop,
+        RELAY_SETTLE,
+        &json!({ "context": "orders", "published": [{}] }),
+    );
+    let problem = assert_problem(&wrong_shape, 422);
+    assert_eq!(
+        problem["errors"][0]["field"], "published[0].id",
+        "{problem}"
+    );
+}
+
+fn an_event_the_bus_did_not_take_is_claimed_again_after_its_backoff(store: Store) {
+    let shop = Shop::start_with(store, &[("event_transport", "kafka")]);
+    let admin = shop.admin();
+    stocked_product(&admin, "BUS-2", 300, 5);
+    let claimed = claim(&shop, "catalog");
+    assert_eq!(claimed.len(), 1, "product.created: {claimed:?}");
+    // Claimed: leased to this bridge, not claimed again meanwhile.
+    assert!(claim(&shop, "catalog").is_empty());
+
+    let failed = json!({
+        "context": "catalog",
+        "failed": [{ "delivery": claimed[0], "error": "the broker is down" }],
+    });
+    let settled = signed_post(&shop, RELAY_SETTLE, &failed).expect_ok();
+    assert_eq!(settled["settled"]["retrying"], 1, "{settled}");
+    // The first retry waits 250 ms.
+    let again = acceptance::eventually(
+        || "the failed event was never due again",
+        || {
+            let again = claim(&shop, "catalog");
+            (!again.is_empty()).then_some(again)
+        },
+    );
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0]["id"], claimed[0]["id"]);
+    assert_eq!(again[0]["attempts"], 1);
+    // The first claim's outcome comes too late now: the later claim's stands.
+    let late = signed_post(
+        &shop,
+        RELAY_SETTLE,
+        &json!({ "context": "catalog", "published": [claimed[0]] }),
+    )
+    .expect_ok();
+    assert_eq!(late["claims_lost"], 1, "{late}");
+    let published = signed_post(
+        &shop,
+        RELAY_SETTLE,
+        &json!({ "context": "catalog", "published": again }),
+    )
+    .expect_ok();
+    assert_eq!(published["settled"]["delivered"], 1, "{published}");
+    assert!(
+        shop.deliveries_where("status = 'pending'")
+            .iter()
+            .all(|(_, count)| *count == 0)
+    );
+}
