@@ -16,6 +16,7 @@ for_both_stores!(
     on_a_bus_the_relay_hands_every_event_to_the_bridge_once,
     the_relay_takes_only_signed_calls_about_known_contexts,
     an_event_the_bus_did_not_take_is_claimed_again_after_its_backoff,
+    the_bridges_signed_calls_are_not_rate_limited,
 );
 
 const RELAY_CLAIM: &str = "/api/v1/admin/outbox/relay/claim";
@@ -297,4 +298,22 @@ fn an_event_the_bus_did_not_take_is_claimed_again_after_its_backoff(store: Store
             .iter()
             .all(|(_, count)| *count == 0)
     );
+}
+
+fn the_bridges_signed_calls_are_not_rate_limited(store: Store) {
+    let shop = Shop::start_with(
+        store,
+        &[
+            ("event_transport", "kafka"),
+            ("rate_limit_per_second", "1"),
+            ("rate_limit_burst", "1"),
+        ],
+    );
+    let anonymous: Vec<u16> = (0..10)
+        .map(|_| shop.anonymous().get("/api/v1/products").status)
+        .collect();
+    assert!(anonymous.contains(&429), "the limit holds: {anonymous:?}");
+    for _ in 0..10 {
+        claim(&shop, "orders");
+    }
 }
