@@ -31,9 +31,7 @@ const INLINE_RETRY_WINDOW_MS: i64 = 1_500;
 const POST_COMMIT_PASSES: usize = 4;
 const SWEEP_PASSES: usize = 1_000;
 const CONTENT_TYPE: &str = "application/cloudevents+json";
-/// The header that signs a delivery ([`crate::signature`], under `event_signing_key`):
-/// handler routes are public, for the bridge, so they take only signed deliveries.
-pub const SIGNATURE_HEADER: &str = "fusion-signature";
+pub use crate::signature::SIGNATURE_HEADER;
 
 /// What a dispatch did, for logs and the sweep's answer.
 #[derive(Debug, Default, Clone, Copy, Serialize)]

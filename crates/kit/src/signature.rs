@@ -7,6 +7,11 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+/// The header that signs what the app sends itself under `event_signing_key`: each
+/// delivery to a handler (their routes are public, for the event bridge), and the
+/// bridge's calls to the outbox relay.
+pub const SIGNATURE_HEADER: &str = "fusion-signature";
+
 /// How far a signature's timestamp may be from now, either way (Stripe's default).
 pub const TOLERANCE_SECONDS: i64 = 300;
 

@@ -1,0 +1,126 @@
+//! The app, as the bridge calls it over HTTP: the outbox relay (claim, settle) of the ops
+//! component and the handlers' `/events/<handler>` routes, every call signed under the
+//! app's `event_signing_key` (the `fusion-signature` header).
+
+use kit::auth::unix_now;
+use kit::outbox::{Delivery, refuses_the_event};
+use kit::signature::{SIGNATURE_HEADER, sign};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// Why a call did not do its job; `permanent` when the app refused the request itself
+/// (a 4xx that retrying cannot mend).
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub reason: String,
+    /// The app's answer, when it answered.
+    pub status: Option<u16>,
+    pub permanent: bool,
+}
+
+pub struct App {
+    origin: String,
+    signing_key: String,
+    agent: ureq::Agent,
+}
+
+impl App {
+    /// The app at `origin` (say `http://127.0.0.1:3000`).
+    pub fn new(origin: &str, signing_key: &str) -> App {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build();
+        App {
+            origin: origin.trim_end_matches('/').to_owned(),
+            signing_key: signing_key.to_owned(),
+            agent: config.into(),
+        }
+    }
+
+    fn post(&self, path: &str, body: &[u8], content_type: &str) -> Result<Vec<u8>, Failure> {
+        let url = format!("{}{path}", self.origin);
+        let signature = sign(&self.signing_key, body, unix_now());
+        let mut answer = self
+            .agent
+            .post(&url)
+            .header(SIGNATURE_HEADER, &signature)
+            .content_type(content_type)
+            .send(body)
+            .map_err(|error| Failure {
+                reason: format!("POST {url}: {error}"),
+                status: None,
+                permanent: false,
+            })?;
+        let status = answer.status().as_u16();
+        let body = answer
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_vec()
+            .map_err(|error| Failure {
+                reason: format!("reading the answer of POST {url}: {error}"),
+                status: None,
+                permanent: false,
+            })?;
+        if (200..300).contains(&status) {
+            return Ok(body);
+        }
+        let detail = String::from_utf8_lossy(&body[..body.len().min(500)]).into_owned();
+        Err(Failure {
+            reason: format!("POST {url}: HTTP {status}: {detail}"),
+            status: Some(status),
+            permanent: refuses_the_event(status),
+        })
+    }
+
+    fn post_json(&self, path: &str, body: &Value) -> Result<Value, Failure> {
+        let answer = self.post(path, body.to_string().as_bytes(), "application/json")?;
+        serde_json::from_slice(&answer).map_err(|error| Failure {
+            reason: format!("POST {path} answered no JSON: {error}"),
+            status: None,
+            permanent: false,
+        })
+    }
+
+    /// Up to `limit` of `context`'s events due on the bus, leased to this bridge.
+    pub fn claim(&self, context: &str, limit: i64) -> Result<Vec<Delivery>, Failure> {
+        let answer = self.post_json(
+            "/api/v1/admin/outbox/relay/claim",
+            &json!({ "context": context, "limit": limit }),
+        )?;
+        serde_json::from_value(answer["deliveries"].clone()).map_err(|error| Failure {
+            reason: format!("the relay's claim is not a list of deliveries: {error}"),
+            status: None,
+            permanent: false,
+        })
+    }
+
+    /// Tells the relay which claimed events the bus took and which it did not.
+    pub fn settle(
+        &self,
+        context: &str,
+        published: &[Delivery],
+        failed: &[(Delivery, String)],
+    ) -> Result<(), Failure> {
+        let failed: Vec<Value> = failed
+            .iter()
+            .map(|(delivery, error)| json!({ "delivery": delivery, "error": error }))
+            .collect();
+        self.post_json(
+            "/api/v1/admin/outbox/relay/settle",
+            &json!({ "context": context, "published": published, "failed": failed }),
+        )
+        .map(drop)
+    }
+
+    /// Hands the structured `event` to `handler`: `Ok` once it answered 2xx.
+    pub fn deliver(&self, handler: &str, event: &[u8]) -> Result<(), Failure> {
+        self.post(
+            &format!("/events/{handler}"),
+            event,
+            "application/cloudevents+json",
+        )
+        .map(drop)
+    }
+}

@@ -1,0 +1,119 @@
+//! `fusion-bridge`: FusionCommerce's events on a Kafka-protocol broker (Kafka, Redpanda),
+//! for `event_transport = kafka`. No Spin runtime has a Kafka trigger or outbound Kafka,
+//! so this small native process sits next to the app and talks to it over HTTP only:
+//! it relays every context's outbox to the topics ([`relay`]) and runs one consumer group
+//! per handler component that delivers to the handler's signed route ([`consume`]).
+//!
+//! Configured by the environment:
+//! - `FUSION_APP_URL` — the app's origin (default `http://127.0.0.1:3000`);
+//! - `FUSION_EVENT_SIGNING_KEY` — the app's `event_signing_key` (required);
+//! - `FUSION_KAFKA_BROKERS` — bootstrap servers (default `127.0.0.1:9092`);
+//! - `FUSION_KAFKA_PARTITIONS` — partitions of the topics it creates (default 3);
+//! - `FUSION_KAFKA_PREFIX` — put before every topic and group id (default none), so
+//!   several apps (staging and production, or parallel tests) share one cluster.
+
+mod app;
+mod cloudevents;
+mod consume;
+mod relay;
+mod topics;
+
+use app::App;
+use rdkafka::config::ClientConfig;
+use rdkafka::producer::FutureProducer;
+use std::process::ExitCode;
+
+struct Config {
+    app_url: String,
+    signing_key: String,
+    brokers: String,
+    partitions: i32,
+    names: topics::Names,
+}
+
+impl Config {
+    fn from_env() -> Result<Config, String> {
+        let var = |name: &str, default: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|value| !value.is_empty())
+                .unwrap_or_else(|| default.to_owned())
+        };
+        let signing_key = var("FUSION_EVENT_SIGNING_KEY", "");
+        if signing_key.is_empty() {
+            return Err("FUSION_EVENT_SIGNING_KEY is required: the app's event_signing_key".into());
+        }
+        let partitions = var("FUSION_KAFKA_PARTITIONS", "3");
+        let partitions = partitions
+            .parse()
+            .ok()
+            .filter(|count| *count > 0)
+            .ok_or_else(|| {
+                format!("FUSION_KAFKA_PARTITIONS must be a count above 0, not {partitions:?}")
+            })?;
+        Ok(Config {
+            app_url: var("FUSION_APP_URL", "http://127.0.0.1:3000"),
+            signing_key,
+            brokers: var("FUSION_KAFKA_BROKERS", "127.0.0.1:9092"),
+            partitions,
+            names: topics::Names::new(&var("FUSION_KAFKA_PREFIX", "")),
+        })
+    }
+}
+
+fn producer(brokers: &str) -> Result<FutureProducer, String> {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("client.id", "fusion-bridge")
+        // Settled in the outbox only once every replica has it.
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .create()
+        .map_err(|error| format!("the producer: {error}"))
+}
+
+fn main() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("fusion-bridge: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&config) {
+        Ok(never) => match never {},
+        Err(error) => {
+            eprintln!("fusion-bridge: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(config: &Config) -> Result<std::convert::Infallible, String> {
+    eprintln!(
+        "fusion-bridge: relaying {} to Kafka at {}",
+        config.app_url, config.brokers
+    );
+    let names = &config.names;
+    names.create_all(&config.brokers, config.partitions);
+    let app = App::new(&config.app_url, &config.signing_key);
+    let producer = producer(&config.brokers)?;
+    let consumers = topics::handlers()
+        .into_iter()
+        .map(|(handler, topics)| {
+            let consumer = consume::consumer(&config.brokers, names, handler, &topics)?;
+            Ok((handler, consumer))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    std::thread::scope(|scope| {
+        for context in kit::outbox::EVENT_CONTEXTS {
+            let (app, producer) = (&app, &producer);
+            scope.spawn(move || relay::run(app, producer, names, context));
+        }
+        for (handler, consumer) in &consumers {
+            let (app, producer) = (&app, &producer);
+            scope.spawn(move || consume::run(app, consumer, producer, names, handler));
+        }
+    });
+    Err("every relay and consumer thread ended".into())
+}
