@@ -36,6 +36,11 @@ pub fn consumer(
         .set("client.id", format!("fusion-bridge-{handler}"))
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
+        // A member is given up after 10 s without a heartbeat (librdkafka sends them from
+        // its own thread); a group also forms faster than under the 45 s default.
+        .set("session.timeout.ms", "10000")
+        // Past one delivery's 60 s timeout; retries poll meanwhile (see `deliver`).
+        .set("max.poll.interval.ms", "120000")
         .create()
         .map_err(|error| format!("the consumer of {handler}: {error}"))?;
     let topics: Vec<String> = topics.iter().map(|topic| names.topic(topic)).collect();

@@ -3,6 +3,7 @@
 //! state, and drives it over HTTP. Every test body is written once and runs on both stores,
 //! SQLite and PostgreSQL (see [`on_both_stores!`]).
 
+pub mod bridge;
 pub mod faults;
 mod problem;
 mod shop;

@@ -1,5 +1,5 @@
 //! The app's side of the event bus: handler routes that take only signed deliveries,
-//! and, on a bus transport (`event_transport` = `kafka` or `redis`), the outbox relay
+//! and, on a bus transport (`event_transport` = `kafka`), the outbox relay
 //! the bridge process claims events from. The test plays the bridge without a broker:
 //! it claims through the relay and hands each event to its subscribers' routes, signed
 //! as the bridge signs them.
@@ -203,7 +203,7 @@ fn on_a_bus_the_relay_hands_every_event_to_the_bridge_once(store: Store) {
 }
 
 fn the_relay_takes_only_signed_calls_about_known_contexts(store: Store) {
-    let shop = Shop::start_with(store, &[("event_transport", "redis")]);
+    let shop = Shop::start_with(store, &[("event_transport", "kafka")]);
     let body = json!({ "context": "orders", "limit": 10 }).to_string();
     let unsigned = Request::new("POST", &shop.url(RELAY_CLAIM))
         .raw_json(body.clone())

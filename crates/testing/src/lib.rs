@@ -12,8 +12,8 @@ pub use cluster::{PostgresCluster, bindir as postgres_bindir, running_as_root};
 pub use http::{Reply, Request, send};
 pub use server::{Exited, Server, run_to_exit};
 pub use services::{
-    POSTGRES_ADDR, POSTGRES_URL, REDIS_ADDR, REDIS_URL, ScratchDatabase, ensure_postgres,
-    ensure_redis,
+    KAFKA_ADDR, POSTGRES_ADDR, POSTGRES_URL, REDIS_ADDR, REDIS_URL, ScratchDatabase, ensure_kafka,
+    ensure_postgres, ensure_redis, restart_kafka,
 };
 
 use std::net::{SocketAddr, TcpListener};

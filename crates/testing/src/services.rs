@@ -12,6 +12,8 @@ pub const POSTGRES_ADDR: &str = "127.0.0.1:5432";
 pub const POSTGRES_URL: &str = "postgres://fusion:fusion@127.0.0.1:5432/fusion";
 pub const REDIS_ADDR: &str = "127.0.0.1:6379";
 pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
+/// A Kafka-protocol broker (tansu on an S3 store).
+pub const KAFKA_ADDR: &str = "127.0.0.1:9092";
 
 /// Starts PostgreSQL (`scripts/services postgres`) unless something answers on 5432.
 pub fn ensure_postgres() {
@@ -23,6 +25,17 @@ pub fn ensure_redis() {
     ensure_service("redis", REDIS_ADDR);
 }
 
+/// Starts the Kafka-protocol broker (`scripts/services kafka`) unless something answers
+/// on 9092.
+pub fn ensure_kafka() {
+    ensure_service("kafka", KAFKA_ADDR);
+}
+
+/// Restarts the broker process `scripts/services kafka` started (its store stays up).
+pub fn restart_kafka() {
+    run_services("kafka-restart");
+}
+
 fn ensure_service(name: &str, addr: &str) {
     // Tests of one binary run in parallel; one of them starts the service, the others wait.
     static STARTING: Mutex<()> = Mutex::new(());
@@ -31,6 +44,10 @@ fn ensure_service(name: &str, addr: &str) {
     if TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok() {
         return;
     }
+    run_services(name);
+}
+
+fn run_services(name: &str) {
     let script = workspace_dir().join("scripts/services");
     let output = Command::new(&script)
         .arg(name)

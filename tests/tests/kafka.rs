@@ -1,0 +1,198 @@
+//! `event_transport = kafka`: the app and the bridge on a real Kafka-protocol broker
+//! (tansu, `scripts/services kafka`). The saga end to end, another system's consumer
+//! group reading the app's events, a record that is no event, and a broker restart
+//! mid-flow.
+
+use acceptance::bridge::{Bridge, kafka_shop};
+use acceptance::{
+    Client, Shop, Store, for_both_stores, order_reaching, place_order, stock_of, stocked_product,
+    text,
+};
+use rdkafka::Message;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+for_both_stores!(
+    an_order_is_paid_through_kafka,
+    another_systems_consumer_group_reads_order_created_as_a_cloudevent,
+    a_record_that_is_no_event_is_dead_lettered_and_the_group_goes_on,
+    a_broker_restarted_mid_flow_loses_no_event,
+);
+
+/// A consumer of its own group reading `topic` from the start.
+fn reader(topic: &str) -> BaseConsumer {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", testing::KAFKA_ADDR)
+        .set("group.id", testing::unique_name("analytics"))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("a consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    consumer
+}
+
+/// The first `Some` that `check` gives, polled for up to a minute, not the suite's 20 s:
+/// the broker restart test restarts the broker under every test of this file, and a
+/// bridge reconnects and its groups join again before events flow.
+fn soon<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Some(found) = check() {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("{what}: not within a minute");
+}
+
+/// The first record `consumer` reads that `wanted` accepts (see [`soon`]).
+fn read_until<T>(consumer: &BaseConsumer, wanted: impl Fn(&BorrowedMessage) -> Option<T>) -> T {
+    soon("the record", || {
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(message)) => wanted(&message),
+            _ => None,
+        }
+    })
+}
+
+/// Waits for the order to be paid (see [`soon`]), then checks it as everywhere else.
+fn paid(client: &Client, order_id: &str) {
+    soon(&format!("order {order_id} paid"), || {
+        (client.get(&format!("/api/v1/orders/{order_id}")).json()["status"] == "paid").then_some(())
+    });
+    order_reaching(client, order_id, "paid");
+}
+
+/// Waits until `sku`'s stock is `on_hand` with nothing reserved: the inventory's commit
+/// of a payment comes through its own group, apart from the order's.
+fn stock_settles_at(admin: &Client, sku: &str, on_hand: i64) {
+    soon(&format!("{sku} at {on_hand} on hand"), || {
+        let stock = stock_of(admin, sku);
+        (stock["on_hand"] == on_hand && stock["reserved"] == 0).then_some(())
+    });
+}
+
+fn header(message: &BorrowedMessage, name: &str) -> Option<String> {
+    let headers = message.headers()?;
+    headers
+        .iter()
+        .find(|header| header.key == name)
+        .and_then(|header| header.value)
+        .map(|value| String::from_utf8_lossy(value).into_owned())
+}
+
+fn an_order_is_paid_through_kafka(store: Store) {
+    let (shop, _bridge) = kafka_shop(store);
+    let admin = shop.admin();
+    stocked_product(&admin, "KAFKA-1", 300, 5);
+    let customer = shop.customer();
+    let order = place_order(&customer.client, &[("KAFKA-1", 2)], "tok_visa");
+    paid(&customer.client, &text(&order, "id"));
+    stock_settles_at(&admin, "KAFKA-1", 3);
+}
+
+fn another_systems_consumer_group_reads_order_created_as_a_cloudevent(store: Store) {
+    let (shop, bridge) = kafka_shop(store);
+    let admin = shop.admin();
+    stocked_product(&admin, "KAFKA-2", 300, 5);
+    let customer = shop.customer();
+    let order = place_order(&customer.client, &[("KAFKA-2", 1)], "tok_visa");
+    let order_id = text(&order, "id");
+
+    let consumer = reader(&bridge.topic("order.created"));
+    let (key, headers, data) = read_until(&consumer, |message| {
+        let key = String::from_utf8_lossy(message.key()?).into_owned();
+        let names = [
+            "ce_specversion",
+            "ce_type",
+            "ce_id",
+            "ce_source",
+            "ce_subject",
+            "ce_tenant",
+            "ce_correlationid",
+            "content-type",
+        ];
+        let headers: Vec<Option<String>> = names.iter().map(|name| header(message, name)).collect();
+        let data: Value = serde_json::from_slice(message.payload()?).ok()?;
+        (key == order_id).then_some((key, headers, data))
+    });
+    assert_eq!(key, order_id, "keyed by the order");
+    assert_eq!(headers[0].as_deref(), Some("1.0"));
+    assert_eq!(headers[1].as_deref(), Some("order.created"));
+    assert!(headers[2].is_some() && headers[3].is_some(), "{headers:?}");
+    assert_eq!(headers[4].as_deref(), Some(order_id.as_str()));
+    assert_eq!(headers[5].as_deref(), Some("default"));
+    assert!(headers[6].is_some(), "the correlation id: {headers:?}");
+    assert_eq!(headers[7].as_deref(), Some("application/json"));
+    assert_eq!(data["order_id"], order_id, "{data}");
+    paid(&customer.client, &order_id);
+}
+
+fn a_record_that_is_no_event_is_dead_lettered_and_the_group_goes_on(store: Store) {
+    let (shop, bridge) = kafka_shop(store);
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", testing::KAFKA_ADDR)
+        .create()
+        .expect("a producer");
+    let topic = bridge.topic("order.created");
+    producer
+        .send(
+            BaseRecord::to(&topic)
+                .key("poison")
+                .payload("not a cloudevent"),
+        )
+        .expect("queued");
+    producer.flush(Duration::from_secs(10)).expect("produced");
+
+    // The group goes on: an order placed after the poison is paid.
+    let admin = shop.admin();
+    stocked_product(&admin, "KAFKA-3", 300, 5);
+    let customer = shop.customer();
+    let order = place_order(&customer.client, &[("KAFKA-3", 1)], "tok_visa");
+    paid(&customer.client, &text(&order, "id"));
+
+    let dead = reader(&bridge.topic("inventory-on-order-created.dead-letters"));
+    let (error, from) = read_until(&dead, |message| {
+        (message.key()? == b"poison").then(|| {
+            (
+                header(message, "fusion_error").unwrap_or_default(),
+                header(message, "fusion_topic").unwrap_or_default(),
+            )
+        })
+    });
+    assert!(error.contains("not an event"), "{error}");
+    assert_eq!(from, topic);
+}
+
+fn a_broker_restarted_mid_flow_loses_no_event(store: Store) {
+    let (shop, _bridge): (Shop, Bridge) = kafka_shop(store);
+    let admin = shop.admin();
+    stocked_product(&admin, "KAFKA-4", 300, 50);
+    // Eight orders: one customer's eleventh in ten minutes would wait for fraud review.
+    let customer = shop.customer();
+    let orders: Vec<String> = (0..5)
+        .map(|_| {
+            text(
+                &place_order(&customer.client, &[("KAFKA-4", 1)], "tok_visa"),
+                "id",
+            )
+        })
+        .collect();
+    testing::restart_kafka();
+    let more: Vec<String> = (0..3)
+        .map(|_| {
+            text(
+                &place_order(&customer.client, &[("KAFKA-4", 1)], "tok_visa"),
+                "id",
+            )
+        })
+        .collect();
+    for order_id in orders.iter().chain(&more) {
+        paid(&customer.client, order_id);
+    }
+    stock_settles_at(&admin, "KAFKA-4", 42);
+}
