@@ -817,25 +817,7 @@ mod tests {
     fn on_a_bus_every_event_is_one_delivery_to_the_relay() {
         let db = BusStore(store());
         let cancelled = cancelled();
-        let product = ProductCreated {
-            product: contracts::Product {
-                id: "p1".into(),
-                sku: "SKU".into(),
-                name: "n".into(),
-                slug: "n".into(),
-                description: String::new(),
-                price: 1,
-                currency: "EUR".into(),
-                category_id: None,
-                brand: None,
-                image_url: None,
-                attributes_json: "{}".into(),
-                active: true,
-                created_at: String::new(),
-                updated_at: String::new(),
-            },
-        };
-        let unsubscribed = Envelope::new("/components/catalog-api", "acme", "req-1", product);
+        let unsubscribed = product_created();
         block_on(enqueue(&db, &cancelled)).unwrap();
         block_on(enqueue(&db, &unsubscribed)).unwrap();
         assert_eq!(count(&db.0, "SELECT COUNT(*) FROM outbox_deliveries"), 2);
@@ -874,6 +856,32 @@ mod tests {
         for status in [200, 401, 408, 429, 500, 503] {
             assert!(!refuses_the_event(status), "{status}");
         }
+    }
+
+    /// An event no handler of ours subscribes to.
+    fn product_created() -> Envelope<ProductCreated> {
+        let product = contracts::Product {
+            id: "p1".into(),
+            sku: "S".into(),
+            name: "N".into(),
+            slug: "n".into(),
+            description: String::new(),
+            price: 1,
+            currency: "EUR".into(),
+            category_id: None,
+            brand: None,
+            image_url: None,
+            attributes_json: "{}".into(),
+            active: true,
+            created_at: "t".into(),
+            updated_at: "t".into(),
+        };
+        Envelope::new(
+            "/components/catalog",
+            "acme",
+            "req-1",
+            ProductCreated { product },
+        )
     }
 
     fn cancelled() -> Envelope<OrderCancelled> {
@@ -945,29 +953,7 @@ mod tests {
     #[test]
     fn an_event_without_subscribers_is_only_recorded() {
         let db = store();
-        let envelope = Envelope::new(
-            "/components/catalog",
-            "acme",
-            "req-1",
-            ProductCreated {
-                product: contracts::Product {
-                    id: "p1".into(),
-                    sku: "S".into(),
-                    name: "N".into(),
-                    slug: "n".into(),
-                    description: String::new(),
-                    price: 1,
-                    currency: "EUR".into(),
-                    category_id: None,
-                    brand: None,
-                    image_url: None,
-                    attributes_json: "{}".into(),
-                    active: true,
-                    created_at: "t".into(),
-                    updated_at: "t".into(),
-                },
-            },
-        );
+        let envelope = product_created();
         block_on(transaction(&db, async |db| enqueue(db, &envelope).await)).unwrap();
         assert_eq!(count(&db, "SELECT COUNT(*) FROM outbox"), 1);
         assert_eq!(count(&db, "SELECT COUNT(*) FROM outbox_deliveries"), 0);
