@@ -18,6 +18,14 @@ pub struct Failure {
     pub permanent: bool,
 }
 
+/// A claimed event the bus did not take, and why; `permanent` when producing it again
+/// cannot help (it is no event).
+pub struct Unpublished {
+    pub delivery: Delivery,
+    pub error: String,
+    pub permanent: bool,
+}
+
 pub struct App {
     origin: String,
     signing_key: String,
@@ -101,11 +109,26 @@ impl App {
         &self,
         context: &str,
         published: &[Delivery],
-        failed: &[(Delivery, String)],
+        failed: &[Unpublished],
     ) -> Result<(), Failure> {
+        // Named by their claims alone: the events themselves would only weigh the body.
+        let claim = |delivery: &Delivery| {
+            json!({
+                "id": delivery.id,
+                "attempts": delivery.attempts,
+                "lease_until": delivery.lease_until,
+            })
+        };
+        let published: Vec<Value> = published.iter().map(claim).collect();
         let failed: Vec<Value> = failed
             .iter()
-            .map(|(delivery, error)| json!({ "delivery": delivery, "error": error }))
+            .map(|failure| {
+                json!({
+                    "delivery": claim(&failure.delivery),
+                    "error": failure.error,
+                    "permanent": failure.permanent,
+                })
+            })
             .collect();
         self.post_json(
             "/api/v1/admin/outbox/relay/settle",

@@ -13,15 +13,17 @@ use crate::app::{App, Failure};
 use crate::cloudevents::to_event;
 use crate::topics::Names;
 use kit::outbox::{MAX_ATTEMPTS, backoff};
-use rdkafka::Message;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Message, Offset, TopicPartitionList};
 use std::time::Duration;
 
 /// The longest wait between two tries of one event.
 const MAX_WAIT: Duration = Duration::from_secs(30);
+/// Tries of one offset's commit.
+const COMMIT_TRIES: usize = 5;
 
 /// The consumer of `handler`'s group, subscribed to `topics`.
 pub fn consumer(
@@ -87,10 +89,15 @@ pub fn run(
                 &reason,
             );
         }
-        // Committed only now: a bridge that dies before hands the event over again.
-        while let Err(error) = consumer.commit_message(&message, CommitMode::Sync) {
-            eprintln!("{handler}: committing: {error}");
-            std::thread::sleep(Duration::from_millis(500));
+        // Committed only now: a bridge that dies before hands the event over again. A
+        // commit that keeps failing (the group rebalancing) is left to a later one: the
+        // next commit on the partition covers this offset, or the event comes again.
+        for _ in 0..COMMIT_TRIES {
+            match consumer.commit_message(&message, CommitMode::Sync) {
+                Ok(()) => break,
+                Err(error) => eprintln!("{handler}: committing: {error}"),
+            }
+            std::thread::sleep(Duration::from_millis(200));
         }
     }
 }
@@ -127,8 +134,10 @@ fn unavailable(failure: &Failure) -> bool {
 /// Hands `event` to `handler`, trying again as the module's doc says. Meanwhile the
 /// group's partitions are paused and the consumer polled, so it keeps its membership.
 fn deliver(app: &App, consumer: &BaseConsumer, handler: &str, event: &[u8]) -> Outcome {
-    let mut failures: i64 = 0;
-    let mut paused = None;
+    // Failures of a handler that could not take events at all, and failures on this
+    // event: only the second kind leads to a dead letter.
+    let (mut unavailable_tries, mut failures) = (0_i64, 0_i64);
+    let mut paused = false;
     let outcome = loop {
         let failure = match app.deliver(handler, event) {
             Ok(()) => break Outcome::Taken,
@@ -137,42 +146,57 @@ fn deliver(app: &App, consumer: &BaseConsumer, handler: &str, event: &[u8]) -> O
         if failure.permanent {
             break Outcome::Dead(failure.reason);
         }
-        failures += 1;
-        if !unavailable(&failure) && failures >= MAX_ATTEMPTS {
-            break Outcome::Dead(format!("{MAX_ATTEMPTS} tries: {}", failure.reason));
+        if unavailable(&failure) {
+            unavailable_tries += 1;
+        } else {
+            failures += 1;
+            if failures >= MAX_ATTEMPTS {
+                break Outcome::Dead(format!("{MAX_ATTEMPTS} tries: {}", failure.reason));
+            }
         }
-        eprintln!("{handler}: try {failures} failed: {}", failure.reason);
-        if paused.is_none() {
-            paused = consumer.assignment().ok();
-            if let Some(assignment) = &paused
-                && let Err(error) = consumer.pause(assignment)
-            {
+        let tries = unavailable_tries + failures;
+        eprintln!("{handler}: try {tries} failed: {}", failure.reason);
+        if !paused {
+            paused = true;
+            if let Err(error) = consumer.assignment().and_then(|all| consumer.pause(&all)) {
                 eprintln!("{handler}: pausing: {error}");
             }
         }
-        let wait = Duration::from_millis(u64::try_from(backoff(failures)).unwrap_or(0));
+        let wait = Duration::from_millis(u64::try_from(backoff(tries)).unwrap_or(0));
         wait_polling(consumer, handler, wait.min(MAX_WAIT));
     };
-    if let Some(assignment) = paused
-        && let Err(error) = consumer.resume(&assignment)
-    {
+    // Everything assigned now, partitions paused while waiting included.
+    if paused && let Err(error) = consumer.assignment().and_then(|all| consumer.resume(&all)) {
         eprintln!("{handler}: resuming: {error}");
     }
     outcome
 }
 
-/// Waits `wait`, polling the paused consumer (no message comes).
+/// Waits `wait`, polling the paused consumer so it keeps its place in the group.
 fn wait_polling(consumer: &BaseConsumer, handler: &str, wait: Duration) {
     let until = std::time::Instant::now() + wait;
     while std::time::Instant::now() < until {
         if let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) {
-            // Paused partitions deliver nothing; a message here came from a partition
-            // assigned since. It is not committed, so it comes again.
-            eprintln!(
-                "{handler}: {} offset {} arrived while paused; it will come again",
-                message.topic(),
-                message.offset()
-            );
+            // Paused partitions deliver nothing: this one was assigned since. Its
+            // position moved past the message, so put it back and pause it too, or the
+            // next commit there would skip the message.
+            let (topic, partition, offset) =
+                (message.topic(), message.partition(), message.offset());
+            let mut only = TopicPartitionList::new();
+            only.add_partition(topic, partition);
+            let put_back = consumer
+                .seek(
+                    topic,
+                    partition,
+                    Offset::Offset(offset),
+                    Duration::from_secs(10),
+                )
+                .and_then(|()| consumer.pause(&only));
+            if let Err(error) = put_back {
+                eprintln!(
+                    "{handler}: {topic}/{partition} offset {offset} came while paused: {error}"
+                );
+            }
         }
     }
 }

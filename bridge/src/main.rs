@@ -9,6 +9,8 @@
 //! - `FUSION_EVENT_SIGNING_KEY` — the app's `event_signing_key` (required);
 //! - `FUSION_KAFKA_BROKERS` — bootstrap servers (default `127.0.0.1:9092`);
 //! - `FUSION_KAFKA_PARTITIONS` — partitions of the topics it creates (default 3);
+//! - `FUSION_KAFKA_REPLICATION` — their replication factor (default 1: one broker;
+//!   set 3 on a production cluster, or `acks=all` means one disk);
 //! - `FUSION_KAFKA_PREFIX` — put before every topic and group id (default none), so
 //!   several apps (staging and production, or parallel tests) share one cluster.
 
@@ -28,6 +30,7 @@ struct Config {
     signing_key: String,
     brokers: String,
     partitions: i32,
+    replication: i32,
     names: topics::Names,
 }
 
@@ -43,19 +46,22 @@ impl Config {
         if signing_key.is_empty() {
             return Err("FUSION_EVENT_SIGNING_KEY is required: the app's event_signing_key".into());
         }
-        let partitions = var("FUSION_KAFKA_PARTITIONS", "3");
-        let partitions = partitions
-            .parse()
-            .ok()
-            .filter(|count| *count > 0)
-            .ok_or_else(|| {
-                format!("FUSION_KAFKA_PARTITIONS must be a count above 0, not {partitions:?}")
-            })?;
+        let count = |name: &str, default: &str| {
+            let value = var(name, default);
+            value
+                .parse::<i32>()
+                .ok()
+                .filter(|count| *count > 0)
+                .ok_or_else(|| format!("{name} must be a count above 0, not {value:?}"))
+        };
+        let partitions = count("FUSION_KAFKA_PARTITIONS", "3")?;
+        let replication = count("FUSION_KAFKA_REPLICATION", "1")?;
         Ok(Config {
             app_url: var("FUSION_APP_URL", "http://127.0.0.1:3000"),
             signing_key,
             brokers: var("FUSION_KAFKA_BROKERS", "127.0.0.1:9092"),
             partitions,
+            replication,
             names: topics::Names::new(&var("FUSION_KAFKA_PREFIX", "")),
         })
     }
@@ -65,8 +71,13 @@ fn producer(brokers: &str) -> Result<FutureProducer, String> {
     ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("client.id", "fusion-bridge")
-        // Settled in the outbox only once every replica has it.
+        // Settled in the outbox only once every in-sync replica has it.
         .set("acks", "all")
+        // Retries neither duplicate nor reorder what one batch has in flight.
+        .set("enable.idempotence", "true")
+        // An answer for every event before its claim's 30 s lease runs out: a later one
+        // would find the claim lost, and the events produced again.
+        .set("message.timeout.ms", "20000")
         .set("linger.ms", "5")
         .create()
         .map_err(|error| format!("the producer: {error}"))
@@ -95,7 +106,7 @@ fn run(config: &Config) -> Result<std::convert::Infallible, String> {
         config.app_url, config.brokers
     );
     let names = &config.names;
-    names.create_all(&config.brokers, config.partitions);
+    names.create_all(&config.brokers, config.partitions, config.replication);
     let app = App::new(&config.app_url, &config.signing_key);
     let producer = producer(&config.brokers)?;
     let consumers = topics::handlers()

@@ -5,7 +5,7 @@
 //! broker restart loses one; a bridge that dies mid-batch leaves its claim to lapse
 //! (30 s) and the events are produced again — at least once, like every delivery.
 
-use crate::app::App;
+use crate::app::{App, Unpublished};
 use crate::cloudevents::to_record;
 use crate::topics::Names;
 use kit::outbox::Delivery;
@@ -41,7 +41,7 @@ pub fn run(app: &App, producer: &FutureProducer, names: &Names, context: &str) -
             eprintln!(
                 "relay {context}: the bus did not take {} event(s): {}",
                 failed.len(),
-                failed[0].1
+                failed[0].error
             );
         }
         // A settle that fails leaves the claim to lapse: the events go out again.
@@ -57,14 +57,18 @@ fn publish(
     producer: &FutureProducer,
     names: &Names,
     claimed: Vec<Delivery>,
-) -> (Vec<Delivery>, Vec<(Delivery, String)>) {
+) -> (Vec<Delivery>, Vec<Unpublished>) {
     let mut in_flight = Vec::with_capacity(claimed.len());
     let mut failed = Vec::new();
     for delivery in claimed {
         let record = match to_record(delivery.payload.as_bytes()) {
             Ok(record) => record,
             Err(reason) => {
-                failed.push((delivery, format!("not an event: {reason}")));
+                failed.push(Unpublished {
+                    delivery,
+                    error: format!("not an event: {reason}"),
+                    permanent: true,
+                });
                 continue;
             }
         };
@@ -86,16 +90,25 @@ fn publish(
         );
         match sent {
             Ok(acknowledged) => in_flight.push((delivery, acknowledged)),
-            Err((error, _)) => failed.push((delivery, error.to_string())),
+            Err((error, _)) => failed.push(unpublished(delivery, error.to_string())),
         }
     }
     let mut published = Vec::with_capacity(in_flight.len());
     for (delivery, acknowledged) in in_flight {
         match futures::executor::block_on(acknowledged) {
             Ok(Ok(_)) => published.push(delivery),
-            Ok(Err((error, _))) => failed.push((delivery, error.to_string())),
-            Err(_) => failed.push((delivery, "the producer went away".to_owned())),
+            Ok(Err((error, _))) => failed.push(unpublished(delivery, error.to_string())),
+            Err(_) => failed.push(unpublished(delivery, "the producer went away".to_owned())),
         }
     }
     (published, failed)
+}
+
+/// An event the broker did not take this time.
+fn unpublished(delivery: Delivery, error: String) -> Unpublished {
+    Unpublished {
+        delivery,
+        error,
+        permanent: false,
+    }
 }

@@ -51,7 +51,7 @@ impl Names {
 
     /// Creates every topic the app needs that the broker lacks; tries again every 2 s
     /// while the broker cannot be reached, saying so.
-    pub fn create_all(&self, brokers: &str, partitions: i32) {
+    pub fn create_all(&self, brokers: &str, partitions: i32, replication: i32) {
         let mut names: Vec<String> = contracts::topics::ALL
             .iter()
             .map(|event_type| self.topic(event_type))
@@ -62,7 +62,7 @@ impl Names {
                 .map(|(handler, _)| self.dead_letters(handler)),
         );
         loop {
-            match create(brokers, &names, partitions) {
+            match create(brokers, &names, partitions, replication) {
                 Ok(()) => return,
                 Err(error) => {
                     eprintln!(
@@ -75,14 +75,19 @@ impl Names {
     }
 }
 
-fn create(brokers: &str, names: &[String], partitions: i32) -> Result<(), String> {
+fn create(
+    brokers: &str,
+    names: &[String],
+    partitions: i32,
+    replication: i32,
+) -> Result<(), String> {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .create()
         .map_err(|error| error.to_string())?;
     let topics: Vec<NewTopic> = names
         .iter()
-        .map(|name| NewTopic::new(name, partitions, TopicReplication::Fixed(1)))
+        .map(|name| NewTopic::new(name, partitions, TopicReplication::Fixed(replication)))
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     let created = futures::executor::block_on(admin.create_topics(&topics, &options))

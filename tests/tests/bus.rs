@@ -316,4 +316,14 @@ fn the_bridges_signed_calls_are_not_rate_limited(store: Store) {
     for _ in 0..10 {
         claim(&shop, "orders");
     }
+    // A signature that does not verify buys nothing: charged, then refused.
+    let body = json!({ "context": "orders", "limit": 1 }).to_string();
+    let forged: Vec<u16> = (0..10)
+        .map(|_| signed_post_at(&shop, RELAY_CLAIM, body.as_bytes(), "another-key", now()).status)
+        .collect();
+    assert!(forged.contains(&429), "{forged:?}");
+    assert!(
+        forged.iter().all(|status| [401, 429].contains(status)),
+        "{forged:?}"
+    );
 }

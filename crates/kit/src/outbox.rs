@@ -295,15 +295,20 @@ pub async fn enqueue<D: Db, T: Serialize>(db: &D, envelope: &Envelope<T>) -> Res
     Ok(())
 }
 
-/// One event on its way to one subscriber (the bridge's relay gets and returns these
-/// as JSON).
+/// One event on its way to one subscriber. The bridge's relay gets these as JSON, and
+/// names them back by their claim alone (`id`, `attempts`, `lease_until`: all that
+/// recording an outcome reads), so a settle stays small whatever the events weigh.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Delivery {
     pub id: String,
+    #[serde(default)]
     pub event_id: String,
+    #[serde(default)]
     pub subscriber: String,
+    #[serde(default)]
     pub topic: String,
     /// The CloudEvents envelope as JSON text, sent as the request body.
+    #[serde(default)]
     pub payload: String,
     /// Failed attempts so far.
     pub attempts: i64,

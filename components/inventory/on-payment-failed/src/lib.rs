@@ -1,5 +1,6 @@
 //! Inventory's handler of `payment.failed`: releases the order's held reservations.
-//! Delivered by the outbox dispatcher to this component's private route; the logic is
+//! Delivered, signed, by the outbox dispatcher or the event bridge to this component's
+//! `/events/` route; the logic is
 //! `inventory_domain::release_for_failed_payment`. The handler is wasm-only, so the
 //! workspace lints and tests natively.
 

@@ -67,9 +67,12 @@ pub struct RelaySettle {
 pub struct RelayFailure {
     pub delivery: kit::outbox::Delivery,
     pub error: String,
+    /// Trying again cannot help (the bridge found no event in it): a dead letter at once.
+    #[serde(default)]
+    pub permanent: bool,
 }
 
-/// The context a relay call names, if it keeps an outbox; the limit within bounds.
+/// The context a relay call names, if it keeps an outbox.
 pub fn relay_context(context: &str) -> Result<&'static str, String> {
     EVENT_CONTEXTS
         .iter()

@@ -231,9 +231,10 @@ async fn relay_settle(call: &Call) -> Result<Response, Problem> {
         ..DispatchSummary::default()
     };
     for failed in &settle.failed {
-        let after = outbox::record_failure(&db, &failed.delivery, &failed.error, false, now)
-            .await
-            .map_err(&failure)?;
+        let after =
+            outbox::record_failure(&db, &failed.delivery, &failed.error, failed.permanent, now)
+                .await
+                .map_err(&failure)?;
         match after {
             outbox::AfterFailure::RetryAt(_) => summary.retrying += 1,
             outbox::AfterFailure::Dead => summary.dead += 1,

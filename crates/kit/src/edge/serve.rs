@@ -90,7 +90,8 @@ async fn guarded(
     };
     let requester = Requester::from_headers(&parts.headers, key.as_ref(), unix_now());
     // The event bridge signs its calls: a signed request is verified here, before its
-    // handler, and then is the app's own traffic, like a chained call.
+    // handler, and then is the app's own traffic, like a chained call; one whose
+    // signature fails is charged like any other request before its 401.
     let signed = parts.headers.contains_key(crate::events::SIGNATURE_HEADER);
     if !chained
         && !signed
@@ -102,8 +103,13 @@ async fn guarded(
     // Spin's incoming body cannot be rebuilt once read, so the handler gets the request
     // again over the bytes read here.
     let body = read_body(body).await?;
-    if signed {
-        crate::events::check_signature(&parts.headers, &body).await?;
+    if signed && let Err(refused) = crate::events::check_signature(&parts.headers, &body).await {
+        if !chained
+            && let Decision::Limited { retry_after } = take_token(&requester, request_id).await?
+        {
+            return Ok(too_many_requests(retry_after, request_id));
+        }
+        return Err(refused);
     }
     let idempotency = match edge.context {
         Some(context) if parts.method == Method::POST => {
