@@ -3,7 +3,7 @@
 
 use crate::routes::{
     ContextDeadLetter, EVENT_CONTEXTS, Endpoint, MAX_RELAY_CLAIM, ROUTES, RelayClaim, RelaySettle,
-    STORES, relay_context,
+    relay_context, stores,
 };
 use http::StatusCode;
 use kit::Problem;
@@ -46,9 +46,9 @@ async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
 }
 
 async fn health_checks(request_id: &str) -> Response {
-    let mut checks = Vec::with_capacity(STORES.len() + 1);
-    for context in STORES {
-        checks.push((*context, database_answers(context).await));
+    let mut checks = Vec::with_capacity(EVENT_CONTEXTS.len() + 3);
+    for context in stores() {
+        checks.push((context, database_answers(context).await));
     }
     checks.push(("key_value", key_value_answers().await));
     checks.push(("payment_provider", payment_provider_set().await));
@@ -268,8 +268,8 @@ async fn retain_everywhere(request_id: &str) -> Result<serde_json::Value, Proble
     let retention = retention(request_id).await?;
     let now = now_ms();
     let mut removed = serde_json::Map::new();
-    for context in STORES {
-        let has_events = EVENT_CONTEXTS.contains(context);
+    for context in stores() {
+        let has_events = EVENT_CONTEXTS.contains(&context);
         let migrations = if has_events {
             RETAINED_MIGRATIONS
         } else {

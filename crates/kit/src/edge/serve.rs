@@ -33,8 +33,9 @@ pub struct Edge {
 /// once (413 over 1 MiB) and, for a POST with `Idempotency-Key`, the key is claimed
 /// first and the handler's response kept for replays. Calls from other components of
 /// the app skip CORS and the rate limit, and so do requests signed by the event bridge
-/// (refused with 401 unless the signature verifies). A 200 answer to a GET gets an `ETag`, and is a
-/// 304 when `If-None-Match` names it. Every response gets the security headers.
+/// whose signature verifies (one that does not is charged, then refused with 401). A 200
+/// answer to a GET gets an `ETag`, and is a 304 when `If-None-Match` names it. Every
+/// response gets the security headers.
 pub async fn serve(
     request: IncomingRequest,
     edge: &Edge,
