@@ -14,6 +14,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use serde_json::Value;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 for_both_stores!(
@@ -23,12 +24,31 @@ for_both_stores!(
     a_broker_restarted_mid_flow_loses_no_event,
 );
 
+/// The broker all tests of this file share: the restart test has it alone, the others
+/// side by side.
+static BROKER: RwLock<()> = RwLock::new(());
+
+fn broker_shared() -> RwLockReadGuard<'static, ()> {
+    BROKER
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn broker_alone() -> RwLockWriteGuard<'static, ()> {
+    BROKER
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// A consumer of its own group reading `topic` from the start.
 fn reader(topic: &str) -> BaseConsumer {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", testing::KAFKA_ADDR)
         .set("group.id", testing::unique_name("analytics"))
         .set("auto.offset.reset", "earliest")
+        // tansu holds a new group's first join for about its session timeout
+        // (librdkafka's default is 45 s): a short one keeps each read to seconds.
+        .set("session.timeout.ms", "6000")
         .create()
         .expect("a consumer");
     consumer.subscribe(&[topic]).expect("subscribe");
@@ -36,8 +56,8 @@ fn reader(topic: &str) -> BaseConsumer {
 }
 
 /// The first `Some` that `check` gives, polled for up to a minute, not the suite's 20 s:
-/// the broker restart test restarts the broker under every test of this file, and a
-/// bridge reconnects and its groups join again before events flow.
+/// after the broker restart test's restart, the bridge reconnects and its groups join
+/// again before events flow.
 fn soon<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
@@ -86,6 +106,7 @@ fn header(message: &BorrowedMessage, name: &str) -> Option<String> {
 }
 
 fn an_order_is_paid_through_kafka(store: Store) {
+    let _broker = broker_shared();
     let (shop, _bridge) = kafka_shop(store);
     let admin = shop.admin();
     stocked_product(&admin, "KAFKA-1", 300, 5);
@@ -96,6 +117,7 @@ fn an_order_is_paid_through_kafka(store: Store) {
 }
 
 fn another_systems_consumer_group_reads_order_created_as_a_cloudevent(store: Store) {
+    let _broker = broker_shared();
     let (shop, bridge) = kafka_shop(store);
     let admin = shop.admin();
     stocked_product(&admin, "KAFKA-2", 300, 5);
@@ -133,6 +155,7 @@ fn another_systems_consumer_group_reads_order_created_as_a_cloudevent(store: Sto
 }
 
 fn a_record_that_is_no_event_is_dead_lettered_and_the_group_goes_on(store: Store) {
+    let _broker = broker_shared();
     let (shop, bridge) = kafka_shop(store);
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", testing::KAFKA_ADDR)
@@ -169,6 +192,7 @@ fn a_record_that_is_no_event_is_dead_lettered_and_the_group_goes_on(store: Store
 }
 
 fn a_broker_restarted_mid_flow_loses_no_event(store: Store) {
+    let _broker = broker_alone();
     let (shop, _bridge): (Shop, Bridge) = kafka_shop(store);
     let admin = shop.admin();
     stocked_product(&admin, "KAFKA-4", 300, 50);
