@@ -11,6 +11,7 @@
 
 use crate::app::{App, Failure};
 use crate::cloudevents::to_event;
+use crate::status::{Group, Status};
 use crate::topics::Names;
 use kit::outbox::{MAX_ATTEMPTS, backoff};
 use rdkafka::config::ClientConfig;
@@ -20,21 +21,23 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use std::time::Duration;
 
-/// The longest wait between two tries of one event.
-const MAX_WAIT: Duration = Duration::from_secs(30);
+/// The longest wait between two tries of one event: a handler back after a while is
+/// served again within this long.
+const MAX_WAIT: Duration = Duration::from_secs(10);
 /// Tries of one offset's commit.
 const COMMIT_TRIES: usize = 5;
 
-/// The consumer of `handler`'s group, subscribed to `topics`.
-pub fn consumer(
+/// `handler`'s group, its consumer subscribed to `topics`.
+pub fn group(
     brokers: &str,
     names: &Names,
-    handler: &str,
+    handler: &'static str,
     topics: &[&str],
-) -> Result<BaseConsumer, String> {
+) -> Result<Group, String> {
+    let id = names.group(handler);
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
-        .set("group.id", names.group(handler))
+        .set("group.id", &id)
         .set("client.id", format!("fusion-bridge-{handler}"))
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
@@ -46,21 +49,27 @@ pub fn consumer(
         .create()
         .map_err(|error| format!("the consumer of {handler}: {error}"))?;
     let topics: Vec<String> = topics.iter().map(|topic| names.topic(topic)).collect();
-    let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let subscribed: Vec<&str> = topics.iter().map(String::as_str).collect();
     consumer
-        .subscribe(&topics)
+        .subscribe(&subscribed)
         .map_err(|error| format!("{handler} subscribing to {topics:?}: {error}"))?;
-    Ok(consumer)
+    Ok(Group {
+        handler,
+        id,
+        topics,
+        consumer,
+    })
 }
 
 /// Consumes for `handler`, for as long as the bridge runs.
 pub fn run(
     app: &App,
-    consumer: &BaseConsumer,
+    group: &Group,
     dead_letters: &FutureProducer,
     names: &Names,
-    handler: &str,
+    status: &Status,
 ) -> ! {
+    let (consumer, handler) = (&group.consumer, group.handler);
     loop {
         let message = match consumer.poll(Duration::from_millis(200)) {
             None => continue,
@@ -73,7 +82,7 @@ pub fn run(
         };
         let headers = headers_of(&message);
         let outcome = match to_event(&headers, message.payload().unwrap_or_default()) {
-            Ok(event) => deliver(app, consumer, handler, &event),
+            Ok(event) => deliver(app, consumer, handler, &event, status),
             Err(reason) => Outcome::Dead(format!("not an event: {reason}")),
         };
         if let Outcome::Dead(reason) = outcome {
@@ -133,7 +142,13 @@ fn unavailable(failure: &Failure) -> bool {
 
 /// Hands `event` to `handler`, trying again as the module's doc says. Meanwhile the
 /// group's partitions are paused and the consumer polled, so it keeps its membership.
-fn deliver(app: &App, consumer: &BaseConsumer, handler: &str, event: &[u8]) -> Outcome {
+fn deliver(
+    app: &App,
+    consumer: &BaseConsumer,
+    handler: &'static str,
+    event: &[u8],
+    status: &Status,
+) -> Outcome {
     // Failures of a handler that could not take events at all, and failures on this
     // event: only the second kind leads to a dead letter.
     let (mut unavailable_tries, mut failures) = (0_i64, 0_i64);
@@ -148,6 +163,7 @@ fn deliver(app: &App, consumer: &BaseConsumer, handler: &str, event: &[u8]) -> O
         }
         if unavailable(&failure) {
             unavailable_tries += 1;
+            status.handler(handler, Some(failure.reason.clone()));
         } else {
             failures += 1;
             if failures >= MAX_ATTEMPTS {
@@ -165,6 +181,7 @@ fn deliver(app: &App, consumer: &BaseConsumer, handler: &str, event: &[u8]) -> O
         let wait = Duration::from_millis(u64::try_from(backoff(tries)).unwrap_or(0));
         wait_polling(consumer, handler, wait.min(MAX_WAIT));
     };
+    status.handler(handler, None);
     // Everything assigned now, partitions paused while waiting included.
     if paused && let Err(error) = consumer.assignment().and_then(|all| consumer.resume(&all)) {
         eprintln!("{handler}: resuming: {error}");

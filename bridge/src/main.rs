@@ -12,12 +12,15 @@
 //! - `FUSION_KAFKA_REPLICATION` — their replication factor (default 1: one broker;
 //!   set 3 on a production cluster, or `acks=all` means one disk);
 //! - `FUSION_KAFKA_PREFIX` — put before every topic and group id (default none), so
-//!   several apps (staging and production, or parallel tests) share one cluster.
+//!   several apps (staging and production, or parallel tests) share one cluster;
+//! - `FUSION_BRIDGE_LISTEN` — where [`status`] serves `GET /health` and `GET /lag`
+//!   (default `127.0.0.1:9470`).
 
 mod app;
 mod cloudevents;
 mod consume;
 mod relay;
+mod status;
 mod topics;
 
 use app::App;
@@ -29,6 +32,7 @@ struct Config {
     app_url: String,
     signing_key: String,
     brokers: String,
+    listen: String,
     partitions: i32,
     replication: i32,
     names: topics::Names,
@@ -60,6 +64,7 @@ impl Config {
             app_url: var("FUSION_APP_URL", "http://127.0.0.1:3000"),
             signing_key,
             brokers: var("FUSION_KAFKA_BROKERS", "127.0.0.1:9092"),
+            listen: var("FUSION_BRIDGE_LISTEN", "127.0.0.1:9470"),
             partitions,
             replication,
             names: topics::Names::new(&var("FUSION_KAFKA_PREFIX", "")),
@@ -101,30 +106,40 @@ fn main() -> ExitCode {
 }
 
 fn run(config: &Config) -> Result<std::convert::Infallible, String> {
+    let server = tiny_http::Server::http(&config.listen)
+        .map_err(|error| format!("listening on {}: {error}", config.listen))?;
     eprintln!(
-        "fusion-bridge: relaying {} to Kafka at {}",
-        config.app_url, config.brokers
+        "fusion-bridge: relaying {} to Kafka at {}; /health and /lag on {}",
+        config.app_url, config.brokers, config.listen
     );
+    let status = status::Status::default();
     let names = &config.names;
-    names.create_all(&config.brokers, config.partitions, config.replication);
     let app = App::new(&config.app_url, &config.signing_key);
     let producer = producer(&config.brokers)?;
-    let consumers = topics::handlers()
-        .into_iter()
-        .map(|(handler, topics)| {
-            let consumer = consume::consumer(&config.brokers, names, handler, &topics)?;
-            Ok((handler, consumer))
-        })
-        .collect::<Result<Vec<_>, String>>()?;
     std::thread::scope(|scope| {
+        let (status, server) = (&status, &server);
+        scope.spawn(move || status::serve(server, status));
+        names.create_all(
+            &config.brokers,
+            config.partitions,
+            config.replication,
+            status,
+        );
+        let groups = topics::handlers()
+            .into_iter()
+            .map(|(handler, topics)| consume::group(&config.brokers, names, handler, &topics))
+            .collect::<Result<Vec<_>, String>>()?;
+        status.set_groups(groups);
+        scope.spawn(move || status.watch_lag());
         for context in kit::outbox::EVENT_CONTEXTS {
             let (app, producer) = (&app, &producer);
-            scope.spawn(move || relay::run(app, producer, names, context));
+            scope.spawn(move || relay::run(app, producer, names, context, status));
         }
-        for (handler, consumer) in &consumers {
+        for group in status.groups() {
             let (app, producer) = (&app, &producer);
-            scope.spawn(move || consume::run(app, consumer, producer, names, handler));
+            scope.spawn(move || consume::run(app, group, producer, names, status));
         }
-    });
+        Ok::<(), String>(())
+    })?;
     Err("every relay and consumer thread ended".into())
 }

@@ -7,6 +7,7 @@
 
 use crate::app::{App, Unpublished};
 use crate::cloudevents::to_record;
+use crate::status::Status;
 use crate::topics::Names;
 use kit::outbox::Delivery;
 use rdkafka::message::{Header, OwnedHeaders};
@@ -19,10 +20,21 @@ const BATCH: i64 = 500;
 const IDLE_WAITS: (Duration, Duration) = (Duration::from_millis(20), Duration::from_secs(1));
 
 /// Relays `context`, for as long as the bridge runs.
-pub fn run(app: &App, producer: &FutureProducer, names: &Names, context: &str) -> ! {
+pub fn run(
+    app: &App,
+    producer: &FutureProducer,
+    names: &Names,
+    context: &'static str,
+    status: &Status,
+) -> ! {
     let mut idle = IDLE_WAITS.0;
     loop {
-        let claimed = match app.claim(context, BATCH) {
+        let claimed = app.claim(context, BATCH);
+        status.relay(
+            context,
+            claimed.as_ref().err().map(|failure| failure.reason.clone()),
+        );
+        let claimed = match claimed {
             Ok(claimed) => claimed,
             Err(failure) => {
                 eprintln!("relay {context}: {}", failure.reason);

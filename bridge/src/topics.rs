@@ -1,6 +1,7 @@
 //! The topics: one per event type (DESIGN §4's table, `contracts::topics::ALL`), and a
 //! dead-letter topic per handler's group; and which handler reads which topics.
 
+use crate::status::Status;
 use kit::outbox::SUBSCRIPTIONS;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -51,7 +52,7 @@ impl Names {
 
     /// Creates every topic the app needs that the broker lacks; tries again every 2 s
     /// while the broker cannot be reached, saying so.
-    pub fn create_all(&self, brokers: &str, partitions: i32, replication: i32) {
+    pub fn create_all(&self, brokers: &str, partitions: i32, replication: i32, status: &Status) {
         let mut names: Vec<String> = contracts::topics::ALL
             .iter()
             .map(|event_type| self.topic(event_type))
@@ -63,8 +64,9 @@ impl Names {
         );
         loop {
             match create(brokers, &names, partitions, replication) {
-                Ok(()) => return,
+                Ok(()) => return status.broker(None),
                 Err(error) => {
+                    status.broker(Some(format!("creating the topics on {brokers}: {error}")));
                     eprintln!(
                         "fusion-bridge: creating the topics on {brokers}: {error}; trying again in 2 s"
                     );

@@ -4,7 +4,12 @@
 //! never each other's events.
 
 use crate::shop::{EVENT_SIGNING_KEY, Shop, Store};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub struct Bridge {
     child: Child,
@@ -12,12 +17,20 @@ pub struct Bridge {
     pub prefix: String,
     /// Where its log goes.
     pub log: std::path::PathBuf,
+    /// Where it answers `GET /health` and `GET /lag`.
+    listen: std::net::SocketAddr,
 }
 
 impl Bridge {
     /// A bridge relaying `shop`'s events through the local broker.
     pub fn start(shop: &Shop) -> Bridge {
+        Bridge::start_at(&shop.url(""))
+    }
+
+    /// A bridge reaching the app at `app_url`.
+    pub fn start_at(app_url: &str) -> Bridge {
         testing::ensure_kafka();
+        let listen = testing::free_port();
         let prefix = format!("{}.", testing::unique_name("shop"));
         let log = std::env::temp_dir().join(format!("{prefix}bridge.log"));
         let file = std::fs::File::create(&log).expect("the bridge's log file");
@@ -25,7 +38,8 @@ impl Bridge {
             "debug/fusion-bridge",
             "cargo build -p fusion-bridge",
         ))
-        .env("FUSION_APP_URL", shop.url(""))
+        .env("FUSION_APP_URL", app_url)
+        .env("FUSION_BRIDGE_LISTEN", listen.to_string())
         .env("FUSION_EVENT_SIGNING_KEY", EVENT_SIGNING_KEY)
         .env("FUSION_KAFKA_BROKERS", testing::KAFKA_ADDR)
         .env("FUSION_KAFKA_PREFIX", &prefix)
@@ -33,7 +47,21 @@ impl Bridge {
         .stderr(file)
         .spawn()
         .expect("start fusion-bridge");
-        Bridge { child, prefix, log }
+        Bridge {
+            child,
+            prefix,
+            log,
+            listen,
+        }
+    }
+
+    /// What the bridge answers at `path` (`/health`, `/lag`): status and body, or `None`
+    /// while it does not answer yet.
+    pub fn status(&self, path: &str) -> Option<(u16, Value)> {
+        let reply = testing::Request::new("GET", &format!("http://{}{path}", self.listen))
+            .try_send()
+            .ok()?;
+        Some((reply.status, reply.json()))
     }
 
     /// The name of topic `event_type` (or any topic name) on the broker.
@@ -58,4 +86,109 @@ pub fn kafka_shop(store: Store) -> (Shop, Bridge) {
     let shop = Shop::start_with(store, &[("event_transport", "kafka")]);
     let bridge = Bridge::start(&shop);
     (shop, bridge)
+}
+
+/// An HTTP relay in front of the app, for a bridge: it passes every request on, except
+/// that while closed the handler routes (`/events/…`) answer 503, as the handlers of an
+/// app that is down or being replaced do; the relay's own routes still pass.
+pub struct HandlerGate {
+    url: String,
+    closed: Arc<AtomicBool>,
+}
+
+impl HandlerGate {
+    /// An open gate before `shop`.
+    pub fn before(shop: &Shop) -> HandlerGate {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the gate");
+        let url = format!(
+            "http://{}",
+            listener.local_addr().expect("the gate's address")
+        );
+        let closed = Arc::new(AtomicBool::new(false));
+        let (upstream, gate) = (shop.url(""), Arc::clone(&closed));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (upstream, gate) = (upstream.clone(), Arc::clone(&gate));
+                std::thread::spawn(move || pass(stream, &upstream, &gate));
+            }
+        });
+        HandlerGate { url, closed }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Whether the handlers are down from now on.
+    pub fn set_closed(&self, closed: bool) {
+        self.closed.store(closed, Ordering::SeqCst);
+    }
+}
+
+/// Passes the requests of one connection on, one by one, until the client closes it.
+fn pass(stream: TcpStream, upstream: &str, closed: &AtomicBool) {
+    let Ok(mut answer_to) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let (Some(method), Some(path)) = (parts.next(), parts.next()) else {
+            return;
+        };
+        let mut request = testing::Request::new(method, &format!("{upstream}{path}"));
+        let mut length = 0;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                return;
+            }
+            let Some((name, value)) = header.trim_end().split_once(':') else {
+                break;
+            };
+            let (name, value) = (name.to_ascii_lowercase(), value.trim());
+            match name.as_str() {
+                "content-length" => length = value.parse().unwrap_or(0),
+                "host" | "connection" => {}
+                _ => request = request.header(&name, value),
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let (status, content_type, body) =
+            if path.starts_with("/events/") && closed.load(Ordering::SeqCst) {
+                (503, "text/plain".to_owned(), "handlers down".to_owned())
+            } else {
+                match request.body(body).try_send() {
+                    Ok(reply) => (
+                        reply.status,
+                        reply
+                            .header("content-type")
+                            .unwrap_or("text/plain")
+                            .to_owned(),
+                        reply.body,
+                    ),
+                    Err(_) => (
+                        502,
+                        "text/plain".to_owned(),
+                        "the app did not answer".to_owned(),
+                    ),
+                }
+            };
+        let head = format!(
+            "HTTP/1.1 {status} Gate\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        if answer_to.write_all(head.as_bytes()).is_err()
+            || answer_to.write_all(body.as_bytes()).is_err()
+        {
+            return;
+        }
+    }
 }

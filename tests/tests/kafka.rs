@@ -3,7 +3,7 @@
 //! group reading the app's events, a record that is no event, and a broker restart
 //! mid-flow.
 
-use acceptance::bridge::{Bridge, kafka_shop};
+use acceptance::bridge::{Bridge, HandlerGate, kafka_shop};
 use acceptance::{
     Client, Shop, Store, for_both_stores, order_reaching, place_order, stock_of, stocked_product,
     text,
@@ -22,6 +22,7 @@ for_both_stores!(
     another_systems_consumer_group_reads_order_created_as_a_cloudevent,
     a_record_that_is_no_event_is_dead_lettered_and_the_group_goes_on,
     a_broker_restarted_mid_flow_loses_no_event,
+    while_the_handlers_are_down_the_lag_grows_then_drains,
 );
 
 /// The broker all tests of this file share: the restart test has it alone, the others
@@ -219,4 +220,72 @@ fn a_broker_restarted_mid_flow_loses_no_event(store: Store) {
         paid(&customer.client, order_id);
     }
     stock_settles_at(&admin, "KAFKA-4", 42);
+}
+
+/// The lag `bridge` reports for `handler`'s group on `topic`.
+fn lag_of(bridge: &Bridge, handler: &str, topic: &str) -> Option<i64> {
+    let (status, lag) = bridge.status("/lag")?;
+    assert_eq!(status, 200, "{lag}");
+    let topic = bridge.topic(topic);
+    lag["groups"]
+        .as_array()?
+        .iter()
+        .find(|group| group["handler"] == handler && group["topic"] == topic.as_str())?["lag"]
+        .as_i64()
+}
+
+fn while_the_handlers_are_down_the_lag_grows_then_drains(store: Store) {
+    let _broker = broker_shared();
+    let shop = Shop::start_with(store, &[("event_transport", "kafka")]);
+    let gate = HandlerGate::before(&shop);
+    let bridge = Bridge::start_at(gate.url());
+    soon("the bridge healthy", || {
+        bridge
+            .status("/health")
+            .filter(|(status, _)| *status == 200)
+    });
+    let admin = shop.admin();
+    stocked_product(&admin, "KAFKA-5", 300, 5);
+
+    gate.set_closed(true);
+    let customer = shop.customer();
+    let mut orders = Vec::new();
+    // One at a time, each relayed to the bus and waiting there before the next: so the
+    // lag is seen growing (and tansu 0.6 undercounts the high watermark of a partition
+    // that took two records in one batch).
+    for waiting in 1..=3 {
+        let order = place_order(&customer.client, &[("KAFKA-5", 1)], "tok_visa");
+        orders.push(text(&order, "id"));
+        soon(
+            &format!("{waiting} order(s) waiting for the inventory"),
+            || {
+                (lag_of(&bridge, "inventory-on-order-created", "order.created") == Some(waiting))
+                    .then_some(())
+            },
+        );
+    }
+    let (status, health) = bridge.status("/health").expect("the bridge's health");
+    assert_eq!(status, 503, "{health}");
+    assert!(
+        health["handlers_waited_for"]["inventory-on-order-created"]
+            .as_str()
+            .is_some_and(|why| why.contains("503")),
+        "{health}"
+    );
+    for order_id in &orders {
+        let order = customer
+            .client
+            .get(&format!("/api/v1/orders/{order_id}"))
+            .json();
+        assert_eq!(order["status"], "pending", "{order}");
+    }
+
+    gate.set_closed(false);
+    for order_id in &orders {
+        paid(&customer.client, order_id);
+    }
+    soon("the lag drained", || {
+        (lag_of(&bridge, "inventory-on-order-created", "order.created") == Some(0)).then_some(())
+    });
+    stock_settles_at(&admin, "KAFKA-5", 2);
 }

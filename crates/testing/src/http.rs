@@ -38,9 +38,14 @@ impl Request {
     }
 
     /// Bytes sent as `application/json` whether or not they are JSON (for bad-input tests).
-    pub fn raw_json(mut self, body: impl Into<Vec<u8>>) -> Request {
+    pub fn raw_json(self, body: impl Into<Vec<u8>>) -> Request {
+        self.body(body).header("content-type", "application/json")
+    }
+
+    /// Bytes sent as they are, with the content type the caller's headers give.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Request {
         self.body = body.into();
-        self.header("content-type", "application/json")
+        self
     }
 
     /// Sends the request on a fresh connection (no pooling, so a server shutting down is not
