@@ -22,6 +22,10 @@
 //! - the sweep CronJob posts both sweeps, served by spin.toml's routes, to the SpinApp's
 //!   Service with the `x-sweep-key` from the Secret key the SpinApp's `sweep_key` uses;
 //! - the health checks call `/health`, a route of spin.toml;
+//! - the event bridge (`kafka/bridge.yaml`) reaches the SpinApp's Service with the
+//!   signing key the SpinApp's `event_signing_key` uses, its ScaledObject targets it and
+//!   watches groups that read those topics (`kit::outbox::SUBSCRIPTIONS`), and the
+//!   bridge's kustomization applies both;
 //! - compose's PostgreSQL has the user, password, database and port of spin.toml's default
 //!   `db_url`, and room for one app instance's connections; Redis the port of
 //!   `infra/runtime-config/redis.toml`.
@@ -46,19 +50,28 @@ pub const SCALED_OBJECT: &str = "infra/kubernetes/keda-scaledobject.yaml";
 pub const CRONJOB: &str = "infra/kubernetes/sweep-cronjob.yaml";
 /// The kustomization that applies the manifests (not the example Secrets).
 pub const KUSTOMIZATION: &str = "infra/kubernetes/kustomization.yaml";
+/// The event bridge's Deployment and Service, for `event_transport = kafka`.
+pub const BRIDGE: &str = "infra/kubernetes/kafka/bridge.yaml";
+/// The KEDA ScaledObject of the bridge, on its groups' lag.
+pub const BRIDGE_SCALED_OBJECT: &str = "infra/kubernetes/kafka/keda-bridge.yaml";
+/// The kustomization that applies the bridge.
+pub const BRIDGE_KUSTOMIZATION: &str = "infra/kubernetes/kafka/kustomization.yaml";
 /// The laptop's backing services.
 pub const COMPOSE: &str = "infra/compose.yaml";
 /// The runtime config of a laptop run with Redis, whose port compose must publish.
 pub const REDIS_RUNTIME_CONFIG: &str = "infra/runtime-config/redis.toml";
 
 /// Every file [`check`] reads, relative to the workspace root.
-pub const FILES: [&str; 8] = [
+pub const FILES: [&str; 11] = [
     SPIN_TOML,
     SPINAPP,
     SECRETS,
     SCALED_OBJECT,
     CRONJOB,
     KUSTOMIZATION,
+    BRIDGE,
+    BRIDGE_SCALED_OBJECT,
+    BRIDGE_KUSTOMIZATION,
     COMPOSE,
     REDIS_RUNTIME_CONFIG,
 ];
@@ -153,6 +166,10 @@ pub fn check(sources: &Sources) -> Vec<Drift> {
     let cronjob_docs = report.yaml(CRONJOB, sources.text(CRONJOB));
     let kustomization = report.yaml(KUSTOMIZATION, sources.text(KUSTOMIZATION));
     let compose = report.yaml(COMPOSE, sources.text(COMPOSE));
+    let bridge_docs = report.yaml(BRIDGE, sources.text(BRIDGE));
+    let bridge_scaled_docs = report.yaml(BRIDGE_SCALED_OBJECT, sources.text(BRIDGE_SCALED_OBJECT));
+    let bridge_kustomization =
+        report.yaml(BRIDGE_KUSTOMIZATION, sources.text(BRIDGE_KUSTOMIZATION));
 
     let secrets = secret_docs
         .as_deref()
@@ -186,6 +203,31 @@ pub fn check(sources: &Sources) -> Vec<Drift> {
         if let Some(cronjob) = cronjob {
             check_cronjob(cronjob, app, &bindings, &manifest, &mut report);
         }
+        if let Some(bridge) = bridge_docs
+            .as_deref()
+            .and_then(|docs| docs.iter().find(|doc| kind(doc) == "Deployment"))
+        {
+            check_bridge(bridge, app, &bindings, &mut report);
+            if let Some(secrets) = &secrets {
+                check_secret_refs(BRIDGE, bridge, secrets, &mut report);
+            }
+        } else {
+            report.drift(BRIDGE, "Deployment", "the file has none");
+        }
+    }
+    if let Some(scaled) = bridge_scaled_docs
+        .as_deref()
+        .and_then(|docs| single(BRIDGE_SCALED_OBJECT, docs, "ScaledObject", &mut report))
+    {
+        check_bridge_scaled_object(scaled, &mut report);
+    }
+    if let Some(docs) = &bridge_kustomization {
+        check_resources(
+            BRIDGE_KUSTOMIZATION,
+            docs,
+            &[BRIDGE, BRIDGE_SCALED_OBJECT],
+            &mut report,
+        );
     }
     if let (Some(cronjob), Some(secrets)) = (cronjob, &secrets) {
         check_secret_refs(CRONJOB, cronjob, secrets, &mut report);
@@ -198,6 +240,8 @@ pub fn check(sources: &Sources) -> Vec<Drift> {
         (SECRETS, &secret_docs),
         (SCALED_OBJECT, &scaled_docs),
         (CRONJOB, &cronjob_docs),
+        (BRIDGE, &bridge_docs),
+        (BRIDGE_SCALED_OBJECT, &bridge_scaled_docs),
     ];
     check_namespaces(&namespaced, &mut report);
     if let Some(docs) = &compose {
@@ -1077,18 +1121,12 @@ fn check_cronjob(
 // --- kustomization, namespaces ------------------------------------------------------------
 
 fn check_kustomization(docs: &[Value], report: &mut Report) {
-    let resources: BTreeSet<&str> = docs
-        .iter()
-        .filter_map(|doc| doc.get("resources").and_then(Value::as_sequence))
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    for file in [SPINAPP, SCALED_OBJECT, CRONJOB] {
-        let base = file.rsplit('/').next().unwrap_or(file);
-        if !resources.contains(base) {
-            report.drift(KUSTOMIZATION, base, "is not among its resources");
-        }
-    }
+    let resources = check_resources(
+        KUSTOMIZATION,
+        docs,
+        &[SPINAPP, SCALED_OBJECT, CRONJOB],
+        report,
+    );
     let secrets = SECRETS.rsplit('/').next().unwrap_or(SECRETS);
     if resources.contains(secrets) {
         report.drift(
@@ -1096,6 +1134,95 @@ fn check_kustomization(docs: &[Value], report: &mut Report) {
             secrets,
             "holds placeholders only and must never be applied with the app",
         );
+    }
+}
+
+/// The kustomization's resources, each of `files` (beside it) among them.
+fn check_resources<'a>(
+    file: &'static str,
+    docs: &'a [Value],
+    files: &[&str],
+    report: &mut Report,
+) -> BTreeSet<&'a str> {
+    let resources: BTreeSet<&str> = docs
+        .iter()
+        .filter_map(|doc| doc.get("resources").and_then(Value::as_sequence))
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    for wanted in files {
+        let base = wanted.rsplit('/').next().unwrap_or(wanted);
+        if !resources.contains(base) {
+            report.drift(file, base, "is not among its resources");
+        }
+    }
+    resources
+}
+
+// --- the event bridge ---------------------------------------------------------------------
+
+/// The bridge's environment variable `name`, as a literal value or a Secret reference.
+fn bridge_env<'a>(bridge: &'a Value, name: &str) -> Option<&'a Value> {
+    at(bridge, &["spec", "template", "spec", "containers"])?
+        .as_sequence()?
+        .iter()
+        .filter_map(|container| container.get("env")?.as_sequence())
+        .flatten()
+        .find(|variable| str_at(variable, &["name"]) == Some(name))
+}
+
+fn check_bridge(
+    bridge: &Value,
+    app: &Value,
+    bindings: &BTreeMap<String, Binding>,
+    report: &mut Report,
+) {
+    let service = format!("http://{}", name(app));
+    let app_url =
+        bridge_env(bridge, "FUSION_APP_URL").and_then(|variable| str_at(variable, &["value"]));
+    if app_url != Some(service.as_str()) {
+        report.drift(
+            BRIDGE,
+            "FUSION_APP_URL",
+            format!("is {app_url:?}; the SpinApp's Service is {service}"),
+        );
+    }
+    let key = bridge_env(bridge, "FUSION_EVENT_SIGNING_KEY")
+        .and_then(|variable| variable.get("valueFrom"))
+        .and_then(secret_ref);
+    let app_key = match bindings.get("event_signing_key") {
+        Some(Binding::Secret(reference)) => Some(reference.clone()),
+        _ => None,
+    };
+    if key.is_none() || key != app_key {
+        report.drift(
+            BRIDGE,
+            "FUSION_EVENT_SIGNING_KEY",
+            format!("must come from the Secret key of the SpinApp's event_signing_key ({app_key:?}), not {key:?}"),
+        );
+    }
+}
+
+fn check_bridge_scaled_object(scaled: &Value, report: &mut Report) {
+    let target = str_at(scaled, &["spec", "scaleTargetRef", "name"]).unwrap_or_default();
+    if target != "fusion-bridge" {
+        report.drift(
+            BRIDGE_SCALED_OBJECT,
+            "spec.scaleTargetRef.name",
+            format!("targets `{target}`, not the bridge's Deployment `fusion-bridge`"),
+        );
+    }
+    let triggers = at(scaled, &["spec", "triggers"]).and_then(Value::as_sequence);
+    for trigger in triggers.into_iter().flatten() {
+        let group = str_at(trigger, &["metadata", "consumerGroup"]).unwrap_or_default();
+        let topic = str_at(trigger, &["metadata", "topic"]).unwrap_or_default();
+        if !kit::outbox::subscribers(topic).contains(&group) {
+            report.drift(
+                BRIDGE_SCALED_OBJECT,
+                format!("trigger {group} on {topic}"),
+                "no handler of that name reads that topic (kit::outbox::SUBSCRIPTIONS)",
+            );
+        }
     }
 }
 

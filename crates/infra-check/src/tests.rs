@@ -696,6 +696,56 @@ fn compose_ports_are_read_in_every_syntax() {
     );
 }
 
+// --- the event bridge ---------------------------------------------------------------------
+
+/// The bridge's environment variable `name`, to edit.
+fn bridge_env_mut<'a>(docs: &'a mut [Value], name: &str) -> &'a mut Value {
+    docs.iter_mut()
+        .find(|doc| kind(doc) == "Deployment")
+        .and_then(|deployment| {
+            deployment
+                .get_mut("spec")?
+                .get_mut("template")?
+                .get_mut("spec")
+        })
+        .and_then(|spec| spec.get_mut("containers")?.as_sequence_mut()?.first_mut())
+        .and_then(|container| container.get_mut("env")?.as_sequence_mut())
+        .and_then(|env| {
+            env.iter_mut()
+                .find(|variable| str_at(variable, &["name"]) == Some(name))
+        })
+        .unwrap_or_else(|| panic!("the bridge sets {name}"))
+}
+
+#[test]
+fn a_bridge_aimed_elsewhere_or_signing_with_another_key_is_reported() {
+    assert_drift(BRIDGE, "FUSION_APP_URL", |sources| {
+        edit_yaml(sources, BRIDGE, |docs| {
+            bridge_env_mut(docs, "FUSION_APP_URL")["value"] = Value::from("http://shop");
+        });
+    });
+    assert_drift(BRIDGE, "FUSION_EVENT_SIGNING_KEY", |sources| {
+        edit_yaml(sources, BRIDGE, |docs| {
+            bridge_env_mut(docs, "FUSION_EVENT_SIGNING_KEY")["valueFrom"]["secretKeyRef"]["key"] =
+                Value::from("jwt-secret");
+        });
+    });
+}
+
+#[test]
+fn a_bridge_trigger_on_a_group_that_does_not_read_its_topic_is_reported() {
+    assert_drift(
+        BRIDGE_SCALED_OBJECT,
+        "trigger inventory-on-order-created on payment.succeeded",
+        |sources| {
+            edit_yaml(sources, BRIDGE_SCALED_OBJECT, |docs| {
+                spec_mut(docs)["triggers"][0]["metadata"]["topic"] =
+                    Value::from("payment.succeeded");
+            });
+        },
+    );
+}
+
 #[test]
 fn a_drift_names_its_file_and_item() {
     let drift = Drift {
