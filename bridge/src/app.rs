@@ -137,6 +137,27 @@ impl App {
         .map(drop)
     }
 
+    /// Tells the app that `handler` gave up on the structured `event`: a dead letter of
+    /// the handler's context.
+    pub fn dead_letter(
+        &self,
+        handler: &str,
+        event: &[u8],
+        error: &str,
+        attempts: i64,
+    ) -> Result<(), Failure> {
+        let event: Value = serde_json::from_slice(event).map_err(|error| Failure {
+            reason: format!("the event is no JSON: {error}"),
+            status: None,
+            permanent: true,
+        })?;
+        self.post_json(
+            "/api/v1/admin/outbox/relay/dead-letter",
+            &json!({ "handler": handler, "event": event, "error": error, "attempts": attempts }),
+        )
+        .map(drop)
+    }
+
     /// Hands the structured `event` to `handler`: `Ok` once it answered 2xx.
     pub fn deliver(&self, handler: &str, event: &[u8]) -> Result<(), Failure> {
         self.post(

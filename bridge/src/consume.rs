@@ -81,11 +81,14 @@ pub fn run(
             }
         };
         let headers = headers_of(&message);
-        let outcome = match to_event(&headers, message.payload().unwrap_or_default()) {
-            Ok(event) => deliver(app, consumer, handler, &event, status),
-            Err(reason) => Outcome::Dead(format!("not an event: {reason}")),
+        let (event, outcome) = match to_event(&headers, message.payload().unwrap_or_default()) {
+            Ok(event) => {
+                let outcome = deliver(app, consumer, handler, &event, status);
+                (Some(event), outcome)
+            }
+            Err(reason) => (None, Outcome::Dead(format!("not an event: {reason}"), 0)),
         };
-        if let Outcome::Dead(reason) = outcome {
+        if let Outcome::Dead(reason, attempts) = outcome {
             eprintln!(
                 "{handler}: {} offset {} is a dead letter: {reason}",
                 message.topic(),
@@ -97,6 +100,10 @@ pub fn run(
                 &message,
                 &reason,
             );
+            // A record that is no event has no tenant to list it under: the topic only.
+            if let Some(event) = event {
+                report_dead_letter(app, handler, &event, &reason, attempts);
+            }
         }
         // Committed only now: a bridge that dies before hands the event over again. A
         // commit that keeps failing (the group rebalancing) is left to a later one: the
@@ -113,7 +120,33 @@ pub fn run(
 
 enum Outcome {
     Taken,
-    Dead(String),
+    /// Why, and how many tries failed on the event itself.
+    Dead(String, i64),
+}
+
+/// Tries of telling the app about a dead letter (1 s apart): the app answered the
+/// handler's failure a moment ago. Should it not answer now, the dead letter is on the
+/// topic only, and the log says so.
+const REPORT_TRIES: usize = 5;
+
+/// Tells the app that `handler` gave up on `event`, so `GET /api/v1/admin/dead-letters`
+/// lists it and a replay hands it to the handler again.
+fn report_dead_letter(app: &App, handler: &str, event: &[u8], reason: &str, attempts: i64) {
+    for _ in 0..REPORT_TRIES {
+        match app.dead_letter(handler, event, reason, attempts) {
+            Ok(()) => return,
+            Err(failure) if failure.permanent => {
+                eprintln!(
+                    "{handler}: the app refused the dead letter: {}",
+                    failure.reason
+                );
+                return;
+            }
+            Err(failure) => eprintln!("{handler}: reporting a dead letter: {}", failure.reason),
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    eprintln!("{handler}: the dead letter is on its topic only");
 }
 
 fn headers_of(message: &BorrowedMessage) -> Vec<(String, String)> {
@@ -159,7 +192,7 @@ fn deliver(
             Err(failure) => failure,
         };
         if failure.permanent {
-            break Outcome::Dead(failure.reason);
+            break Outcome::Dead(failure.reason, failures + 1);
         }
         if unavailable(&failure) {
             unavailable_tries += 1;
@@ -167,7 +200,10 @@ fn deliver(
         } else {
             failures += 1;
             if failures >= MAX_ATTEMPTS {
-                break Outcome::Dead(format!("{MAX_ATTEMPTS} tries: {}", failure.reason));
+                break Outcome::Dead(
+                    format!("{MAX_ATTEMPTS} tries: {}", failure.reason),
+                    failures,
+                );
             }
         }
         let tries = unavailable_tries + failures;

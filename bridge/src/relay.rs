@@ -4,12 +4,16 @@
 //! event is settled only after the broker has it (`acks=all`), so neither a bridge nor a
 //! broker restart loses one; a bridge that dies mid-batch leaves its claim to lapse
 //! (30 s) and the events are produced again — at least once, like every delivery.
+//!
+//! A claim may also hold deliveries to one handler (a dead letter replayed, or one the
+//! `http` transport left before a switch to a bus): those go to that handler alone,
+//! over HTTP, not to the topic the other groups have already read.
 
 use crate::app::{App, Unpublished};
 use crate::cloudevents::to_record;
 use crate::status::Status;
 use crate::topics::Names;
-use kit::outbox::Delivery;
+use kit::outbox::{BUS, Delivery};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::time::Duration;
@@ -48,7 +52,20 @@ pub fn run(
             continue;
         }
         idle = IDLE_WAITS.0;
-        let (published, failed) = publish(producer, names, claimed);
+        let (to_bus, to_handlers): (Vec<Delivery>, Vec<Delivery>) = claimed
+            .into_iter()
+            .partition(|delivery| delivery.subscriber == BUS);
+        let (mut published, mut failed) = publish(producer, names, to_bus);
+        for delivery in to_handlers {
+            match app.deliver(&delivery.subscriber, delivery.payload.as_bytes()) {
+                Ok(()) => published.push(delivery),
+                Err(failure) => failed.push(Unpublished {
+                    delivery,
+                    error: failure.reason,
+                    permanent: failure.permanent,
+                }),
+            }
+        }
         if !failed.is_empty() {
             eprintln!(
                 "relay {context}: the bus did not take {} event(s): {}",

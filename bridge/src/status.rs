@@ -4,7 +4,9 @@
 //!   broker that its handler has not taken yet, read from the broker (the group's
 //!   committed offsets against each partition's high watermark), so it counts every
 //!   member of the group, not only this bridge's; read every [`LAG_EVERY`] by a thread
-//!   of its own, so probes never wait for the broker (`read_at` says when);
+//!   of its own, so probes never wait for the broker (`read_at` says when), and only
+//!   while someone asks (within [`READ_WHILE_ASKED`]), so an idle bridge does not load
+//!   the broker with it;
 //! - `GET /health`: 200 when the broker answered the last reading, every relay reached
 //!   the app on its last try and no handler is being waited for; 503 otherwise, saying
 //!   which. It answers from the start, while the broker cannot be reached yet.
@@ -13,6 +15,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -20,6 +23,8 @@ use std::time::Duration;
 const BROKER_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the lag is read.
 pub const LAG_EVERY: Duration = Duration::from_secs(2);
+/// The lag is read while `GET /lag` or `GET /health` was asked within this long.
+pub const READ_WHILE_ASKED: Duration = Duration::from_secs(60);
 
 /// One handler's consumer group, as the status reads it.
 pub struct Group {
@@ -44,6 +49,8 @@ pub struct Status {
     waiting: Mutex<BTreeMap<&'static str, String>>,
     /// The last lag reading (`GET /lag`'s body), or why it failed.
     lag: Mutex<Option<Result<Value, String>>>,
+    /// When the lag or the health was last asked for (Unix ms).
+    asked_at: AtomicI64,
 }
 
 impl Status {
@@ -74,7 +81,12 @@ impl Status {
 
     /// Reads the lag every [`LAG_EVERY`], for as long as the bridge runs.
     pub fn watch_lag(&self) -> ! {
+        let wanted_for = i64::try_from(READ_WHILE_ASKED.as_millis()).unwrap_or(i64::MAX);
         loop {
+            if kit::outbox::now_ms() - self.asked_at.load(Ordering::Relaxed) > wanted_for {
+                std::thread::sleep(LAG_EVERY);
+                continue;
+            }
             let reading = self.read_lag().map(|mut lag| {
                 lag["read_at"] = json!(kit::outbox::now_ms());
                 lag
@@ -86,6 +98,8 @@ impl Status {
 
     /// The last lag reading; `Err` while there is none or the broker failed it.
     pub fn lag(&self) -> Result<Value, String> {
+        self.asked_at
+            .store(kit::outbox::now_ms(), Ordering::Relaxed);
         lock(&self.lag)
             .clone()
             .unwrap_or_else(|| Err("not read yet".to_owned()))

@@ -3,17 +3,17 @@
 //! group reading the app's events, a record that is no event, and a broker restart
 //! mid-flow.
 
-use acceptance::bridge::{Bridge, HandlerGate, kafka_shop};
+use acceptance::bridge::{Bridge, HandlerGate, kafka_shop, kafka_shop_with};
 use acceptance::{
-    Client, Shop, Store, for_both_stores, order_reaching, place_order, stock_of, stocked_product,
-    text,
+    Client, HttpStub, Shop, Store, WEBHOOK_SECRET, for_both_stores, items, order_reaching,
+    place_order, stock_of, stocked_product, text,
 };
-use rdkafka::Message;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use serde_json::Value;
+use rdkafka::{Message, Offset, TopicPartitionList};
+use serde_json::{Value, json};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,7 @@ for_both_stores!(
     a_record_that_is_no_event_is_dead_lettered_and_the_group_goes_on,
     a_broker_restarted_mid_flow_loses_no_event,
     while_the_handlers_are_down_the_lag_grows_then_drains,
+    an_event_its_handler_refuses_is_listed_and_replayed_to_that_handler_alone,
 );
 
 /// The broker all tests of this file share: the restart test has it alone, the others
@@ -41,8 +42,33 @@ fn broker_alone() -> RwLockWriteGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// A consumer of its own group reading `topic` from the start.
+/// A consumer reading every partition of `topic` from the start, in no group (a group's
+/// first join costs the broker seconds).
 fn reader(topic: &str) -> BaseConsumer {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", testing::KAFKA_ADDR)
+        .set(
+            "group.id",
+            "unused: partitions are assigned, nothing is committed",
+        )
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("a consumer");
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .expect("the topic's metadata");
+    let mut partitions = TopicPartitionList::new();
+    for partition in metadata.topics()[0].partitions() {
+        partitions
+            .add_partition_offset(topic, partition.id(), Offset::Beginning)
+            .expect("a partition");
+    }
+    consumer.assign(&partitions).expect("assign");
+    consumer
+}
+
+/// A consumer of its own group reading `topic` from the start.
+fn group_reader(topic: &str) -> BaseConsumer {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", testing::KAFKA_ADDR)
         .set("group.id", testing::unique_name("analytics"))
@@ -126,7 +152,7 @@ fn another_systems_consumer_group_reads_order_created_as_a_cloudevent(store: Sto
     let order = place_order(&customer.client, &[("KAFKA-2", 1)], "tok_visa");
     let order_id = text(&order, "id");
 
-    let consumer = reader(&bridge.topic("order.created"));
+    let consumer = group_reader(&bridge.topic("order.created"));
     let (key, headers, data) = read_until(&consumer, |message| {
         let key = String::from_utf8_lossy(message.key()?).into_owned();
         let names = [
@@ -288,4 +314,75 @@ fn while_the_handlers_are_down_the_lag_grows_then_drains(store: Store) {
         (lag_of(&bridge, "inventory-on-order-created", "order.created") == Some(0)).then_some(())
     });
     stock_settles_at(&admin, "KAFKA-5", 2);
+}
+
+/// A provider refusing our credentials: the payments handler refuses the charge's event
+/// (a 4xx, a dead letter at once). On the bus it goes to the group's dead-letter topic,
+/// and the app lists it among its own dead letters (in the handler's context); replayed
+/// once the provider takes it, the relay hands it to that handler alone.
+fn an_event_its_handler_refuses_is_listed_and_replayed_to_that_handler_alone(store: Store) {
+    let _broker = broker_shared();
+    let stub = HttpStub::start(vec![(
+        401,
+        json!({ "error": { "type": "invalid_request_error", "message": "Invalid API Key provided" } }),
+    )]);
+    let (shop, bridge) = kafka_shop_with(
+        store,
+        &[
+            ("payment_provider", "stripe"),
+            ("stripe_api_url", stub.url()),
+            ("stripe_secret_key", "sk_test_acceptance"),
+            ("stripe_webhook_secret", WEBHOOK_SECRET),
+        ],
+    );
+    let admin = shop.admin();
+    stocked_product(&admin, "KAFKA-6", 300, 5);
+    let customer = shop.customer();
+    let order_id = text(
+        &place_order(&customer.client, &[("KAFKA-6", 1)], "tok_visa"),
+        "id",
+    );
+    let letter = soon("the dead letter listed", || {
+        items(&admin.get("/api/v1/admin/dead-letters"))
+            .into_iter()
+            .next()
+    });
+    assert_eq!(
+        letter["subscriber"], "payments-on-inventory-reserved",
+        "{letter}"
+    );
+    assert_eq!(letter["topic"], "inventory.reserved");
+    assert_eq!(letter["context"], "payments");
+    assert_eq!(letter["event"]["data"]["order_id"], order_id.as_str());
+    let dead = reader(&bridge.topic("payments-on-inventory-reserved.dead-letters"));
+    read_until(&dead, |message| {
+        (message.key()? == order_id.as_bytes()).then_some(())
+    });
+    assert_eq!(
+        customer
+            .client
+            .get(&format!("/api/v1/orders/{order_id}"))
+            .json()["status"],
+        "reserved"
+    );
+
+    stub.reply_next(vec![(
+        200,
+        json!({ "id": "pi_replayed", "object": "payment_intent", "status": "succeeded" }),
+    )]);
+    admin
+        .post(
+            &format!("/api/v1/admin/dead-letters/{}/replay", text(&letter, "id")),
+            &json!({}),
+        )
+        .expect_ok();
+    paid(&customer.client, &order_id);
+    stock_settles_at(&admin, "KAFKA-6", 4);
+    assert!(items(&admin.get("/api/v1/admin/dead-letters")).is_empty());
+    let stripe_calls = stub
+        .received()
+        .iter()
+        .filter(|request| request.path.starts_with("/v1/payment_intents"))
+        .count();
+    assert_eq!(stripe_calls, 2, "one refused charge, one replayed");
 }

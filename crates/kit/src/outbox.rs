@@ -173,6 +173,19 @@ pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// The context whose store holds `handler`'s deliveries and applied events: its name's
+/// part before `-on-`, when `handler` is one of [`SUBSCRIPTIONS`].
+pub fn handler_context(handler: &str) -> Option<&'static str> {
+    let known = SUBSCRIPTIONS
+        .iter()
+        .any(|(_, handlers)| handlers.contains(&handler));
+    let (context, _) = handler.split_once("-on-")?;
+    EVENT_CONTEXTS
+        .iter()
+        .find(|name| known && **name == context)
+        .copied()
+}
+
 /// The handler components of `topic`, in delivery order.
 pub fn subscribers(topic: &str) -> &'static [&'static str] {
     SUBSCRIPTIONS
@@ -341,21 +354,22 @@ fn delivery(row: &Row) -> Result<(Delivery, i64), DbError> {
 /// locked with `SKIP LOCKED`, so concurrent claims pass each other instead of
 /// deadlocking on rows they lock in different orders (SQLite runs one writer at a time).
 pub async fn claim_due<D: Db>(db: &D, now: i64, limit: i64) -> Result<Vec<Delivery>, DbError> {
-    claim(db, false, now, limit).await
+    claim(db, &format!("subscriber <> '{BUS}'"), now, limit).await
 }
 
-/// [`claim_due`] for the bridge's relay: the due deliveries to [`BUS`].
+/// [`claim_due`] for the bridge's relay: every due delivery, those to [`BUS`] (which it
+/// publishes) and those to a handler (which it hands to the handler itself): a replayed
+/// dead letter, or one left by the `http` transport before a switch to a bus.
 pub async fn claim_for_bus<D: Db>(db: &D, now: i64, limit: i64) -> Result<Vec<Delivery>, DbError> {
-    claim(db, true, now, limit).await
+    claim(db, "TRUE", now, limit).await
 }
 
 async fn claim<D: Db>(
     db: &D,
-    to_bus: bool,
+    recipients: &str,
     now: i64,
     limit: i64,
 ) -> Result<Vec<Delivery>, DbError> {
-    let recipients = format!("subscriber {} '{BUS}'", if to_bus { "=" } else { "<>" });
     let skip_locked = match db.dialect() {
         Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
         Dialect::Sqlite => "",
@@ -479,6 +493,58 @@ pub async fn record_failure<D: Db>(
     } else {
         AfterFailure::ClaimLost
     })
+}
+
+/// Records that `handler` gave up on `event` (the CloudEvent as JSON text, of type
+/// `topic` and tenant `tenant`) on the bus, after `attempts` tries, as a dead letter of
+/// the handler's own store, where the dead-letter list and replay find it; replayed, the
+/// relay hands it to the handler alone. `false` when the same event is already a dead
+/// letter (or replayed) for that handler: a bridge that reports twice records once.
+pub async fn record_bus_dead_letter<D: Db>(
+    db: &D,
+    event: &BusEvent<'_>,
+    handler: &str,
+    error: &str,
+    attempts: i64,
+    now: i64,
+) -> Result<bool, DbError> {
+    let position = subscribers(event.topic)
+        .iter()
+        .position(|known| *known == handler)
+        .and_then(|position| i64::try_from(position).ok())
+        .unwrap_or(0);
+    let recorded = db
+        .execute(
+            "INSERT INTO outbox_deliveries (id, event_id, position, subscriber, topic, tenant, \
+             payload, status, attempts, next_attempt_at, last_error, updated_at) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, 'dead', $8, $9, $10, $9 \
+             WHERE NOT EXISTS (SELECT 1 FROM outbox_deliveries \
+                 WHERE event_id = $2 AND subscriber = $4 AND status IN ('dead', 'pending'))",
+            &[
+                uuid::Uuid::now_v7().to_string().into(),
+                event.id.into(),
+                position.into(),
+                handler.into(),
+                event.topic.into(),
+                event.tenant.into(),
+                event.payload.into(),
+                attempts.into(),
+                now.into(),
+                error.into(),
+            ],
+        )
+        .await?;
+    Ok(recorded == 1)
+}
+
+/// An event as the bus carried it: what a dead letter of it records.
+#[derive(Debug, Clone, Copy)]
+pub struct BusEvent<'a> {
+    pub id: &'a str,
+    pub topic: &'a str,
+    pub tenant: &'a str,
+    /// The CloudEvent, structured, as JSON text.
+    pub payload: &'a str,
 }
 
 /// A delivery that gave up, as the admin API shows it.
@@ -831,15 +897,64 @@ mod tests {
         let topics: Vec<&str> = relayed.iter().map(|d| d.topic.as_str()).collect();
         assert_eq!(topics, ["order.cancelled", "product.created"]);
         assert!(relayed.iter().all(|d| d.subscriber == BUS));
-        // And an HTTP dispatcher's claim never takes the bus's deliveries.
+        // The relay also takes deliveries to handlers (left by `http` before a switch
+        // to a bus, or replayed dead letters), and hands them to the handlers itself.
         let http = store();
         block_on(enqueue(&http, &cancelled)).unwrap();
+        let relayed = block_on(claim_for_bus(&http, now_ms(), 10)).unwrap();
+        assert_eq!(relayed.len(), 4);
+        assert!(relayed.iter().all(|d| d.subscriber != BUS));
+    }
+
+    #[test]
+    fn a_handler_giving_up_on_the_bus_is_a_dead_letter_once_and_replays_to_it_alone() {
+        let db = BusStore(store());
+        let event = cancelled();
+        let payload = serde_json::to_string(&event).unwrap();
+        let on_the_bus = BusEvent {
+            id: &event.id,
+            topic: &event.event_type,
+            tenant: &event.tenant,
+            payload: &payload,
+        };
+        let handler = "payments-on-order-cancelled";
+        let now = now_ms();
+        let record = || record_bus_dead_letter(&db, &on_the_bus, handler, "HTTP 422", 1, now);
+        assert!(block_on(record()).unwrap());
         assert!(
-            block_on(claim_for_bus(&http, now_ms(), 10))
-                .unwrap()
-                .is_empty()
+            !block_on(record()).unwrap(),
+            "a second report records nothing"
         );
-        assert_eq!(block_on(claim_due(&http, now_ms(), 10)).unwrap().len(), 4);
+        let letters = block_on(dead_letters(&db, "acme", None, 10)).unwrap();
+        assert_eq!(letters.len(), 1);
+        assert_eq!(
+            (
+                letters[0].subscriber.as_str(),
+                letters[0].last_error.as_deref()
+            ),
+            (handler, Some("HTTP 422"))
+        );
+        assert_eq!(letters[0].event["id"], event.id);
+        let replayed = replay(&db, "acme", &letters[0].id, now, &Retention::DEFAULT);
+        assert_eq!(block_on(replayed).unwrap(), Replay::Replayed);
+        assert!(!block_on(record()).unwrap(), "nor while it is replayed");
+        let claimed = block_on(claim_for_bus(&db, now_ms(), 10)).unwrap();
+        let to: Vec<&str> = claimed.iter().map(|d| d.subscriber.as_str()).collect();
+        assert_eq!(to, [handler]);
+    }
+
+    #[test]
+    fn a_handler_lives_in_the_context_its_name_begins_with() {
+        assert_eq!(
+            handler_context("payments-on-order-cancelled"),
+            Some("payments")
+        );
+        assert_eq!(
+            handler_context("notifications-on-payment-failed"),
+            Some("notifications")
+        );
+        assert_eq!(handler_context("payments-on-nothing"), None);
+        assert_eq!(handler_context(BUS), None);
     }
 
     #[test]

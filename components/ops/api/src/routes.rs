@@ -12,6 +12,7 @@ pub enum Endpoint {
     Sweep,
     RelayClaim,
     RelaySettle,
+    RelayDeadLetter,
 }
 
 pub const ROUTES: &[Route<Endpoint>] = &[
@@ -36,6 +37,11 @@ pub const ROUTES: &[Route<Endpoint>] = &[
         Method::POST,
         "/api/v1/admin/outbox/relay/settle",
         Endpoint::RelaySettle,
+    ),
+    Route::new(
+        Method::POST,
+        "/api/v1/admin/outbox/relay/dead-letter",
+        Endpoint::RelayDeadLetter,
     ),
 ];
 
@@ -72,6 +78,49 @@ pub struct RelayFailure {
     pub permanent: bool,
 }
 
+/// The bridge's report that a handler gave up on an event it read from the bus.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayDeadLetter {
+    pub handler: String,
+    /// The CloudEvent as the handler was sent it (structured mode).
+    pub event: serde_json::Value,
+    pub error: String,
+    /// Tries of the handler that failed on the event.
+    #[serde(default)]
+    pub attempts: i64,
+}
+
+impl RelayDeadLetter {
+    /// The report's handler's context and its event, when the handler is one of ours
+    /// that handles events of that type.
+    pub fn check(&self) -> Result<(&'static str, BusEvent<'_>), String> {
+        let handler = self.handler.as_str();
+        let context = handler_context(handler)
+            .ok_or_else(|| format!("handler: {handler:?} is not a handler component"))?;
+        let field = |name: &str| {
+            self.event
+                .get(name)
+                .and_then(serde_json::Value::as_str)
+                .filter(|value| !value.is_empty())
+                .ok_or_else(|| format!("event.{name}: the CloudEvent has no {name}"))
+        };
+        let (id, topic, tenant) = (field("id")?, field("type")?, field("tenant")?);
+        if !subscribers(topic).contains(&handler) {
+            return Err(format!("handler: {handler} does not handle {topic} events"));
+        }
+        Ok((
+            context,
+            BusEvent {
+                id,
+                topic,
+                tenant,
+                payload: "",
+            },
+        ))
+    }
+}
+
 /// The context a relay call names, if it keeps an outbox.
 pub fn relay_context(context: &str) -> Result<&'static str, String> {
     EVENT_CONTEXTS
@@ -88,6 +137,7 @@ pub fn stores() -> impl Iterator<Item = &'static str> {
 }
 
 pub use kit::outbox::EVENT_CONTEXTS;
+use kit::outbox::{BusEvent, handler_context, subscribers};
 
 /// A dead letter and the context whose outbox holds it.
 #[derive(Debug, Clone, Serialize)]
@@ -125,6 +175,35 @@ mod tests {
             find(ROUTES, &Method::GET, "/api/v1/admin/other"),
             Err(NoRoute::NotFound)
         );
+    }
+
+    fn report(handler: &str, event: serde_json::Value) -> RelayDeadLetter {
+        RelayDeadLetter {
+            handler: handler.to_owned(),
+            event,
+            error: "HTTP 422".to_owned(),
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn a_dead_letter_report_names_a_handler_of_the_events_type() {
+        let event = serde_json::json!({ "id": "e1", "type": "order.created", "tenant": "default" });
+        let checked = report("inventory-on-order-created", event.clone());
+        let (context, found) = checked.check().unwrap();
+        assert_eq!(
+            (context, found.id, found.topic, found.tenant),
+            ("inventory", "e1", "order.created", "default")
+        );
+        let wrong_type = report("payments-on-inventory-reserved", event.clone());
+        assert!(wrong_type.check().unwrap_err().starts_with("handler:"));
+        let unknown = report("inventory-on-anything", event);
+        assert!(unknown.check().unwrap_err().starts_with("handler:"));
+        let no_tenant = report(
+            "inventory-on-order-created",
+            serde_json::json!({ "id": "e1", "type": "order.created" }),
+        );
+        assert!(no_tenant.check().unwrap_err().starts_with("event.tenant"));
     }
 
     #[test]

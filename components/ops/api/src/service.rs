@@ -2,8 +2,8 @@
 //! interfaces). The dead-letter replay and the sweep dispatch the contexts they touch.
 
 use crate::routes::{
-    ContextDeadLetter, EVENT_CONTEXTS, Endpoint, MAX_RELAY_CLAIM, ROUTES, RelayClaim, RelaySettle,
-    relay_context, stores,
+    ContextDeadLetter, EVENT_CONTEXTS, Endpoint, MAX_RELAY_CLAIM, ROUTES, RelayClaim,
+    RelayDeadLetter, RelaySettle, relay_context, stores,
 };
 use http::StatusCode;
 use kit::Problem;
@@ -42,6 +42,7 @@ async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
         Endpoint::Sweep => sweep_outboxes(call).await,
         Endpoint::RelayClaim => relay_claim(call).await,
         Endpoint::RelaySettle => relay_settle(call).await,
+        Endpoint::RelayDeadLetter => relay_dead_letter(call).await,
     }
 }
 
@@ -244,6 +245,36 @@ async fn relay_settle(call: &Call) -> Result<Response, Problem> {
     Ok(json(
         StatusCode::OK,
         &json!({ "settled": summary, "claims_lost": lost.len() }),
+        request_id,
+    ))
+}
+
+/// The bridge reports a handler that gave up on an event from the bus: a dead letter of
+/// the handler's context, listed and replayed like the others.
+async fn relay_dead_letter(call: &Call) -> Result<Response, Problem> {
+    let request_id = call.request_id();
+    check_signature(call.headers(), call.body()).await?;
+    let report: RelayDeadLetter = kit::json::parse(call.body().clone())?;
+    let (context, event) = report.check().map_err(Problem::unprocessable)?;
+    let payload = report.event.to_string();
+    let event = outbox::BusEvent {
+        payload: &payload,
+        ..event
+    };
+    let db = outbox_store(context, request_id).await?;
+    let recorded = outbox::record_bus_dead_letter(
+        &db,
+        &event,
+        &report.handler,
+        &report.error,
+        report.attempts,
+        now_ms(),
+    )
+    .await
+    .map_err(store_failure(context, request_id))?;
+    Ok(json(
+        StatusCode::OK,
+        &json!({ "context": context, "recorded": recorded }),
         request_id,
     ))
 }

@@ -50,6 +50,15 @@ impl Outbound for Spin {
     }
 }
 
+/// The `event_transport` variable (see [`crate::outbox::Transport`]).
+pub async fn event_transport() -> Result<crate::outbox::Transport, crate::db::DbError> {
+    let value = variable("event_transport")
+        .await
+        .map_err(crate::db::DbError::Other)?
+        .unwrap_or_default();
+    crate::outbox::Transport::from_variable(&value).map_err(crate::db::DbError::Other)
+}
+
 /// A component variable; `None` when the component does not define it.
 pub async fn variable(name: &str) -> Result<Option<String>, String> {
     match variables::get(name) {

@@ -66,11 +66,7 @@ impl Db for RequestStore {
         if let Some(transport) = self.transport.get() {
             return Ok(*transport);
         }
-        let value = super::variable("event_transport")
-            .await
-            .map_err(DbError::Other)?
-            .unwrap_or_default();
-        let transport = Transport::from_variable(&value).map_err(DbError::Other)?;
+        let transport = super::event_transport().await?;
         Ok(*self.transport.get_or_init(|| transport))
     }
 
