@@ -74,7 +74,6 @@ impl Drop for Bridge {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        delete_topics(&self.prefix);
         if std::thread::panicking() {
             let log = std::fs::read_to_string(&self.log).unwrap_or_default();
             eprintln!("--- bridge log ({}) ---\n{log}", self.log.display());
@@ -198,33 +197,5 @@ fn pass(stream: TcpStream, upstream: &str, closed: &AtomicBool) {
         {
             return;
         }
-    }
-}
-
-/// Deletes the topics whose names start with `prefix`, so a long run does not leave the
-/// broker thousands of them to load at its next start; a failure leaves them there.
-fn delete_topics(prefix: &str) {
-    use rdkafka::admin::{AdminClient, AdminOptions};
-    use rdkafka::client::DefaultClientContext;
-    use rdkafka::config::ClientConfig;
-    let Ok(admin) = ClientConfig::new()
-        .set("bootstrap.servers", testing::KAFKA_ADDR)
-        .create::<AdminClient<DefaultClientContext>>()
-    else {
-        return;
-    };
-    let timeout = std::time::Duration::from_secs(10);
-    let Ok(metadata) = admin.inner().fetch_metadata(None, timeout) else {
-        return;
-    };
-    let names: Vec<&str> = metadata
-        .topics()
-        .iter()
-        .map(|topic| topic.name())
-        .filter(|name| name.starts_with(prefix))
-        .collect();
-    if !names.is_empty() {
-        let options = AdminOptions::new().operation_timeout(Some(timeout));
-        let _ = futures::executor::block_on(admin.delete_topics(&names, &options));
     }
 }
