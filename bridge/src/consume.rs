@@ -217,7 +217,9 @@ fn deliver(
         let wait = Duration::from_millis(u64::try_from(backoff(tries)).unwrap_or(0));
         wait_polling(consumer, handler, wait.min(MAX_WAIT));
     };
-    status.handler(handler, None);
+    if unavailable_tries > 0 {
+        status.handler(handler, None);
+    }
     // Everything assigned now, partitions paused while waiting included.
     if paused && let Err(error) = consumer.assignment().and_then(|all| consumer.resume(&all)) {
         eprintln!("{handler}: resuming: {error}");

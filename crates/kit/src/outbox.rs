@@ -176,13 +176,16 @@ pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
 /// The context whose store holds `handler`'s deliveries and applied events: its name's
 /// part before `-on-`, when `handler` is one of [`SUBSCRIPTIONS`].
 pub fn handler_context(handler: &str) -> Option<&'static str> {
-    let known = SUBSCRIPTIONS
+    if !SUBSCRIPTIONS
         .iter()
-        .any(|(_, handlers)| handlers.contains(&handler));
+        .any(|(_, handlers)| handlers.contains(&handler))
+    {
+        return None;
+    }
     let (context, _) = handler.split_once("-on-")?;
     EVENT_CONTEXTS
         .iter()
-        .find(|name| known && **name == context)
+        .find(|name| **name == context)
         .copied()
 }
 

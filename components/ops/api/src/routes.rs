@@ -92,9 +92,9 @@ pub struct RelayDeadLetter {
 }
 
 impl RelayDeadLetter {
-    /// The report's handler's context and its event, when the handler is one of ours
-    /// that handles events of that type.
-    pub fn check(&self) -> Result<(&'static str, BusEvent<'_>), String> {
+    /// The report's handler's context and its event (`payload`: the event as JSON
+    /// text), when the handler is one of ours that handles events of that type.
+    pub fn check<'a>(&'a self, payload: &'a str) -> Result<(&'static str, BusEvent<'a>), String> {
         let handler = self.handler.as_str();
         let context = handler_context(handler)
             .ok_or_else(|| format!("handler: {handler:?} is not a handler component"))?;
@@ -115,7 +115,7 @@ impl RelayDeadLetter {
                 id,
                 topic,
                 tenant,
-                payload: "",
+                payload,
             },
         ))
     }
@@ -190,20 +190,32 @@ mod tests {
     fn a_dead_letter_report_names_a_handler_of_the_events_type() {
         let event = serde_json::json!({ "id": "e1", "type": "order.created", "tenant": "default" });
         let checked = report("inventory-on-order-created", event.clone());
-        let (context, found) = checked.check().unwrap();
+        let payload = checked.event.to_string();
+        let (context, found) = checked.check(&payload).unwrap();
         assert_eq!(
-            (context, found.id, found.topic, found.tenant),
-            ("inventory", "e1", "order.created", "default")
+            (context, found.id, found.topic, found.tenant, found.payload),
+            (
+                "inventory",
+                "e1",
+                "order.created",
+                "default",
+                payload.as_str()
+            )
         );
         let wrong_type = report("payments-on-inventory-reserved", event.clone());
-        assert!(wrong_type.check().unwrap_err().starts_with("handler:"));
+        assert!(wrong_type.check("{}").unwrap_err().starts_with("handler:"));
         let unknown = report("inventory-on-anything", event);
-        assert!(unknown.check().unwrap_err().starts_with("handler:"));
+        assert!(unknown.check("{}").unwrap_err().starts_with("handler:"));
         let no_tenant = report(
             "inventory-on-order-created",
             serde_json::json!({ "id": "e1", "type": "order.created" }),
         );
-        assert!(no_tenant.check().unwrap_err().starts_with("event.tenant"));
+        assert!(
+            no_tenant
+                .check("{}")
+                .unwrap_err()
+                .starts_with("event.tenant")
+        );
     }
 
     #[test]

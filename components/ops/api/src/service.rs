@@ -255,12 +255,8 @@ async fn relay_dead_letter(call: &Call) -> Result<Response, Problem> {
     let request_id = call.request_id();
     check_signature(call.headers(), call.body()).await?;
     let report: RelayDeadLetter = kit::json::parse(call.body().clone())?;
-    let (context, event) = report.check().map_err(Problem::unprocessable)?;
     let payload = report.event.to_string();
-    let event = outbox::BusEvent {
-        payload: &payload,
-        ..event
-    };
+    let (context, event) = report.check(&payload).map_err(Problem::unprocessable)?;
     let db = outbox_store(context, request_id).await?;
     let recorded = outbox::record_bus_dead_letter(
         &db,
