@@ -8,8 +8,8 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 pub struct Bridge {
     child: Child,
@@ -95,31 +95,64 @@ pub fn kafka_shop_with(store: Store, variables: &[(&str, &str)]) -> (Shop, Bridg
     (shop, bridge)
 }
 
-/// An HTTP relay in front of the app, for a bridge: it passes every request on, except
-/// that while closed the handler routes (`/events/…`) answer 503, as the handlers of an
-/// app that is down or being replaced do; the relay's own routes still pass.
+/// An HTTP relay in front of the app, for a bridge or for the app's own deliveries
+/// (`event_handlers_origin`): it passes every request on, except that while closed the
+/// handler routes (`/events/…`) answer 503, as the handlers of an app that is down or
+/// being replaced do; the relay's own routes still pass. It notes the handler routes
+/// it passed.
 pub struct HandlerGate {
     url: String,
     closed: Arc<AtomicBool>,
+    upstream: Arc<OnceLock<String>>,
+    passed: Arc<Mutex<Vec<String>>>,
 }
 
 impl HandlerGate {
     /// An open gate before `shop`.
     pub fn before(shop: &Shop) -> HandlerGate {
+        let gate = HandlerGate::unconnected();
+        gate.pass_to(shop);
+        gate
+    }
+
+    /// An open gate that answers 502 until [`HandlerGate::pass_to`] names the app behind
+    /// it: its address can be given to the app it stands before.
+    pub fn unconnected() -> HandlerGate {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the gate");
         let url = format!(
             "http://{}",
             listener.local_addr().expect("the gate's address")
         );
-        let closed = Arc::new(AtomicBool::new(false));
-        let (upstream, gate) = (shop.url(""), Arc::clone(&closed));
+        let gate = HandlerGate {
+            url,
+            closed: Arc::default(),
+            upstream: Arc::default(),
+            passed: Arc::default(),
+        };
+        let (closed, upstream, passed) = (
+            Arc::clone(&gate.closed),
+            Arc::clone(&gate.upstream),
+            Arc::clone(&gate.passed),
+        );
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (upstream, gate) = (upstream.clone(), Arc::clone(&gate));
-                std::thread::spawn(move || pass(stream, &upstream, &gate));
+                let (closed, upstream, passed) = (
+                    Arc::clone(&closed),
+                    Arc::clone(&upstream),
+                    Arc::clone(&passed),
+                );
+                std::thread::spawn(move || pass(stream, &upstream, &closed, &passed));
             }
         });
-        HandlerGate { url, closed }
+        gate
+    }
+
+    /// The app the gate passes requests to from now on.
+    pub fn pass_to(&self, shop: &Shop) {
+        assert!(
+            self.upstream.set(shop.url("")).is_ok(),
+            "a gate stands before one app"
+        );
     }
 
     pub fn url(&self) -> &str {
@@ -130,10 +163,23 @@ impl HandlerGate {
     pub fn set_closed(&self, closed: bool) {
         self.closed.store(closed, Ordering::SeqCst);
     }
+
+    /// The handler routes (`/events/…`) the gate passed on, in order.
+    pub fn passed(&self) -> Vec<String> {
+        self.passed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
 }
 
 /// Passes the requests of one connection on, one by one, until the client closes it.
-fn pass(stream: TcpStream, upstream: &str, closed: &AtomicBool) {
+fn pass(
+    stream: TcpStream,
+    upstream: &OnceLock<String>,
+    closed: &AtomicBool,
+    passed: &Mutex<Vec<String>>,
+) {
     let Ok(mut answer_to) = stream.try_clone() else {
         return;
     };
@@ -147,6 +193,7 @@ fn pass(stream: TcpStream, upstream: &str, closed: &AtomicBool) {
         let (Some(method), Some(path)) = (parts.next(), parts.next()) else {
             return;
         };
+        let upstream = upstream.get().map_or("http://127.0.0.1:1", String::as_str);
         let mut request = testing::Request::new(method, &format!("{upstream}{path}"));
         let mut length = 0;
         loop {
@@ -168,26 +215,32 @@ fn pass(stream: TcpStream, upstream: &str, closed: &AtomicBool) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        let (status, content_type, body) =
-            if path.starts_with("/events/") && closed.load(Ordering::SeqCst) {
-                (503, "text/plain".to_owned(), "handlers down".to_owned())
-            } else {
-                match request.body(body).try_send() {
-                    Ok(reply) => (
-                        reply.status,
-                        reply
-                            .header("content-type")
-                            .unwrap_or("text/plain")
-                            .to_owned(),
-                        reply.body,
-                    ),
-                    Err(_) => (
-                        502,
-                        "text/plain".to_owned(),
-                        "the app did not answer".to_owned(),
-                    ),
-                }
-            };
+        let to_a_handler = path.starts_with("/events/");
+        let (status, content_type, body) = if to_a_handler && closed.load(Ordering::SeqCst) {
+            (503, "text/plain".to_owned(), "handlers down".to_owned())
+        } else {
+            if to_a_handler {
+                passed
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push(path.to_owned());
+            }
+            match request.body(body).try_send() {
+                Ok(reply) => (
+                    reply.status,
+                    reply
+                        .header("content-type")
+                        .unwrap_or("text/plain")
+                        .to_owned(),
+                    reply.body,
+                ),
+                Err(_) => (
+                    502,
+                    "text/plain".to_owned(),
+                    "the app did not answer".to_owned(),
+                ),
+            }
+        };
         let head = format!(
             "HTTP/1.1 {status} Gate\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n",
             body.len()

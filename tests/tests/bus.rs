@@ -2,8 +2,10 @@
 //! and, on a bus transport (`event_transport` = `kafka`), the outbox relay
 //! the bridge process claims events from. The test plays the bridge without a broker:
 //! it claims through the relay and hands each event to its subscribers' routes, signed
-//! as the bridge signs them.
+//! as the bridge signs them. And the `http` transport delivering to those routes at the
+//! app's origin, where service chaining is unavailable.
 
+use acceptance::bridge::HandlerGate;
 use acceptance::{
     EVENT_SIGNING_KEY, Reply, Request, Shop, Store, assert_problem, for_both_stores,
     order_reaching, place_order, signature_header, stock_of, stocked_product, text,
@@ -17,6 +19,8 @@ for_both_stores!(
     the_relay_takes_only_signed_calls_about_known_contexts,
     an_event_the_bus_did_not_take_is_claimed_again_after_its_backoff,
     the_bridges_signed_calls_are_not_rate_limited,
+    without_service_chaining_http_delivers_to_the_apps_own_origin,
+    without_service_chaining_http_delivers_to_the_apps_public_origin,
 );
 
 const RELAY_CLAIM: &str = "/api/v1/admin/outbox/relay/claim";
@@ -328,4 +332,43 @@ fn the_bridges_signed_calls_are_not_rate_limited(store: Store) {
         forged.iter().all(|status| [401, 429].contains(status)),
         "{forged:?}"
     );
+}
+
+/// An order paid, its stock taken, on a shop whose handlers are reached as
+/// `event_handlers_origin` says.
+fn an_order_is_paid_through(shop: &Shop, sku: &str) {
+    let admin = shop.admin();
+    stocked_product(&admin, sku, 300, 5);
+    let customer = shop.customer();
+    let order = place_order(&customer.client, &[(sku, 2)], "tok_visa");
+    order_reaching(&customer.client, &text(&order, "id"), "paid");
+    let stock = stock_of(&admin, sku);
+    assert_eq!(
+        (&stock["on_hand"], &stock["reserved"]),
+        (&json!(3), &json!(0))
+    );
+}
+
+fn without_service_chaining_http_delivers_to_the_apps_own_origin(store: Store) {
+    let shop = Shop::start_with(store, &[("event_handlers_origin", "http://self")]);
+    an_order_is_paid_through(&shop, "SELF-1");
+}
+
+fn without_service_chaining_http_delivers_to_the_apps_public_origin(store: Store) {
+    // The gate stands for the app's public address: deliveries pass through it.
+    let gate = HandlerGate::unconnected();
+    let shop = Shop::start_with(store, &[("event_handlers_origin", gate.url())]);
+    gate.pass_to(&shop);
+    an_order_is_paid_through(&shop, "ORIGIN-1");
+    let passed = gate.passed();
+    for handler in subscribers("order.created")
+        .iter()
+        .chain(subscribers("inventory.reserved"))
+        .chain(subscribers("payment.succeeded"))
+    {
+        assert!(
+            passed.contains(&format!("/events/{handler}")),
+            "{handler} was not reached at the origin: {passed:?}"
+        );
+    }
 }

@@ -1,12 +1,13 @@
 //! The `http` event transport (wasm32 only): the dispatcher that sends a context's due
-//! outbox deliveries to `http://<subscriber>.spin.internal`, and [`serve_event`], the
+//! outbox deliveries to each subscriber (by service chaining, or at the app's origin:
+//! [`HandlerOrigin`]), and [`serve_event`], the
 //! adapter every event-handler component is built on.
 
 use crate::db::{DbError, Migration, unless_busy};
 use crate::http::{Response, empty};
 use crate::outbox::{
-    AfterFailure, Delivery, HandlerError, Transport, apply_once, apply_once_calling_out, claim_due,
-    now_ms, record_delivered, record_failure,
+    AfterFailure, Delivery, HandlerError, HandlerOrigin, Transport, apply_once,
+    apply_once_calling_out, claim_due, now_ms, record_delivered, record_failure,
 };
 use crate::problem::Problem;
 use crate::request_id;
@@ -70,6 +71,7 @@ async fn dispatch(
         return Ok(summary);
     }
     let signing_key = signing_key().await?;
+    let origin = handler_origin().await?;
     for _ in 0..passes {
         let store = match db.take() {
             Some(db) => db,
@@ -82,7 +84,7 @@ async fn dispatch(
         }
         let sends = by_event(&claimed)
             .into_iter()
-            .map(|deliveries| send_in_order(deliveries, &signing_key));
+            .map(|deliveries| send_in_order(deliveries, &origin, &signing_key));
         let outcomes = join_all(sends).await;
         let store = open_for_context(context).await?;
         let mut soonest_retry = None;
@@ -157,13 +159,23 @@ struct Failure {
 /// Sends one event's deliveries one subscriber after the other; events run concurrently.
 async fn send_in_order<'a>(
     deliveries: Vec<&'a Delivery>,
+    origin: &HandlerOrigin,
     signing_key: &str,
 ) -> Vec<(&'a Delivery, Result<(), Failure>)> {
     let mut outcomes = Vec::with_capacity(deliveries.len());
     for delivery in deliveries {
-        outcomes.push((delivery, send(delivery, signing_key).await));
+        outcomes.push((delivery, send(delivery, origin, signing_key).await));
     }
     outcomes
+}
+
+/// The `event_handlers_origin` variable (see [`HandlerOrigin`]).
+async fn handler_origin() -> Result<HandlerOrigin, DbError> {
+    let value = crate::spin::variable("event_handlers_origin")
+        .await
+        .map_err(DbError::Other)?
+        .unwrap_or_default();
+    HandlerOrigin::from_variable(&value).map_err(DbError::Other)
 }
 
 /// The `event_signing_key` variable; unset, no handler would take a delivery.
@@ -177,15 +189,22 @@ async fn signing_key() -> Result<String, DbError> {
     }
 }
 
-async fn send(delivery: &Delivery, signing_key: &str) -> Result<(), Failure> {
+async fn send(
+    delivery: &Delivery,
+    origin: &HandlerOrigin,
+    signing_key: &str,
+) -> Result<(), Failure> {
     let signature = sign(
         signing_key,
         delivery.payload.as_bytes(),
         crate::auth::unix_now(),
     );
-    let request = http::Request::post(format!("http://{}.spin.internal/", delivery.subscriber))
+    let request = http::Request::post(origin.url(&delivery.subscriber))
         .header(http::header::CONTENT_TYPE, CONTENT_TYPE)
         .header(SIGNATURE_HEADER, signature)
+        // Sent with its length, not chunked: a public origin may sit behind a proxy
+        // that refuses chunked requests.
+        .header(http::header::CONTENT_LENGTH, delivery.payload.len())
         .body(delivery.payload.clone().into_bytes())
         .map_err(|error| Failure {
             reason: format!("building the request: {error}"),

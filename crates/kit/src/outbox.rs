@@ -228,6 +228,60 @@ impl Transport {
     }
 }
 
+/// Where the `http` transport sends a delivery (the `event_handlers_origin` variable),
+/// which components also list in `allowed_outbound_hosts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandlerOrigin {
+    /// `http://*.spin.internal`, the default: service chaining, each handler at
+    /// `http://<handler>.spin.internal/`.
+    Chaining,
+    /// `http://self` or `https://self`: the app's own origin (a Spin "self" request, to
+    /// `http://self.alt`), at the handler's signed `/events/<handler>` route.
+    SelfRequest,
+    /// An absolute origin (`https://shop.example`): the app as the world reaches it, at
+    /// `<origin>/events/<handler>` — for platforms without service chaining.
+    Public(String),
+}
+
+impl HandlerOrigin {
+    const CHAINING: &str = "http://*.spin.internal";
+
+    pub fn from_variable(value: &str) -> Result<Self, String> {
+        let value = value.trim().trim_end_matches('/');
+        match value {
+            "" | Self::CHAINING => return Ok(HandlerOrigin::Chaining),
+            "http://self" | "https://self" => return Ok(HandlerOrigin::SelfRequest),
+            _ => {}
+        }
+        let refused = || {
+            format!(
+                "event_handlers_origin is {value:?}; it must be {}, http(s)://self, \
+                or the app's origin (scheme://host[:port], no path)",
+                Self::CHAINING
+            )
+        };
+        let (scheme, authority) = value.split_once("://").ok_or_else(refused)?;
+        let plain_authority = !authority.is_empty()
+            && !authority.contains(['/', '?', '#', '*', '@'])
+            && !authority.contains(char::is_whitespace);
+        if !["http", "https"].contains(&scheme) || !plain_authority {
+            return Err(refused());
+        }
+        Ok(HandlerOrigin::Public(value.to_owned()))
+    }
+
+    /// The URL a delivery to `handler` is posted to.
+    pub fn url(&self, handler: &str) -> String {
+        match self {
+            HandlerOrigin::Chaining => format!("http://{handler}.spin.internal/"),
+            // Spin's name for the app itself: a relative URL would have no authority,
+            // which wasi-http refuses.
+            HandlerOrigin::SelfRequest => format!("http://self.alt/events/{handler}"),
+            HandlerOrigin::Public(origin) => format!("{origin}/events/{handler}"),
+        }
+    }
+}
+
 /// The recipient of an event's one delivery under [`Transport::Bus`]: the bridge's
 /// relay, which publishes it (to its topic, whether or not a handler of ours reads it).
 pub const BUS: &str = "bus";
@@ -969,6 +1023,38 @@ mod tests {
         assert!(refused.contains("not available yet"), "{refused}");
         let refused = Transport::from_variable("nats").unwrap_err();
         assert!(refused.contains("http or kafka"), "{refused}");
+    }
+
+    #[test]
+    fn a_handler_is_reached_by_chaining_by_the_apps_own_origin_or_its_public_one() {
+        let url = |value: &str| HandlerOrigin::from_variable(value).map(|o| o.url("h"));
+        assert_eq!(url(""), Ok("http://h.spin.internal/".to_owned()));
+        assert_eq!(
+            url("http://*.spin.internal"),
+            Ok("http://h.spin.internal/".to_owned())
+        );
+        assert_eq!(
+            url("https://self"),
+            Ok("http://self.alt/events/h".to_owned())
+        );
+        assert_eq!(
+            url(" https://shop.example:8443/ "),
+            Ok("https://shop.example:8443/events/h".to_owned())
+        );
+        for refused in [
+            "shop.example",
+            "ftp://shop.example",
+            "https://",
+            "https://shop.example/api",
+            "https://*.example",
+            "https://user@shop.example",
+        ] {
+            let error = url(refused).unwrap_err();
+            assert!(
+                error.contains("event_handlers_origin"),
+                "{refused}: {error}"
+            );
+        }
     }
 
     #[test]
