@@ -1,8 +1,8 @@
-//! Outbox → bus: each context's due events, claimed through the app's relay, produced
+//! Outbox → bus: each context's due events, claimed through the app's relay, published
 //! to their topics (CloudEvents binary mode, keyed by subject), then settled: the events
 //! the broker acknowledged are done, the others retry with the outbox's backoff. An
-//! event is settled only after the broker has it (`acks=all`), so neither a bridge nor a
-//! broker restart loses one; a bridge that dies mid-batch leaves its claim to lapse
+//! event is settled only after the broker keeps it, so neither a bridge nor a broker
+//! restart loses one; a bridge that dies mid-batch leaves its claim to lapse
 //! (30 s) and the events are produced again — at least once, like every delivery.
 //!
 //! A claim may also hold deliveries to one handler (a dead letter replayed, or one the
@@ -10,12 +10,10 @@
 //! over HTTP, not to the topic the other groups have already read.
 
 use crate::app::{App, Unpublished};
+use crate::bus::Bus;
 use crate::cloudevents::to_record;
 use crate::status::Status;
-use crate::topics::Names;
 use kit::outbox::{BUS, Delivery};
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::time::Duration;
 
 /// Events claimed per call.
@@ -24,13 +22,7 @@ const BATCH: i64 = 500;
 const IDLE_WAITS: (Duration, Duration) = (Duration::from_millis(20), Duration::from_secs(1));
 
 /// Relays `context`, for as long as the bridge runs.
-pub fn run(
-    app: &App,
-    producer: &FutureProducer,
-    names: &Names,
-    context: &'static str,
-    status: &Status,
-) -> ! {
+pub fn run(app: &App, bus: &impl Bus, context: &'static str, status: &Status) -> ! {
     let mut idle = IDLE_WAITS.0;
     loop {
         let claimed = app.claim(context, BATCH);
@@ -55,7 +47,7 @@ pub fn run(
         let (to_bus, to_handlers): (Vec<Delivery>, Vec<Delivery>) = claimed
             .into_iter()
             .partition(|delivery| delivery.subscriber == BUS);
-        let (mut published, mut failed) = publish(producer, names, to_bus);
+        let (mut published, mut failed) = publish(bus, to_bus);
         for delivery in to_handlers {
             match app.deliver(&delivery.subscriber, delivery.payload.as_bytes()) {
                 Ok(()) => published.push(delivery),
@@ -80,64 +72,35 @@ pub fn run(
     }
 }
 
-/// Produces every claimed event, all in flight at once, and sorts them by the broker's
-/// answer.
-fn publish(
-    producer: &FutureProducer,
-    names: &Names,
-    claimed: Vec<Delivery>,
-) -> (Vec<Delivery>, Vec<Unpublished>) {
-    let mut in_flight = Vec::with_capacity(claimed.len());
+/// Publishes every claimed event, all in flight at once, and sorts them by the
+/// broker's answer.
+fn publish(bus: &impl Bus, claimed: Vec<Delivery>) -> (Vec<Delivery>, Vec<Unpublished>) {
+    let mut records = Vec::with_capacity(claimed.len());
+    let mut events = Vec::with_capacity(claimed.len());
     let mut failed = Vec::new();
     for delivery in claimed {
-        let record = match to_record(delivery.payload.as_bytes()) {
-            Ok(record) => record,
-            Err(reason) => {
-                failed.push(Unpublished {
-                    delivery,
-                    error: format!("not an event: {reason}"),
-                    permanent: true,
-                });
-                continue;
+        match to_record(delivery.payload.as_bytes()) {
+            Ok(record) => {
+                records.push(record);
+                events.push(delivery);
             }
-        };
-        let headers = record
-            .headers
-            .iter()
-            .fold(OwnedHeaders::new(), |headers, (key, value)| {
-                headers.insert(Header {
-                    key,
-                    value: Some(value.as_bytes()),
-                })
-            });
-        let topic = names.topic(&record.topic);
-        let sent = producer.send_result(
-            FutureRecord::to(&topic)
-                .key(&record.key)
-                .payload(&record.value)
-                .headers(headers),
-        );
-        match sent {
-            Ok(acknowledged) => in_flight.push((delivery, acknowledged)),
-            Err((error, _)) => failed.push(unpublished(delivery, error.to_string())),
+            Err(reason) => failed.push(Unpublished {
+                delivery,
+                error: format!("not an event: {reason}"),
+                permanent: true,
+            }),
         }
     }
-    let mut published = Vec::with_capacity(in_flight.len());
-    for (delivery, acknowledged) in in_flight {
-        match futures::executor::block_on(acknowledged) {
-            Ok(Ok(_)) => published.push(delivery),
-            Ok(Err((error, _))) => failed.push(unpublished(delivery, error.to_string())),
-            Err(_) => failed.push(unpublished(delivery, "the producer went away".to_owned())),
+    let mut published = Vec::with_capacity(events.len());
+    for (delivery, outcome) in events.into_iter().zip(bus.publish(&records)) {
+        match outcome {
+            Ok(()) => published.push(delivery),
+            Err(error) => failed.push(Unpublished {
+                delivery,
+                error,
+                permanent: false,
+            }),
         }
     }
     (published, failed)
-}
-
-/// An event the broker did not take this time.
-fn unpublished(delivery: Delivery, error: String) -> Unpublished {
-    Unpublished {
-        delivery,
-        error,
-        permanent: false,
-    }
 }

@@ -1,9 +1,8 @@
 //! What the bridge says about itself, on its own small HTTP listener
 //! (`FUSION_BRIDGE_LISTEN`), for probes, operators and autoscalers:
 //! - `GET /lag`: each consumer group's lag per topic (and partition): the events on the
-//!   broker that its handler has not taken yet, read from the broker (the group's
-//!   committed offsets against each partition's high watermark), so it counts every
-//!   member of the group, not only this bridge's; read every [`LAG_EVERY`] by a thread
+//!   broker that its handler has not taken yet, read from the broker (see each engine),
+//!   so it counts every member of the group, not only this bridge's; read every [`LAG_EVERY`] by a thread
 //!   of its own, so probes never wait for the broker (`read_at` says when), and only
 //!   while someone asks (within [`READ_WHILE_ASKED`]), so an idle bridge does not load
 //!   the broker with it;
@@ -11,36 +10,23 @@
 //!   the app on its last try and no handler is being waited for; 503 otherwise, saying
 //!   which. It answers from the start, while the broker cannot be reached yet.
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{Offset, TopicPartitionList};
+use crate::bus::Bus;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
-/// How long a lag reading waits for each of the broker's answers.
-const BROKER_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the lag is read.
 pub const LAG_EVERY: Duration = Duration::from_secs(2);
 /// The lag is read while `GET /lag` or `GET /health` was asked within this long.
 pub const READ_WHILE_ASKED: Duration = Duration::from_secs(60);
 
-/// One handler's consumer group, as the status reads it.
-pub struct Group {
-    pub handler: &'static str,
-    /// Its group id on the broker.
-    pub id: String,
-    /// Its topics' names on the broker.
-    pub topics: Vec<String>,
-    pub consumer: BaseConsumer,
-}
-
 /// The bridge's state as its threads last saw it.
 #[derive(Default)]
 pub struct Status {
-    /// Set once the topics exist and the groups are subscribed.
-    groups: OnceLock<Vec<Group>>,
+    /// Set once the topics exist and the groups read.
+    ready: AtomicBool,
     /// Why the broker could not be used, while it cannot.
     broker: Mutex<Option<String>>,
     /// Each context's relay: why its last claim failed, if it did.
@@ -54,12 +40,9 @@ pub struct Status {
 }
 
 impl Status {
-    pub fn set_groups(&self, groups: Vec<Group>) {
-        assert!(self.groups.set(groups).is_ok(), "the groups are set once");
-    }
-
-    pub fn groups(&self) -> &[Group] {
-        self.groups.get().map_or(&[], Vec::as_slice)
+    /// The topics exist and the groups read.
+    pub fn set_ready(&self) {
+        self.ready.store(true, Ordering::Relaxed);
     }
 
     pub fn broker(&self, problem: Option<String>) {
@@ -80,14 +63,14 @@ impl Status {
     }
 
     /// Reads the lag every [`LAG_EVERY`], for as long as the bridge runs.
-    pub fn watch_lag(&self) -> ! {
+    pub fn watch_lag(&self, bus: &impl Bus) -> ! {
         let wanted_for = i64::try_from(READ_WHILE_ASKED.as_millis()).unwrap_or(i64::MAX);
         loop {
             if kit::outbox::now_ms() - self.asked_at.load(Ordering::Relaxed) > wanted_for {
                 std::thread::sleep(LAG_EVERY);
                 continue;
             }
-            let reading = self.read_lag().map(|mut lag| {
+            let reading = bus.lag().map(|mut lag| {
                 lag["read_at"] = json!(kit::outbox::now_ms());
                 lag
             });
@@ -105,62 +88,15 @@ impl Status {
             .unwrap_or_else(|| Err("not read yet".to_owned()))
     }
 
-    fn read_lag(&self) -> Result<Value, String> {
-        let groups = self.groups();
-        let Some(reader) = groups.first().map(|group| &group.consumer) else {
-            return Ok(json!({ "total": 0, "groups": [] }));
-        };
-        let partitions = partitions(reader, groups)?;
-        let high = offsets(reader, &partitions, Offset::End)?;
-        let low = offsets(reader, &partitions, Offset::Beginning)?;
-        let mut total = 0;
-        let mut lags = Vec::new();
-        for group in groups {
-            let committed = group
-                .consumer
-                .committed_offsets(
-                    list(&group.topics, &partitions, Offset::Invalid),
-                    BROKER_TIMEOUT,
-                )
-                .map_err(|error| format!("the committed offsets of {}: {error}", group.id))?;
-            for topic in &group.topics {
-                let mut topic_lag = 0;
-                let mut each = Vec::new();
-                for element in committed.elements_for_topic(topic) {
-                    let at = (topic.as_str(), element.partition());
-                    let committed = match element.offset() {
-                        Offset::Offset(offset) => Some(offset),
-                        _ => None,
-                    };
-                    let high = high.get(&at).copied().unwrap_or(0);
-                    let lag = (high - committed.or(low.get(&at).copied()).unwrap_or(0)).max(0);
-                    topic_lag += lag;
-                    each.push(json!({
-                        "partition": element.partition(),
-                        "committed": committed,
-                        "high": high,
-                        "lag": lag,
-                    }));
-                }
-                total += topic_lag;
-                lags.push(json!({
-                    "group": group.id,
-                    "handler": group.handler,
-                    "topic": topic,
-                    "lag": topic_lag,
-                    "partitions": each,
-                }));
-            }
-        }
-        Ok(json!({ "total": total, "groups": lags }))
-    }
-
     /// `GET /health`'s status and body.
     pub fn health(&self) -> (u16, Value) {
-        let broker = match (lock(&self.broker).clone(), self.groups.get()) {
+        let broker = match (
+            lock(&self.broker).clone(),
+            self.ready.load(Ordering::Relaxed),
+        ) {
             (Some(problem), _) => Err(problem),
-            (None, None) => Err("creating the topics".to_owned()),
-            (None, Some(_)) => self.lag().map(|lag| lag["total"].clone()),
+            (None, false) => Err("creating the topics".to_owned()),
+            (None, true) => self.lag().map(|lag| lag["total"].clone()),
         };
         let relays = lock(&self.relays).clone();
         let waiting = lock(&self.waiting).clone();
@@ -177,74 +113,6 @@ impl Status {
         });
         (if healthy { 200 } else { 503 }, body)
     }
-}
-
-/// How many partitions each topic the groups read has.
-fn partitions<'a>(
-    reader: &BaseConsumer,
-    groups: &'a [Group],
-) -> Result<BTreeMap<&'a str, i32>, String> {
-    let metadata = reader
-        .fetch_metadata(None, BROKER_TIMEOUT)
-        .map_err(|error| format!("the broker: {error}"))?;
-    let counts: BTreeMap<&str, i32> = metadata
-        .topics()
-        .iter()
-        .map(|topic| {
-            (
-                topic.name(),
-                i32::try_from(topic.partitions().len()).unwrap_or(0),
-            )
-        })
-        .collect();
-    Ok(groups
-        .iter()
-        .flat_map(|group| &group.topics)
-        .map(|topic| {
-            (
-                topic.as_str(),
-                counts.get(topic.as_str()).copied().unwrap_or(0),
-            )
-        })
-        .collect())
-}
-
-/// Every partition of `topics`, each with `offset`.
-fn list(
-    topics: impl IntoIterator<Item = impl AsRef<str>>,
-    partitions: &BTreeMap<&str, i32>,
-    offset: Offset,
-) -> TopicPartitionList {
-    let mut list = TopicPartitionList::new();
-    for topic in topics {
-        let topic = topic.as_ref();
-        for partition in 0..partitions.get(topic).copied().unwrap_or(0) {
-            // Only a partition out of range fails, and none is.
-            let _ = list.add_partition_offset(topic, partition, offset);
-        }
-    }
-    list
-}
-
-/// Each partition's earliest kept (`Offset::Beginning`) or next (`Offset::End`) offset,
-/// all asked for at once.
-fn offsets<'a>(
-    reader: &BaseConsumer,
-    partitions: &BTreeMap<&'a str, i32>,
-    which: Offset,
-) -> Result<BTreeMap<(&'a str, i32), i64>, String> {
-    let found = reader
-        .offsets_for_times(list(partitions.keys(), partitions, which), BROKER_TIMEOUT)
-        .map_err(|error| format!("the topics' offsets: {error}"))?;
-    let mut offsets = BTreeMap::new();
-    for topic in partitions.keys() {
-        for element in found.elements_for_topic(topic) {
-            if let Offset::Offset(offset) = element.offset() {
-                offsets.insert((*topic, element.partition()), offset);
-            }
-        }
-    }
-    Ok(offsets)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

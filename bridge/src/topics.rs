@@ -1,13 +1,8 @@
-//! The topics: one per event type (DESIGN §4's table, `contracts::topics::ALL`), and a
-//! dead-letter topic per handler's group; and which handler reads which topics.
+//! The topics (streams on Redis): one per event type (DESIGN §4's table,
+//! `contracts::topics::ALL`), and a dead-letter topic per handler's group; and which
+//! handler reads which topics.
 
-use crate::status::Status;
 use kit::outbox::SUBSCRIPTIONS;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
-use rdkafka::types::RDKafkaErrorCode;
-use std::time::Duration;
 
 /// Each handler component and the topics it subscribes to.
 pub fn handlers() -> Vec<(&'static str, Vec<&'static str>)> {
@@ -47,12 +42,11 @@ impl Names {
 
     /// The dead-letter topic of `handler`'s group.
     pub fn dead_letters(&self, handler: &str) -> String {
-        format!("{}{handler}.dead-letters", self.prefix)
+        self.topic(&dead_letters_of(handler))
     }
 
-    /// Creates every topic the app needs that the broker lacks; tries again every 2 s
-    /// while the broker cannot be reached, saying so.
-    pub fn create_all(&self, brokers: &str, partitions: i32, replication: i32, status: &Status) {
+    /// Every topic the app needs: one per event type, one of dead letters per group.
+    pub fn all_topics(&self) -> Vec<String> {
         let mut names: Vec<String> = contracts::topics::ALL
             .iter()
             .map(|event_type| self.topic(event_type))
@@ -62,43 +56,11 @@ impl Names {
                 .iter()
                 .map(|(handler, _)| self.dead_letters(handler)),
         );
-        loop {
-            match create(brokers, &names, partitions, replication) {
-                Ok(()) => return status.broker(None),
-                Err(error) => {
-                    status.broker(Some(format!("creating the topics on {brokers}: {error}")));
-                    eprintln!(
-                        "fusion-bridge: creating the topics on {brokers}: {error}; trying again in 2 s"
-                    );
-                    std::thread::sleep(Duration::from_secs(2));
-                }
-            }
-        }
+        names
     }
 }
 
-fn create(
-    brokers: &str,
-    names: &[String],
-    partitions: i32,
-    replication: i32,
-) -> Result<(), String> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()
-        .map_err(|error| error.to_string())?;
-    let topics: Vec<NewTopic> = names
-        .iter()
-        .map(|name| NewTopic::new(name, partitions, TopicReplication::Fixed(replication)))
-        .collect();
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-    let created = futures::executor::block_on(admin.create_topics(&topics, &options))
-        .map_err(|error| error.to_string())?;
-    for outcome in created {
-        match outcome {
-            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((topic, code)) => return Err(format!("topic {topic}: {code}")),
-        }
-    }
-    Ok(())
+/// The dead-letter topic of `handler`'s group, before the prefix.
+pub fn dead_letters_of(handler: &str) -> String {
+    format!("{handler}.dead-letters")
 }

@@ -1,7 +1,7 @@
-//! The event bridge (`fusion-bridge`) beside a shop whose `event_transport` is `kafka`,
-//! on the broker `scripts/services kafka` provides. Each bridge puts its own prefix
-//! before its topics and groups, so shops running side by side share the broker and
-//! never each other's events.
+//! The event bridge (`fusion-bridge`) beside a shop whose `event_transport` is `kafka` or
+//! `redis`, on the broker `scripts/services kafka` or `streams` provides. Each bridge
+//! puts its own prefix before its topics and groups, so shops running side by side share
+//! the broker and never each other's events.
 
 use crate::shop::{EVENT_SIGNING_KEY, Shop, Store};
 use serde_json::Value;
@@ -11,8 +11,43 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+/// A broker the bridge can carry the events on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Kafka,
+    /// Redis Streams.
+    Redis,
+}
+
+impl Engine {
+    /// The app's `event_transport` (and the bridge's `FUSION_BUS`) for it.
+    pub fn transport(self) -> &'static str {
+        match self {
+            Engine::Kafka => "kafka",
+            Engine::Redis => "redis",
+        }
+    }
+
+    /// Starts the local broker unless it answers.
+    pub fn ensure(self) {
+        match self {
+            Engine::Kafka => testing::ensure_kafka(),
+            Engine::Redis => testing::ensure_streams(),
+        }
+    }
+
+    /// Restarts the local broker mid-flow (Redis: killed, as a crash).
+    pub fn restart(self) {
+        match self {
+            Engine::Kafka => testing::restart_kafka(),
+            Engine::Redis => testing::restart_streams(),
+        }
+    }
+}
+
 pub struct Bridge {
     child: Child,
+    pub engine: Engine,
     /// What this bridge puts before every topic and group id.
     pub prefix: String,
     /// Where its log goes.
@@ -22,14 +57,14 @@ pub struct Bridge {
 }
 
 impl Bridge {
-    /// A bridge relaying `shop`'s events through the local broker.
-    pub fn start(shop: &Shop) -> Bridge {
-        Bridge::start_at(&shop.url(""))
+    /// A bridge relaying `shop`'s events through the local broker of `engine`.
+    pub fn start(shop: &Shop, engine: Engine) -> Bridge {
+        Bridge::start_at(&shop.url(""), engine)
     }
 
     /// A bridge reaching the app at `app_url`.
-    pub fn start_at(app_url: &str) -> Bridge {
-        testing::ensure_kafka();
+    pub fn start_at(app_url: &str, engine: Engine) -> Bridge {
+        engine.ensure();
         let listen = testing::free_port();
         let prefix = format!("{}.", testing::unique_name("shop"));
         let log = std::env::temp_dir().join(format!("{prefix}bridge.log"));
@@ -41,14 +76,17 @@ impl Bridge {
         .env("FUSION_APP_URL", app_url)
         .env("FUSION_BRIDGE_LISTEN", listen.to_string())
         .env("FUSION_EVENT_SIGNING_KEY", EVENT_SIGNING_KEY)
+        .env("FUSION_BUS", engine.transport())
         .env("FUSION_KAFKA_BROKERS", testing::KAFKA_ADDR)
-        .env("FUSION_KAFKA_PREFIX", &prefix)
+        .env("FUSION_REDIS_URL", testing::STREAMS_URL)
+        .env("FUSION_BUS_PREFIX", &prefix)
         .stdout(Stdio::null())
         .stderr(file)
         .spawn()
         .expect("start fusion-bridge");
         Bridge {
             child,
+            engine,
             prefix,
             log,
             listen,
@@ -81,17 +119,17 @@ impl Drop for Bridge {
     }
 }
 
-/// A shop on `event_transport = kafka` and its bridge.
-pub fn kafka_shop(store: Store) -> (Shop, Bridge) {
-    kafka_shop_with(store, &[])
+/// A shop whose events travel on `engine`, and its bridge.
+pub fn bus_shop(engine: Engine, store: Store) -> (Shop, Bridge) {
+    bus_shop_with(engine, store, &[])
 }
 
-/// [`kafka_shop`] with more variables.
-pub fn kafka_shop_with(store: Store, variables: &[(&str, &str)]) -> (Shop, Bridge) {
-    let mut all = vec![("event_transport", "kafka")];
+/// [`bus_shop`] with more variables.
+pub fn bus_shop_with(engine: Engine, store: Store, variables: &[(&str, &str)]) -> (Shop, Bridge) {
+    let mut all = vec![("event_transport", engine.transport())];
     all.extend_from_slice(variables);
     let shop = Shop::start_with(store, &all);
-    let bridge = Bridge::start(&shop);
+    let bridge = Bridge::start(&shop, engine);
     (shop, bridge)
 }
 

@@ -203,9 +203,9 @@ pub enum Transport {
     /// `http`, the embedded default: a delivery per subscriber, dispatched by the writer
     /// after its commit to `http://<subscriber>.spin.internal`.
     Http,
-    /// `kafka`: one delivery per event, to [`BUS`]; the bridge process claims
-    /// it through the ops relay, publishes the event to its topic, and the bus's consumer
-    /// groups (one per handler) deliver it.
+    /// `kafka` or `redis` (Streams): one delivery per event, to [`BUS`]; the bridge
+    /// process claims it through the ops relay, publishes the event to its topic, and the
+    /// bus's consumer groups (one per handler) deliver it.
     Bus,
 }
 
@@ -214,15 +214,9 @@ impl Transport {
     pub fn from_variable(value: &str) -> Result<Self, String> {
         match value.trim() {
             "" | "http" => Ok(Transport::Http),
-            "kafka" => Ok(Transport::Bus),
-            // Refused until the bridge has a Streams engine: events would wait for nobody.
-            "redis" => Err(
-                "event_transport redis (Redis Streams) is not available yet: \
-                the bridge has no Streams engine; use http or kafka"
-                    .to_owned(),
-            ),
+            "kafka" | "redis" => Ok(Transport::Bus),
             other => Err(format!(
-                "event_transport is {other:?}; it must be http or kafka"
+                "event_transport is {other:?}; it must be http, kafka or redis"
             )),
         }
     }
@@ -1019,10 +1013,9 @@ mod tests {
         assert_eq!(Transport::from_variable(""), Ok(Transport::Http));
         assert_eq!(Transport::from_variable("http"), Ok(Transport::Http));
         assert_eq!(Transport::from_variable(" kafka "), Ok(Transport::Bus));
-        let refused = Transport::from_variable("redis").unwrap_err();
-        assert!(refused.contains("not available yet"), "{refused}");
+        assert_eq!(Transport::from_variable("redis"), Ok(Transport::Bus));
         let refused = Transport::from_variable("nats").unwrap_err();
-        assert!(refused.contains("http or kafka"), "{refused}");
+        assert!(refused.contains("http, kafka or redis"), "{refused}");
     }
 
     #[test]

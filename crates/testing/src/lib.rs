@@ -12,8 +12,9 @@ pub use cluster::{PostgresCluster, bindir as postgres_bindir, running_as_root};
 pub use http::{Reply, Request, send};
 pub use server::{Exited, Server, run_to_exit};
 pub use services::{
-    KAFKA_ADDR, POSTGRES_ADDR, POSTGRES_URL, REDIS_ADDR, REDIS_URL, ScratchDatabase, ensure_kafka,
-    ensure_postgres, ensure_redis, restart_kafka,
+    KAFKA_ADDR, POSTGRES_ADDR, POSTGRES_URL, REDIS_ADDR, REDIS_URL, STREAMS_ADDR, STREAMS_URL,
+    ScratchDatabase, ensure_kafka, ensure_postgres, ensure_redis, ensure_streams, restart_kafka,
+    restart_streams,
 };
 
 use std::net::{SocketAddr, TcpListener};

@@ -15,6 +15,11 @@ pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
 /// A Kafka-protocol broker (tansu on an S3 store).
 pub const KAFKA_ADDR: &str = "127.0.0.1:9092";
 
+/// Redis as the broker of `event_transport = redis` (appending every write before it
+/// answers), apart from the key-value Redis.
+pub const STREAMS_ADDR: &str = "127.0.0.1:6380";
+pub const STREAMS_URL: &str = "redis://127.0.0.1:6380";
+
 /// Starts PostgreSQL (`scripts/services postgres`) unless something answers on 5432.
 pub fn ensure_postgres() {
     ensure_service("postgres", POSTGRES_ADDR);
@@ -34,6 +39,17 @@ pub fn ensure_kafka() {
 /// Restarts the broker process `scripts/services kafka` started (its store stays up).
 pub fn restart_kafka() {
     run_services("kafka-restart");
+}
+
+/// Starts the Streams broker (`scripts/services streams`) unless something answers on
+/// 6380.
+pub fn ensure_streams() {
+    ensure_service("streams", STREAMS_ADDR);
+}
+
+/// Kills the Streams broker as a crash does, and starts it again on its files.
+pub fn restart_streams() {
+    run_services("streams-restart");
 }
 
 fn ensure_service(name: &str, addr: &str) {

@@ -1,12 +1,13 @@
-//! `event_transport = kafka`: the app and the bridge on a real Kafka-protocol broker
-//! (tansu, `scripts/services kafka`). The saga end to end, another system's consumer
-//! group reading the app's events, a record that is no event, and a broker restart
-//! mid-flow.
+//! `event_transport = kafka` and `redis`: the app and the bridge on a real broker (tansu,
+//! `scripts/services kafka`; Redis, `scripts/services streams`), each scenario on each.
+//! The saga end to end, another system's consumer group reading the app's events, a
+//! record that is no event, a broker restarted mid-flow, handlers down, and an event its
+//! handler refuses.
 
-use acceptance::bridge::{Bridge, HandlerGate, kafka_shop, kafka_shop_with};
+use acceptance::bridge::{Bridge, Engine, HandlerGate, bus_shop, bus_shop_with};
 use acceptance::{
-    Client, HttpStub, Shop, Store, WEBHOOK_SECRET, for_both_stores, items, order_reaching,
-    place_order, stock_of, stocked_product, text,
+    Client, HttpStub, Shop, Store, WEBHOOK_SECRET, items, order_reaching, place_order, stock_of,
+    stocked_product, text,
 };
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -14,11 +15,34 @@ use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-for_both_stores!(
-    an_order_is_paid_through_kafka,
+/// Each scenario as `<engine>::<store>::<scenario>`.
+macro_rules! on_each_engine {
+    ($($name:ident),* $(,)?) => {
+        mod kafka {
+            $(
+                fn $name(store: acceptance::Store) {
+                    super::$name(acceptance::bridge::Engine::Kafka, store);
+                }
+            )*
+            acceptance::for_both_stores!($($name),*);
+        }
+        mod redis {
+            $(
+                fn $name(store: acceptance::Store) {
+                    super::$name(acceptance::bridge::Engine::Redis, store);
+                }
+            )*
+            acceptance::for_both_stores!($($name),*);
+        }
+    };
+}
+
+on_each_engine!(
+    an_order_is_paid_through_the_bus,
     another_systems_consumer_group_reads_order_created_as_a_cloudevent,
     a_record_that_is_no_event_is_dead_lettered_and_the_group_goes_on,
     a_broker_restarted_mid_flow_loses_no_event,
@@ -26,20 +50,199 @@ for_both_stores!(
     an_event_its_handler_refuses_is_listed_and_replayed_to_that_handler_alone,
 );
 
-/// The broker all tests of this file share: the restart test has it alone, the others
+/// Each broker all tests of this file share: the restart test has it alone, the others
 /// side by side.
-static BROKER: RwLock<()> = RwLock::new(());
+static KAFKA: RwLock<()> = RwLock::new(());
+static REDIS: RwLock<()> = RwLock::new(());
 
-fn broker_shared() -> RwLockReadGuard<'static, ()> {
-    BROKER
+fn lock_of(engine: Engine) -> &'static RwLock<()> {
+    match engine {
+        Engine::Kafka => &KAFKA,
+        Engine::Redis => &REDIS,
+    }
+}
+
+fn broker_shared(engine: Engine) -> RwLockReadGuard<'static, ()> {
+    lock_of(engine)
         .read()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn broker_alone() -> RwLockWriteGuard<'static, ()> {
-    BROKER
+fn broker_alone(engine: Engine) -> RwLockWriteGuard<'static, ()> {
+    lock_of(engine)
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A record as a plain client of the broker reads it: its key, headers (Kafka) or
+/// fields (Redis), and value.
+#[derive(Debug)]
+struct Read {
+    key: String,
+    headers: BTreeMap<String, String>,
+    value: Vec<u8>,
+}
+
+/// The first record of `topic` (its name on the broker) that `wanted` accepts, read from
+/// the start as a new consumer group of another system does (see [`soon`]).
+fn read_as_a_group<T>(engine: Engine, topic: &str, wanted: impl Fn(&Read) -> Option<T>) -> T {
+    match engine {
+        Engine::Kafka => {
+            let consumer = group_reader(topic);
+            read_until(&consumer, |message| wanted(&read_of(message)))
+        }
+        Engine::Redis => {
+            let mut connection = streams();
+            let group = testing::unique_name("analytics");
+            let () = ::redis::cmd("XGROUP")
+                .arg("CREATE")
+                .arg(topic)
+                .arg(&group)
+                .arg("0")
+                .query(&mut connection)
+                .expect("a group");
+            soon("the record", || {
+                let reply: ::redis::Value = ::redis::cmd("XREADGROUP")
+                    .arg("GROUP")
+                    .arg(&group)
+                    .arg("reader")
+                    .arg("COUNT")
+                    .arg(100)
+                    .arg("STREAMS")
+                    .arg(topic)
+                    .arg(">")
+                    .query(&mut connection)
+                    .expect("XREADGROUP");
+                entries_of(&reply).iter().find_map(&wanted)
+            })
+        }
+    }
+}
+
+/// The first record of `topic` that `wanted` accepts, read without a group.
+fn read_topic<T>(engine: Engine, topic: &str, wanted: impl Fn(&Read) -> Option<T>) -> T {
+    match engine {
+        Engine::Kafka => {
+            let consumer = reader(topic);
+            read_until(&consumer, |message| wanted(&read_of(message)))
+        }
+        Engine::Redis => {
+            let mut connection = streams();
+            soon("the record", || {
+                let reply: ::redis::Value = ::redis::cmd("XRANGE")
+                    .arg(topic)
+                    .arg("-")
+                    .arg("+")
+                    .query(&mut connection)
+                    .expect("XRANGE");
+                entries_of(&::redis::Value::Array(vec![::redis::Value::Array(vec![
+                    ::redis::Value::Nil,
+                    reply,
+                ])]))
+                .iter()
+                .find_map(&wanted)
+            })
+        }
+    }
+}
+
+/// Appends a record that is no CloudEvent to `topic`, as a stray producer might.
+fn produce_no_event(engine: Engine, topic: &str, key: &str, value: &str) {
+    match engine {
+        Engine::Kafka => {
+            let producer: BaseProducer = ClientConfig::new()
+                .set("bootstrap.servers", testing::KAFKA_ADDR)
+                .create()
+                .expect("a producer");
+            producer
+                .send(BaseRecord::to(topic).key(key).payload(value))
+                .expect("queued");
+            producer.flush(Duration::from_secs(10)).expect("produced");
+        }
+        Engine::Redis => {
+            let _: String = ::redis::cmd("XADD")
+                .arg(topic)
+                .arg("*")
+                .arg("key")
+                .arg(key)
+                .arg("data")
+                .arg(value)
+                .query(&mut streams())
+                .expect("XADD");
+        }
+    }
+}
+
+fn streams() -> ::redis::Connection {
+    ::redis::Client::open(testing::STREAMS_URL)
+        .and_then(|client| client.get_connection())
+        .expect("a connection to the Streams broker")
+}
+
+/// The entries of an XREADGROUP-shaped reply (`[[stream, [[id, [field, value, ...]]]]]`).
+fn entries_of(reply: &::redis::Value) -> Vec<Read> {
+    let text = |value: &::redis::Value| match value {
+        ::redis::Value::BulkString(bytes) => bytes.clone(),
+        _ => Vec::new(),
+    };
+    let ::redis::Value::Array(streams) = reply else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for stream in streams {
+        let ::redis::Value::Array(parts) = stream else {
+            continue;
+        };
+        let Some(::redis::Value::Array(entries)) = parts.get(1) else {
+            continue;
+        };
+        for entry in entries {
+            let ::redis::Value::Array(entry) = entry else {
+                continue;
+            };
+            let Some(::redis::Value::Array(fields)) = entry.get(1) else {
+                continue;
+            };
+            let mut read = Read {
+                key: String::new(),
+                headers: BTreeMap::new(),
+                value: Vec::new(),
+            };
+            for pair in fields.chunks(2) {
+                let [name, value] = pair else { continue };
+                let name = String::from_utf8_lossy(&text(name)).into_owned();
+                match name.as_str() {
+                    "key" => read.key = String::from_utf8_lossy(&text(value)).into_owned(),
+                    "data" => read.value = text(value),
+                    _ => {
+                        read.headers
+                            .insert(name, String::from_utf8_lossy(&text(value)).into_owned());
+                    }
+                }
+            }
+            found.push(read);
+        }
+    }
+    found
+}
+
+fn read_of(message: &BorrowedMessage) -> Read {
+    let headers = message.headers().map_or_else(BTreeMap::new, |headers| {
+        headers
+            .iter()
+            .map(|header| {
+                (
+                    header.key.to_owned(),
+                    String::from_utf8_lossy(header.value.unwrap_or_default()).into_owned(),
+                )
+            })
+            .collect()
+    });
+    Read {
+        key: String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned(),
+        headers,
+        value: message.payload().unwrap_or_default().to_vec(),
+    }
 }
 
 /// A consumer reading every partition of `topic` from the start, in no group (a group's
@@ -123,18 +326,9 @@ fn stock_settles_at(admin: &Client, sku: &str, on_hand: i64) {
     });
 }
 
-fn header(message: &BorrowedMessage, name: &str) -> Option<String> {
-    let headers = message.headers()?;
-    headers
-        .iter()
-        .find(|header| header.key == name)
-        .and_then(|header| header.value)
-        .map(|value| String::from_utf8_lossy(value).into_owned())
-}
-
-fn an_order_is_paid_through_kafka(store: Store) {
-    let _broker = broker_shared();
-    let (shop, _bridge) = kafka_shop(store);
+fn an_order_is_paid_through_the_bus(engine: Engine, store: Store) {
+    let _broker = broker_shared(engine);
+    let (shop, _bridge) = bus_shop(engine, store);
     let admin = shop.admin();
     stocked_product(&admin, "KAFKA-1", 300, 5);
     let customer = shop.customer();
@@ -143,60 +337,40 @@ fn an_order_is_paid_through_kafka(store: Store) {
     stock_settles_at(&admin, "KAFKA-1", 3);
 }
 
-fn another_systems_consumer_group_reads_order_created_as_a_cloudevent(store: Store) {
-    let _broker = broker_shared();
-    let (shop, bridge) = kafka_shop(store);
+fn another_systems_consumer_group_reads_order_created_as_a_cloudevent(
+    engine: Engine,
+    store: Store,
+) {
+    let _broker = broker_shared(engine);
+    let (shop, bridge) = bus_shop(engine, store);
     let admin = shop.admin();
     stocked_product(&admin, "KAFKA-2", 300, 5);
     let customer = shop.customer();
     let order = place_order(&customer.client, &[("KAFKA-2", 1)], "tok_visa");
     let order_id = text(&order, "id");
 
-    let consumer = group_reader(&bridge.topic("order.created"));
-    let (key, headers, data) = read_until(&consumer, |message| {
-        let key = String::from_utf8_lossy(message.key()?).into_owned();
-        let names = [
-            "ce_specversion",
-            "ce_type",
-            "ce_id",
-            "ce_source",
-            "ce_subject",
-            "ce_tenant",
-            "ce_correlationid",
-            "content-type",
-        ];
-        let headers: Vec<Option<String>> = names.iter().map(|name| header(message, name)).collect();
-        let data: Value = serde_json::from_slice(message.payload()?).ok()?;
-        (key == order_id).then_some((key, headers, data))
+    let read = read_as_a_group(engine, &bridge.topic("order.created"), |read| {
+        let data: Value = serde_json::from_slice(&read.value).ok()?;
+        (read.key == order_id).then(|| (read.headers.clone(), data))
     });
-    assert_eq!(key, order_id, "keyed by the order");
-    assert_eq!(headers[0].as_deref(), Some("1.0"));
-    assert_eq!(headers[1].as_deref(), Some("order.created"));
-    assert!(headers[2].is_some() && headers[3].is_some(), "{headers:?}");
-    assert_eq!(headers[4].as_deref(), Some(order_id.as_str()));
-    assert_eq!(headers[5].as_deref(), Some("default"));
-    assert!(headers[6].is_some(), "the correlation id: {headers:?}");
-    assert_eq!(headers[7].as_deref(), Some("application/json"));
+    let (headers, data) = read;
+    let header = |name: &str| headers.get(name).map(String::as_str);
+    assert_eq!(header("ce_specversion"), Some("1.0"), "{headers:?}");
+    assert_eq!(header("ce_type"), Some("order.created"));
+    assert!(header("ce_id").is_some() && header("ce_source").is_some());
+    assert_eq!(header("ce_subject"), Some(order_id.as_str()));
+    assert_eq!(header("ce_tenant"), Some("default"));
+    assert!(header("ce_correlationid").is_some(), "{headers:?}");
+    assert_eq!(header("content-type"), Some("application/json"));
     assert_eq!(data["order_id"], order_id, "{data}");
     paid(&customer.client, &order_id);
 }
 
-fn a_record_that_is_no_event_is_dead_lettered_and_the_group_goes_on(store: Store) {
-    let _broker = broker_shared();
-    let (shop, bridge) = kafka_shop(store);
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", testing::KAFKA_ADDR)
-        .create()
-        .expect("a producer");
+fn a_record_that_is_no_event_is_dead_lettered_and_the_group_goes_on(engine: Engine, store: Store) {
+    let _broker = broker_shared(engine);
+    let (shop, bridge) = bus_shop(engine, store);
     let topic = bridge.topic("order.created");
-    producer
-        .send(
-            BaseRecord::to(&topic)
-                .key("poison")
-                .payload("not a cloudevent"),
-        )
-        .expect("queued");
-    producer.flush(Duration::from_secs(10)).expect("produced");
+    produce_no_event(engine, &topic, "poison", "not a cloudevent");
 
     // The group goes on: an order placed after the poison is paid.
     let admin = shop.admin();
@@ -205,22 +379,20 @@ fn a_record_that_is_no_event_is_dead_lettered_and_the_group_goes_on(store: Store
     let order = place_order(&customer.client, &[("KAFKA-3", 1)], "tok_visa");
     paid(&customer.client, &text(&order, "id"));
 
-    let dead = reader(&bridge.topic("inventory-on-order-created.dead-letters"));
-    let (error, from) = read_until(&dead, |message| {
-        (message.key()? == b"poison").then(|| {
-            (
-                header(message, "fusion_error").unwrap_or_default(),
-                header(message, "fusion_topic").unwrap_or_default(),
-            )
+    let dead = bridge.topic("inventory-on-order-created.dead-letters");
+    let (error, from) = read_topic(engine, &dead, |read| {
+        (read.key == "poison").then(|| {
+            let header = |name: &str| read.headers.get(name).cloned().unwrap_or_default();
+            (header("fusion_error"), header("fusion_topic"))
         })
     });
     assert!(error.contains("not an event"), "{error}");
     assert_eq!(from, topic);
 }
 
-fn a_broker_restarted_mid_flow_loses_no_event(store: Store) {
-    let _broker = broker_alone();
-    let (shop, _bridge): (Shop, Bridge) = kafka_shop(store);
+fn a_broker_restarted_mid_flow_loses_no_event(engine: Engine, store: Store) {
+    let _broker = broker_alone(engine);
+    let (shop, _bridge): (Shop, Bridge) = bus_shop(engine, store);
     let admin = shop.admin();
     stocked_product(&admin, "KAFKA-4", 300, 50);
     // Eight orders: one customer's eleventh in ten minutes would wait for fraud review.
@@ -233,7 +405,7 @@ fn a_broker_restarted_mid_flow_loses_no_event(store: Store) {
             )
         })
         .collect();
-    testing::restart_kafka();
+    engine.restart();
     let more: Vec<String> = (0..3)
         .map(|_| {
             text(
@@ -260,11 +432,11 @@ fn lag_of(bridge: &Bridge, handler: &str, topic: &str) -> Option<i64> {
         .as_i64()
 }
 
-fn while_the_handlers_are_down_the_lag_grows_then_drains(store: Store) {
-    let _broker = broker_shared();
-    let shop = Shop::start_with(store, &[("event_transport", "kafka")]);
+fn while_the_handlers_are_down_the_lag_grows_then_drains(engine: Engine, store: Store) {
+    let _broker = broker_shared(engine);
+    let shop = Shop::start_with(store, &[("event_transport", engine.transport())]);
     let gate = HandlerGate::before(&shop);
-    let bridge = Bridge::start_at(gate.url());
+    let bridge = Bridge::start_at(gate.url(), engine);
     soon("the bridge healthy", || {
         bridge
             .status("/health")
@@ -320,13 +492,17 @@ fn while_the_handlers_are_down_the_lag_grows_then_drains(store: Store) {
 /// (a 4xx, a dead letter at once). On the bus it goes to the group's dead-letter topic,
 /// and the app lists it among its own dead letters (in the handler's context); replayed
 /// once the provider takes it, the relay hands it to that handler alone.
-fn an_event_its_handler_refuses_is_listed_and_replayed_to_that_handler_alone(store: Store) {
-    let _broker = broker_shared();
+fn an_event_its_handler_refuses_is_listed_and_replayed_to_that_handler_alone(
+    engine: Engine,
+    store: Store,
+) {
+    let _broker = broker_shared(engine);
     let stub = HttpStub::start(vec![(
         401,
         json!({ "error": { "type": "invalid_request_error", "message": "Invalid API Key provided" } }),
     )]);
-    let (shop, bridge) = kafka_shop_with(
+    let (shop, bridge) = bus_shop_with(
+        engine,
         store,
         &[
             ("payment_provider", "stripe"),
@@ -354,10 +530,8 @@ fn an_event_its_handler_refuses_is_listed_and_replayed_to_that_handler_alone(sto
     assert_eq!(letter["topic"], "inventory.reserved");
     assert_eq!(letter["context"], "payments");
     assert_eq!(letter["event"]["data"]["order_id"], order_id.as_str());
-    let dead = reader(&bridge.topic("payments-on-inventory-reserved.dead-letters"));
-    read_until(&dead, |message| {
-        (message.key()? == order_id.as_bytes()).then_some(())
-    });
+    let dead = bridge.topic("payments-on-inventory-reserved.dead-letters");
+    read_topic(engine, &dead, |read| (read.key == order_id).then_some(()));
     assert_eq!(
         customer
             .client
