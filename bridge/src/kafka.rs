@@ -6,7 +6,7 @@
 
 use crate::bus::{Bus, Consumed, Consumer};
 use crate::cloudevents::Record;
-use crate::topics::{Names, handlers};
+use crate::topics::Names;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
@@ -156,14 +156,7 @@ impl Bus for Kafka {
             .set("max.poll.interval.ms", "120000")
             .create()
             .map_err(|error| format!("the consumer of {handler}: {error}"))?;
-        let topics: Vec<String> = handlers()
-            .into_iter()
-            .find(|(name, _)| *name == handler)
-            .map(|(_, topics)| topics)
-            .unwrap_or_default()
-            .iter()
-            .map(|topic| self.names.topic(topic))
-            .collect();
+        let topics = self.names.topics_of(handler);
         let subscribed: Vec<&str> = topics.iter().map(String::as_str).collect();
         consumer
             .subscribe(&subscribed)

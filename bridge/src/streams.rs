@@ -151,14 +151,7 @@ impl Bus for Streams {
     }
 
     fn consumer(&self, handler: &'static str) -> Result<StreamsConsumer, String> {
-        let streams = handlers()
-            .into_iter()
-            .find(|(name, _)| *name == handler)
-            .map(|(_, topics)| topics)
-            .unwrap_or_default()
-            .iter()
-            .map(|topic| self.names.topic(topic))
-            .collect();
+        let streams = self.names.topics_of(handler);
         Ok(StreamsConsumer {
             link: self.link.clone(),
             member: self.member.clone(),

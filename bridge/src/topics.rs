@@ -35,6 +35,18 @@ impl Names {
         format!("{}{event_type}", self.prefix)
     }
 
+    /// The topics `handler` reads, by their names on the broker.
+    pub fn topics_of(&self, handler: &str) -> Vec<String> {
+        handlers()
+            .into_iter()
+            .find(|(name, _)| *name == handler)
+            .map(|(_, topics)| topics)
+            .unwrap_or_default()
+            .iter()
+            .map(|topic| self.topic(topic))
+            .collect()
+    }
+
     /// The consumer group of `handler`.
     pub fn group(&self, handler: &str) -> String {
         format!("{}{handler}", self.prefix)
