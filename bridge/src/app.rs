@@ -158,6 +158,26 @@ impl App {
         .map(drop)
     }
 
+    /// Hands the structured `events` to `handler` in one batch (applied in order): `Ok`
+    /// once it answered 2xx, that is, applied them all.
+    pub fn deliver_batch(&self, handler: &str, events: &[&[u8]]) -> Result<(), Failure> {
+        let mut batch = Vec::with_capacity(events.iter().map(|event| event.len() + 1).sum());
+        batch.push(b'[');
+        for (index, event) in events.iter().enumerate() {
+            if index > 0 {
+                batch.push(b',');
+            }
+            batch.extend_from_slice(event);
+        }
+        batch.push(b']');
+        self.post(
+            &format!("/events/{handler}"),
+            &batch,
+            kit::outbox::BATCH_CONTENT_TYPE,
+        )
+        .map(drop)
+    }
+
     /// Hands the structured `event` to `handler`: `Ok` once it answered 2xx.
     pub fn deliver(&self, handler: &str, event: &[u8]) -> Result<(), Failure> {
         self.post(

@@ -43,8 +43,13 @@ pub trait Consumer {
     /// The next record, waiting a moment for one; `Ok(None)` when none came.
     fn next(&mut self) -> Result<Option<Consumed<Self::At>>, String>;
 
-    /// Marks `consumed` as taken by the group: it is not handed over again.
-    fn commit(&mut self, consumed: &Consumed<Self::At>) -> Result<(), String>;
+    /// The next record if one is already at hand (fetched with those before), without
+    /// asking the broker.
+    fn next_at_hand(&mut self) -> Option<Consumed<Self::At>>;
+
+    /// Marks `consumed` (records read in order) as taken by the group: they are not
+    /// handed over again.
+    fn commit(&mut self, consumed: &[Consumed<Self::At>]) -> Result<(), String>;
 
     /// Waits `wait` before the handler is tried again on the current record, keeping
     /// this member's place in its group and reading nothing further meanwhile.

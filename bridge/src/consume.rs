@@ -23,6 +23,9 @@ const MAX_WAIT: Duration = Duration::from_secs(10);
 /// Tries of one record's commit.
 const COMMIT_TRIES: usize = 5;
 
+/// Events handed to a handler in one call, at most: those already read together.
+const BATCH: usize = 100;
+
 /// Consumes for `handler` with its group's member `consumer`, for as long as the bridge
 /// runs.
 pub fn run<B: Bus>(
@@ -33,7 +36,7 @@ pub fn run<B: Bus>(
     status: &Status,
 ) -> ! {
     loop {
-        let consumed = match consumer.next() {
+        let first = match consumer.next() {
             Ok(None) => continue,
             Ok(Some(consumed)) => consumed,
             Err(error) => {
@@ -42,35 +45,68 @@ pub fn run<B: Bus>(
                 continue;
             }
         };
-        let record = &consumed.record;
-        let (event, outcome) = match to_event(&record.headers, &record.value) {
-            Ok(event) => {
-                let outcome = deliver(app, &mut consumer, handler, &event, status);
-                (Some(event), outcome)
-            }
-            Err(reason) => (None, Outcome::Dead(format!("not an event: {reason}"), 0)),
-        };
-        if let Outcome::Dead(reason, attempts) = outcome {
-            eprintln!(
-                "{handler}: {} at {} is a dead letter: {reason}",
-                record.topic, consumed.position
-            );
-            dead_letter(bus, handler, &consumed, &reason);
-            // A record that is no event has no tenant to list it under: the topic only.
-            if let Some(event) = event {
-                report_dead_letter(app, handler, &event, &reason, attempts);
-            }
+        let mut read = vec![first];
+        while read.len() < BATCH
+            && let Some(more) = consumer.next_at_hand()
+        {
+            read.push(more);
         }
-        // Committed only now: a bridge that dies before hands the event over again. A
+        hand_over(app, bus, &mut consumer, handler, status, &read);
+        // Committed only now: a bridge that dies before hands the events over again. A
         // commit that keeps failing (the group rebalancing, the broker restarting) is
-        // left to a later one: on Kafka the next commit on the partition covers this
-        // record; otherwise the event comes again.
+        // left to a later one: on Kafka the next commit on the partition covers these
+        // records; otherwise the events come again.
         for _ in 0..COMMIT_TRIES {
-            match consumer.commit(&consumed) {
+            match consumer.commit(&read) {
                 Ok(()) => break,
                 Err(error) => eprintln!("{handler}: committing: {error}"),
             }
             std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+/// Hands the records `read` to `handler`: in one batch when they are all events, and one
+/// by one (as the module's doc says) when one is not, or the batch was not taken whole
+/// (the handler applies each event once, so those it took answer at once).
+fn hand_over<C: Consumer>(
+    app: &App,
+    bus: &impl Bus,
+    consumer: &mut C,
+    handler: &'static str,
+    status: &Status,
+    read: &[Consumed<C::At>],
+) {
+    let events: Vec<Result<Vec<u8>, String>> = read
+        .iter()
+        .map(|consumed| to_event(&consumed.record.headers, &consumed.record.value))
+        .collect();
+    if read.len() > 1 {
+        let batch: Result<Vec<&[u8]>, _> = events
+            .iter()
+            .map(|event| event.as_deref().map_err(drop))
+            .collect();
+        if let Ok(batch) = batch
+            && app.deliver_batch(handler, &batch).is_ok()
+        {
+            return;
+        }
+    }
+    for (consumed, event) in read.iter().zip(events) {
+        let outcome = match &event {
+            Ok(event) => deliver(app, consumer, handler, event, status),
+            Err(reason) => Outcome::Dead(format!("not an event: {reason}"), 0),
+        };
+        if let Outcome::Dead(reason, attempts) = outcome {
+            eprintln!(
+                "{handler}: {} at {} is a dead letter: {reason}",
+                consumed.record.topic, consumed.position
+            );
+            dead_letter(bus, handler, consumed, &reason);
+            // A record that is no event has no tenant to list it under: the topic only.
+            if let Ok(event) = event {
+                report_dead_letter(app, handler, &event, &reason, attempts);
+            }
         }
     }
 }

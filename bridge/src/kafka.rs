@@ -239,11 +239,9 @@ pub struct KafkaConsumer {
     paused: bool,
 }
 
-impl Consumer for KafkaConsumer {
-    type At = At;
-
-    fn next(&mut self) -> Result<Option<Consumed<At>>, String> {
-        let message = match self.consumer.poll(Duration::from_millis(200)) {
+impl KafkaConsumer {
+    fn poll(&mut self, wait: Duration) -> Result<Option<Consumed<At>>, String> {
+        let message = match self.consumer.poll(wait) {
             None => return Ok(None),
             Some(message) => message.map_err(|error| error.to_string())?,
         };
@@ -273,17 +271,37 @@ impl Consumer for KafkaConsumer {
             },
         }))
     }
+}
 
-    fn commit(&mut self, consumed: &Consumed<At>) -> Result<(), String> {
-        let mut next = TopicPartitionList::new();
-        next.add_partition_offset(
-            &consumed.record.topic,
-            consumed.at.partition,
-            Offset::Offset(consumed.at.offset + 1),
-        )
-        .map_err(|error| error.to_string())?;
+impl Consumer for KafkaConsumer {
+    type At = At;
+
+    fn next(&mut self) -> Result<Option<Consumed<At>>, String> {
+        self.poll(Duration::from_millis(200))
+    }
+
+    fn next_at_hand(&mut self) -> Option<Consumed<At>> {
+        self.poll(Duration::ZERO).ok().flatten()
+    }
+
+    /// One commit for all: each partition's next offset after the last record read there.
+    fn commit(&mut self, consumed: &[Consumed<At>]) -> Result<(), String> {
+        let mut next: BTreeMap<(&str, i32), i64> = BTreeMap::new();
+        for record in consumed {
+            let at = (record.record.topic.as_str(), record.at.partition);
+            let offset = next.entry(at).or_default();
+            *offset = (*offset).max(record.at.offset + 1);
+        }
+        let mut list = TopicPartitionList::new();
+        for ((topic, partition), offset) in next {
+            list.add_partition_offset(topic, partition, Offset::Offset(offset))
+                .map_err(|error| error.to_string())?;
+        }
+        if list.count() == 0 {
+            return Ok(());
+        }
         self.consumer
-            .commit(&next, CommitMode::Sync)
+            .commit(&list, CommitMode::Sync)
             .map_err(|error| error.to_string())
     }
 

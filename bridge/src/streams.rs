@@ -318,16 +318,28 @@ impl Consumer for StreamsConsumer {
         Ok(self.read.pop_front())
     }
 
-    fn commit(&mut self, consumed: &Consumed<()>) -> Result<(), String> {
+    fn next_at_hand(&mut self) -> Option<Consumed<()>> {
+        self.read.pop_front()
+    }
+
+    /// One XACK per stream, in one round trip.
+    fn commit(&mut self, consumed: &[Consumed<()>]) -> Result<(), String> {
         let mut connection = match self.connection.take() {
             Some(connection) => connection,
             None => self.link.connect()?,
         };
-        let acknowledged: RedisResult<i64> = redis::cmd("XACK")
-            .arg(&consumed.record.topic)
-            .arg(&self.group)
-            .arg(&consumed.position)
-            .query(&mut connection);
+        let mut pipe = redis::pipe();
+        for stream in &self.streams {
+            let ids: Vec<&str> = consumed
+                .iter()
+                .filter(|entry| entry.record.topic == *stream)
+                .map(|entry| entry.position.as_str())
+                .collect();
+            if !ids.is_empty() {
+                pipe.cmd("XACK").arg(stream).arg(&self.group).arg(ids);
+            }
+        }
+        let acknowledged: RedisResult<Vec<i64>> = pipe.query(&mut connection);
         acknowledged.map_err(|error| error.to_string())?;
         self.connection = Some(connection);
         Ok(())

@@ -21,6 +21,7 @@ for_both_stores!(
     the_bridges_signed_calls_are_not_rate_limited,
     without_service_chaining_http_delivers_to_the_apps_own_origin,
     without_service_chaining_http_delivers_to_the_apps_public_origin,
+    a_signed_batch_is_applied_in_order_each_event_once,
 );
 
 const RELAY_CLAIM: &str = "/api/v1/admin/outbox/relay/claim";
@@ -371,4 +372,54 @@ fn without_service_chaining_http_delivers_to_the_apps_public_origin(store: Store
             "{handler} was not reached at the origin: {passed:?}"
         );
     }
+}
+
+/// `events` POSTed to `route` as one signed batch.
+fn post_batch(shop: &Shop, route: &str, events: &[String]) -> Reply {
+    let body = format!("[{}]", events.join(","));
+    Request::new("POST", &shop.url(route))
+        .header(
+            "fusion-signature",
+            &signature_header(EVENT_SIGNING_KEY, now(), &body),
+        )
+        .header("content-type", kit::outbox::BATCH_CONTENT_TYPE)
+        .body(body.into_bytes())
+        .send()
+}
+
+fn a_signed_batch_is_applied_in_order_each_event_once(store: Store) {
+    let shop = Shop::start_with(store, &[("event_transport", "kafka")]);
+    let admin = shop.admin();
+    stocked_product(&admin, "BATCH-1", 300, 10);
+    let customer = shop.customer();
+    for _ in 0..3 {
+        place_order(&customer.client, &[("BATCH-1", 1)], "tok_visa");
+    }
+    // On a bus nothing reaches a handler until a bridge brings it: the test does.
+    let created: Vec<String> = claim(&shop, "orders")
+        .iter()
+        .filter(|delivery| delivery["topic"] == "order.created")
+        .map(|delivery| text(delivery, "payload"))
+        .collect();
+    assert_eq!(created.len(), 3);
+    let route = "/events/inventory-on-order-created";
+    let reserved = || stock_of(&admin, "BATCH-1")["reserved"].clone();
+
+    // An event of another type in the batch: refused whole, before any is applied.
+    let mixed = [
+        created[0].clone(),
+        json!({ "specversion": "1.0" }).to_string(),
+    ];
+    let problem = assert_problem(&post_batch(&shop, route, &mixed), 400);
+    assert!(text(&problem, "detail").contains("event 1"), "{problem}");
+    assert_eq!(reserved(), json!(0));
+
+    let reply = post_batch(&shop, route, &created);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reserved(), json!(3));
+    // Delivered again, as a sender does after a batch it did not see answered: no event
+    // is applied twice.
+    let reply = post_batch(&shop, route, &created);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reserved(), json!(3));
 }

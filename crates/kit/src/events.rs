@@ -32,6 +32,7 @@ const INLINE_RETRY_WINDOW_MS: i64 = 1_500;
 const POST_COMMIT_PASSES: usize = 4;
 const SWEEP_PASSES: usize = 1_000;
 const CONTENT_TYPE: &str = "application/cloudevents+json";
+pub use crate::outbox::BATCH_CONTENT_TYPE;
 pub use crate::signature::SIGNATURE_HEADER;
 
 /// What a dispatch did, for logs and the sweep's answer.
@@ -236,11 +237,12 @@ pub struct EventHandler {
 
 /// Serves one delivery: parses the `E` event (400 when it is not one), and applies
 /// `effect` once — recorded in the same transaction, so a redelivery answers 200 and
-/// changes nothing — then dispatches the events the effect enqueued.
+/// changes nothing — then dispatches the events the effect enqueued. A delivery may
+/// also be a batch of events (see [`BATCH_CONTENT_TYPE`]).
 pub async fn serve_event<E: Event>(
     request: IncomingRequest,
     handler: &EventHandler,
-    effect: impl AsyncFnOnce(&RequestStore, &Envelope<E>) -> Result<(), HandlerError>,
+    effect: impl AsyncFn(&RequestStore, &Envelope<E>) -> Result<(), HandlerError>,
 ) -> Response {
     serve_delivery(request, handler, async |db, event: &Envelope<E>| {
         apply_once(db, handler.subscriber, &event.id, async |db| {
@@ -257,8 +259,8 @@ pub async fn serve_event<E: Event>(
 pub async fn serve_event_calling_out<E: Event, P>(
     request: IncomingRequest,
     handler: &EventHandler,
-    call_out: impl AsyncFnOnce(&RequestStore, &Envelope<E>) -> Result<P, HandlerError>,
-    record: impl AsyncFnOnce(&RequestStore, &Envelope<E>, P) -> Result<(), HandlerError>,
+    call_out: impl AsyncFn(&RequestStore, &Envelope<E>) -> Result<P, HandlerError>,
+    record: impl AsyncFn(&RequestStore, &Envelope<E>, P) -> Result<(), HandlerError>,
 ) -> Response {
     serve_delivery(request, handler, async |db, event: &Envelope<E>| {
         apply_once_calling_out(
@@ -281,7 +283,7 @@ pub async fn serve_event_calling_out<E: Event, P>(
 async fn serve_delivery<E: Event>(
     request: IncomingRequest,
     handler: &EventHandler,
-    apply: impl AsyncFnOnce(&RequestStore, &Envelope<E>) -> Result<Option<()>, HandlerError>,
+    apply: impl AsyncFn(&RequestStore, &Envelope<E>) -> Result<Option<()>, HandlerError>,
 ) -> Response {
     let (response, enqueued) = apply_delivery(request, handler, apply).await;
     if let Some(db) = enqueued {
@@ -294,7 +296,7 @@ async fn serve_delivery<E: Event>(
 async fn apply_delivery<E: Event>(
     request: IncomingRequest,
     handler: &EventHandler,
-    apply: impl AsyncFnOnce(&RequestStore, &Envelope<E>) -> Result<Option<()>, HandlerError>,
+    apply: impl AsyncFn(&RequestStore, &Envelope<E>) -> Result<Option<()>, HandlerError>,
 ) -> (Response, Option<SpinDb>) {
     let headers = crate::spin::http::request_parts(&request).headers;
     let request_id = request_id::from_headers(&headers);
@@ -305,32 +307,60 @@ async fn apply_delivery<E: Event>(
     if let Err(problem) = check_signature(&headers, &body).await {
         return (problem.to_response(&request_id), None);
     }
-    let event = match Envelope::<E>::from_json(&body) {
-        Ok(event) => event,
-        Err(error) => {
-            let problem = Problem::bad_request(error.to_string());
-            return (problem.to_response(&request_id), None);
-        }
+    let batched = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with(BATCH_CONTENT_TYPE));
+    let events = match parse_events::<E>(&body, batched) {
+        Ok(events) => events,
+        Err(problem) => return (problem.to_response(&request_id), None),
     };
     let db = match open_migrated(handler.context, handler.migrations).await {
         Ok(db) => RequestStore::new(db, None),
         Err(error) => {
-            let answer = unavailable(handler, &event, &error.to_string(), &request_id);
+            let reason = error.to_string();
+            let answer = match events.first() {
+                Some(event) => unavailable(handler, event, &reason, &request_id),
+                None => Problem::unavailable(reason).to_response(&request_id),
+            };
             return (answer, None);
         }
     };
-    let answer = match apply(&db, &event).await {
-        Ok(_) => empty(StatusCode::OK, &request_id),
-        Err(HandlerError::Retry(reason)) => unavailable(handler, &event, &reason, &request_id),
-        Err(HandlerError::Refuse(reason)) => {
-            eprintln!(
-                "{} refused {} {}: {reason}",
-                handler.subscriber, event.event_type, event.id
-            );
-            Problem::unprocessable(reason).to_response(&request_id)
-        }
-    };
-    (answer, db.into_enqueued())
+    for event in &events {
+        let refusal = match apply(&db, event).await {
+            Ok(_) => continue,
+            Err(HandlerError::Retry(reason)) => unavailable(handler, event, &reason, &request_id),
+            Err(HandlerError::Refuse(reason)) => {
+                eprintln!(
+                    "{} refused {} {}: {reason}",
+                    handler.subscriber, event.event_type, event.id
+                );
+                Problem::unprocessable(reason).to_response(&request_id)
+            }
+        };
+        return (refusal, db.into_enqueued());
+    }
+    (empty(StatusCode::OK, &request_id), db.into_enqueued())
+}
+
+/// The delivered event, or a batch's events in order; 400 naming the first that is not
+/// an `E`.
+fn parse_events<E: Event>(body: &[u8], batched: bool) -> Result<Vec<Envelope<E>>, Problem> {
+    if !batched {
+        return Envelope::<E>::from_json(body)
+            .map(|event| vec![event])
+            .map_err(|error| Problem::bad_request(error.to_string()));
+    }
+    let events: Vec<serde_json::Value> = serde_json::from_slice(body)
+        .map_err(|error| Problem::bad_request(format!("a batch is a JSON array: {error}")))?;
+    events
+        .iter()
+        .enumerate()
+        .map(|(index, event)| {
+            Envelope::<E>::from_json(event.to_string().as_bytes())
+                .map_err(|error| Problem::bad_request(format!("event {index}: {error}")))
+        })
+        .collect()
 }
 
 /// 401 unless the request (a delivery, or the bridge's call to the relay) is signed

@@ -276,6 +276,13 @@ impl HandlerOrigin {
     }
 }
 
+/// The content type of a batch delivery to a handler (the CloudEvents HTTP binding's
+/// batched mode): a JSON array of events, applied in order, each once and in its own
+/// transaction, the whole signed as one body. The first event that fails ends the batch
+/// with that event's answer (503 or 422); those before it stay applied, so a sender may
+/// deliver the batch again, or its events one by one, without applying any twice.
+pub const BATCH_CONTENT_TYPE: &str = "application/cloudevents-batch+json";
+
 /// The recipient of an event's one delivery under [`Transport::Bus`]: the bridge's
 /// relay, which publishes it (to its topic, whether or not a handler of ours reads it).
 pub const BUS: &str = "bus";
