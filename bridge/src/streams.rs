@@ -40,6 +40,8 @@ pub struct Streams {
     /// This bridge's name in every group.
     member: String,
     publisher: Mutex<Option<Connection>>,
+    /// The lag's reader's.
+    lag_reader: Mutex<Option<Connection>>,
 }
 
 /// Where the broker is; each user of it connects on its own (a blocking read holds its
@@ -62,6 +64,22 @@ impl Link {
             .map_err(|error| error.to_string())?;
         Ok(connection)
     }
+
+    /// Runs `work` on the connection kept in `kept` (made when there is none), and keeps
+    /// it for the next call only when the work succeeded: a failure may have broken it.
+    fn with<T>(
+        &self,
+        kept: &mut Option<Connection>,
+        work: impl FnOnce(&mut Connection) -> Result<T, String>,
+    ) -> Result<T, String> {
+        let mut connection = match kept.take() {
+            Some(connection) => connection,
+            None => self.connect()?,
+        };
+        let done = work(&mut connection)?;
+        *kept = Some(connection);
+        Ok(done)
+    }
 }
 
 impl Streams {
@@ -76,6 +94,7 @@ impl Streams {
             max_len,
             member: member.to_owned(),
             publisher: Mutex::default(),
+            lag_reader: Mutex::default(),
         })
     }
 
@@ -132,17 +151,9 @@ impl Bus for Streams {
 
     /// All of them in one pipeline: they are kept or not together.
     fn publish(&self, records: &[Record]) -> Vec<Result<(), String>> {
-        let mut publisher = lock(&self.publisher);
-        let outcome = match publisher.take() {
-            Some(connection) => Ok(connection),
-            None => self.link.connect(),
-        }
-        .and_then(|mut connection| {
-            let appended = self
-                .append(&mut connection, records)
-                .map_err(|error| error.to_string())?;
-            *publisher = Some(connection);
-            Ok(appended)
+        let outcome = self.link.with(&mut lock(&self.publisher), |connection| {
+            self.append(connection, records)
+                .map_err(|error| error.to_string())
         });
         match outcome {
             Ok(_) => records.iter().map(|_| Ok(())).collect(),
@@ -167,7 +178,14 @@ impl Bus for Streams {
     /// From XINFO GROUPS: the entries not yet read by the group (`lag`) and those read
     /// and not acknowledged (`pending`); their sum is what the handler has not taken.
     fn lag(&self) -> Result<Json, String> {
-        let mut connection = self.link.connect()?;
+        self.link.with(&mut lock(&self.lag_reader), |connection| {
+            self.read_lag(connection)
+        })
+    }
+}
+
+impl Streams {
+    fn read_lag(&self, connection: &mut Connection) -> Result<Json, String> {
         let mut total = 0;
         let mut lags = Vec::new();
         for (handler, topics) in handlers() {
@@ -177,7 +195,7 @@ impl Bus for Streams {
                 let groups: Vec<Value> = redis::cmd("XINFO")
                     .arg("GROUPS")
                     .arg(&stream)
-                    .query(&mut connection)
+                    .query(connection)
                     .map_err(|error| format!("the groups of {stream}: {error}"))?;
                 let info = groups
                     .iter()
@@ -324,10 +342,6 @@ impl Consumer for StreamsConsumer {
 
     /// One XACK per stream, in one round trip.
     fn commit(&mut self, consumed: &[Consumed<()>]) -> Result<(), String> {
-        let mut connection = match self.connection.take() {
-            Some(connection) => connection,
-            None => self.link.connect()?,
-        };
         let mut pipe = redis::pipe();
         for stream in &self.streams {
             let ids: Vec<&str> = consumed
@@ -339,10 +353,10 @@ impl Consumer for StreamsConsumer {
                 pipe.cmd("XACK").arg(stream).arg(&self.group).arg(ids);
             }
         }
-        let acknowledged: RedisResult<Vec<i64>> = pipe.query(&mut connection);
-        acknowledged.map_err(|error| error.to_string())?;
-        self.connection = Some(connection);
-        Ok(())
+        self.link.with(&mut self.connection, |connection| {
+            let acknowledged: RedisResult<Vec<i64>> = pipe.query(connection);
+            acknowledged.map(drop).map_err(|error| error.to_string())
+        })
     }
 
     /// A member's unacknowledged entries stay its own however long it waits.
