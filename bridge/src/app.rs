@@ -183,7 +183,7 @@ impl App {
         self.post(
             &format!("/events/{handler}"),
             event,
-            "application/cloudevents+json",
+            kit::outbox::EVENT_CONTENT_TYPE,
         )
         .map(drop)
     }

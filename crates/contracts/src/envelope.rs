@@ -20,7 +20,7 @@ pub trait Event: Serialize + DeserializeOwned {
 
 /// A CloudEvents 1.0 event in structured JSON mode. Field names are CloudEvents' own
 /// (lower-case, no separators), extensions included.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Envelope<T> {
     pub specversion: String,
     /// UUIDv7, unique per event; consumers deduplicate on it.

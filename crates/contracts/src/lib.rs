@@ -15,7 +15,7 @@ mod generated {
     wit_bindgen::generate!({
         path: "../../wit",
         world: "fusion:commerce/contracts",
-        additional_derives: [serde::Serialize, serde::Deserialize, PartialEq, Eq],
+        additional_derives: [serde::Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema],
         // The world imports no functions, so no type is "used": generate them all.
         generate_unused_types: true,
     });
@@ -26,6 +26,12 @@ pub use generated::fusion::commerce::events::*;
 /// Binds each payload record to its event type (also its topic), when it is not the
 /// first its `dataversion`, and the field naming the aggregate it is about (its
 /// CloudEvents `subject`: the key that keeps one order's events in order on a bus).
+/// Code generic over every event payload type (see [`visit_event_types`]), such as the
+/// API document describing each event handler's body.
+pub trait EventTypeVisitor {
+    fn visit<E: Event + utoipa::ToSchema>(&mut self);
+}
+
 macro_rules! event_types {
     ($($payload:ident => $const_name:ident = $event_type:literal $(, version $version:literal)?,
         about $($subject:ident).+;)*) => {
@@ -35,6 +41,10 @@ macro_rules! event_types {
             pub const $const_name: &str = $event_type;)*
             /// Every event type, in DESIGN §4's order.
             pub const ALL: &[&str] = &[$($const_name),*];
+        }
+        /// Calls `visitor` with each event's payload type, in DESIGN §4's order.
+        pub fn visit_event_types(visitor: &mut impl EventTypeVisitor) {
+            $(visitor.visit::<$payload>();)*
         }
         $(impl Event for $payload {
             const TYPE: &'static str = topics::$const_name;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 pub const MAX_ADDRESS_CHARS: usize = 200;
 pub const MAX_TOKEN_CHARS: usize = 255;
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShippingAddress {
     pub name: String,
@@ -32,8 +32,9 @@ impl ShippingAddress {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CheckoutPayment)]
 pub struct Payment {
     /// The payment provider's token id, e.g. Stripe's `tok_visa`.
     pub token: String,

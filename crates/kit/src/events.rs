@@ -31,8 +31,7 @@ const INLINE_RETRY_WINDOW_MS: i64 = 1_500;
 /// Passes of one post-commit dispatch; the sweep drains everything due.
 const POST_COMMIT_PASSES: usize = 4;
 const SWEEP_PASSES: usize = 1_000;
-const CONTENT_TYPE: &str = "application/cloudevents+json";
-pub use crate::outbox::BATCH_CONTENT_TYPE;
+pub use crate::outbox::{BATCH_CONTENT_TYPE, EVENT_CONTENT_TYPE};
 pub use crate::signature::SIGNATURE_HEADER;
 
 /// What a dispatch did, for logs and the sweep's answer.
@@ -201,7 +200,7 @@ async fn send(
         crate::auth::unix_now(),
     );
     let request = http::Request::post(origin.url(&delivery.subscriber))
-        .header(http::header::CONTENT_TYPE, CONTENT_TYPE)
+        .header(http::header::CONTENT_TYPE, EVENT_CONTENT_TYPE)
         .header(SIGNATURE_HEADER, signature)
         // Sent with its length, not chunked: a public origin may sit behind a proxy
         // that refuses chunked requests.

@@ -276,6 +276,9 @@ impl HandlerOrigin {
     }
 }
 
+/// The content type of one event's delivery to a handler (CloudEvents structured mode).
+pub const EVENT_CONTENT_TYPE: &str = "application/cloudevents+json";
+
 /// The content type of a batch delivery to a handler (the CloudEvents HTTP binding's
 /// batched mode): a JSON array of events, applied in order, each once and in its own
 /// transaction, the whole signed as one body. The first event that fails ends the batch
@@ -369,7 +372,7 @@ pub async fn enqueue<D: Db, T: Serialize>(db: &D, envelope: &Envelope<T>) -> Res
 /// One event on its way to one subscriber. The bridge's relay gets these as JSON, and
 /// names them back by their claim alone (`id`, `attempts`, `lease_until`: all that
 /// recording an outcome reads), so a settle stays small whatever the events weigh.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Delivery {
     pub id: String,
     #[serde(default)]
@@ -606,7 +609,7 @@ pub struct BusEvent<'a> {
 }
 
 /// A delivery that gave up, as the admin API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DeadLetter {
     pub id: String,
     pub event_id: String,
@@ -617,6 +620,7 @@ pub struct DeadLetter {
     /// Unix milliseconds of the last attempt.
     pub failed_at: i64,
     /// The event as it was sent.
+    #[schema(value_type = Object)]
     pub event: serde_json::Value,
 }
 
@@ -762,7 +766,7 @@ impl Retention {
 }
 
 /// What a retention pass removed from one store.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Retained {
     pub deliveries: u64,
     pub events: u64,

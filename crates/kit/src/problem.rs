@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
 /// One invalid field of a request, named as the client spelled it (`items[0].sku`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -23,8 +23,9 @@ impl FieldError {
 }
 
 /// A problem details object. `type` is a URN per kind of problem, stable for clients.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Problem {
+    /// `urn:fusion:problem:<kind>`, stable for clients.
     #[serde(rename = "type")]
     pub problem_type: String,
     pub title: String,

@@ -48,11 +48,22 @@ pub const USER_READERS: &[Role] = &[Role::Admin, Role::Service];
 pub const TOKEN_TTL_SECONDS: i64 = 3600;
 
 /// The login answer (DESIGN §3).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccessToken {
+    /// A JWT to send as `Authorization: Bearer <access_token>`.
     pub access_token: String,
+    #[schema(schema_with = bearer)]
     pub token_type: &'static str,
+    /// Seconds the token is valid for (3600); then log in again.
     pub expires_in: i64,
+}
+
+/// `token_type`: always `Bearer`.
+fn bearer() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["Bearer"]))
+        .build()
 }
 
 impl AccessToken {

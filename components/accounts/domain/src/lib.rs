@@ -52,50 +52,73 @@ pub const MIGRATIONS: &[Migration] = &[
 ];
 
 /// A user as the API shows it; the password hash never leaves this crate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: String,
     pub tenant: String,
+    /// Trimmed and lower-case, as stored.
     pub email: String,
     pub name: String,
+    #[schema(schema_with = user_role)]
     pub role: Role,
     pub created_at: String,
     pub updated_at: String,
 }
 
 /// `POST /api/v1/auth/register`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct Registration {
+    /// Stored trimmed and lower-case: unique in the tenant ignoring case.
     pub email: String,
+    /// 10 to 1024 characters.
     pub password: String,
+    /// 1 to 200 characters once trimmed.
     pub name: String,
 }
 
 /// `POST /api/v1/auth/login`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct Credentials {
     pub email: String,
     pub password: String,
 }
 
 /// `PATCH /api/v1/users/me`: an absent field stays as it is.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct ProfileUpdate {
+    /// 1 to 200 characters once trimmed; absent or `null`: unchanged.
     #[serde(default)]
     pub name: Option<String>,
 }
 
 /// `POST /api/v1/users/me/password`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct PasswordChange {
+    /// Must match the password in use (else 422 naming this field).
     pub current_password: String,
+    /// 10 to 1024 characters.
     pub new_password: String,
 }
 
 /// `PATCH /api/v1/users/{id}` (admins only).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct RoleChange {
+    #[schema(schema_with = user_role)]
     pub role: Role,
+}
+
+/// The schema of a user's [`Role`]: `service` is a component's role, never a user's
+/// (a [`RoleChange`] to it is refused, 422).
+fn user_role() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(
+            [Role::Customer, Role::Vendor, Role::Admin].map(Role::as_str),
+        ))
+        .description(Some(
+            "What the user may do: `customer`, `vendor` or `admin`.",
+        ))
+        .build()
 }
 
 #[derive(Debug)]

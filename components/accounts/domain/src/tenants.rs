@@ -12,10 +12,12 @@ use kit::json::Validate;
 use serde::{Deserialize, Serialize};
 
 /// `POST /api/v1/tenants`: the new tenant's id and its first admin.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTenant {
+    /// 1 to 64 letters, digits, `-` or `_`; not `default` (it always exists).
     pub id: String,
+    /// The tenant's first admin (errors named `admin.<field>`).
     pub admin: Registration,
 }
 
@@ -41,7 +43,7 @@ impl Validate for NewTenant {
 }
 
 /// A tenant as the operator's API shows it, with the admin it was created with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Tenant {
     pub id: String,
     pub created_at: String,

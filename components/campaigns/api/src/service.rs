@@ -1,7 +1,7 @@
 //! The Spin handler: each endpoint's caller, body and domain call.
 
 use crate::routes::{CREATORS, Endpoint, ROUTES, campaign_list_query};
-use campaigns_domain::{JoinRequest, NewCampaign};
+use campaigns_domain::{CampaignSweep, JoinRequest, NewCampaign};
 use contracts::now_rfc3339;
 use http::StatusCode;
 use kit::Problem;
@@ -77,11 +77,7 @@ async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
             )
             .await
             .map_err(|error| call.domain(error))?;
-            Ok(json(
-                StatusCode::OK,
-                &serde_json::json!({ "failed": failed }),
-                request_id,
-            ))
+            Ok(json(StatusCode::OK, &CampaignSweep { failed }, request_id))
         }
     }
 }

@@ -17,16 +17,20 @@ use kit::pagination::{Page, PageParams};
 use serde::Serialize;
 
 /// A campaign as DESIGN §3 shapes it, with its creation and last change times.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Campaign {
     pub id: String,
     pub name: String,
     pub sku: String,
+    /// The campaign price in minor units of `currency`.
     pub price: i64,
     pub original_price: i64,
     pub currency: String,
+    /// Participants needed for the campaign to succeed.
     pub min_participants: u32,
+    /// Places: no join beyond them.
     pub max_participants: u32,
+    /// Participants so far.
     pub participants: u32,
     pub starts_at: String,
     pub ends_at: String,
@@ -36,10 +40,17 @@ pub struct Campaign {
 }
 
 /// The answer to a join: the caller's place and the campaign after the join.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Joined {
     pub participant_id: String,
     pub campaign: Campaign,
+}
+
+/// The answer to `POST /api/v1/campaigns/sweep` (see `fail_ended_campaigns`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CampaignSweep {
+    /// Campaigns that ended below their minimum and are now `failed`, in every tenant.
+    pub failed: u64,
 }
 
 const COLUMNS: &str = "id, name, sku, price, original_price, currency, min_participants, \

@@ -12,7 +12,7 @@ use std::fmt;
 
 /// `POST /api/v1/campaigns/{id}/join`: where to ship and how to pay once the campaign
 /// succeeds. The customer is the caller.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JoinRequest {
     pub shipping_address: ShippingAddress,

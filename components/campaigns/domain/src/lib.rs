@@ -15,8 +15,8 @@ mod parts;
 mod status;
 
 pub use campaigns::{
-    Campaign, Joined, create_campaign, fail_ended_campaigns, get_campaign, join_campaign,
-    list_campaigns,
+    Campaign, CampaignSweep, Joined, create_campaign, fail_ended_campaigns, get_campaign,
+    join_campaign, list_campaigns,
 };
 pub use join::{
     JoinRefusal, JoinRequest, MAX_ADDRESS_CHARS, MAX_TOKEN_CHARS, Payment, ShippingAddress,

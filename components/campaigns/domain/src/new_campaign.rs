@@ -14,21 +14,34 @@ pub const MAX_PARTICIPANTS: i64 = 10_000;
 
 /// `POST /api/v1/campaigns`. Numbers are read as `i64` so an out-of-range value is
 /// refused by the rules below, with their message, rather than by the decoder.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCampaign {
+    /// Trimmed; 1 to 200 characters.
+    #[schema(max_length = 200)]
     pub name: String,
+    /// The catalog product's sku.
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     pub sku: String,
     /// The campaign price in minor units, below `original_price`.
+    #[schema(minimum = 1)]
     pub price: i64,
+    /// The usual price in minor units.
     pub original_price: i64,
+    /// ISO 4217, upper case (`EUR`).
+    #[schema(pattern = r"^[A-Z]{3}$")]
     pub currency: String,
+    #[schema(minimum = 1, maximum = 10000)]
     pub min_participants: i64,
+    /// At least `min_participants`.
+    #[schema(minimum = 1, maximum = 10000)]
     pub max_participants: i64,
     /// RFC 3339; absent means now.
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub starts_at: Option<String>,
     /// RFC 3339, after `starts_at` and in the future.
+    #[schema(format = DateTime)]
     pub ends_at: String,
 }
 
@@ -303,6 +316,20 @@ mod tests {
         assert_eq!(missing.errors[0].field, "ends_at");
         let wrong = parse(&with(|b| b["price"] = json!("cheap"))).unwrap_err();
         assert_eq!(wrong.errors[0].field, "price");
+    }
+
+    #[test]
+    fn the_documented_limits_are_the_checked_ones() {
+        let schema = serde_json::to_value(<NewCampaign as utoipa::PartialSchema>::schema());
+        let properties = &schema.unwrap()["properties"];
+        assert_eq!(properties["name"]["maxLength"], MAX_NAME_CHARS);
+        assert_eq!(
+            properties["sku"]["pattern"],
+            format!("^[A-Za-z0-9._-]{{1,{MAX_SKU_CHARS}}}$")
+        );
+        for count in ["min_participants", "max_participants"] {
+            assert_eq!(properties[count]["maximum"], MAX_PARTICIPANTS, "{count}");
+        }
     }
 
     #[test]

@@ -8,12 +8,13 @@ use serde::Serialize;
 pub use contracts::clients::catalog::Product as CatalogProduct;
 
 /// `GET /api/v1/cart`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CartView {
     pub items: Vec<CartItem>,
     /// Of the available lines, in minor units of `currency`.
     pub subtotal: i64,
     /// The currency of the first available line; `null` when none is available.
+    #[schema(required = true)]
     pub currency: Option<String>,
     /// Units in the cart, over every line.
     pub item_count: u64,
@@ -22,12 +23,15 @@ pub struct CartView {
 /// One line with its live price. A line whose product is no longer sold (unknown,
 /// inactive, or priced in another currency than the cart's, which no single order
 /// can take) is `available: false`, without price, and left out of the subtotal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CartItem {
     pub sku: String,
+    #[schema(required = true)]
     pub name: Option<String>,
     pub quantity: u32,
+    #[schema(required = true)]
     pub unit_price: Option<i64>,
+    #[schema(required = true)]
     pub line_total: Option<i64>,
     pub available: bool,
 }

@@ -25,10 +25,14 @@ pub fn check_sku(sku: &str) -> Result<(), String> {
 }
 
 /// `POST /api/v1/cart/items`: add `quantity` of `sku` to its line.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddItem {
+    /// A product on sale.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub sku: String,
+    /// Units to add; the line then holds at most 1000.
+    #[schema(minimum = 1, maximum = 1000)]
     pub quantity: u32,
 }
 
@@ -48,9 +52,10 @@ impl Validate for AddItem {
 }
 
 /// `PUT /api/v1/cart/items/{sku}`: the line's new quantity; 0 removes it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetQuantity {
+    #[schema(minimum = 0, maximum = 1000)]
     pub quantity: u32,
 }
 
@@ -69,10 +74,15 @@ impl Validate for SetQuantity {
 /// `POST /api/v1/cart/checkout`: where to ship and how to pay. Their fields are the
 /// orders context's to judge: they are passed on as given, and its 422 names them by
 /// the same paths (`shipping_address.city`, `payment.token`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+///
+/// The cart reads each as any JSON object; the schemas given are what the orders
+/// context then takes.
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutRequest {
+    #[schema(value_type = kit::checkout::ShippingAddress)]
     pub shipping_address: Map<String, Value>,
+    #[schema(value_type = kit::checkout::Payment)]
     pub payment: Map<String, Value>,
 }
 

@@ -10,18 +10,19 @@ use serde::{Deserialize, Serialize};
 
 pub const MAX_CATEGORY_NAME_CHARS: usize = 200;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Category {
     pub id: String,
     pub name: String,
     pub slug: String,
     /// The list's keyset, not part of the API's category shape.
     #[serde(skip_serializing)]
+    #[schema(ignore)]
     pub created_at: String,
 }
 
 /// `POST /api/v1/categories`; the slug is derived from the name when absent.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewCategory {
     pub name: String,
     #[serde(default)]

@@ -21,7 +21,7 @@ pub const MAX_IMAGE_URL_CHARS: usize = 2_048;
 const NOT_NULL: &str = "must not be null";
 
 /// A product as the API shows it. Prices are minor units of `currency`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Product {
     pub id: String,
     pub sku: String,
@@ -33,6 +33,8 @@ pub struct Product {
     pub category_id: Option<String>,
     pub brand: Option<String>,
     pub image_url: Option<String>,
+    /// Free-form attributes (e.g. `{"colour": "red"}`).
+    #[schema(value_type = Object)]
     pub attributes: Map<String, Value>,
     pub active: bool,
     pub created_at: String,
@@ -41,7 +43,7 @@ pub struct Product {
 
 /// `POST /api/v1/products`. Absent optional fields: the slug is derived from the name,
 /// the description is empty, attributes `{}`, and the product is active.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewProduct {
     pub sku: String,
     pub name: String,
@@ -58,6 +60,7 @@ pub struct NewProduct {
     #[serde(default)]
     pub image_url: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub attributes: Option<Value>,
     #[serde(default)]
     pub active: Option<bool>,
@@ -79,22 +82,43 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
     }
 }
 
+/// As it would be sent: absent and `null` both as `null` (the API document's defaults).
+impl<T: Serialize> Serialize for Patch<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Patch::Absent | Patch::Null => serializer.serialize_none(),
+            Patch::Set(value) => serializer.serialize_some(value),
+        }
+    }
+}
+
 /// `PATCH /api/v1/products/{id}`. `null` clears `category_id`, `brand` and `image_url`,
 /// empties `description` and `attributes`, and is an error for the other fields. A
 /// changed name keeps the slug (links stay valid); a new slug must be given for that.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ProductPatch {
+    #[schema(value_type = Option<String>)]
     pub sku: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub name: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub slug: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub description: Patch<String>,
+    #[schema(value_type = Option<i64>)]
     pub price: Patch<i64>,
+    #[schema(value_type = Option<String>)]
     pub currency: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub category_id: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub brand: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub image_url: Patch<String>,
+    #[schema(value_type = Option<Object>)]
     pub attributes: Patch<Value>,
+    #[schema(value_type = Option<bool>)]
     pub active: Patch<bool>,
 }
 

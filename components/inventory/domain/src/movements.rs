@@ -6,8 +6,10 @@ use kit::db::{Db, DbError, Row, SqlValue};
 use kit::pagination::{Page, PageParams};
 use serde::{Deserialize, Serialize};
 
-/// Why a stock row changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Why a stock row changed: an admin `set` or `adjust`ed the level; an order's line was
+/// `reserve`d, `commit`ted once paid, `release`d (payment failed, order cancelled) or
+/// came back on hand (`restock`: a paid order cancelled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MovementReason {
     /// An admin set the level on hand.
@@ -54,14 +56,16 @@ impl MovementReason {
 }
 
 /// One change of a stock row, as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Movement {
     pub id: String,
     pub sku: String,
     pub on_hand_delta: i64,
     pub reserved_delta: i64,
     pub reason: MovementReason,
+    /// The order whose reservation moved (`reserve`, `commit`, `release`, `restock`).
     pub order_id: Option<String>,
+    /// An adjustment's reason (`adjust`).
     pub note: Option<String>,
     pub created_at: String,
 }

@@ -32,12 +32,13 @@ pub fn check_sku(sku: &str) -> Result<(), &'static str> {
 }
 
 /// A SKU's stock as the API shows it: `available` is what orders may still reserve.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct StockLevel {
     pub sku: String,
     pub on_hand: i64,
     pub reserved: i64,
     pub available: i64,
+    /// One more with every change of `on_hand` or `reserved`.
     pub version: i64,
 }
 
@@ -57,7 +58,7 @@ fn stock_from_row(row: &Row) -> Result<StockLevel, DbError> {
 }
 
 /// `PUT /api/v1/inventory/{sku}`: the units on hand, as counted.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetOnHand {
     pub on_hand: i64,
@@ -204,7 +205,7 @@ pub(crate) async fn find_stock<D: Db>(
 
 /// `POST /api/v1/inventory/{sku}/adjust`: units found (positive) or lost (negative),
 /// and why.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Adjustment {
     pub delta: i64,
@@ -277,13 +278,14 @@ pub async fn adjust_stock<D: Db>(
 }
 
 /// `POST /api/v1/inventory/check-availability`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AvailabilityQuery {
     pub items: Vec<AvailabilityLine>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// One line to check: `quantity` units of `sku`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AvailabilityLine {
     pub sku: String,
@@ -315,12 +317,13 @@ impl Validate for AvailabilityQuery {
 }
 
 /// The answer: each line as asked, and whether it can be had.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Availability {
     pub items: Vec<LineAvailability>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A line as asked; `available` when the SKU's lines together can be had.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct LineAvailability {
     pub sku: String,
     pub quantity: i64,

@@ -8,11 +8,12 @@ use kit::pagination::{Page, PageParams};
 use serde::{Deserialize, Serialize};
 
 /// A stored message, as its customer reads it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Notification {
     pub id: String,
     /// Whose message it is; implied by the inbox it is read from.
     #[serde(skip_serializing)]
+    #[schema(ignore)]
     pub customer_id: String,
     pub kind: Kind,
     pub subject: String,

@@ -9,8 +9,9 @@ use contracts::{
 use serde::Serialize;
 
 /// The kinds of message, one per event the context listens to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = NotificationKind)]
 pub enum Kind {
     OrderConfirmed,
     PaymentFailed,

@@ -49,16 +49,25 @@ pub const ROUTES: &[Route<Endpoint>] = &[
 pub const MAX_RELAY_CLAIM: i64 = 1_000;
 
 /// The bridge's claim: up to `limit` due events of `context` for the bus.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RelayClaim {
+    /// A context with an outbox.
     pub context: String,
+    // MAX_RELAY_CLAIM (the attribute takes a literal only; a test compares them).
+    #[schema(minimum = 1, maximum = 1000)]
     pub limit: i64,
+}
+
+/// The answer to a claim: the claimed deliveries, each leased to the bridge.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RelayClaimed {
+    pub deliveries: Vec<kit::outbox::Delivery>,
 }
 
 /// What the bridge did with a claim: the deliveries the bus took, and those it did not
 /// (with why); each as the claim gave it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RelaySettle {
     pub context: String,
@@ -68,7 +77,8 @@ pub struct RelaySettle {
     pub failed: Vec<RelayFailure>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A claimed delivery the bus did not take, and why.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RelayFailure {
     pub delivery: kit::outbox::Delivery,
@@ -79,16 +89,26 @@ pub struct RelayFailure {
 }
 
 /// The bridge's report that a handler gave up on an event it read from the bus.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RelayDeadLetter {
+    /// The handler component, e.g. `inventory-on-order-created`.
     pub handler: String,
     /// The CloudEvent as the handler was sent it (structured mode).
+    #[schema(value_type = Object)]
     pub event: serde_json::Value,
     pub error: String,
     /// Tries of the handler that failed on the event.
     #[serde(default)]
     pub attempts: i64,
+}
+
+/// The answer to a dead-letter report: the handler's context, and whether the report
+/// made a new dead letter (`false`: the event already was one, or is being replayed).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RelayDeadLettered {
+    pub context: &'static str,
+    pub recorded: bool,
 }
 
 impl RelayDeadLetter {
@@ -140,7 +160,7 @@ pub use kit::outbox::EVENT_CONTEXTS;
 use kit::outbox::{BusEvent, handler_context, subscribers};
 
 /// A dead letter and the context whose outbox holds it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ContextDeadLetter {
     pub context: &'static str,
     #[serde(flatten)]
@@ -215,6 +235,15 @@ mod tests {
                 .check("{}")
                 .unwrap_err()
                 .starts_with("event.tenant")
+        );
+    }
+
+    #[test]
+    fn the_documented_claim_limit_is_the_checked_one() {
+        let schema = serde_json::to_value(<RelayClaim as utoipa::PartialSchema>::schema());
+        assert_eq!(
+            schema.unwrap()["properties"]["limit"]["maximum"],
+            MAX_RELAY_CLAIM
         );
     }
 

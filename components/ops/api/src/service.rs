@@ -2,8 +2,8 @@
 //! interfaces). The dead-letter replay and the sweep dispatch the contexts they touch.
 
 use crate::routes::{
-    ContextDeadLetter, EVENT_CONTEXTS, Endpoint, MAX_RELAY_CLAIM, ROUTES, RelayClaim,
-    RelayDeadLetter, RelaySettle, relay_context, stores,
+    ContextDeadLetter, EVENT_CONTEXTS, Endpoint, MAX_RELAY_CLAIM, ROUTES, RelayClaim, RelayClaimed,
+    RelayDeadLetter, RelayDeadLettered, RelaySettle, relay_context, stores,
 };
 use http::StatusCode;
 use kit::Problem;
@@ -208,7 +208,7 @@ async fn relay_claim(call: &Call) -> Result<Response, Problem> {
         .map_err(store_failure(context, request_id))?;
     Ok(json(
         StatusCode::OK,
-        &json!({ "deliveries": deliveries }),
+        &RelayClaimed { deliveries },
         request_id,
     ))
 }
@@ -270,7 +270,7 @@ async fn relay_dead_letter(call: &Call) -> Result<Response, Problem> {
     .map_err(store_failure(context, request_id))?;
     Ok(json(
         StatusCode::OK,
-        &json!({ "context": context, "recorded": recorded }),
+        &RelayDeadLettered { context, recorded },
         request_id,
     ))
 }

@@ -16,9 +16,11 @@ pub const MAX_REASON_CHARS: usize = 500;
 
 /// `POST /api/v1/orders`: what to buy, where to send it and how to pay. Prices are
 /// never taken from the client.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrder {
+    /// 1 to 100 lines, each sku once.
+    #[schema(min_items = 1, max_items = 100)]
     pub items: Vec<NewOrderItem>,
     pub shipping_address: ShippingAddress,
     pub payment: Payment,
@@ -26,16 +28,24 @@ pub struct NewOrder {
 
 /// One line of the checkout. A client may echo an order line's price fields; DESIGN
 /// §3 says they are ignored, so they are accepted and dropped rather than refused.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrderItem {
+    #[schema(min_length = 1, max_length = 64)]
     pub sku: String,
+    #[schema(minimum = 1, maximum = 1000)]
     pub quantity: u32,
+    /// Accepted and ignored: prices are never taken from the client.
     #[serde(default, rename = "price")]
+    #[schema(value_type = serde_json::Value)]
     _price: IgnoredAny,
+    /// Accepted and ignored.
     #[serde(default, rename = "unit_price")]
+    #[schema(value_type = serde_json::Value)]
     _unit_price: IgnoredAny,
+    /// Accepted and ignored.
     #[serde(default, rename = "line_total")]
+    #[schema(value_type = serde_json::Value)]
     _line_total: IgnoredAny,
 }
 
@@ -89,10 +99,12 @@ impl Validate for NewOrder {
 }
 
 /// `POST /api/v1/orders/{id}/cancel` and `/reject`; the body is optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
+    /// Recorded as the order's `status_reason` (trimmed; blank is none).
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 
@@ -123,7 +135,7 @@ impl Validate for CancelRequest {
 
 /// `POST /api/v1/orders/{id}/approve`: the body is optional and, when sent, an empty
 /// object (no field means anything there yet).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApproveRequest {}
 

@@ -15,13 +15,14 @@ use kit::pagination::{Page, PageParams};
 use serde::{Deserialize, Serialize};
 
 /// An order as the API shows it (DESIGN §3). Money is minor units of `currency`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Order {
     pub id: String,
     pub order_number: String,
     pub status: Status,
     /// Why the order is `rejected`, `payment_failed` or `cancelled`, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     pub status_reason: Option<String>,
     /// The fraud rules that sent the order to review at creation; empty when none did.
     /// Kept after the review as the record of why it was held.
@@ -36,6 +37,7 @@ pub struct Order {
     pub shipping_address: Address,
     /// The group-buying campaign the order was placed for.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     pub campaign_id: Option<String>,
     pub created_at: String,
     pub updated_at: String,

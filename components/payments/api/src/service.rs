@@ -83,7 +83,7 @@ async fn stripe_webhook(call: &Call) -> Result<Response, Problem> {
         .map_err(|error| call.domain(error))?;
     Ok(json(
         StatusCode::OK,
-        &serde_json::json!({ "received": true, "outcome": outcome }),
+        &payments_domain::WebhookReceipt::from(outcome),
         request_id,
     ))
 }

@@ -27,7 +27,7 @@ pub use store::{
     Payment, PaymentFilter, Position, RefundRecord, RefundStatus, get_payment, list_payments,
     payment_id_for_order,
 };
-pub use webhook::{WebhookOutcome, apply_stripe_event};
+pub use webhook::{WebhookOutcome, WebhookReceipt, apply_stripe_event};
 
 use kit::db::{DbError, Migration};
 use kit::outbox::HandlerError;

@@ -19,7 +19,7 @@ const REFUND_SOURCE: &str = "/components/payments-on-payment-refund-requested";
 
 /// `POST /api/v1/payments/{id}/refund`: `amount` in minor units, absent for
 /// everything not refunded yet.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundBody {
     #[serde(default)]

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// A payment's status: `pending` until the provider's answer is final, then `succeeded`
+/// or `failed`; refunds make a succeeded payment `partially_refunded` or `refunded`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentStatus {
     /// Created, the provider's answer not final yet (Stripe `processing`,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// A payment as the API shows it. Amounts are minor units of `currency`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Payment {
     pub id: String,
     pub order_id: String,
@@ -23,7 +23,9 @@ pub struct Payment {
     /// The provider's charge id (Stripe's PaymentIntent id).
     pub provider_reference: Option<String>,
     pub refunded_amount: i64,
+    /// Why a `failed` payment failed.
     pub failure_reason: Option<String>,
+    /// The provider's decline code, when a `failed` payment has one.
     pub decline_code: Option<String>,
     /// Oldest first.
     pub refunds: Vec<RefundRecord>,
@@ -31,7 +33,7 @@ pub struct Payment {
     pub updated_at: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RefundRecord {
     pub id: String,
     pub amount: i64,
@@ -41,7 +43,7 @@ pub struct RefundRecord {
 
 /// A refund is taken from the payment when it is `requested`, and `completed` once the
 /// provider has made it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RefundStatus {
     Requested,

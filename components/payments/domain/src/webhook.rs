@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 
 const SOURCE: &str = "/components/payments";
 
-/// What the webhook did with an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What the webhook did with an event: `applied` (the payment changed), `duplicate`
+/// (applied before) or `ignored` (not an event acted on, about no payment known, or too
+/// late to change it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WebhookOutcome {
     /// The payment changed.
@@ -21,6 +23,24 @@ pub enum WebhookOutcome {
     Duplicate,
     /// Not an event we act on, about no payment we know, or too late to change it.
     Ignored,
+}
+
+/// The webhook's answer to a verified event: Stripe needs only the 2xx, `outcome` says
+/// what was done with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct WebhookReceipt {
+    /// Always `true`.
+    pub received: bool,
+    pub outcome: WebhookOutcome,
+}
+
+impl From<WebhookOutcome> for WebhookReceipt {
+    fn from(outcome: WebhookOutcome) -> Self {
+        Self {
+            received: true,
+            outcome,
+        }
+    }
 }
 
 /// The parts of a Stripe event we read.
@@ -172,6 +192,15 @@ mod tests {
         let again = SUCCEEDED.replace("evt_1", "evt_2");
         assert_eq!(apply(&db, &again).unwrap(), WebhookOutcome::Ignored);
         assert_eq!(crate::test_support::events(&db).len(), 1);
+    }
+
+    #[test]
+    fn the_receipt_says_received_and_the_outcome() {
+        let receipt = WebhookReceipt::from(WebhookOutcome::Duplicate);
+        assert_eq!(
+            serde_json::to_value(receipt).unwrap(),
+            serde_json::json!({ "received": true, "outcome": "duplicate" })
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub const MAX_LOCATION_CHARS: usize = 200;
 pub const MAX_NOTE_CHARS: usize = 1_000;
 
 /// A shipment as admins see it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Shipment {
     pub id: String,
     pub order_id: String,
@@ -29,6 +29,7 @@ pub struct Shipment {
     pub tracking_number: String,
     pub status: ShipmentStatus,
     pub shipping_address: Address,
+    /// Where the printable label is served (`GET`, plain text).
     pub label_url: String,
     /// The delivery log, oldest first; the first entry is `label_created`.
     pub events: Vec<DeliveryEvent>,
@@ -37,7 +38,7 @@ pub struct Shipment {
 }
 
 /// One entry of the delivery log: the status reached, where and when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DeliveryEvent {
     pub status: ShipmentStatus,
     pub location: Option<String>,
@@ -46,7 +47,7 @@ pub struct DeliveryEvent {
 }
 
 /// What the public tracking page shows: no address, no customer, no order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Tracking {
     pub tracking_number: String,
     pub carrier: String,
@@ -67,13 +68,19 @@ impl From<Shipment> for Tracking {
 
 /// `PATCH /api/v1/shipments/{id}/status`. An unknown `status` fails to decode: a 422
 /// naming the field and the statuses there are.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusChange {
+    /// The status to move to: `cancelled` is refused (422), a label is voided only by
+    /// cancelling its order.
     pub status: ShipmentStatus,
+    /// Where the shipment is; not blank when given.
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub location: Option<String>,
+    /// Not blank when given.
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub note: Option<String>,
 }
 
@@ -1138,5 +1145,13 @@ mod tests {
         );
         assert_eq!(parse(&long).unwrap_err().errors[0].field, "note");
         assert_eq!(parse("{").unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn the_documented_limits_are_the_checked_ones() {
+        let schema = serde_json::to_value(<StatusChange as utoipa::PartialSchema>::schema());
+        let properties = &schema.unwrap()["properties"];
+        assert_eq!(properties["location"]["maxLength"], MAX_LOCATION_CHARS);
+        assert_eq!(properties["note"]["maxLength"], MAX_NOTE_CHARS);
     }
 }

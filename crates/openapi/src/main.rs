@@ -1,0 +1,5 @@
+//! Prints the OpenAPI document: `cargo run -p openapi > web/openapi.json`.
+
+fn main() {
+    print!("{}", openapi::document_json());
+}

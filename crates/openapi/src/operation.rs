@@ -1,0 +1,548 @@
+//! How one route is described ([`Op`]), and the schemas its description refers to.
+
+use http::Method;
+use kit::route::Route;
+use std::collections::BTreeMap;
+use utoipa::openapi::path::{
+    HttpMethod, Operation, OperationBuilder, ParameterBuilder, ParameterIn,
+};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::SecurityRequirement;
+use utoipa::openapi::{Content, Ref, RefOr, Required};
+use utoipa::{PartialSchema, ToSchema};
+
+/// The schemas of `#/components/schemas`, by name.
+#[derive(Default)]
+pub(crate) struct Schemas(BTreeMap<String, RefOr<Schema>>);
+
+impl Schemas {
+    /// Registers `T`'s schema and those it refers to.
+    pub(crate) fn add<T: ToSchema>(&mut self) {
+        let mut found = vec![(T::name().into_owned(), T::schema())];
+        T::schemas(&mut found);
+        for (name, schema) in found {
+            self.insert(name, schema);
+        }
+    }
+
+    /// Two types of one name (say each context's `Status`) would share one schema: the
+    /// second is refused, to be renamed with `#[schema(as = ...)]`.
+    fn insert(&mut self, name: String, schema: RefOr<Schema>) {
+        if let Some(known) = self.0.get(&name) {
+            assert!(
+                *known == schema,
+                "two types are both named {name} in the API document: rename one"
+            );
+        }
+        self.0.insert(name, schema);
+    }
+
+    pub(crate) fn into_sorted(self) -> impl Iterator<Item = (String, RefOr<Schema>)> {
+        self.0.into_iter()
+    }
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Anyone.
+    Public,
+    /// Anyone: with a bearer token the token's tenant and role decide what is seen,
+    /// without one the tenant is `x-tenant-id` (default `default`).
+    PublicOrBearer,
+    /// A valid bearer token.
+    Bearer,
+    /// A bearer token of one of these roles (403 otherwise).
+    Roles(&'static str),
+    /// The `x-sweep-key` header, or an admin's bearer token.
+    SweepKeyOrAdmin,
+    /// The `x-operator-key` header: a platform operator's, not a tenant user's.
+    OperatorKey,
+    /// A body signed under `event_signing_key` (`fusion-signature`).
+    Signature,
+    /// A body signed by the payment provider (`stripe-signature`); 400 when it does not
+    /// verify.
+    Webhook,
+}
+
+impl Access {
+    pub(crate) const BEARER: &str = "bearer";
+    pub(crate) const SWEEP_KEY: &str = "sweep_key";
+    pub(crate) const OPERATOR_KEY: &str = "operator_key";
+    pub(crate) const SIGNATURE: &str = "event_signature";
+    pub(crate) const WEBHOOK: &str = "webhook_signature";
+
+    /// The operation's security requirements (an empty one: may be anonymous).
+    fn requirements(self) -> Vec<SecurityRequirement> {
+        let scheme = |name: &str| SecurityRequirement::new(name, Vec::<String>::new());
+        match self {
+            Access::Public => vec![SecurityRequirement::default()],
+            Access::PublicOrBearer => vec![SecurityRequirement::default(), scheme(Self::BEARER)],
+            Access::Bearer | Access::Roles(_) => vec![scheme(Self::BEARER)],
+            Access::SweepKeyOrAdmin => vec![scheme(Self::SWEEP_KEY), scheme(Self::BEARER)],
+            Access::OperatorKey => vec![scheme(Self::OPERATOR_KEY)],
+            Access::Signature => vec![scheme(Self::SIGNATURE)],
+            Access::Webhook => vec![scheme(Self::WEBHOOK)],
+        }
+    }
+
+    /// The problems the access check itself answers.
+    fn problems(self) -> &'static [u16] {
+        match self {
+            Access::Public => &[],
+            // A token of another tenant than `x-tenant-id` names, or a service's, is 403.
+            // And without a token, an `x-tenant-id` that names no tenant is 400.
+            Access::PublicOrBearer => &[400, 401, 403],
+            Access::Bearer => &[401, 403],
+            Access::OperatorKey | Access::Signature => &[401],
+            // As Stripe expects: a signature that does not verify is 400, not 401.
+            Access::Webhook => &[400],
+            Access::Roles(_) | Access::SweepKeyOrAdmin => &[401, 403],
+        }
+    }
+
+    fn note(self) -> Option<String> {
+        match self {
+            Access::Roles(roles) => Some(format!("Roles: {roles}.")),
+            Access::SweepKeyOrAdmin => Some("The sweep key, or an admin's token.".into()),
+            _ => None,
+        }
+    }
+}
+
+/// A request or response body: its content type and schema.
+struct Body {
+    content_type: &'static str,
+    schema: RefOr<Schema>,
+}
+
+/// One route's description, built by its context's `describe`.
+pub(crate) struct Op {
+    summary: String,
+    description: Option<&'static str>,
+    access: Access,
+    query: Vec<(&'static str, RefOr<Schema>, bool, &'static str)>,
+    request: Option<(RequestBodyBuilder, bool)>,
+    success: (u16, &'static str, Option<Body>),
+    /// Further successes (say a 201 beside the 200).
+    also: Vec<(u16, &'static str, Body)>,
+    problems: Vec<u16>,
+    schemas: Vec<(String, RefOr<Schema>)>,
+    /// Reads the `x-tenant-id` header without a token (as [`Access::PublicOrBearer`] does).
+    tenant_header: bool,
+}
+
+impl Op {
+    /// An operation answering 200 with no body until told otherwise.
+    pub(crate) fn new(summary: impl Into<String>, access: Access) -> Self {
+        Self {
+            summary: summary.into(),
+            description: None,
+            access,
+            query: Vec::new(),
+            request: None,
+            success: (200, "OK", None),
+            also: Vec::new(),
+            problems: Vec::new(),
+            schemas: Vec::new(),
+            tenant_header: false,
+        }
+    }
+
+    /// A longer explanation under the summary (Markdown).
+    pub(crate) fn describe(mut self, description: &'static str) -> Self {
+        self.description = Some(description);
+        self
+    }
+
+    /// A query parameter of type `T`.
+    pub(crate) fn query<T: PartialSchema>(
+        mut self,
+        name: &'static str,
+        required: bool,
+        description: &'static str,
+    ) -> Self {
+        self.query.push((name, T::schema(), required, description));
+        self
+    }
+
+    /// The optional `x-tenant-id` header naming the tenant acted in (a public route of a
+    /// tenant's, such as register and login); 400 when it is no tenant id.
+    pub(crate) fn tenant_header(mut self) -> Self {
+        self.tenant_header = true;
+        self.problems.push(400);
+        self
+    }
+
+    /// The `limit` and `cursor` of a paginated list.
+    pub(crate) fn paged(self) -> Self {
+        self.query::<u32>("limit", false, "Items per page, 1 to 100 (default 20).")
+            .query::<String>(
+                "cursor",
+                false,
+                "The `next_cursor` of the previous page; absent: the first page.",
+            )
+    }
+
+    /// A JSON request body of type `T`, required.
+    pub(crate) fn body<T: ToSchema>(mut self) -> Self {
+        let schema = self.refer::<T>();
+        self.request = Some((content(json(schema)), true));
+        self.problems.extend([400, 422]);
+        self
+    }
+
+    /// A JSON request body of type `T` that may be left out.
+    pub(crate) fn optional_body<T: ToSchema>(self) -> Self {
+        self.body::<T>().optional()
+    }
+
+    fn optional(mut self) -> Self {
+        if let Some((_, required)) = &mut self.request {
+            *required = false;
+        }
+        self
+    }
+
+    /// A delivery of `E` events: one CloudEvent, or a batch of them.
+    pub(crate) fn event_body<E: contracts::Event + ToSchema>(mut self) -> Self {
+        self.refer::<E>();
+        let name = format!("{}Event", E::name());
+        self.schemas.push((
+            name.clone(),
+            <contracts::Envelope<E> as PartialSchema>::schema(),
+        ));
+        <contracts::Envelope<E> as ToSchema>::schemas(&mut self.schemas);
+        let event: RefOr<Schema> = Ref::from_schema_name(name).into();
+        self.request = Some((
+            RequestBodyBuilder::new()
+                .description(Some(format!("A `{}` event (CloudEvents 1.0, structured mode), or a batch of them applied in order.", E::TYPE)))
+                .content(
+                    kit::outbox::EVENT_CONTENT_TYPE,
+                    Content::new(Some(event.clone())),
+                )
+                .content(
+                    kit::outbox::BATCH_CONTENT_TYPE,
+                    Content::new(Some(ArrayBuilder::new().items(event))),
+                ),
+            true,
+        ));
+        self.problems.push(400);
+        self
+    }
+
+    /// A request body given as a content type and schema (not JSON of a Rust type).
+    pub(crate) fn raw_body(mut self, content_type: &'static str, schema: RefOr<Schema>) -> Self {
+        self.request = Some((
+            content(Body {
+                content_type,
+                schema,
+            }),
+            true,
+        ));
+        self.problems.push(400);
+        self
+    }
+
+    /// Answers `status` with a JSON `T`.
+    pub(crate) fn answers<T: ToSchema>(mut self, status: u16, description: &'static str) -> Self {
+        let schema = self.refer::<T>();
+        self.success = (status, description, Some(json(schema)));
+        self
+    }
+
+    /// Answers 200 with a page of `T` (`items`, `next_cursor`).
+    pub(crate) fn answers_page<T: ToSchema>(mut self, description: &'static str) -> Self {
+        let items = self.refer::<T>();
+        self.success = (200, description, Some(json(page_of(items))));
+        self
+    }
+
+    /// Answers `status` with a body of `content_type` shaped as `schema`.
+    pub(crate) fn answers_raw(
+        mut self,
+        status: u16,
+        description: &'static str,
+        content_type: &'static str,
+        schema: RefOr<Schema>,
+    ) -> Self {
+        self.success = (
+            status,
+            description,
+            Some(Body {
+                content_type,
+                schema,
+            }),
+        );
+        self
+    }
+
+    /// Also answers `status` with a JSON `T`: a second success besides the main one.
+    pub(crate) fn also_answers<T: ToSchema>(
+        mut self,
+        status: u16,
+        description: &'static str,
+    ) -> Self {
+        let schema = self.refer::<T>();
+        self.also.push((status, description, json(schema)));
+        self
+    }
+
+    /// Also answers `status` with a body of `content_type` shaped as `schema`.
+    pub(crate) fn also_answers_raw(
+        mut self,
+        status: u16,
+        description: &'static str,
+        content_type: &'static str,
+        schema: RefOr<Schema>,
+    ) -> Self {
+        self.also.push((
+            status,
+            description,
+            Body {
+                content_type,
+                schema,
+            },
+        ));
+        self
+    }
+
+    /// Answers `status` with no body.
+    pub(crate) fn answers_empty(mut self, status: u16, description: &'static str) -> Self {
+        self.success = (status, description, None);
+        self
+    }
+
+    /// Problems this operation answers besides its access check's and its body's.
+    pub(crate) fn problems(mut self, statuses: &[u16]) -> Self {
+        self.problems.extend_from_slice(statuses);
+        self
+    }
+
+    /// A `$ref` to `T`'s schema, registering it (and what it refers to).
+    fn refer<T: ToSchema>(&mut self) -> RefOr<Schema> {
+        let name = T::name().into_owned();
+        self.schemas.push((name.clone(), T::schema()));
+        T::schemas(&mut self.schemas);
+        Ref::from_schema_name(name).into()
+    }
+}
+
+fn content(body: Body) -> RequestBodyBuilder {
+    RequestBodyBuilder::new().content(body.content_type, Content::new(Some(body.schema)))
+}
+
+fn json(schema: RefOr<Schema>) -> Body {
+    Body {
+        content_type: "application/json",
+        schema,
+    }
+}
+
+/// `kit::pagination::Page` of `items`.
+fn page_of(items: RefOr<Schema>) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .property("items", ArrayBuilder::new().items(items))
+        .required("items")
+        .property(
+            "next_cursor",
+            ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+                    Type::String,
+                    Type::Null,
+                ]))
+                .description(Some(
+                    "Pass as `cursor` for the next page; null on the last.",
+                )),
+        )
+        .required("next_cursor")
+        .into()
+}
+
+/// An [`Op`] placed on its route: built into the document by [`crate::document`].
+pub(crate) struct Described {
+    tag: &'static str,
+    method: Method,
+    path: String,
+    operation_id: String,
+    op: Op,
+}
+
+/// Each route of `routes` described by `describe`, under `tag`.
+pub(crate) fn from_table<E: Copy + std::fmt::Debug>(
+    tag: &'static str,
+    routes: &[Route<E>],
+    describe: impl Fn(E) -> Op,
+) -> Vec<Described> {
+    routes
+        .iter()
+        .map(|route| Described {
+            tag,
+            method: route.method.clone(),
+            path: route.pattern.to_owned(),
+            operation_id: operation_id(tag, &format!("{:?}", route.endpoint)),
+            op: describe(route.endpoint),
+        })
+        .collect()
+}
+
+impl Described {
+    /// One route that is not in a route table (a component serving one path).
+    pub(crate) fn route(
+        tag: &'static str,
+        method: Method,
+        path: impl Into<String>,
+        name: &str,
+        op: Op,
+    ) -> Self {
+        Self {
+            tag,
+            method,
+            path: path.into(),
+            operation_id: operation_id(tag, name),
+            op,
+        }
+    }
+
+    /// The path, its method and the operation, its schemas added to `schemas`.
+    pub(crate) fn build(self, schemas: &mut crate::Schemas) -> (String, HttpMethod, Operation) {
+        let Described {
+            tag,
+            method,
+            path,
+            operation_id,
+            op,
+        } = self;
+        for (name, schema) in op.schemas {
+            schemas.insert(name, schema);
+        }
+        let mut operation = OperationBuilder::new()
+            .tag(tag)
+            .summary(Some(op.summary))
+            .operation_id(Some(operation_id))
+            .securities(Some(op.access.requirements()));
+        let description = [op.description.map(str::to_owned), op.access.note()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        if !description.is_empty() {
+            operation = operation.description(Some(description));
+        }
+        for name in captures(&path) {
+            operation = operation.parameter(
+                ParameterBuilder::new()
+                    .name(name)
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .schema(Some(String::schema())),
+            );
+        }
+        for (name, schema, required, description) in op.query {
+            operation = operation.parameter(
+                ParameterBuilder::new()
+                    .name(name)
+                    .parameter_in(ParameterIn::Query)
+                    .required(if required {
+                        Required::True
+                    } else {
+                        Required::False
+                    })
+                    .description(Some(description))
+                    .schema(Some(schema)),
+            );
+        }
+        if op.access == Access::PublicOrBearer || op.tenant_header {
+            operation = operation.parameter(
+                ParameterBuilder::new()
+                    .name("x-tenant-id")
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::False)
+                    .description(Some("The tenant read without a token (default `default`)."))
+                    .schema(Some(String::schema())),
+            );
+        }
+        if let Some((body, required)) = op.request {
+            let required = if required {
+                Required::True
+            } else {
+                Required::False
+            };
+            operation = operation.request_body(Some(body.required(Some(required)).build()));
+        }
+        let (status, description, body) = op.success;
+        let mut success = ResponseBuilder::new().description(description);
+        if let Some(body) = body {
+            success = success.content(body.content_type, Content::new(Some(body.schema)));
+        }
+        operation = operation.response(status.to_string(), success.build());
+        for (status, description, body) in op.also {
+            let success = ResponseBuilder::new()
+                .description(description)
+                .content(body.content_type, Content::new(Some(body.schema)));
+            operation = operation.response(status.to_string(), success.build());
+        }
+        let mut problems: Vec<u16> = op.access.problems().to_vec();
+        problems.extend(op.problems);
+        problems.sort_unstable();
+        problems.dedup();
+        for status in problems {
+            operation = operation.response(status.to_string(), problem(reason(status)));
+        }
+        // Every operation may also answer 405, 413, 429, 500 or 503 (a store down).
+        operation = operation.response("default", problem("A problem (RFC 9457)."));
+        (path, http_method(&method), operation.build())
+    }
+}
+
+fn problem(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            kit::problem::CONTENT_TYPE,
+            Content::new(Some(Ref::from_schema_name(
+                <kit::Problem as ToSchema>::name(),
+            ))),
+        )
+        .build()
+}
+
+fn reason(status: u16) -> &'static str {
+    http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|status| status.canonical_reason())
+        .unwrap_or("Error")
+}
+
+fn http_method(method: &Method) -> HttpMethod {
+    match *method {
+        Method::GET => HttpMethod::Get,
+        Method::POST => HttpMethod::Post,
+        Method::PUT => HttpMethod::Put,
+        Method::PATCH => HttpMethod::Patch,
+        Method::DELETE => HttpMethod::Delete,
+        Method::HEAD => HttpMethod::Head,
+        Method::OPTIONS => HttpMethod::Options,
+        _ => HttpMethod::Trace,
+    }
+}
+
+/// The `{name}` captures of a route pattern.
+fn captures(pattern: &str) -> impl Iterator<Item = &str> {
+    pattern
+        .split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+}
+
+/// `catalog` and `ListProducts` → `catalog.listProducts`.
+fn operation_id(tag: &str, endpoint: &str) -> String {
+    let mut chars = endpoint.chars();
+    let first = chars.next().map(|c| c.to_ascii_lowercase());
+    format!(
+        "{tag}.{}{}",
+        first.into_iter().collect::<String>(),
+        chars.as_str()
+    )
+}
