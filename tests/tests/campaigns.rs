@@ -65,11 +65,14 @@ fn a_campaign_at_its_minimum_orders_for_everyone_at_its_price(store: Store) {
     let shop = Shop::start(store);
     let admin = shop.admin();
     stocked_product(&admin, "GROUP-1", 1999, 10);
-    let created = admin
-        .post("/api/v1/campaigns", &campaign("GROUP-1", 3, 5, 3600))
-        .expect_json(201);
+    let reply = admin.post("/api/v1/campaigns", &campaign("GROUP-1", 3, 5, 3600));
+    let created = reply.expect_json(201);
     assert_eq!(created["status"], "active", "{created}");
     let id = text(&created, "id");
+    assert_eq!(
+        reply.header("location"),
+        Some(format!("/api/v1/campaigns/{id}").as_str())
+    );
 
     let customers: Vec<_> = (0..4).map(|_| shop.customer()).collect();
     for customer in &customers[..2] {

@@ -39,6 +39,16 @@ pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T, request_id: &s
     }
 }
 
+/// 201 with `value` as JSON and `Location` naming the created resource (`location`, a
+/// path); a location that is no header value is left out rather than failing the write.
+pub fn created<T: Serialize + ?Sized>(value: &T, location: &str, request_id: &str) -> Response {
+    let mut response = json(StatusCode::CREATED, value, request_id);
+    if let Ok(location) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
 /// A response without a body, e.g. 204 after a delete.
 pub fn empty(status: StatusCode, request_id: &str) -> Response {
     let mut response = http::Response::new(Body::default());

@@ -26,7 +26,7 @@ fn describe(endpoint: Endpoint) -> Op {
                  `campaign.created`. Times are stored in UTC.",
             )
             .body::<NewCampaign>()
-            .answers::<Campaign>(201, "Created."),
+            .answers::<Campaign>(201, "Created; `Location` names it."),
         Endpoint::Sweep => Op::new("Fail expired campaigns", Access::SweepKeyOrAdmin)
             .describe(
                 "Every active campaign of every tenant that ended below its minimum becomes \

@@ -5,7 +5,7 @@ use campaigns_domain::{CampaignSweep, JoinRequest, NewCampaign};
 use contracts::now_rfc3339;
 use http::StatusCode;
 use kit::Problem;
-use kit::http::{Response, json};
+use kit::http::{Response, created, json};
 use kit::json::Validate;
 use kit::service::Call;
 
@@ -46,7 +46,8 @@ async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
             )
             .await
             .map_err(|error| call.domain(error))?;
-            Ok(json(StatusCode::CREATED, &campaign, request_id))
+            let location = format!("/api/v1/campaigns/{}", campaign.id);
+            Ok(created(&campaign, &location, request_id))
         }
         // Any signed-in user joins for themself.
         Endpoint::Join => {

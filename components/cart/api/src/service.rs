@@ -8,8 +8,8 @@ use cart_domain::{
 };
 use contracts::clients::catalog;
 use contracts::clients::orders::{self, Placement};
-use http::{HeaderValue, StatusCode, header};
-use kit::http::{Response, empty, json};
+use http::StatusCode;
+use kit::http::{Response, created, empty, json};
 use kit::json::Validate;
 use kit::outbound::Outbound;
 use kit::service::Call;
@@ -183,12 +183,10 @@ impl Cart<'_> {
             .map_err(|cause| self.orders_unavailable(cause))?;
         match orders::read_placement(&answer) {
             Placement::Placed(order) => {
-                let mut response = json(StatusCode::CREATED, &order, request_id);
-                if let Some(id) = order["id"].as_str()
-                    && let Ok(location) = HeaderValue::from_str(&format!("/api/v1/orders/{id}"))
-                {
-                    response.headers_mut().insert(header::LOCATION, location);
-                }
+                let response = match order["id"].as_str() {
+                    Some(id) => created(&order, &format!("/api/v1/orders/{id}"), request_id),
+                    None => json(StatusCode::CREATED, &order, request_id),
+                };
                 // The order stands even if emptying fails: the lines stay, and the
                 // customer sees them and may remove them.
                 if let Err(error) = cart_domain::cart::clear(&kv, self.owner).await {

@@ -8,7 +8,7 @@ use catalog_domain::{CatalogError, NewCategory, NewProduct, ProductPatch};
 use http::{HeaderValue, StatusCode, header};
 use kit::Problem;
 use kit::auth::{Caller, tenant_from_headers};
-use kit::http::{Response, empty, json};
+use kit::http::{Response, created, empty, json};
 use kit::pagination::{Page, PageParams};
 use kit::service::Call;
 
@@ -51,12 +51,8 @@ async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
                 catalog_domain::create_product(call.db().await?, &caller.tenant, request_id, &new)
                     .await
                     .map_err(|error| call.domain(error))?;
-            let mut response = json(StatusCode::CREATED, &product, request_id);
-            if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/products/{}", product.id))
-            {
-                response.headers_mut().insert(header::LOCATION, location);
-            }
-            Ok(response)
+            let location = format!("/api/v1/products/{}", product.id);
+            Ok(created(&product, &location, request_id))
         }
         // An inactive product is 404 to readers who may not see it, like an unknown id.
         Endpoint::GetProduct => {

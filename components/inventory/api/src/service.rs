@@ -1,11 +1,11 @@
 //! The Spin handler: each endpoint's tenant, body and domain call.
 
 use crate::routes::{Endpoint, ROUTES, STOCK_KEEPERS};
-use http::{HeaderValue, StatusCode, header};
+use http::{StatusCode, header};
 use inventory_domain::{Adjustment, AvailabilityQuery, SetOnHand};
 use kit::Problem;
 use kit::auth::tenant_from_headers;
-use kit::http::{Response, json};
+use kit::http::{Response, created, json};
 use kit::pagination::PageParams;
 use kit::service::Call;
 
@@ -31,11 +31,8 @@ async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
             if !written.created {
                 return Ok(json(StatusCode::OK, &written.stock, request_id));
             }
-            let mut response = json(StatusCode::CREATED, &written.stock, request_id);
-            if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/inventory/{sku}")) {
-                response.headers_mut().insert(header::LOCATION, location);
-            }
-            Ok(response)
+            let location = format!("/api/v1/inventory/{sku}");
+            Ok(created(&written.stock, &location, request_id))
         }
         Endpoint::GetStock => {
             let stock = inventory_domain::get_stock(call.db().await?, &tenant, sku)

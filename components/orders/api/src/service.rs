@@ -2,10 +2,10 @@
 //! and the catalog's prices for checkout.
 
 use crate::routes::{Endpoint, REVIEWERS, ROUTES, order_list_query, viewer};
-use http::{HeaderValue, StatusCode, header};
+use http::StatusCode;
 use kit::Problem;
 use kit::auth::Caller;
-use kit::http::{Response, json};
+use kit::http::{Response, created, json};
 use kit::json::Validate;
 use kit::service::Call;
 use kit::spin::Spin;
@@ -76,11 +76,8 @@ async fn create_order(call: &Call, caller: &Caller) -> Result<Response, Problem>
     )
     .await
     .map_err(|error| call.domain(error))?;
-    let mut response = json(StatusCode::CREATED, &order, request_id);
-    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/orders/{}", order.id)) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(response)
+    let location = format!("/api/v1/orders/{}", order.id);
+    Ok(created(&order, &location, request_id))
 }
 
 /// Tax, shipping and the fraud thresholds from the component's variables; a bad value
