@@ -1,14 +1,14 @@
 //! The accounts context's routes: registration, login, the caller's profile, users and
 //! tenants.
 
-use crate::{Access, Described, Op, from_table};
+use crate::{Access, Described, Op, from_table, keyed};
 use accounts_api::routes::{AccessToken, Endpoint, ROUTES};
 use accounts_domain::{
     Credentials, NewTenant, PasswordChange, ProfileUpdate, Registration, RoleChange, Tenant, User,
 };
 
 pub(crate) fn operations() -> Vec<Described> {
-    from_table("accounts", ROUTES, describe)
+    keyed(from_table("accounts", ROUTES, describe))
 }
 
 fn describe(endpoint: Endpoint) -> Op {

@@ -1,7 +1,7 @@
 //! The campaigns' routes: group buying, its joins, and the sweep that fails expired
 //! campaigns.
 
-use crate::{Access, Described, Op, from_table};
+use crate::{Access, Described, Op, from_table, keyed};
 use campaigns_api::routes::{Endpoint, ROUTES};
 use campaigns_domain::{Campaign, CampaignStatus, CampaignSweep, JoinRequest, Joined, NewCampaign};
 
@@ -9,7 +9,7 @@ use campaigns_domain::{Campaign, CampaignStatus, CampaignSweep, JoinRequest, Joi
 const CREATORS: Access = Access::Roles("admin, vendor");
 
 pub(crate) fn operations() -> Vec<Described> {
-    from_table("campaigns", ROUTES, describe)
+    keyed(from_table("campaigns", ROUTES, describe))
 }
 
 fn describe(endpoint: Endpoint) -> Op {

@@ -1,13 +1,13 @@
 //! The catalog's routes.
 
-use crate::{Access, Described, Op, from_table};
+use crate::{Access, Described, Op, from_table, keyed};
 use catalog_api::routes::{Endpoint, ROUTES};
 use catalog_domain::{Category, NewCategory, NewProduct, Product, ProductPatch};
 
 const WRITERS: Access = Access::Roles("admin, vendor");
 
 pub(crate) fn operations() -> Vec<Described> {
-    from_table("catalog", ROUTES, describe)
+    keyed(from_table("catalog", ROUTES, describe))
 }
 
 fn describe(endpoint: Endpoint) -> Op {

@@ -1,6 +1,6 @@
 //! The inventory's routes.
 
-use crate::{Access, Described, Op, from_table};
+use crate::{Access, Described, Op, from_table, keyed};
 use inventory_api::routes::{Endpoint, ROUTES};
 use inventory_domain::{
     Adjustment, Availability, AvailabilityQuery, Movement, SetOnHand, StockLevel,
@@ -10,7 +10,7 @@ use inventory_domain::{
 const STOCK_KEEPERS: Access = Access::Roles("admin");
 
 pub(crate) fn operations() -> Vec<Described> {
-    from_table("inventory", ROUTES, describe)
+    keyed(from_table("inventory", ROUTES, describe))
 }
 
 fn describe(endpoint: Endpoint) -> Op {

@@ -23,7 +23,7 @@ mod shipping;
 mod site;
 
 use operation::Schemas;
-pub(crate) use operation::{Access, Described, Op, from_table};
+pub(crate) use operation::{Access, Described, Op, from_table, keyed};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{

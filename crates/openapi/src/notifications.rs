@@ -1,11 +1,11 @@
 //! The notifications context's route: the caller's own messages.
 
-use crate::{Access, Described, Op, from_table};
+use crate::{Access, Described, Op, from_table, keyed};
 use notifications_api::routes::{Endpoint, ROUTES};
 use notifications_domain::Notification;
 
 pub(crate) fn operations() -> Vec<Described> {
-    from_table("notifications", ROUTES, describe)
+    keyed(from_table("notifications", ROUTES, describe))
 }
 
 fn describe(endpoint: Endpoint) -> Op {

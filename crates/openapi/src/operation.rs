@@ -132,6 +132,8 @@ pub(crate) struct Op {
     schemas: Vec<(String, RefOr<Schema>)>,
     /// Reads the `x-tenant-id` header without a token (as [`Access::PublicOrBearer`] does).
     tenant_header: bool,
+    /// Takes an `Idempotency-Key` (see [`keyed`]).
+    idempotency_key: bool,
 }
 
 impl Op {
@@ -148,6 +150,7 @@ impl Op {
             problems: Vec::new(),
             schemas: Vec::new(),
             tenant_header: false,
+            idempotency_key: false,
         }
     }
 
@@ -370,6 +373,18 @@ pub(crate) struct Described {
     op: Op,
 }
 
+/// The routes of a component whose edge keeps idempotency records (a context with a
+/// store): each POST takes an `Idempotency-Key`.
+pub(crate) fn keyed(described: Vec<Described>) -> Vec<Described> {
+    described
+        .into_iter()
+        .map(|mut route| {
+            route.op.idempotency_key = route.method == Method::POST;
+            route
+        })
+        .collect()
+}
+
 /// Each route of `routes` described by `describe`, under `tag`.
 pub(crate) fn from_table<E: Copy + std::fmt::Debug>(
     tag: &'static str,
@@ -413,7 +428,7 @@ impl Described {
             method,
             path,
             operation_id,
-            op,
+            mut op,
         } = self;
         for (name, schema) in op.schemas {
             schemas.insert(name, schema);
@@ -463,6 +478,27 @@ impl Described {
                     .description(Some("The tenant read without a token (default `default`)."))
                     .schema(Some(String::schema())),
             );
+        }
+        if op.idempotency_key {
+            operation = operation.parameter(
+                ParameterBuilder::new()
+                    .name(kit::edge::KEY_HEADER)
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::False)
+                    .description(Some(
+                        "A retry with the same key (1 to 255 visible ASCII characters) gets \
+                         the first answer again instead of a second write; 409 while the \
+                         first is in progress, 422 when the key came with another request.",
+                    ))
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .min_length(Some(1))
+                            .max_length(Some(255))
+                            .pattern(Some("^[!-~]+$")),
+                    )),
+            );
+            op.problems.extend([400, 409, 422]);
         }
         if let Some((body, required)) = op.request {
             let required = if required {

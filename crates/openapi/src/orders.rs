@@ -1,6 +1,6 @@
 //! The orders' routes.
 
-use crate::{Access, Described, Op, from_table};
+use crate::{Access, Described, Op, from_table, keyed};
 use orders_api::routes::{Endpoint, ROUTES};
 use orders_domain::{ApproveRequest, CancelRequest, NewOrder, Order, Status};
 
@@ -8,7 +8,7 @@ use orders_domain::{ApproveRequest, CancelRequest, NewOrder, Order, Status};
 const REVIEWERS: Access = Access::Roles("admin");
 
 pub(crate) fn operations() -> Vec<Described> {
-    from_table("orders", ROUTES, describe)
+    keyed(from_table("orders", ROUTES, describe))
 }
 
 fn describe(endpoint: Endpoint) -> Op {

@@ -1,6 +1,6 @@
 //! The payments' routes.
 
-use crate::{Access, Described, Op, from_table};
+use crate::{Access, Described, Op, from_table, keyed};
 use payments_api::routes::{Endpoint, ROUTES};
 use payments_domain::{Payment, RefundBody, WebhookReceipt};
 use utoipa::openapi::RefOr;
@@ -10,7 +10,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 const ADMINS: Access = Access::Roles("admin");
 
 pub(crate) fn operations() -> Vec<Described> {
-    from_table("payments", ROUTES, describe)
+    keyed(from_table("payments", ROUTES, describe))
 }
 
 fn describe(endpoint: Endpoint) -> Op {

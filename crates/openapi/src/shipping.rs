@@ -1,7 +1,7 @@
 //! The shipping routes: shipments, their labels and status changes for admins, and the
 //! public tracking view.
 
-use crate::{Access, Described, Op, from_table};
+use crate::{Access, Described, Op, from_table, keyed};
 use shipping_api::routes::{Endpoint, ROUTES};
 use shipping_domain::{Shipment, StatusChange, Tracking};
 use utoipa::PartialSchema;
@@ -10,7 +10,7 @@ use utoipa::PartialSchema;
 const MANAGERS: Access = Access::Roles("admin");
 
 pub(crate) fn operations() -> Vec<Described> {
-    from_table("shipping", ROUTES, describe)
+    keyed(from_table("shipping", ROUTES, describe))
 }
 
 fn describe(endpoint: Endpoint) -> Op {
