@@ -107,6 +107,20 @@ fn wrong_types_and_missing_fields_are_422_naming_the_field(shop: &Shop) {
         "password",
     );
     assert_field_error(
+        &visitor.post(
+            "/api/v1/auth/login",
+            &json!({ "email": " ", "password": "whatever-password" }),
+        ),
+        "email",
+    );
+    assert_field_error(
+        &visitor.post(
+            "/api/v1/auth/login",
+            &json!({ "email": "a@shop.test", "password": "" }),
+        ),
+        "password",
+    );
+    assert_field_error(
         &customer.post(
             "/api/v1/users/me/password",
             &json!({ "current_password": "correct horse battery" }),

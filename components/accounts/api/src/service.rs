@@ -8,6 +8,7 @@ use http::{HeaderValue, StatusCode, header};
 use kit::Problem;
 use kit::auth::{tenant_from_headers, unix_now};
 use kit::http::{Response, empty, json};
+use kit::json::Validate;
 use kit::outbox::now_ms;
 use kit::service::Call;
 use kit::spin::{Spin, authorize_operator, jwt_key, variable};
@@ -95,6 +96,8 @@ async fn login(call: &Call) -> Result<Response, Problem> {
     let request_id = call.request_id();
     let tenant = open_tenant(call).await?;
     let credentials: Credentials = call.json()?;
+    // A blank email or password is the request's fault, not a failed attempt to throttle.
+    credentials.validate().map_err(Problem::validation)?;
     let key = jwt_key().await?;
     let client = kit::edge::client_ip(call.headers());
     let db = call.db().await?;
