@@ -17,11 +17,17 @@ use utoipa::{PartialSchema, ToSchema};
 #[derive(Default)]
 pub(crate) struct Schemas(BTreeMap<String, RefOr<Schema>>);
 
+/// `T`'s schema under `name`, and the schemas it refers to, into `found`.
+fn collect<T: ToSchema>(name: String, found: &mut Vec<(String, RefOr<Schema>)>) {
+    found.push((name, T::schema()));
+    T::schemas(found);
+}
+
 impl Schemas {
     /// Registers `T`'s schema and those it refers to.
     pub(crate) fn add<T: ToSchema>(&mut self) {
-        let mut found = vec![(T::name().into_owned(), T::schema())];
-        T::schemas(&mut found);
+        let mut found = Vec::new();
+        collect::<T>(T::name().into_owned(), &mut found);
         for (name, schema) in found {
             self.insert(name, schema);
         }
@@ -118,6 +124,15 @@ struct Body {
     schema: RefOr<Schema>,
 }
 
+impl Body {
+    fn json(schema: RefOr<Schema>) -> Self {
+        Self {
+            content_type: "application/json",
+            schema,
+        }
+    }
+}
+
 /// One route's description, built by its context's `describe`.
 pub(crate) struct Op {
     summary: String,
@@ -125,9 +140,9 @@ pub(crate) struct Op {
     access: Access,
     query: Vec<(&'static str, RefOr<Schema>, bool, &'static str)>,
     request: Option<(RequestBodyBuilder, bool)>,
-    success: (u16, &'static str, Option<Body>),
-    /// Further successes (say a 201 beside the 200).
-    also: Vec<(u16, &'static str, Body)>,
+    /// The successes: the main one first (set by `answers*`), then any further one
+    /// (`also_answers*`, say a 201 beside the 200).
+    successes: Vec<(u16, &'static str, Option<Body>)>,
     problems: Vec<u16>,
     schemas: Vec<(String, RefOr<Schema>)>,
     /// Reads the `x-tenant-id` header without a token (as [`Access::PublicOrBearer`] does).
@@ -145,8 +160,7 @@ impl Op {
             access,
             query: Vec::new(),
             request: None,
-            success: (200, "OK", None),
-            also: Vec::new(),
+            successes: vec![(200, "OK", None)],
             problems: Vec::new(),
             schemas: Vec::new(),
             tenant_header: false,
@@ -192,7 +206,7 @@ impl Op {
     /// A JSON request body of type `T`, required.
     pub(crate) fn body<T: ToSchema>(mut self) -> Self {
         let schema = self.refer::<T>();
-        self.request = Some((content(json(schema)), true));
+        self.request = Some((content(Body::json(schema)), true));
         self.problems.extend([400, 422]);
         self
     }
@@ -211,14 +225,9 @@ impl Op {
 
     /// A delivery of `E` events: one CloudEvent, or a batch of them.
     pub(crate) fn event_body<E: contracts::Event + ToSchema>(mut self) -> Self {
+        // The envelope refers to its data's schema without registering it.
         self.refer::<E>();
-        let name = format!("{}Event", E::name());
-        self.schemas.push((
-            name.clone(),
-            <contracts::Envelope<E> as PartialSchema>::schema(),
-        ));
-        <contracts::Envelope<E> as ToSchema>::schemas(&mut self.schemas);
-        let event: RefOr<Schema> = Ref::from_schema_name(name).into();
+        let event = self.refer_as::<contracts::Envelope<E>>(format!("{}Event", E::name()));
         self.request = Some((
             RequestBodyBuilder::new()
                 .description(Some(format!("A `{}` event (CloudEvents 1.0, structured mode), or a batch of them applied in order.", E::TYPE)))
@@ -252,14 +261,15 @@ impl Op {
     /// Answers `status` with a JSON `T`.
     pub(crate) fn answers<T: ToSchema>(mut self, status: u16, description: &'static str) -> Self {
         let schema = self.refer::<T>();
-        self.success = (status, description, Some(json(schema)));
+        self.successes[0] = (status, description, Some(Body::json(schema)));
         self
     }
 
-    /// Answers 200 with a page of `T` (`items`, `next_cursor`).
+    /// Answers 200 with a page of `T` (`kit::pagination::Page`).
     pub(crate) fn answers_page<T: ToSchema>(mut self, description: &'static str) -> Self {
-        let items = self.refer::<T>();
-        self.success = (200, description, Some(json(page_of(items))));
+        self.refer::<T>();
+        let page = <kit::pagination::Page<T> as PartialSchema>::schema();
+        self.successes[0] = (200, description, Some(Body::json(page)));
         self
     }
 
@@ -271,14 +281,17 @@ impl Op {
         content_type: &'static str,
         schema: RefOr<Schema>,
     ) -> Self {
-        self.success = (
-            status,
-            description,
-            Some(Body {
-                content_type,
-                schema,
-            }),
-        );
+        let body = Body {
+            content_type,
+            schema,
+        };
+        self.successes[0] = (status, description, Some(body));
+        self
+    }
+
+    /// Answers `status` with no body.
+    pub(crate) fn answers_empty(mut self, status: u16, description: &'static str) -> Self {
+        self.successes[0] = (status, description, None);
         self
     }
 
@@ -289,7 +302,8 @@ impl Op {
         description: &'static str,
     ) -> Self {
         let schema = self.refer::<T>();
-        self.also.push((status, description, json(schema)));
+        self.successes
+            .push((status, description, Some(Body::json(schema))));
         self
     }
 
@@ -301,20 +315,11 @@ impl Op {
         content_type: &'static str,
         schema: RefOr<Schema>,
     ) -> Self {
-        self.also.push((
-            status,
-            description,
-            Body {
-                content_type,
-                schema,
-            },
-        ));
-        self
-    }
-
-    /// Answers `status` with no body.
-    pub(crate) fn answers_empty(mut self, status: u16, description: &'static str) -> Self {
-        self.success = (status, description, None);
+        let body = Body {
+            content_type,
+            schema,
+        };
+        self.successes.push((status, description, Some(body)));
         self
     }
 
@@ -326,42 +331,19 @@ impl Op {
 
     /// A `$ref` to `T`'s schema, registering it (and what it refers to).
     fn refer<T: ToSchema>(&mut self) -> RefOr<Schema> {
-        let name = T::name().into_owned();
-        self.schemas.push((name.clone(), T::schema()));
-        T::schemas(&mut self.schemas);
+        self.refer_as::<T>(T::name().into_owned())
+    }
+
+    /// [`Op::refer`] under `name` (a generic type's instance, which `T::name` does not
+    /// tell apart from the others).
+    fn refer_as<T: ToSchema>(&mut self, name: String) -> RefOr<Schema> {
+        collect::<T>(name.clone(), &mut self.schemas);
         Ref::from_schema_name(name).into()
     }
 }
 
 fn content(body: Body) -> RequestBodyBuilder {
     RequestBodyBuilder::new().content(body.content_type, Content::new(Some(body.schema)))
-}
-
-fn json(schema: RefOr<Schema>) -> Body {
-    Body {
-        content_type: "application/json",
-        schema,
-    }
-}
-
-/// `kit::pagination::Page` of `items`.
-fn page_of(items: RefOr<Schema>) -> RefOr<Schema> {
-    ObjectBuilder::new()
-        .property("items", ArrayBuilder::new().items(items))
-        .required("items")
-        .property(
-            "next_cursor",
-            ObjectBuilder::new()
-                .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
-                    Type::String,
-                    Type::Null,
-                ]))
-                .description(Some(
-                    "Pass as `cursor` for the next page; null on the last.",
-                )),
-        )
-        .required("next_cursor")
-        .into()
 }
 
 /// An [`Op`] placed on its route: built into the document by [`crate::document`].
@@ -508,16 +490,11 @@ impl Described {
             };
             operation = operation.request_body(Some(body.required(Some(required)).build()));
         }
-        let (status, description, body) = op.success;
-        let mut success = ResponseBuilder::new().description(description);
-        if let Some(body) = body {
-            success = success.content(body.content_type, Content::new(Some(body.schema)));
-        }
-        operation = operation.response(status.to_string(), success.build());
-        for (status, description, body) in op.also {
-            let success = ResponseBuilder::new()
-                .description(description)
-                .content(body.content_type, Content::new(Some(body.schema)));
+        for (status, description, body) in op.successes {
+            let mut success = ResponseBuilder::new().description(description);
+            if let Some(body) = body {
+                success = success.content(body.content_type, Content::new(Some(body.schema)));
+            }
             operation = operation.response(status.to_string(), success.build());
         }
         let mut problems: Vec<u16> = op.access.problems().to_vec();
