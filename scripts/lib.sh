@@ -38,6 +38,19 @@ ensure_web_assets() {
   fi
 }
 
+# What the browser tests run: Debian's Chromium (scripts/services installs it when absent)
+# and Playwright's driver library from npm (tests/browser/package-lock.json), which
+# downloads no browser of its own.
+ensure_browser_tests() {
+  "$ROOT/scripts/services" chromium
+  local dir="$ROOT/tests/browser"
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] \
+    || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    log "installing the browser tests' driver (npm ci in tests/browser/)"
+    (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 # Schemathesis (PyPI), which the acceptance suite's schema test runs against the app's
 # /openapi.json, in a virtualenv under target/ (its version pinned here).
 SCHEMATHESIS_VERSION=4.32.5

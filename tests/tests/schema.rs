@@ -38,6 +38,8 @@ fn fuzz(store: Store) {
         "source scripts/lib.sh && ensure_schemathesis",
     );
     let output = std::process::Command::new(schemathesis)
+        // Its cache of found failures (`.schemathesis/`) goes with the run's files.
+        .current_dir(config.path())
         .arg("--no-color")
         .arg("--config-file")
         .arg(&config_file)

@@ -13,6 +13,7 @@ mod campaigns;
 mod cart;
 mod catalog;
 mod events;
+mod examples;
 mod inventory;
 mod notifications;
 mod operation;

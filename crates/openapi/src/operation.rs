@@ -13,6 +13,8 @@ use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::{Content, Ref, RefOr, Required};
 use utoipa::{PartialSchema, ToSchema};
 
+use crate::examples::Example;
+
 /// The schemas of `#/components/schemas`, by name.
 #[derive(Default)]
 pub(crate) struct Schemas(BTreeMap<String, RefOr<Schema>>);
@@ -204,15 +206,23 @@ impl Op {
     }
 
     /// A JSON request body of type `T`, required.
-    pub(crate) fn body<T: ToSchema>(mut self) -> Self {
-        let schema = self.refer::<T>();
-        self.request = Some((content(Body::json(schema)), true));
+    pub(crate) fn body<T: Example>(mut self) -> Self {
+        let example = T::example();
+        if let Err(error) = serde_json::from_value::<T>(example.clone()) {
+            panic!("the example of {} is not one: {error}", T::name());
+        }
+        let mut json = Content::new(Some(self.refer::<T>()));
+        json.example = Some(example);
+        self.request = Some((
+            RequestBodyBuilder::new().content("application/json", json),
+            true,
+        ));
         self.problems.extend([400, 422]);
         self
     }
 
     /// A JSON request body of type `T` that may be left out.
-    pub(crate) fn optional_body<T: ToSchema>(self) -> Self {
+    pub(crate) fn optional_body<T: Example>(self) -> Self {
         self.body::<T>().optional()
     }
 
@@ -502,24 +512,33 @@ impl Described {
         problems.sort_unstable();
         problems.dedup();
         for status in problems {
-            operation = operation.response(status.to_string(), problem(reason(status)));
+            let example = (status == 422).then(validation_example);
+            operation = operation.response(status.to_string(), problem(reason(status), example));
         }
         // Every operation may also answer 405, 413, 429, 500 or 503 (a store down).
-        operation = operation.response("default", problem("A problem (RFC 9457)."));
+        operation = operation.response("default", problem("A problem (RFC 9457).", None));
         (path, http_method(&method), operation.build())
     }
 }
 
-fn problem(description: &str) -> utoipa::openapi::Response {
+fn problem(description: &str, example: Option<serde_json::Value>) -> utoipa::openapi::Response {
+    let mut content = Content::new(Some(Ref::from_schema_name(
+        <kit::Problem as ToSchema>::name(),
+    )));
+    content.example = example;
     ResponseBuilder::new()
         .description(description)
-        .content(
-            kit::problem::CONTENT_TYPE,
-            Content::new(Some(Ref::from_schema_name(
-                <kit::Problem as ToSchema>::name(),
-            ))),
-        )
+        .content(kit::problem::CONTENT_TYPE, content)
         .build()
+}
+
+/// A 422 as the app writes one (kit's own constructor, so the example cannot drift).
+fn validation_example() -> serde_json::Value {
+    let problem = kit::Problem::validation(vec![kit::FieldError::new(
+        "shipping_address.city",
+        "must not be empty",
+    )]);
+    serde_json::to_value(problem).expect("a problem serializes")
 }
 
 fn reason(status: u16) -> &'static str {

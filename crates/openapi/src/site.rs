@@ -1,4 +1,4 @@
-//! The pages' routes: this document and its reference page.
+//! The pages' routes: the storefront, the admin, this document and its reference page.
 
 use crate::{Access, Described, Op, from_table};
 use site_pages::routes::{Endpoint, ROUTES};
@@ -25,6 +25,21 @@ fn describe(endpoint: Endpoint) -> Op {
         ),
         Endpoint::ReferenceAsset => Op::new("A file of the reference page", Access::Public)
             .answers_raw(200, "Its script, styles or icon.", "*/*", String::schema())
+            .problems(&[404]),
+        Endpoint::Storefront => Op::new("The storefront", Access::Public).answers_raw(
+            200,
+            "An HTML page: the shop, its pages in the URL's fragment.",
+            "text/html",
+            String::schema(),
+        ),
+        Endpoint::Admin => Op::new("The admin", Access::Public).answers_raw(
+            200,
+            "An HTML page: the admin, which signs in with an admin's or a vendor's account.",
+            "text/html",
+            String::schema(),
+        ),
+        Endpoint::Asset => Op::new("A file of the storefront or the admin", Access::Public)
+            .answers_raw(200, "Its script, styles or image.", "*/*", String::schema())
             .problems(&[404]),
     }
 }

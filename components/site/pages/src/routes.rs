@@ -11,17 +11,33 @@ pub enum Endpoint {
     ReferencePage,
     /// A file of the reference page (its script and styles).
     ReferenceAsset,
+    /// The storefront's page.
+    Storefront,
+    /// The admin's page.
+    Admin,
+    /// A file of the storefront or the admin (`web/assets/`).
+    Asset,
 }
 
 pub const ROUTES: &[Route<Endpoint>] = &[
     Route::new(Method::GET, "/openapi.json", Endpoint::Document),
     Route::new(Method::GET, "/docs", Endpoint::ReferencePage),
     Route::new(Method::GET, "/docs/{file}", Endpoint::ReferenceAsset),
+    Route::new(Method::GET, "/", Endpoint::Storefront),
+    Route::new(Method::GET, "/admin", Endpoint::Admin),
+    Route::new(Method::GET, "/assets/{file}", Endpoint::Asset),
 ];
 
-/// What the pages may load: only the app's own scripts (no inline script), styles and
-/// images; inline styles are allowed because Swagger UI sets some on its elements.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+/// What the storefront and the admin may load: only the app's own scripts (no inline
+/// script) and styles, product images from the app or any HTTPS origin (`image_url` is
+/// the catalog's to choose), and calls to the app alone.
+pub const PAGES_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' https: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+     frame-ancestors 'none'";
+
+/// What the reference page may load: as the pages, but inline styles are allowed because
+/// Swagger UI sets some on its elements.
+pub const REFERENCE_POLICY: &str = "default-src 'none'; script-src 'self'; \
      style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
      font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
@@ -29,12 +45,13 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 /// revalidates with the edge's `ETag` (a 304 costs no body).
 pub const CACHE_CONTROL: &str = "public, no-cache";
 
-/// The content type of a reference page file by its extension; `None`: not one we serve.
+/// The content type of a page's file by its extension; `None`: not one we serve.
 pub fn content_type(file: &str) -> Option<&'static str> {
     match file.rsplit_once('.')?.1 {
         "js" => Some("text/javascript; charset=utf-8"),
         "css" => Some("text/css; charset=utf-8"),
         "png" => Some("image/png"),
+        "svg" => Some("image/svg+xml"),
         _ => None,
     }
 }
@@ -51,6 +68,9 @@ mod tests {
             ("/docs", Endpoint::ReferencePage),
             ("/docs/", Endpoint::ReferencePage),
             ("/docs/init.js", Endpoint::ReferenceAsset),
+            ("/", Endpoint::Storefront),
+            ("/admin", Endpoint::Admin),
+            ("/assets/shop.js", Endpoint::Asset),
         ] {
             assert_eq!(
                 find(ROUTES, &Method::GET, path).unwrap().0,
@@ -70,11 +90,13 @@ mod tests {
     }
 
     #[test]
-    fn the_policy_forbids_inline_scripts() {
-        let scripts = CONTENT_SECURITY_POLICY
-            .split(';')
-            .find(|directive| directive.trim().starts_with("script-src"))
-            .unwrap();
-        assert_eq!(scripts.trim(), "script-src 'self'");
+    fn the_policies_forbid_inline_scripts() {
+        for policy in [PAGES_POLICY, REFERENCE_POLICY] {
+            let scripts = policy
+                .split(';')
+                .find(|directive| directive.trim().starts_with("script-src"))
+                .unwrap();
+            assert_eq!(scripts.trim(), "script-src 'self'");
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! The Spin handler: each page from the bytes built into the component.
 
-use crate::routes::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, Endpoint, ROUTES, content_type};
+use crate::routes::{
+    CACHE_CONTROL, Endpoint, PAGES_POLICY, REFERENCE_POLICY, ROUTES, content_type,
+};
 use http::{HeaderValue, StatusCode, header};
 use kit::Problem;
 use kit::http::{Response, with_body};
@@ -10,6 +12,8 @@ kit::api_component!(stateless "site", ROUTES, serve);
 
 const DOCUMENT: &str = include_str!("../../../../web/openapi.json");
 const REFERENCE_PAGE: &str = include_str!("../../../../web/docs/index.html");
+const STOREFRONT: &str = include_str!("../../../../web/shop/index.html");
+const ADMIN: &str = include_str!("../../../../web/admin/index.html");
 
 /// The reference page's files: ours, then Swagger UI's from `web/node_modules`.
 const REFERENCE_FILES: &[(&str, &[u8])] = &[
@@ -28,32 +32,35 @@ const REFERENCE_FILES: &[(&str, &[u8])] = &[
     ),
 ];
 
+// `ASSETS`: the storefront's and the admin's files, listed by build.rs.
+include!(concat!(env!("OUT_DIR"), "/assets.rs"));
+
 async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
     let request_id = call.request_id();
+    let page = |html: &'static str, policy: &'static str| {
+        let mut page = with_body(StatusCode::OK, "text/html; charset=utf-8", html, request_id);
+        page.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(policy),
+        );
+        page
+    };
+    let file = |files: &[(&str, &'static [u8])], folder: &str| {
+        let name = call.capture();
+        files
+            .iter()
+            .find(|(candidate, _)| *candidate == name)
+            .and_then(|(_, bytes)| Some((*bytes, content_type(name)?)))
+            .map(|(bytes, content_type)| with_body(StatusCode::OK, content_type, bytes, request_id))
+            .ok_or_else(|| Problem::not_found(format!("no file /{folder}/{name}")))
+    };
     let mut response = match endpoint {
         Endpoint::Document => with_body(StatusCode::OK, "application/json", DOCUMENT, request_id),
-        Endpoint::ReferencePage => {
-            let mut page = with_body(
-                StatusCode::OK,
-                "text/html; charset=utf-8",
-                REFERENCE_PAGE,
-                request_id,
-            );
-            page.headers_mut().insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-            );
-            page
-        }
-        Endpoint::ReferenceAsset => {
-            let file = call.capture();
-            let (bytes, content_type) = REFERENCE_FILES
-                .iter()
-                .find(|(name, _)| *name == file)
-                .and_then(|(_, bytes)| Some((*bytes, content_type(file)?)))
-                .ok_or_else(|| Problem::not_found(format!("no file /docs/{file}")))?;
-            with_body(StatusCode::OK, content_type, bytes, request_id)
-        }
+        Endpoint::ReferencePage => page(REFERENCE_PAGE, REFERENCE_POLICY),
+        Endpoint::ReferenceAsset => file(REFERENCE_FILES, "docs")?,
+        Endpoint::Storefront => page(STOREFRONT, PAGES_POLICY),
+        Endpoint::Admin => page(ADMIN, PAGES_POLICY),
+        Endpoint::Asset => file(ASSETS, "assets")?,
     };
     response.headers_mut().insert(
         header::CACHE_CONTROL,
