@@ -69,10 +69,13 @@ pub struct User {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct Registration {
     /// Stored trimmed and lower-case: unique in the tenant ignoring case.
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// 10 to 1024 characters.
+    #[schema(min_length = 10, max_length = 1024)]
     pub password: String,
     /// 1 to 200 characters once trimmed.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
 }
 

@@ -24,6 +24,7 @@ pub struct Category {
 /// `POST /api/v1/categories`; the slug is derived from the name when absent.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewCategory {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[serde(default)]
     pub slug: Option<String>,

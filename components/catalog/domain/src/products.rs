@@ -45,19 +45,29 @@ pub struct Product {
 /// the description is empty, attributes `{}`, and the product is active.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewProduct {
+    #[schema(min_length = 1, max_length = 64)]
     pub sku: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[serde(default)]
     pub slug: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
+    /// Minor units of `currency`.
+    #[schema(minimum = 0)]
     pub price: i64,
+    /// A known ISO 4217 code such as EUR, in any case (stored upper-case).
+    #[schema(pattern = "^[A-Za-z]{3}$")]
     pub currency: String,
     #[serde(default)]
     pub category_id: Option<String>,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
     pub brand: Option<String>,
+    /// An absolute http(s) URL.
     #[serde(default)]
+    #[schema(max_length = 2048)]
     pub image_url: Option<String>,
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
@@ -98,23 +108,23 @@ impl<T: Serialize> Serialize for Patch<T> {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ProductPatch {
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 64)]
     pub sku: Patch<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
     pub name: Patch<String>,
     #[schema(value_type = Option<String>)]
     pub slug: Patch<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 10000)]
     pub description: Patch<String>,
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 0)]
     pub price: Patch<i64>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z]{3}$")]
     pub currency: Patch<String>,
     #[schema(value_type = Option<String>)]
     pub category_id: Patch<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
     pub brand: Patch<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2048)]
     pub image_url: Patch<String>,
     #[schema(value_type = Option<Object>)]
     pub attributes: Patch<Value>,

@@ -208,7 +208,10 @@ pub(crate) async fn find_stock<D: Db>(
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Adjustment {
+    /// Not 0; at most 1,000,000,000 either way.
+    #[schema(minimum = -1_000_000_000, maximum = 1_000_000_000)]
     pub delta: i64,
+    #[schema(min_length = 1, max_length = 200)]
     pub reason: String,
 }
 

@@ -23,6 +23,7 @@ const REFUND_SOURCE: &str = "/components/payments-on-payment-refund-requested";
 #[serde(deny_unknown_fields)]
 pub struct RefundBody {
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub amount: Option<i64>,
 }
 
