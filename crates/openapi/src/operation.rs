@@ -3,6 +3,7 @@
 use http::Method;
 use kit::route::Route;
 use std::collections::BTreeMap;
+use utoipa::openapi::extensions::ExtensionsBuilder;
 use utoipa::openapi::path::{
     HttpMethod, Operation, OperationBuilder, ParameterBuilder, ParameterIn,
 };
@@ -93,6 +94,16 @@ impl Access {
             Access::OperatorKey => vec![scheme(Self::OPERATOR_KEY)],
             Access::Signature => vec![scheme(Self::SIGNATURE)],
             Access::Webhook => vec![scheme(Self::WEBHOOK)],
+        }
+    }
+
+    /// The roles whose bearer token passes, where the check names them: the document's
+    /// `x-roles`, which the access matrix (tests/tests/matrix.rs) holds the app to.
+    fn roles(self) -> Option<Vec<&'static str>> {
+        match self {
+            Access::Roles(roles) => Some(roles.split(", ").collect()),
+            Access::SweepKeyOrAdmin => Some(vec!["admin"]),
+            _ => None,
         }
     }
 
@@ -430,6 +441,10 @@ impl Described {
             .summary(Some(op.summary))
             .operation_id(Some(operation_id))
             .securities(Some(op.access.requirements()));
+        if let Some(roles) = op.access.roles() {
+            operation =
+                operation.extensions(Some(ExtensionsBuilder::new().add("x-roles", roles).build()));
+        }
         let description = [op.description.map(str::to_owned), op.access.note()]
             .into_iter()
             .flatten()
