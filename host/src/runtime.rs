@@ -3,14 +3,13 @@
 
 use crate::capabilities::{
     key_value::KeyValueRuntime,
-    outbound_http::{HttpTimeouts, OutboundHttp, OutboundRules},
+    outbound_http::{HttpTimeouts, OutboundHttp, OutboundRules, ServiceChaining},
     postgres::{PostgresInstance, PostgresRuntime},
     redis::RedisInstance,
     sqlite::SqliteRuntime,
     variables::VariablesInstance,
 };
 use crate::state::InstanceState;
-use crate::trigger::http::HttpTrigger;
 use crate::{Fatal, compile};
 use fusion_host_app::allowed_hosts::AllowedHosts;
 use fusion_host_app::manifest::App;
@@ -111,22 +110,18 @@ impl AppRuntime {
         let mut components = HashMap::new();
         for id in triggered {
             let spec = &app.components[id];
-            for label in &spec.key_value_stores {
-                if !key_value.has_store(label) {
-                    return Err(Fatal::Config(format!(
-                        "{}: component.{id}.key_value_stores: no key-value store `{label}` is configured (add [key_value_store.{label}] to the runtime config)",
-                        app.manifest_path.display()
-                    )));
-                }
-            }
-            for label in &spec.sqlite_databases {
-                if !sqlite.has_database(label) {
-                    return Err(Fatal::Config(format!(
-                        "{}: component.{id}.sqlite_databases: no SQLite database `{label}` is configured (add [sqlite_database.{label}] to the runtime config)",
-                        app.manifest_path.display()
-                    )));
-                }
-            }
+            let in_manifest = |e: String| {
+                Fatal::Config(format!(
+                    "{}: component.{id}.{e}",
+                    app.manifest_path.display()
+                ))
+            };
+            key_value
+                .check_labels(&spec.key_value_stores)
+                .map_err(in_manifest)?;
+            sqlite
+                .check_labels(&spec.sqlite_databases)
+                .map_err(in_manifest)?;
             let hosts = AllowedHosts::for_component(&app, &resolver, id).map_err(Fatal::config)?;
             if !spec.source.is_file() {
                 let build = spec
@@ -188,7 +183,7 @@ impl AppRuntime {
     pub fn new_store(
         &self,
         component: &LoadedComponent,
-        chain: Option<Weak<HttpTrigger>>,
+        chain: Option<Weak<dyn ServiceChaining>>,
         self_origin: Option<SocketAddr>,
     ) -> Store<InstanceState> {
         crate::stats::count_instance(&component.id);

@@ -115,8 +115,18 @@ impl KeyValueRuntime {
         Ok(Self { stores })
     }
 
-    pub fn has_store(&self, label: &str) -> bool {
-        self.stores.contains_key(label)
+    /// Checks the stores a component names against the runtime config: Spin refuses to
+    /// start a component whose store is not configured.
+    pub fn check_labels(&self, labels: &[String]) -> Result<(), String> {
+        match labels
+            .iter()
+            .find(|label| !self.stores.contains_key(*label))
+        {
+            Some(label) => Err(format!(
+                "key_value_stores: no key-value store `{label}` is configured (add [key_value_store.{label}] to the runtime config)"
+            )),
+            None => Ok(()),
+        }
     }
 
     pub fn instance(self: &Arc<Self>, allowed: Arc<HashSet<String>>) -> KeyValueInstance {

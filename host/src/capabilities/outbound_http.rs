@@ -1,19 +1,20 @@
 //! Outbound HTTP with Spin's rules, for both guest kinds (`wasi:http@0.3` handlers of
 //! spin-sdk 6 and `wasi:http/outgoing-handler@0.2` of spin-sdk 5): `allowed_outbound_hosts`
 //! enforced, relative URLs (and `http://self.alt`) sent to the app's own listener, and
-//! `http://<component>.spin.internal` dispatched in-process to that component. Requests
-//! over the network wait at most [`HttpTimeouts`].
+//! `http://<component>.spin.internal` dispatched in-process to that component through the
+//! [`ServiceChaining`] hook the HTTP trigger installs. Requests over the network wait at
+//! most [`HttpTimeouts`].
 //!
 //! [`OutboundHttp::route`] holds the rules; the two `WasiHttpHooks` impls only carry a
 //! request to where it says.
 
-use crate::trigger::http::HttpTrigger;
 use bytes::Bytes;
 use fusion_host_app::allowed_hosts::AllowedHosts;
 use http::uri::{Authority, Scheme};
 use http_body_util::BodyExt;
 use http_body_util::combinators::UnsyncBoxBody;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use wasmtime_wasi::TrappableError;
@@ -53,11 +54,23 @@ impl OutboundRules {
     }
 }
 
+/// Serves a request sent to `http://<component>.spin.internal` without the network. The
+/// HTTP trigger installs itself as this hook in the instances it makes, as Spin's trigger
+/// installs its chaining interceptor; instances of other triggers have none, and their
+/// chained requests fail as Spin's do (`destination-not-found`).
+pub trait ServiceChaining: Send + Sync {
+    fn serve_chained(
+        self: Arc<Self>,
+        component: String,
+        request: http::Request<Body>,
+    ) -> Pin<Box<dyn Future<Output = anyhow::Result<http::Response<Body>>> + Send>>;
+}
+
 /// The `wasi:http` hooks of one instance.
 pub struct OutboundHttp {
     pub rules: OutboundRules,
-    /// The HTTP trigger, for service chaining; absent in instances of the Redis trigger.
-    pub chain: Option<Weak<HttpTrigger>>,
+    /// Service chaining; absent in instances of the Redis trigger.
+    pub chain: Option<Weak<dyn ServiceChaining>>,
     /// Where relative URLs go: the address the HTTP trigger listens on.
     pub self_origin: Option<SocketAddr>,
     pub timeouts: HttpTimeouts,
@@ -113,7 +126,7 @@ impl HttpTimeouts {
 enum Destination {
     /// In-process, to this component of the app.
     Chained {
-        trigger: Arc<HttpTrigger>,
+        hook: Arc<dyn ServiceChaining>,
         component: String,
     },
     /// Over the network (the app's own listener included).
@@ -182,13 +195,13 @@ impl OutboundHttp {
         }
         match host.strip_suffix(".spin.internal") {
             Some(component) => {
-                let trigger = self
+                let hook = self
                     .chain
                     .as_ref()
                     .and_then(Weak::upgrade)
                     .ok_or(Refusal::NoChaining)?;
                 Ok(Destination::Chained {
-                    trigger,
+                    hook,
                     component: component.to_owned(),
                 })
             }
@@ -197,14 +210,13 @@ impl OutboundHttp {
     }
 }
 
-/// Serves a chained request on the trigger; a failure is the guest's `internal-error`.
+/// Serves a chained request through the hook; a failure is the guest's `internal-error`.
 async fn chain(
-    trigger: Arc<HttpTrigger>,
+    hook: Arc<dyn ServiceChaining>,
     component: String,
     request: http::Request<Body>,
 ) -> Result<http::Response<Body>, String> {
-    trigger
-        .handle_chained(&component, request)
+    hook.serve_chained(component.clone(), request)
         .await
         .map_err(|e| {
             tracing::error!("service chaining to `{component}` failed: {e:#}");
@@ -239,8 +251,8 @@ impl WasiHttpHooks for OutboundHttp {
         });
         Box::new(async move {
             match destination.map_err(ErrorCode::from)? {
-                Destination::Chained { trigger, component } => {
-                    let response = chain(trigger, component, request)
+                Destination::Chained { hook, component } => {
+                    let response = chain(hook, component, request)
                         .await
                         .map_err(|e| ErrorCode::InternalError(Some(e)))?;
                     Ok((
@@ -278,11 +290,11 @@ impl p2::WasiHttpHooks for OutboundHttp {
         mut config: p2::types::OutgoingRequestConfig,
     ) -> p2::HttpResult<p2::types::HostFutureIncomingResponse> {
         match self.route(&mut request).map_err(P2ErrorCode::from)? {
-            Destination::Chained { trigger, component } => {
+            Destination::Chained { hook, component } => {
                 let between_bytes_timeout = config.between_bytes_timeout;
                 let request = request.map(|body| body.map_err(p2_to_p3).boxed_unsync());
                 let handle = wasmtime_wasi::runtime::spawn(async move {
-                    Ok(chain(trigger, component, request)
+                    Ok(chain(hook, component, request)
                         .await
                         .map(|response| p2::types::IncomingResponse {
                             resp: response.map(|body| body.map_err(p3_to_p2).boxed_unsync()),

@@ -116,8 +116,18 @@ impl SqliteRuntime {
         }
     }
 
-    pub fn has_database(&self, label: &str) -> bool {
-        self.databases.contains_key(label)
+    /// Checks the databases a component names against the runtime config: Spin refuses
+    /// to start a component whose database is not configured.
+    pub fn check_labels(&self, labels: &[String]) -> Result<(), String> {
+        match labels
+            .iter()
+            .find(|label| !self.databases.contains_key(*label))
+        {
+            Some(label) => Err(format!(
+                "sqlite_databases: no SQLite database `{label}` is configured (add [sqlite_database.{label}] to the runtime config)"
+            )),
+            None => Ok(()),
+        }
     }
 
     pub fn instance(self: &Arc<Self>, allowed: Arc<HashSet<String>>) -> SqliteInstance {

@@ -5,7 +5,7 @@
 //! - a `wasi:http/incoming-handler@0.2` component (spin-sdk 5) gets a fresh instance for
 //!   every request (Spin never reuses a WASIp2 instance).
 
-use crate::capabilities::outbound_http::{Body, p2_to_p3, p3_to_p2};
+use crate::capabilities::outbound_http::{Body, ServiceChaining, p2_to_p3, p3_to_p2};
 use crate::runtime::{AppRuntime, LoadedComponent};
 use crate::state::InstanceState;
 use anyhow::Context as _;
@@ -19,6 +19,7 @@ use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use wasmtime::AsContextMut;
@@ -82,7 +83,7 @@ impl HandlerState for ComponentHandler {
         Ok(StoreBundle {
             store: self.runtime.new_store(
                 &self.component,
-                Some(self.trigger.clone()),
+                Some(self.trigger.clone() as Weak<dyn ServiceChaining>),
                 Some(self.listen),
             ),
             write_profile: Box::new(|_| ()),
@@ -107,6 +108,17 @@ impl HandlerState for ComponentHandler {
 
     fn handle_worker_error(&self, error: wasmtime::Error) {
         tracing::error!("component `{}` failed: {error:?}", self.component.id);
+    }
+}
+
+/// Chained requests are served by this trigger, in-process (see [`ServiceChaining`]).
+impl ServiceChaining for HttpTrigger {
+    fn serve_chained(
+        self: Arc<Self>,
+        component: String,
+        request: Request<Body>,
+    ) -> Pin<Box<dyn Future<Output = anyhow::Result<Response<Body>>> + Send>> {
+        Box::pin(async move { self.handle_chained(&component, request).await })
     }
 }
 
@@ -230,7 +242,7 @@ impl HttpTrigger {
     }
 
     /// Serves a request a component sent to `http://<component>.spin.internal`.
-    pub async fn handle_chained(
+    async fn handle_chained(
         self: &Arc<Self>,
         component: &str,
         request: Request<Body>,
