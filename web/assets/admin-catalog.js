@@ -1,10 +1,11 @@
 // Catalog views: products (list, create, edit, deactivate, their stock), categories and
 // group-buying campaigns. Vendors may use all of them.
 
-import { badge, field, h, link, money, values, when } from "./ui.js";
+import { badge, field, h, link, money, picture, values, when } from "./ui.js";
+import { outcome } from "./forms.js";
 import {
-  action, all, amount, api, decimal, enc, facts, form, go, instant, messages, num,
-  pagedTable, problemBox, reload, th,
+  action, all, amount, api, decimal, enc, facts, form, go, instant, num, pagedTable,
+  problemBox, reload, th,
 } from "./admin-kit.js";
 
 export async function products() {
@@ -48,7 +49,7 @@ function productForm(product, categoryList) {
   return form({
     submit: editing ? "Save" : "Create product",
     class: "card",
-    run: async (element) => {
+    task: async (element) => {
       if (editing) {
         const patch = productChanges(product, element);
         if (Object.keys(patch).length === 0) return "Nothing to save: no field was changed.";
@@ -61,20 +62,22 @@ function productForm(product, categoryList) {
         go(`#/products/${enc(created.id)}`, "Product created.");
       }
     },
-  },
-  field("SKU", { name: "sku", value: product?.sku, readonly: editing, autocomplete: "off" }),
-  field("Name", { name: "name", value: product?.name }),
-  field("Description", { name: "description", type: "textarea", rows: 4, value: product?.description }),
-  h("div", { class: "row fields" },
-    field("Price", { name: "price", inputmode: "decimal", placeholder: "12.50",
-      value: product ? decimal(product.price, product.currency) : "" }),
-    field("Currency", { name: "currency", value: product?.currency ?? "EUR", maxlength: 3, size: 4 })),
-  field("Category", {
-    name: "category_id", type: "select", value: product?.category_id ?? "",
-    options: [["", "None"], ...categoryList.map((c) => [c.id, c.name])],
-  }),
-  field("Brand", { name: "brand", value: product?.brand }),
-  field("Image URL", { name: "image_url", type: "url", value: product?.image_url }));
+    fields: [
+      field("SKU", { name: "sku", value: product?.sku, readonly: editing, autocomplete: "off" }),
+      field("Name", { name: "name", value: product?.name }),
+      field("Description", { name: "description", type: "textarea", rows: 4, value: product?.description }),
+      h("div", { class: "row fields" },
+        field("Price", { name: "price", inputmode: "decimal", placeholder: "12.50",
+          value: product ? decimal(product.price, product.currency) : "" }),
+        field("Currency", { name: "currency", value: product?.currency ?? "EUR", maxlength: 3, size: 4 })),
+      field("Category", {
+        name: "category_id", type: "select", value: product?.category_id ?? "",
+        options: [["", "None"], ...categoryList.map((c) => [c.id, c.name])],
+      }),
+      field("Brand", { name: "brand", value: product?.brand }),
+      field("Image URL", { name: "image_url", type: "url", value: product?.image_url }),
+    ],
+  });
 }
 
 /** The product's stock level, or why there is none to show. */
@@ -91,7 +94,7 @@ async function stockCard(sku) {
 }
 
 function activation(product) {
-  const region = messages();
+  const region = outcome();
   const button = product.active
     ? action("Deactivate", async () => {
       await api("DELETE", `/api/v1/products/${enc(product.id)}`);
@@ -123,7 +126,7 @@ export async function product({ id }) {
       h("div", { class: "stack" }, productForm(current, categoryList), activation(current)),
       h("div", { class: "stack" },
         await stockCard(current.sku),
-        current.image_url ? h("img", { class: "product-image preview", src: current.image_url, alt: "" }) : null)),
+        current.image_url ? picture(current, { class: "preview" }) : null)),
   ];
 }
 
@@ -144,13 +147,15 @@ export async function categories() {
         form({
           submit: "Create category",
           class: "card",
-          run: async (element) => {
+          task: async (element) => {
             await api("POST", "/api/v1/categories", { body: values(element) });
             reload("Category created.");
           },
-        },
-        field("Name", { name: "name" }),
-        field("Slug", { name: "slug", placeholder: "from the name when empty" })))),
+          fields: [
+            field("Name", { name: "name" }),
+            field("Slug", { name: "slug", placeholder: "from the name when empty" }),
+          ],
+        }))),
   ];
 }
 
@@ -158,7 +163,7 @@ function campaignForm() {
   return form({
     submit: "Create campaign",
     class: "card",
-    run: async (element) => {
+    task: async (element) => {
       const body = values(element);
       body.price = amount(element, "price", body.currency);
       body.original_price = amount(element, "original_price", body.currency);
@@ -167,20 +172,22 @@ function campaignForm() {
       await api("POST", "/api/v1/campaigns", { body });
       reload("Campaign created.");
     },
-  },
-  field("Name", { name: "name" }),
-  field("SKU", { name: "sku", autocomplete: "off" }),
-  h("div", { class: "row fields" },
-    field("Price", { name: "price", inputmode: "decimal", placeholder: "9.99" }),
-    field("Original price", { name: "original_price", inputmode: "decimal", placeholder: "12.50" }),
-    field("Currency", { name: "currency", value: "EUR", maxlength: 3, size: 4 })),
-  h("div", { class: "row fields" },
-    field("Min participants", { name: "min_participants", type: "number", min: 1, step: 1 }),
-    field("Max participants", { name: "max_participants", type: "number", min: 1, step: 1 })),
-  h("div", { class: "row fields" },
-    field("Starts at", { name: "starts_at", type: "datetime-local" }),
-    field("Ends at", { name: "ends_at", type: "datetime-local" })),
-  h("p", { class: "muted" }, "Times are yours; an empty start is now."));
+    fields: [
+      field("Name", { name: "name" }),
+      field("SKU", { name: "sku", autocomplete: "off" }),
+      h("div", { class: "row fields" },
+        field("Price", { name: "price", inputmode: "decimal", placeholder: "9.99" }),
+        field("Original price", { name: "original_price", inputmode: "decimal", placeholder: "12.50" }),
+        field("Currency", { name: "currency", value: "EUR", maxlength: 3, size: 4 })),
+      h("div", { class: "row fields" },
+        field("Min participants", { name: "min_participants", type: "number", min: 1, step: 1 }),
+        field("Max participants", { name: "max_participants", type: "number", min: 1, step: 1 })),
+      h("div", { class: "row fields" },
+        field("Starts at", { name: "starts_at", type: "datetime-local" }),
+        field("Ends at", { name: "ends_at", type: "datetime-local" })),
+      h("p", { class: "muted" }, "Times are yours; an empty start is now."),
+    ],
+  });
 }
 
 export async function campaigns() {

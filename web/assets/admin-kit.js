@@ -1,9 +1,10 @@
 // What every admin view shares: the session and its API calls, navigation with a notice
-// that survives the re-render, forms and buttons that show their own failures, paged
-// tables, and a few small formatters.
+// that survives the re-render, its way of running forms, buttons and paged tables
+// (forms.js), and a few small formatters.
 
 import { ApiError, Session, call, query } from "./api.js";
-import { h, notice, showProblem, toMinor } from "./ui.js";
+import { h, showProblem, toMinor } from "./ui.js";
+import { forms, outcome } from "./forms.js";
 
 export const session = new Session("admin");
 
@@ -66,73 +67,25 @@ export function takeFlash() {
   return message;
 }
 
-/** Where a form's or a button's outcome is shown and read out. */
-export function messages() {
-  return h("div", { class: "messages", "aria-live": "polite" });
-}
-
-/** Shows a failed call; a session that ended goes back to sign in. */
-function failed(region, error, form) {
-  if (error?.sessionEnded) reload("Your session has ended: sign in again.");
-  else showProblem(region, error, form);
-}
+// Forms, buttons and "More" buttons (forms.js) as the admin runs them: a session that
+// ended goes back to sign in, and a control whose task moved on to another render stays
+// disabled until that render replaces it.
+const { form, action, more } = forms({
+  fail: (region, error, scope) => {
+    if (error?.sessionEnded) reload("Your session has ended: sign in again.");
+    else showProblem(region, error, scope);
+  },
+  arrange: (button, region) => [h("div", { class: "row" }, button), region],
+  navigations: () => navigations,
+});
+export { form, action };
 
 /** A region already showing `error` (for a view or a section that could not load). */
 export function problemBox(error) {
   if (error?.sessionEnded) throw error;
-  const region = messages();
+  const region = outcome();
   showProblem(region, error);
   return region;
-}
-
-function clearProblems(region, form) {
-  region.replaceChildren();
-  for (const message of form?.querySelectorAll(".field-error") || []) message.remove();
-  for (const input of form?.querySelectorAll("[aria-invalid]") || []) input.removeAttribute("aria-invalid");
-}
-
-/**
- * Runs `run` with `button` disabled; a string it returns is shown in `region` as a notice,
- * a failure as the problem (next to `form`'s fields). A button whose run moved on to
- * another render stays disabled: the render replaces it, and a second click meanwhile
- * would repeat the request.
- */
-async function busy(button, region, run, form) {
-  const before = navigations;
-  button.disabled = true;
-  clearProblems(region, form);
-  try {
-    const message = await run();
-    if (message) notice(region, message);
-  } catch (error) {
-    failed(region, error, form);
-  } finally {
-    if (navigations === before) button.disabled = false;
-  }
-}
-
-/** A form whose submit button runs `run(form)` once at a time (see `busy`). */
-export function form({ submit, run, class: className }, ...fields) {
-  const region = messages();
-  const button = h("button", { type: "submit" }, submit);
-  const element = h("form", { class: className, novalidate: true },
-    fields, h("div", { class: "row" }, button), region);
-  element.addEventListener("submit", (event) => {
-    // The page's CSP has form-action 'none': a form is never sent by the browser.
-    event.preventDefault();
-    if (!button.disabled) busy(button, region, () => run(element), element);
-  });
-  return element;
-}
-
-/** A button that runs `run()` once at a time (see `busy`), after `confirm` when given. */
-export function action(text, run, { region, confirm: question, class: className = "secondary" }) {
-  const button = h("button", { type: "button", class: className }, text);
-  button.addEventListener("click", () => {
-    if (question && !window.confirm(question)) return;
-    busy(button, region, run);
-  });
-  return button;
 }
 
 const PAGE = 20;
@@ -151,27 +104,17 @@ export function num(...children) {
  * The first page of `path` as a table (`row` makes each item's <tr>) and a `more` button
  * that appends the next pages; `empty` when there is nothing.
  */
-export async function pagedTable({ path, params = {}, head, row, more, empty }) {
-  const first = await api("GET", path + query({ ...params, limit: PAGE }));
+export async function pagedTable({ path, params = {}, head, row, more: text, empty }) {
+  const load = (cursor) => api("GET", path + query({ ...params, limit: PAGE, cursor }));
+  const first = await load();
   if (first.items.length === 0) return h("p", { class: "muted" }, empty);
-  const body = h("tbody", {}, first.items.map(row));
-  const region = messages();
-  let cursor = first.next_cursor;
-  const button = action(more, async () => {
-    const page = await api("GET", path + query({ ...params, limit: PAGE, cursor }));
-    const rows = page.items.map(row);
-    body.append(...rows);
-    cursor = page.next_cursor;
-    if (!cursor) {
-      button.remove();
-      // The button had the focus: give it to the first new row rather than the page.
-      rows[0]?.querySelector("a, button")?.focus();
-    }
-  }, { region });
+  const body = h("tbody");
+  const region = outcome();
+  const button = more(body, first, { text, load, draw: row, region });
   return h("div", { class: "paged" },
     h("div", { class: "table-wrap" },
       h("table", {}, h("thead", {}, h("tr", {}, head.map((cell) => (typeof cell === "string" ? th(cell) : cell)))), body)),
-    cursor ? h("div", { class: "row more" }, button) : null,
+    button ? h("div", { class: "row more" }, button) : null,
     region);
 }
 
@@ -180,13 +123,6 @@ export function facts(pairs) {
   return h("dl", { class: "facts" },
     pairs.filter(([, value]) => value !== undefined && value !== null && value !== "")
       .map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
-}
-
-/** A postal address, one part a line. */
-export function address(a) {
-  if (!a) return null;
-  const lines = [a.name, a.line1, `${a.postal_code} ${a.city}`, a.country];
-  return h("address", {}, lines.flatMap((line, i) => (i ? [h("br"), line] : [line])));
 }
 
 /** A problem shaped like the app's 422, for a field checked before sending. */

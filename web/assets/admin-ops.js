@@ -2,7 +2,8 @@
 
 import { ApiError } from "./api.js";
 import { badge, h, link, when } from "./ui.js";
-import { action, all, api, enc, messages, num, pagedTable, problemBox, reload, th } from "./admin-kit.js";
+import { outcome } from "./forms.js";
+import { action, all, api, enc, num, pagedTable, problemBox, reload, th } from "./admin-kit.js";
 
 /** GET /health answers 503 with the same shape when a check fails: both are a result. */
 async function health() {
@@ -64,7 +65,7 @@ function deadLetterRow(letter, region) {
 }
 
 export async function deadLetters() {
-  const region = messages();
+  const region = outcome();
   const table = await pagedTable({
     path: "/api/v1/admin/dead-letters",
     head: ["Topic", "Subscriber", th("Attempts", true), "Last error", "Failed at", "Event", "Action"],

@@ -2,10 +2,10 @@
 // admin's actions (approve or reject a fraud hold, cancel, refund).
 
 import { query } from "./api.js";
-import { badge, field, h, link, money, when } from "./ui.js";
+import { address, badge, field, h, link, money, when } from "./ui.js";
+import { outcome } from "./forms.js";
 import {
-  action, address, amount, api, enc, facts, form, go, messages, num, pagedTable, problemBox,
-  reload, th,
+  action, amount, api, enc, facts, form, go, num, pagedTable, problemBox, reload, th,
 } from "./admin-kit.js";
 
 const STATUSES = ["pending", "review", "reserved", "rejected", "paid", "payment_failed",
@@ -62,7 +62,7 @@ function items(order) {
 
 /** Approve/reject (a fraud hold) and cancel, each confirmed, with an optional reason. */
 function orderActions(order) {
-  const region = messages();
+  const region = outcome();
   const review = order.status === "review";
   const cancellable = CANCELLABLE.has(order.status);
   if (!review && !cancellable) return null;
@@ -92,7 +92,7 @@ function refundForm(payment) {
   return form({
     submit: "Refund",
     class: "refund",
-    run: async (element) => {
+    task: async (element) => {
       const value = amount(element, "amount", payment.currency, { optional: true });
       const question = value === undefined
         ? `Refund the rest, ${money(rest, payment.currency)}?`
@@ -103,8 +103,9 @@ function refundForm(payment) {
       reload(`Refund done: the payment is ${refunded.status.replace(/_/g, " ")}.`);
       return null;
     },
-  }, field("Refund amount", { name: "amount", id: `refund-${payment.id}`, inputmode: "decimal",
-    placeholder: `empty: the rest, ${money(rest, payment.currency)}` }));
+    fields: field("Refund amount", { name: "amount", id: `refund-${payment.id}`, inputmode: "decimal",
+      placeholder: `empty: the rest, ${money(rest, payment.currency)}` }),
+  });
 }
 
 function paymentCard(payment) {

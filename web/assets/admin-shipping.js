@@ -1,8 +1,9 @@
 // Shipment views: the list, and one shipment with its delivery log, a status change and
 // its printable label.
 
-import { badge, field, h, link, show, values, when } from "./ui.js";
-import { action, address, api, enc, facts, form, messages, pagedTable, reload } from "./admin-kit.js";
+import { address, badge, field, h, link, show, values, when } from "./ui.js";
+import { outcome } from "./forms.js";
+import { action, api, enc, facts, form, pagedTable, reload } from "./admin-kit.js";
 
 // The statuses an admin sets (a label is voided, `cancelled`, only by cancelling its
 // order), and those after which there is nothing left to set.
@@ -29,21 +30,23 @@ function statusForm(shipment) {
   return form({
     submit: "Update status",
     class: "card",
-    run: async (element) => {
+    task: async (element) => {
       await api("PATCH", `/api/v1/shipments/${enc(shipment.id)}/status`, { body: values(element) });
       reload("Shipment status updated.");
     },
-  },
-  h("h2", {}, "Update status"),
-  field("New status", { name: "status", type: "select",
-    options: NEXT.map((s) => [s, s.replace(/_/g, " ")]) }),
-  field("Location", { name: "location", maxlength: 200, placeholder: "optional" }),
-  field("Note", { name: "note", maxlength: 1000, placeholder: "optional" }));
+    fields: [
+      h("h2", {}, "Update status"),
+      field("New status", { name: "status", type: "select",
+        options: NEXT.map((s) => [s, s.replace(/_/g, " ")]) }),
+      field("Location", { name: "location", maxlength: 200, placeholder: "optional" }),
+      field("Note", { name: "note", maxlength: 1000, placeholder: "optional" }),
+    ],
+  });
 }
 
 /** "Print label": fetches the label (it needs the bearer token), shows it, prints only it. */
 function labelPrinter(shipment) {
-  const region = messages();
+  const region = outcome();
   const area = h("div", { class: "label-area" });
   const button = action("Print label", async () => {
     const response = await api("GET", `/api/v1/shipments/${enc(shipment.id)}/label`, { raw: true });

@@ -9,12 +9,13 @@ export async function stockLookup() {
     form({
       submit: "Look up",
       class: "card narrow",
-      run: async (element) => {
+      task: async (element) => {
         const sku = element.elements.sku.value.trim();
         if (!sku) throw invalid("sku", "Enter a SKU");
         go(`#/inventory/${enc(sku)}`);
       },
-    }, field("SKU", { name: "sku", autocomplete: "off" })),
+      fields: field("SKU", { name: "sku", autocomplete: "off" }),
+    }),
   ];
 }
 
@@ -32,27 +33,31 @@ function setForm(sku, current) {
   return form({
     submit: "Set on hand",
     class: "card",
-    run: async (element) => {
+    task: async (element) => {
       await api("PUT", `/api/v1/inventory/${enc(sku)}`, { body: values(element) });
       reload("Units on hand set.");
     },
-  },
-  h("h2", {}, "Count"),
-  field("On hand", { name: "on_hand", type: "number", min: 0, step: 1, value: current?.on_hand }));
+    fields: [
+      h("h2", {}, "Count"),
+      field("On hand", { name: "on_hand", type: "number", min: 0, step: 1, value: current?.on_hand }),
+    ],
+  });
 }
 
 function adjustForm(sku) {
   return form({
     submit: "Adjust",
     class: "card",
-    run: async (element) => {
+    task: async (element) => {
       await api("POST", `/api/v1/inventory/${enc(sku)}/adjust`, { body: values(element) });
       reload("Stock adjusted.");
     },
-  },
-  h("h2", {}, "Adjust"),
-  field("Delta", { name: "delta", type: "number", step: 1, placeholder: "-2 lost, 3 found" }),
-  field("Reason", { name: "reason", placeholder: "damaged in the warehouse" }));
+    fields: [
+      h("h2", {}, "Adjust"),
+      field("Delta", { name: "delta", type: "number", step: 1, placeholder: "-2 lost, 3 found" }),
+      field("Reason", { name: "reason", placeholder: "damaged in the warehouse" }),
+    ],
+  });
 }
 
 function movements(sku) {

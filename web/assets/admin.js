@@ -64,7 +64,7 @@ function signIn(message) {
   ticket += 1;
   const signInForm = form({
     submit: "Sign in",
-    run: async (element) => {
+    task: async (element) => {
       const { access_token: token } = await call("POST", "/api/v1/auth/login", { body: values(element) });
       session.token = token;
       if (!isStaff()) {
@@ -74,9 +74,11 @@ function signIn(message) {
       renderBar();
       go(location.hash.startsWith("#/") ? location.hash : "#/", "Signed in.");
     },
-  },
-  field("Email", { name: "email", type: "email", autocomplete: "username" }),
-  field("Password", { name: "password", type: "password", autocomplete: "current-password" }));
+    fields: [
+      field("Email", { name: "email", type: "email", autocomplete: "username" }),
+      field("Password", { name: "password", type: "password", autocomplete: "current-password" }),
+    ],
+  });
   show(content,
     h("h1", {}, "Admin sign in"),
     message ? h("div", { class: "notice", role: "status" }, message) : null,

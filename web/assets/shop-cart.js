@@ -1,9 +1,10 @@
 // The cart (quantities change as they are typed, lines can be removed) and checkout.
 
 import { call } from "./api.js";
-import { h, show, link, money, notice, showProblem } from "./ui.js";
+import { h, show, link, money } from "./ui.js";
+import { outcome } from "./forms.js";
 import {
-  session, form, outcome, addressFields, addressBody, signInFirst, cartChanged,
+  session, run, form, addressFields, addressBody, signInFirst, cartChanged,
 } from "./shop-kit.js";
 
 const lineName = (line) => line.name || line.sku;
@@ -72,21 +73,10 @@ function cartRow(body, box, cart, line) {
 
   // Both change the cart, then redraw it; a failure is shown next to the line's input.
   // The input turns read-only, not disabled, so focus stays where the reader put it.
-  const change = async (request, done) => {
-    box.replaceChildren();
-    quantity.readOnly = true;
-    remove.disabled = true;
-    try {
-      const updated = await request();
-      drawCart(body, box, updated);
-      if (done) notice(box, done);
-    } catch (error) {
-      showProblem(box, error, row);
-    } finally {
-      quantity.readOnly = false;
-      remove.disabled = false;
-    }
-  };
+  const change = (request, done) => run([quantity, remove], box, async () => {
+    drawCart(body, box, await request());
+    return done;
+  }, row);
   quantity.addEventListener("change", () =>
     change(() => call("PUT", skuPath(line.sku), { session, body: { quantity: Number(quantity.value) } })));
   remove.addEventListener("click", () =>

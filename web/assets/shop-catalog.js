@@ -2,22 +2,15 @@
 // product's page with its stock and the add-to-cart form.
 
 import { call, query } from "./api.js";
-import { h, link, money, field, notice } from "./ui.js";
+import { h, link, money, field, picture } from "./ui.js";
 import { session, form, pages, signInFirst, cartChanged } from "./shop-kit.js";
 
 const PAGE_SIZE = 12;
 
-/** A product's picture, or a tinted block with its initial so the grid stays even. */
-function picture(product) {
-  return product.image_url
-    ? h("img", { src: product.image_url, alt: "", class: "product-image", loading: "lazy" })
-    : h("div", { class: "product-image placeholder", "aria-hidden": "true" }, product.name.trim().charAt(0));
-}
-
 /** A product in a grid; the whole card is clickable through its name's link. */
 function productCard(product) {
   return h("li", { class: "card product-card" },
-    picture(product),
+    picture(product, { loading: "lazy" }),
     h("h2", { class: "product-name" }, link(`#/products/${encodeURIComponent(product.id)}`, product.name)),
     product.brand ? h("p", { class: "muted brand" }, product.brand) : null,
     h("p", { class: "price" }, money(product.price, product.currency)));
@@ -105,14 +98,14 @@ function addToCartForm(product) {
       type: "number", name: "quantity", min: 1, max: 1000, value: 1, inputmode: "numeric", class: "quantity",
     }),
     submit: "Add to cart",
-    task: async (element, box) => {
+    task: async (element) => {
       if (!session.claims) return signInFirst();
       const cart = await call("POST", "/api/v1/cart/items", {
         session,
         body: { sku: product.sku, quantity: Number(element.elements.quantity.value) },
       });
       cartChanged(cart.item_count);
-      notice(box, "Added to cart");
+      return "Added to cart";
     },
   });
 }
@@ -132,7 +125,7 @@ export async function product(view, { id }) {
   }
   view.show(item.name,
     h("article", { class: "product-detail" },
-      picture(item),
+      picture(item, { loading: "lazy" }),
       h("div", { class: "product-info" },
         h("h1", {}, item.name),
         item.brand ? h("p", { class: "muted brand" }, item.brand) : null,

@@ -1,10 +1,11 @@
 // What the storefront's views share: the session, a view's lifetime (so a slow answer or a
-// poll never draws over the page the reader has moved on to), forms that send nested JSON
-// and show their problems next to the fields, lists that grow a page at a time, and the
+// poll never draws over the page the reader has moved on to), its way of running forms and
+// lists that grow a page at a time (forms.js), fields sent as nested JSON, and the
 // address-and-card fields that checkout and joining a group buy both ask for.
 
 import { Session } from "./api.js";
 import { h, show, field, showProblem, link } from "./ui.js";
+import { forms, outcome } from "./forms.js";
 
 export const session = new Session("shop");
 
@@ -108,52 +109,10 @@ export function signInFirst({ replace = false } = {}) {
   else location.hash = target;
 }
 
-/** Disables `controls` while `task` runs (no double submit). */
-async function busy(controls, task) {
-  for (const control of controls) control.disabled = true;
-  try {
-    return await task();
-  } finally {
-    for (const control of controls) control.disabled = false;
-  }
-}
-
-/** A live region for a call's outcome, placed next to what the reader acted on. */
-export function outcome() {
-  return h("div", { class: "outcome", "aria-live": "polite" });
-}
-
-/** Removes the field errors a previous failed submit left on `form`. */
-function clearFieldErrors(form) {
-  for (const message of form.querySelectorAll(".field-error")) message.remove();
-  for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
-}
-
-/**
- * A form that runs `task(form, box)` on submit: its button is disabled meanwhile and a
- * failure is shown in `box` (just above the button) and next to the fields it names.
- * `novalidate`: the app's own messages, which name every bad field, are the ones shown.
- */
-export function form({ fields, submit, task, ...attributes }) {
-  const box = outcome();
-  const button = h("button", { type: "submit" }, submit);
-  const element = h("form", {
-    ...attributes,
-    novalidate: true,
-    onsubmit: async (event) => {
-      event.preventDefault();
-      if (button.disabled) return;
-      box.replaceChildren();
-      clearFieldErrors(element);
-      try {
-        await busy([button], () => task(element, box));
-      } catch (error) {
-        showProblem(box, error, element);
-      }
-    },
-  }, fields, box, button);
-  return element;
-}
+// Forms, buttons and "More" buttons (forms.js) as the storefront runs them: a form's
+// outcome shows just above its button, where the reader's eyes are.
+const { run, form, action, more } = forms({ arrange: (button, region) => [region, button] });
+export { run, form, action };
 
 /**
  * A form's fields as a nested object: "shipping_address.city" becomes
@@ -216,31 +175,9 @@ export function addressBody(form) {
   return body;
 }
 
-/**
- * Appends the first page's items (each drawn by `draw`) to `list`, and returns a button
- * that appends the next page while there is one.
- */
-export function pages(list, first, { more, load, draw }) {
-  list.append(...first.items.map(draw));
-  let cursor = first.next_cursor;
-  if (!cursor) return null;
+/** Appends `first`'s items to `list`; a "More …" button (forms.js' `more`) with its outcome below, or null. */
+export function pages(list, first, { more: text, load, draw }) {
   const box = outcome();
-  const button = h("button", { type: "button", class: "secondary" }, more);
-  button.addEventListener("click", async () => {
-    box.replaceChildren();
-    try {
-      const page = await busy([button], () => load(cursor));
-      const added = page.items.map(draw);
-      list.append(...added);
-      cursor = page.next_cursor;
-      if (!cursor) {
-        // The button goes away: keep the keyboard where the new items start.
-        button.remove();
-        added[0]?.querySelector("a")?.focus();
-      }
-    } catch (error) {
-      showProblem(box, error);
-    }
-  });
-  return h("div", { class: "more" }, button, box);
+  const button = more(list, first, { text, load, draw, region: box });
+  return button && h("div", { class: "more" }, button, box);
 }

@@ -2,8 +2,9 @@
 // notifications.
 
 import { call, query } from "./api.js";
-import { h, show, link, money, when, badge, showProblem } from "./ui.js";
-import { session, pages, outcome, signInFirst } from "./shop-kit.js";
+import { h, show, link, money, when, badge, address, showProblem } from "./ui.js";
+import { outcome } from "./forms.js";
+import { session, action, pages, signInFirst } from "./shop-kit.js";
 
 /** Statuses the saga (or the team, for review) still moves on by itself. */
 const MOVING = new Set(["pending", "reserved", "review", "paid"]);
@@ -83,11 +84,6 @@ function itemsTable(order) {
         total("Total", order.total, true))));
 }
 
-function address(a) {
-  return h("address", {},
-    [a.name, a.line1, `${a.postal_code} ${a.city}`, a.country].flatMap((line, i) => (i ? [h("br"), line] : [line])));
-}
-
 /** #/orders/:id — follows the status while the order still moves on by itself. */
 export async function order(view, { id }) {
   if (!session.claims) return signInFirst({ replace: true });
@@ -104,24 +100,14 @@ export async function order(view, { id }) {
     box,
     actions);
 
-  const cancel = h("button", { type: "button", class: "danger" }, "Cancel order");
-  cancel.addEventListener("click", async () => {
-    if (!confirm(`Cancel order ${current.order_number}?`)) return;
+  const cancel = action("Cancel order", async () => {
     // Paid (or about to be): a refund follows, so keep watching a little longer.
     const refundDue = current.status === "paid" || current.status === "reserved";
-    box.replaceChildren();
-    cancel.disabled = true;
-    try {
-      update(await call("POST", `${orderPath(id)}/cancel`, { session }));
-      state.focus(); // the button is gone now
-      // A new schedule also drops a poll answer from before the cancel.
-      follow(refundDue ? new Set([...MOVING, "cancelled"]) : MOVING, 20);
-    } catch (error) {
-      showProblem(box, error);
-    } finally {
-      cancel.disabled = false;
-    }
-  });
+    update(await call("POST", `${orderPath(id)}/cancel`, { session }));
+    state.focus(); // the button is gone now
+    // A new schedule also drops a poll answer from before the cancel.
+    follow(refundDue ? new Set([...MOVING, "cancelled"]) : MOVING, 20);
+  }, { region: box, class: "danger", confirm: `Cancel order ${current.order_number}?` });
 
   function update(next) {
     current = next;

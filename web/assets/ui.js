@@ -1,6 +1,7 @@
 // Building pages without ever parsing a string as HTML: every text the app sends goes
 // into a text node (a product named "<script>" shows as text), so nothing here uses
-// innerHTML. Also the hash router both pages use, money, dates and problem display.
+// innerHTML. Also the hash router both pages use, money, dates, addresses, product pictures
+// and problem display.
 
 /**
  * An element: `attributes` become properties or attributes (`on*` functions become
@@ -74,10 +75,7 @@ export function values(form) {
  */
 export function showProblem(container, error, form) {
   const problem = error?.problem || { detail: String(error?.message || error) };
-  if (form) {
-    for (const message of form.querySelectorAll(".field-error")) message.remove();
-    for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
-  }
+  if (form) clearFieldErrors(form);
   const unplaced = [];
   for (const fieldError of problem.errors || []) {
     const input = form?.querySelector(`[name="${CSS.escape(fieldError.field)}"]`);
@@ -97,6 +95,12 @@ export function showProblem(container, error, form) {
         ? h("ul", {}, unplaced.map((e) => h("li", {}, h("code", {}, e.field), ": ", e.message)))
         : null),
   );
+}
+
+/** Removes the field errors a previous failure left in `form` (or any element holding fields). */
+export function clearFieldErrors(form) {
+  for (const message of form.querySelectorAll(".field-error")) message.remove();
+  for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
 }
 
 /** A short confirmation in `container`, read out by screen readers. */
@@ -131,6 +135,29 @@ export function when(time) {
   if (time === undefined || time === null) return "";
   const date = new Date(time);
   return Number.isNaN(date.getTime()) ? String(time) : date.toLocaleString();
+}
+
+/** A postal address, one part a line. */
+export function address(a) {
+  if (!a) return null;
+  const lines = [a.name, a.line1, `${a.postal_code} ${a.city}`, a.country];
+  return h("address", {}, lines.flatMap((line, i) => (i ? [h("br"), line] : [line])));
+}
+
+/**
+ * A product's picture (`attributes` go to the <img>, `class` added to its box's), or a
+ * tinted block with its initial when it has none or it does not load (a dead URL, a closed
+ * network) rather than the browser's broken-image icon.
+ */
+export function picture(product, { class: className, ...attributes } = {}) {
+  const box = className ? `product-image ${className}` : "product-image";
+  const placeholder = () =>
+    h("div", { class: `${box} placeholder`, "aria-hidden": "true" }, product.name.trim().charAt(0));
+  if (!product.image_url) return placeholder();
+  return h("img", {
+    ...attributes, src: product.image_url, alt: "", class: box,
+    onerror: (event) => event.target.replaceWith(placeholder()),
+  });
 }
 
 /** A status as a badge whose class names it (for its colour). */
