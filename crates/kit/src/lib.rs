@@ -24,6 +24,7 @@ pub mod service;
 pub mod signature;
 #[cfg(target_arch = "wasm32")]
 pub mod spin;
+pub mod status;
 pub mod variables;
 
 pub use problem::{FieldError, Problem};

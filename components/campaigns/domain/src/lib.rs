@@ -26,7 +26,7 @@ pub use new_campaign::{
     MAX_NAME_CHARS, MAX_PARTICIPANTS, MAX_SKU_CHARS, NewCampaign, ValidCampaign, normalize_time,
 };
 pub use parts::PARTICIPANTS_PER_EVENT;
-pub use status::{CampaignStatus, IllegalTransition, transition};
+pub use status::CampaignStatus;
 
 use kit::db::{DbError, Migration};
 use kit::{FieldError, Problem};

@@ -12,6 +12,7 @@ use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use contracts::{Address, Envelope, OrderCancelled, OrderCreated, OrderLine, StockLine};
 use kit::db::{Db, DbError, Row, SqlValue, transaction};
 use kit::pagination::{Page, PageParams};
+use kit::status::Machine;
 use serde::{Deserialize, Serialize};
 
 /// An order as the API shows it (DESIGN §3). Money is minor units of `currency`.
@@ -1015,7 +1016,7 @@ mod tests {
 
     #[test]
     fn cancel_is_allowed_until_shipped() {
-        for status in Status::ALL {
+        for &status in Status::ALL {
             let db = database();
             let order = place(&db);
             set_status(&db, &order.id, status);
@@ -1311,7 +1312,7 @@ mod tests {
 
     #[test]
     fn only_an_order_in_review_is_approved_or_rejected() {
-        for status in Status::ALL {
+        for &status in Status::ALL {
             if status == Status::Review {
                 continue;
             }

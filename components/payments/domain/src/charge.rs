@@ -12,6 +12,7 @@ use contracts::{Envelope, InventoryReserved, PaymentFailed, PaymentSucceeded, no
 use kit::db::{Db, DbError};
 use kit::outbound::Outbound;
 use kit::outbox::{HandlerError, enqueue};
+use kit::status::Machine;
 
 const SOURCE: &str = "/components/payments-on-inventory-reserved";
 
@@ -212,7 +213,7 @@ pub(crate) async fn apply_outcome<D: Db>(
             (PaymentStatus::Pending, Some(reference), None, None)
         }
     };
-    if next != PaymentStatus::Pending && payment.status.transition(next).is_err() {
+    if next != PaymentStatus::Pending && !payment.status.can_become(next) {
         return Ok(None);
     }
     let now = now_rfc3339();

@@ -11,6 +11,7 @@ use contracts::{Envelope, OrderCancelled, PaymentRefundRequested, PaymentRefunde
 use kit::db::{Db, transaction};
 use kit::outbound::Outbound;
 use kit::outbox::{HandlerError, enqueue};
+use kit::status::Machine;
 use serde::Deserialize;
 
 const API_SOURCE: &str = "/components/payments";
@@ -43,7 +44,7 @@ fn checked_amount(payment: &Payment, requested: Option<i64>) -> Result<i64, Paym
     );
     payment
         .status
-        .transition(target)
+        .check(target)
         .map_err(PaymentError::Conflict)?;
     refund_amount(payment.amount, payment.refunded_amount, requested).map_err(invalid)
 }
@@ -155,9 +156,8 @@ pub(crate) async fn request_refund<D: Db>(
     };
     let total_refunded = row.get_i64(0)?;
     let from: PaymentStatus = row.get_str(1)?.parse().map_err(kit::db::DbError::Other)?;
-    let next = from
-        .transition(status_after_refund(payment.amount, total_refunded))
-        .map_err(PaymentError::Conflict)?;
+    let next = status_after_refund(payment.amount, total_refunded);
+    from.check(next).map_err(PaymentError::Conflict)?;
     db.execute(
         "UPDATE payments SET status = $3 WHERE tenant = $1 AND id = $2",
         &[

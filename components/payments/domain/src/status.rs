@@ -7,104 +7,37 @@
 //! ```
 //! A partially refunded payment may be partially refunded again.
 
-use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::str::FromStr;
 
-/// A payment's status: `pending` until the provider's answer is final, then `succeeded`
-/// or `failed`; refunds make a succeeded payment `partially_refunded` or `refunded`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentStatus {
-    /// Created, the provider's answer not final yet (Stripe `processing`,
-    /// `requires_action`): the webhook finishes it.
-    Pending,
-    Succeeded,
-    Failed,
-    Refunded,
-    PartiallyRefunded,
-}
-
-pub const ALL_STATUSES: [PaymentStatus; 5] = [
-    PaymentStatus::Pending,
-    PaymentStatus::Succeeded,
-    PaymentStatus::Failed,
-    PaymentStatus::Refunded,
-    PaymentStatus::PartiallyRefunded,
-];
-
-/// A change the machine does not allow (409).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IllegalTransition {
-    pub from: PaymentStatus,
-    pub to: PaymentStatus,
-}
-
-impl fmt::Display for IllegalTransition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a {} payment cannot become {}", self.from, self.to)
+kit::status_machine! {
+    /// A payment's status: `pending` until the provider's answer is final, then `succeeded`
+    /// or `failed`; refunds make a succeeded payment `partially_refunded` or `refunded`.
+    pub enum PaymentStatus: "a payment" {
+        /// Created, the provider's answer not final yet (Stripe `processing`,
+        /// `requires_action`): the webhook finishes it.
+        Pending = "pending",
+        Succeeded = "succeeded",
+        Failed = "failed",
+        Refunded = "refunded",
+        PartiallyRefunded = "partially_refunded",
+    }
+    moves {
+        Pending => Succeeded | Failed,
+        Succeeded => PartiallyRefunded | Refunded,
+        PartiallyRefunded => PartiallyRefunded | Refunded,
     }
 }
 
-impl std::error::Error for IllegalTransition {}
+/// A move the payment machine refuses (a 409).
+pub type IllegalTransition = kit::status::IllegalTransition<PaymentStatus>;
 
 impl PaymentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentStatus::Pending => "pending",
-            PaymentStatus::Succeeded => "succeeded",
-            PaymentStatus::Failed => "failed",
-            PaymentStatus::Refunded => "refunded",
-            PaymentStatus::PartiallyRefunded => "partially_refunded",
-        }
-    }
-
-    /// Whether the machine allows `self → next`.
-    pub fn can_become(self, next: PaymentStatus) -> bool {
-        use PaymentStatus::*;
-        matches!(
-            (self, next),
-            (Pending, Succeeded)
-                | (Pending, Failed)
-                | (Succeeded | PartiallyRefunded, PartiallyRefunded | Refunded)
-        )
-    }
-
-    /// `next` when the machine allows it.
-    pub fn transition(self, next: PaymentStatus) -> Result<PaymentStatus, IllegalTransition> {
-        if self.can_become(next) {
-            Ok(next)
-        } else {
-            Err(IllegalTransition {
-                from: self,
-                to: next,
-            })
-        }
-    }
-
     /// Captured money remains to refund only in these states.
     pub fn is_refundable(self) -> bool {
         matches!(
             self,
             PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded
         )
-    }
-}
-
-impl fmt::Display for PaymentStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for PaymentStatus {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ALL_STATUSES
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| format!("unknown payment status {s:?}"))
     }
 }
 
@@ -157,54 +90,30 @@ pub fn refund_amount(
 mod tests {
     use super::PaymentStatus::*;
     use super::*;
+    use kit::status::Machine;
 
     #[test]
-    fn every_transition_is_legal_or_illegal_as_drawn() {
-        let legal = [
-            (Pending, Succeeded),
-            (Pending, Failed),
-            (Succeeded, PartiallyRefunded),
-            (Succeeded, Refunded),
-            (PartiallyRefunded, PartiallyRefunded),
-            (PartiallyRefunded, Refunded),
-        ];
-        for from in ALL_STATUSES {
-            for to in ALL_STATUSES {
-                let expected = legal.contains(&(from, to));
-                assert_eq!(from.can_become(to), expected, "{from} -> {to}");
-                match from.transition(to) {
-                    Ok(next) => assert_eq!(next, to),
-                    Err(error) => {
-                        assert!(!expected);
-                        assert_eq!(error, IllegalTransition { from, to });
-                        let message = error.to_string();
-                        assert!(message.contains(from.as_str()) && message.contains(to.as_str()));
-                    }
-                }
-            }
-        }
+    fn a_payment_is_refunded_in_parts_until_nothing_is_left() {
+        assert_eq!(
+            PaymentStatus::sources_of(Refunded),
+            vec![Succeeded, PartiallyRefunded]
+        );
+        assert!(PartiallyRefunded.can_become(PartiallyRefunded));
+        assert!(Refunded.is_final() && Failed.is_final());
+        assert_eq!(
+            Refunded.check(Succeeded).unwrap_err().to_string(),
+            "a payment cannot move from refunded to succeeded"
+        );
     }
 
     #[test]
     fn refundable_states() {
-        let refundable: Vec<_> = ALL_STATUSES
-            .into_iter()
+        let refundable: Vec<_> = PaymentStatus::ALL
+            .iter()
+            .copied()
             .filter(|s| s.is_refundable())
             .collect();
         assert_eq!(refundable, [Succeeded, PartiallyRefunded]);
-    }
-
-    #[test]
-    fn statuses_print_and_parse_as_the_api_spells_them() {
-        for status in ALL_STATUSES {
-            assert_eq!(status.as_str().parse::<PaymentStatus>(), Ok(status));
-            assert_eq!(
-                serde_json::to_value(status).unwrap(),
-                serde_json::json!(status.as_str())
-            );
-        }
-        assert_eq!(PartiallyRefunded.as_str(), "partially_refunded");
-        assert!("paid".parse::<PaymentStatus>().is_err());
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub use shipments::{
     change_status_from, create_label, get_shipment, label_url, list_shipments, printable_label,
     track, update_status, void_cancelled_order,
 };
-pub use status::{IllegalTransition, ShipmentStatus, transition};
+pub use status::{IllegalTransition, ShipmentStatus};
 
 use kit::Problem;
 use kit::db::{DbError, Migration};
@@ -146,6 +146,7 @@ impl kit::DomainError for ShippingError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kit::status::Machine;
 
     #[test]
     fn the_carrier_defaults_when_unset_or_blank() {
@@ -156,7 +157,9 @@ mod tests {
 
     #[test]
     fn errors_map_to_their_statuses() {
-        let illegal = transition(ShipmentStatus::Delivered, ShipmentStatus::Failed).unwrap_err();
+        let illegal = ShipmentStatus::Delivered
+            .check(ShipmentStatus::Failed)
+            .unwrap_err();
         let problem = Problem::from(ShippingError::from(illegal));
         assert_eq!(problem.status, 409);
         assert!(problem.detail.contains("delivered") && problem.detail.contains("failed"));

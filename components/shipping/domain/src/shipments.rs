@@ -2,7 +2,7 @@
 //! log entry per move, listed for admins, shown to anyone holding the tracking number
 //! without the personal data, and printed as a plain-text label.
 
-use crate::status::{ShipmentStatus, transition};
+use crate::status::ShipmentStatus;
 use crate::tracking_number::{new_tracking_number, normalize};
 use crate::{API_SOURCE, LABEL_SOURCE, Position, ShippingError, VOID_NOTE};
 use contracts::{
@@ -14,6 +14,7 @@ use kit::db::{Db, DbError, Row, SqlValue, lock_key, transaction};
 use kit::json::{FieldErrors, Validate};
 use kit::outbox::{HandlerError, enqueue};
 use kit::pagination::{Page, PageParams};
+use kit::status::Machine;
 use serde::{Deserialize, Serialize};
 
 pub const MAX_LOCATION_CHARS: usize = 200;
@@ -527,7 +528,7 @@ pub async fn change_status_from<D: Db>(
     expected: ShipmentStatus,
     change: &StatusChange,
 ) -> Result<Shipment, ShippingError> {
-    transition(expected, change.status)?;
+    expected.check(change.status)?;
     let now = now_rfc3339();
     let rows = db
         .query(
@@ -917,7 +918,7 @@ mod tests {
             delivered.events[2].at.as_str()
         );
 
-        for status in ShipmentStatus::ALL {
+        for &status in ShipmentStatus::ALL {
             let refused = update(&db, &id, &change(status, None)).unwrap_err();
             assert!(
                 matches!(refused, ShippingError::Illegal(IllegalTransition { from, to })
