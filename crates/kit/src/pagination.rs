@@ -2,6 +2,7 @@
 //! the base64url JSON of the last item's keyset position (e.g. `(created_at, id)`),
 //! answered with `{ "items": [...], "next_cursor": ... }`.
 
+use crate::db::SqlValue;
 use crate::problem::{FieldError, Problem};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -70,6 +71,69 @@ pub fn decode_cursor<K: DeserializeOwned>(cursor: &str) -> Result<K, Problem> {
                 "is not a cursor this API returned",
             )])
         })
+}
+
+/// Where a row stands in every list of the API: `(created_at, id)`, in creation order
+/// (the id breaks ties between rows created in the same microsecond). A page's last
+/// item's position is its cursor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    pub created_at: String,
+    pub id: String,
+}
+
+impl Position {
+    pub fn of(created_at: &str, id: &str) -> Self {
+        Self {
+            created_at: created_at.to_owned(),
+            id: id.to_owned(),
+        }
+    }
+}
+
+/// Which end of a list comes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListOrder {
+    OldestFirst,
+    NewestFirst,
+}
+
+impl PageParams<Position> {
+    /// Ends a list query whose `WHERE` clause is open (its conditions bound to `params`
+    /// so far): only rows after this page's position, in `order` by `(created_at, id)`
+    /// — of `table`'s columns when the query joins others — and one more row than the
+    /// page, to learn whether another follows.
+    pub fn finish_query(
+        &self,
+        sql: &mut String,
+        params: &mut Vec<SqlValue>,
+        order: ListOrder,
+        table: Option<&str>,
+    ) {
+        let column = |name: &str| match table {
+            Some(table) => format!("{table}.{name}"),
+            None => name.to_owned(),
+        };
+        let (created_at, id) = (column("created_at"), column("id"));
+        let (after, direction) = match order {
+            ListOrder::OldestFirst => (">", ""),
+            ListOrder::NewestFirst => ("<", " DESC"),
+        };
+        if let Some(position) = &self.after {
+            params.push(position.created_at.as_str().into());
+            params.push(position.id.as_str().into());
+            let n = params.len();
+            sql.push_str(&format!(
+                " AND ({created_at}, {id}) {after} (${}, ${n})",
+                n - 1
+            ));
+        }
+        params.push(self.fetch_limit().into());
+        sql.push_str(&format!(
+            " ORDER BY {created_at}{direction}, {id}{direction} LIMIT ${}",
+            params.len()
+        ));
+    }
 }
 
 /// One page of a list.
@@ -153,6 +217,45 @@ mod tests {
         // Valid JSON of another shape is no cursor either.
         let other = encode_cursor(&42);
         assert_eq!(decode_cursor::<Key>(&other).unwrap_err().status, 422);
+    }
+
+    #[test]
+    fn a_list_query_continues_after_the_position_in_its_order() {
+        let tenant = || vec![SqlValue::from("t1")];
+        let first = PageParams::<Position> {
+            limit: 2,
+            after: None,
+        };
+        let mut sql = "SELECT id FROM orders WHERE tenant = $1".to_owned();
+        let mut params = tenant();
+        first.finish_query(&mut sql, &mut params, ListOrder::NewestFirst, None);
+        assert_eq!(
+            sql,
+            "SELECT id FROM orders WHERE tenant = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+        );
+        assert_eq!(params, [SqlValue::from("t1"), SqlValue::from(3)]);
+
+        let next = PageParams {
+            limit: 2,
+            after: Some(Position::of("2026-01-01T00:00:00Z", "o9")),
+        };
+        let mut sql = "SELECT p.id FROM products p WHERE p.tenant = $1".to_owned();
+        let mut params = tenant();
+        next.finish_query(&mut sql, &mut params, ListOrder::OldestFirst, Some("p"));
+        assert_eq!(
+            sql,
+            "SELECT p.id FROM products p WHERE p.tenant = $1 \
+             AND (p.created_at, p.id) > ($2, $3) ORDER BY p.created_at, p.id LIMIT $4"
+        );
+        assert_eq!(
+            params,
+            [
+                SqlValue::from("t1"),
+                SqlValue::from("2026-01-01T00:00:00Z"),
+                SqlValue::from("o9"),
+                SqlValue::from(3)
+            ]
+        );
     }
 
     #[test]

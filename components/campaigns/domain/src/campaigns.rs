@@ -13,7 +13,7 @@ use contracts::{
 };
 use kit::db::{Db, DbError, Row, SqlValue, transaction};
 use kit::outbox::enqueue;
-use kit::pagination::{Page, PageParams};
+use kit::pagination::{ListOrder, Page, PageParams};
 use serde::Serialize;
 
 /// A campaign as DESIGN §3 shapes it, with its creation and last change times.
@@ -184,27 +184,11 @@ pub async fn list_campaigns<D: Db>(
         params.push(status.as_str().into());
         sql.push_str(&format!(" AND status = ${}", params.len()));
     }
-    if let Some(after) = &page.after {
-        sql.push_str(&format!(
-            " AND (created_at, id) < (${}, ${})",
-            params.len() + 1,
-            params.len() + 2
-        ));
-        params.push(after.created_at.as_str().into());
-        params.push(after.id.as_str().into());
-    }
-    sql.push_str(&format!(
-        " ORDER BY created_at DESC, id DESC LIMIT ${}",
-        params.len() + 1
-    ));
-    params.push(page.fetch_limit().into());
+    page.finish_query(&mut sql, &mut params, ListOrder::NewestFirst, None);
     let rows = db.query(&sql, &params).await?;
     let campaigns = rows.iter().map(campaign).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(campaigns, page.limit, |campaign| {
-        Position {
-            created_at: campaign.created_at.clone(),
-            id: campaign.id.clone(),
-        }
+        Position::of(&campaign.created_at, &campaign.id)
     }))
 }
 

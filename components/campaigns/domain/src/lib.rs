@@ -30,7 +30,6 @@ pub use status::CampaignStatus;
 
 use kit::db::{DbError, Migration};
 use kit::{FieldError, Problem};
-use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The context's name: its SQLite database label and PostgreSQL schema.
@@ -52,13 +51,7 @@ pub const MIGRATIONS: &[Migration] = &[
     kit::edge::IDEMPOTENCY_MIGRATION,
 ];
 
-/// A keyset position in the list of campaigns, newest first by `(created_at, id)`: the
-/// last item of a page, carried in the opaque cursor of `kit::pagination`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Position {
-    pub created_at: String,
-    pub id: String,
-}
+pub use kit::pagination::Position;
 
 #[derive(Debug)]
 pub enum CampaignError {

@@ -1,11 +1,11 @@
 //! Categories: a name and a slug, unique per tenant.
 
 use crate::slug::{MAX_SLUG_CHARS, check_slug, slugify};
-use crate::{CatalogError, Position, finish_page_query};
+use crate::{CatalogError, Position};
 use kit::FieldError;
 use kit::db::{Db, DbError, Row};
 use kit::json::{FieldErrors, Validate};
-use kit::pagination::{Page, PageParams};
+use kit::pagination::{ListOrder, Page, PageParams};
 use serde::{Deserialize, Serialize};
 
 pub const MAX_CATEGORY_NAME_CHARS: usize = 200;
@@ -117,17 +117,14 @@ pub async fn list_categories<D: Db>(
 ) -> Result<Page<Category>, CatalogError> {
     let mut sql = format!("SELECT {CATEGORY_COLUMNS} FROM categories c WHERE c.tenant = $1");
     let mut params = vec![tenant.into()];
-    finish_page_query(&mut sql, &mut params, "c", page);
+    page.finish_query(&mut sql, &mut params, ListOrder::OldestFirst, Some("c"));
     let rows = db.query(&sql, &params).await?;
     let categories = rows
         .iter()
         .map(category_from_row)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(categories, page.limit, |category| {
-        Position {
-            created_at: category.created_at.clone(),
-            id: category.id.clone(),
-        }
+        Position::of(&category.created_at, &category.id)
     }))
 }
 

@@ -16,10 +16,8 @@ pub use products::{
 };
 pub use search::search;
 
-use kit::db::{DbError, Migration, SqlValue};
-use kit::pagination::PageParams;
+use kit::db::{DbError, Migration};
 use kit::{FieldError, Problem};
-use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The context's name: its SQLite database label and PostgreSQL schema.
@@ -41,40 +39,7 @@ pub const MIGRATIONS: &[Migration] = &[
     kit::edge::IDEMPOTENCY_MIGRATION,
 ];
 
-/// A keyset position in a list ordered by `(created_at, id)`: the last item of a page.
-/// Lists take it through `kit::pagination::PageParams`, which decodes it from the opaque
-/// `cursor` that `kit::pagination::Page` made of it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Position {
-    pub created_at: String,
-    pub id: String,
-}
-
-/// Ends a list query whose `WHERE` clause is open (its conditions bound to `params` so
-/// far): only rows after the page's position, in keyset order, one more than the page.
-/// `table` is the alias of the listed table.
-fn finish_page_query(
-    sql: &mut String,
-    params: &mut Vec<SqlValue>,
-    table: &str,
-    page: &PageParams<Position>,
-) {
-    if let Some(after) = &page.after {
-        let n = params.len();
-        sql.push_str(&format!(
-            " AND ({table}.created_at, {table}.id) > (${}, ${})",
-            n + 1,
-            n + 2
-        ));
-        params.push(after.created_at.as_str().into());
-        params.push(after.id.as_str().into());
-    }
-    sql.push_str(&format!(
-        " ORDER BY {table}.created_at, {table}.id LIMIT ${}",
-        params.len() + 1
-    ));
-    params.push(page.fetch_limit().into());
-}
+pub use kit::pagination::Position;
 
 #[derive(Debug)]
 pub enum CatalogError {

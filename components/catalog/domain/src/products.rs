@@ -3,12 +3,12 @@
 use crate::categories::category_exists;
 use crate::currency::known_currency;
 use crate::slug::{MAX_SLUG_CHARS, check_slug, slugify};
-use crate::{CatalogError, EVENT_SOURCE, Position, finish_page_query};
+use crate::{CatalogError, EVENT_SOURCE, Position};
 use contracts::{Envelope, ProductCreated, ProductUpdated};
 use kit::FieldError;
 use kit::db::{Db, DbError, Row, SqlValue, transaction};
 use kit::json::FieldErrors;
-use kit::pagination::{Page, PageParams};
+use kit::pagination::{ListOrder, Page, PageParams};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
@@ -722,15 +722,14 @@ pub async fn list_products<D: Db>(
         let placeholders: Vec<String> = (first..=params.len()).map(|n| format!("${n}")).collect();
         sql.push_str(&format!(" AND p.sku IN ({})", placeholders.join(", ")));
     }
-    finish_page_query(&mut sql, &mut params, "p", page);
+    page.finish_query(&mut sql, &mut params, ListOrder::OldestFirst, Some("p"));
     let rows = db.query(&sql, &params).await?;
     let products = rows
         .iter()
         .map(product_from_row)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_rows(products, page.limit, |product| Position {
-        created_at: product.created_at.clone(),
-        id: product.id.clone(),
+    Ok(Page::from_rows(products, page.limit, |product| {
+        Position::of(&product.created_at, &product.id)
     }))
 }
 

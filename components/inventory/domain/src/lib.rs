@@ -12,7 +12,8 @@ mod movements;
 mod reservations;
 mod stock;
 
-pub use movements::{Movement, MovementPosition, MovementReason, list_movements};
+pub use kit::pagination::Position;
+pub use movements::{Movement, MovementReason, list_movements};
 pub use reservations::{
     OrderOutcome, ReservationStatus, Settlement, SettlementEffect, commit_for_payment,
     release_for_cancelled_order, release_for_failed_payment, reserve_for_order, settle,

@@ -3,8 +3,8 @@
 use crate::InventoryError;
 use crate::stock::find_stock;
 use kit::db::{Db, DbError, Row, SqlValue};
-use kit::pagination::{Page, PageParams};
-use serde::{Deserialize, Serialize};
+use kit::pagination::{ListOrder, Page, PageParams, Position};
+use serde::Serialize;
 
 /// Why a stock row changed: an admin `set` or `adjust`ed the level; an order's line was
 /// `reserve`d, `commit`ted once paid, `release`d (payment failed, order cancelled) or
@@ -68,13 +68,6 @@ pub struct Movement {
     /// An adjustment's reason (`adjust`).
     pub note: Option<String>,
     pub created_at: String,
-}
-
-/// A keyset position in a SKU's movements, newest first: the last item of a page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MovementPosition {
-    pub created_at: String,
-    pub id: String,
 }
 
 /// A change about to be applied to one stock row, and recorded as a movement.
@@ -174,7 +167,7 @@ pub async fn list_movements<D: Db>(
     db: &D,
     tenant: &str,
     sku: &str,
-    page: &PageParams<MovementPosition>,
+    page: &PageParams<Position>,
 ) -> Result<Page<Movement>, InventoryError> {
     if find_stock(db, tenant, sku).await?.is_none() {
         return Err(InventoryError::UnknownSku(sku.to_owned()));
@@ -183,16 +176,7 @@ pub async fn list_movements<D: Db>(
                    created_at FROM movements WHERE tenant = $1 AND sku = $2"
         .to_owned();
     let mut params: Vec<SqlValue> = vec![tenant.into(), sku.into()];
-    if let Some(after) = &page.after {
-        sql.push_str(" AND (created_at, id) < ($3, $4)");
-        params.push(after.created_at.as_str().into());
-        params.push(after.id.as_str().into());
-    }
-    sql.push_str(&format!(
-        " ORDER BY created_at DESC, id DESC LIMIT ${}",
-        params.len() + 1
-    ));
-    params.push(page.fetch_limit().into());
+    page.finish_query(&mut sql, &mut params, ListOrder::NewestFirst, None);
     let movements = db
         .query(&sql, &params)
         .await?
@@ -200,10 +184,7 @@ pub async fn list_movements<D: Db>(
         .map(movement_from_row)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(movements, page.limit, |last| {
-        MovementPosition {
-            created_at: last.created_at.clone(),
-            id: last.id.clone(),
-        }
+        Position::of(&last.created_at, &last.id)
     }))
 }
 
@@ -219,7 +200,7 @@ mod tests {
         db: &NativeSqlite,
         tenant: &str,
         limit: u32,
-        after: Option<MovementPosition>,
+        after: Option<Position>,
     ) -> Result<Page<Movement>, InventoryError> {
         block_on(list_movements(
             db,

@@ -3,9 +3,9 @@
 
 use crate::messages::{Kind, Message, Notify};
 use contracts::{Envelope, now_rfc3339};
-use kit::db::{Db, DbError, Row};
-use kit::pagination::{Page, PageParams};
-use serde::{Deserialize, Serialize};
+use kit::db::{Db, DbError, Row, SqlValue};
+use kit::pagination::{ListOrder, Page, PageParams, Position};
+use serde::Serialize;
 
 /// A stored message, as its customer reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -21,14 +21,6 @@ pub struct Notification {
     pub created_at: String,
     /// The event the message tells of.
     pub event_id: String,
-}
-
-/// A keyset position in an inbox, ordered by `(created_at, id)` descending: the last
-/// item of a page, carried in the opaque cursor of `kit::pagination`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Position {
-    pub created_at: String,
-    pub id: String,
 }
 
 const COLUMNS: &str = "id, customer_id, kind, subject, body, created_at, event_id";
@@ -134,43 +126,16 @@ pub async fn list_notifications<D: Db>(
     customer_id: &str,
     page: &PageParams<Position>,
 ) -> Result<Page<Notification>, DbError> {
-    let rows = match &page.after {
-        None => {
-            db.query(
-                &format!(
-                    "SELECT {COLUMNS} FROM notifications WHERE tenant = $1 AND customer_id = $2 \
-                     ORDER BY created_at DESC, id DESC LIMIT $3"
-                ),
-                &[tenant.into(), customer_id.into(), page.fetch_limit().into()],
-            )
-            .await?
-        }
-        Some(after) => {
-            db.query(
-                &format!(
-                    "SELECT {COLUMNS} FROM notifications WHERE tenant = $1 AND customer_id = $2 \
-                     AND (created_at, id) < ($3, $4) \
-                     ORDER BY created_at DESC, id DESC LIMIT $5"
-                ),
-                &[
-                    tenant.into(),
-                    customer_id.into(),
-                    after.created_at.as_str().into(),
-                    after.id.as_str().into(),
-                    page.fetch_limit().into(),
-                ],
-            )
-            .await?
-        }
-    };
+    let mut sql =
+        format!("SELECT {COLUMNS} FROM notifications WHERE tenant = $1 AND customer_id = $2");
+    let mut params: Vec<SqlValue> = vec![tenant.into(), customer_id.into()];
+    page.finish_query(&mut sql, &mut params, ListOrder::NewestFirst, None);
+    let rows = db.query(&sql, &params).await?;
     let items = rows
         .iter()
         .map(notification)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(items, page.limit, |notification| {
-        Position {
-            created_at: notification.created_at.clone(),
-            id: notification.id.clone(),
-        }
+        Position::of(&notification.created_at, &notification.id)
     }))
 }

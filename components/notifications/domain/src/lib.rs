@@ -14,7 +14,8 @@ mod messages;
 pub mod template;
 
 pub use email::{EmailSettings, email, email_new_messages, record};
-pub use inbox::{Notification, Position, list_notifications, new_messages, store_messages};
+pub use inbox::{Notification, list_notifications, new_messages, store_messages};
+pub use kit::pagination::Position;
 pub use messages::{Kind, Message, Notify, Template};
 
 use kit::db::Migration;

@@ -30,9 +30,10 @@ pub use handlers::{
     on_inventory_insufficient, on_inventory_reserved, on_payment_failed, on_payment_refunded,
     on_payment_succeeded, on_shipment_delivered, on_shipment_in_transit,
 };
+pub use kit::pagination::Position;
 pub use orders::{
-    DEFAULT_REJECTION_REASON, Order, Position, Viewer, approve_order, cancel_order, create_order,
-    get_order, list_orders, order_number, reject_order,
+    DEFAULT_REJECTION_REASON, Order, Viewer, approve_order, cancel_order, create_order, get_order,
+    list_orders, order_number, reject_order,
 };
 pub use pricing::{CatalogProduct, Priced, Rates, catalog_products, price, tax_of};
 pub use status::{IllegalTransition, Status};

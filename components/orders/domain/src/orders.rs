@@ -11,9 +11,9 @@ use crate::{EVENT_SOURCE, OrderError};
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use contracts::{Address, Envelope, OrderCancelled, OrderCreated, OrderLine, StockLine};
 use kit::db::{Db, DbError, Row, SqlValue, transaction};
-use kit::pagination::{Page, PageParams};
+use kit::pagination::{ListOrder, Page, PageParams, Position};
 use kit::status::Machine;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// An order as the API shows it (DESIGN §3). Money is minor units of `currency`.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -63,14 +63,6 @@ impl Viewer<'_> {
         self.only_customer()
             .is_none_or(|customer| customer == order.customer_id)
     }
-}
-
-/// A keyset position in a list ordered newest first by `(created_at, id)`: the last
-/// order of a page, carried in the opaque cursor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Position {
-    pub created_at: String,
-    pub id: String,
 }
 
 /// The human-readable number of the tenant's `n`th order: `FC-000042`.
@@ -468,25 +460,14 @@ pub async fn list_orders<D: Db>(
         params.push(status.as_str().into());
         sql.push_str(&format!(" AND status = ${}", params.len()));
     }
-    if let Some(after) = &page.after {
-        let n = params.len();
-        sql.push_str(&format!(" AND (created_at, id) < (${}, ${})", n + 1, n + 2));
-        params.push(after.created_at.as_str().into());
-        params.push(after.id.as_str().into());
-    }
-    params.push(page.fetch_limit().into());
-    sql.push_str(&format!(
-        " ORDER BY created_at DESC, id DESC LIMIT ${}",
-        params.len()
-    ));
+    page.finish_query(&mut sql, &mut params, ListOrder::NewestFirst, None);
     let rows = db.query(&sql, &params).await?;
     let orders = rows
         .iter()
         .map(order_from_row)
         .collect::<Result<Vec<_>, _>>()?;
-    let mut page = Page::from_rows(orders, page.limit, |order| Position {
-        created_at: order.created_at.clone(),
-        id: order.id.clone(),
+    let mut page = Page::from_rows(orders, page.limit, |order| {
+        Position::of(&order.created_at, &order.id)
     });
     attach_lines(db, viewer.tenant, &mut page.items).await?;
     Ok(page)

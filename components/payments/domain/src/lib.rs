@@ -18,13 +18,14 @@ pub mod stripe;
 pub mod webhook;
 
 pub use charge::{ChargeAnswer, charge_order, record_charge};
+pub use kit::pagination::Position;
 pub use provider::{Charge, ChargeOutcome, Provider, ProviderError, Refund, configured_provider};
 pub use refund::{
     RefundBody, record_refund, refund_cancelled_order, refund_payment, refund_through_provider,
 };
 pub use status::{IllegalTransition, PaymentStatus};
 pub use store::{
-    Payment, PaymentFilter, Position, RefundRecord, RefundStatus, get_payment, list_payments,
+    Payment, PaymentFilter, RefundRecord, RefundStatus, get_payment, list_payments,
     payment_id_for_order,
 };
 pub use webhook::{WebhookOutcome, WebhookReceipt, apply_stripe_event};

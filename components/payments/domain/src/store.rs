@@ -5,8 +5,8 @@ use crate::PaymentError;
 use crate::status::PaymentStatus;
 use contracts::{Address, Envelope, Event};
 use kit::db::{Db, DbError, Row, SqlValue};
-use kit::pagination::{Page, PageParams};
-use serde::{Deserialize, Serialize};
+use kit::pagination::{ListOrder, Page, PageParams, Position};
+use serde::Serialize;
 use uuid::Uuid;
 
 /// A payment as the API shows it. Amounts are minor units of `currency`.
@@ -105,13 +105,6 @@ impl Stored {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PaymentFilter {
     pub order_id: Option<String>,
-}
-
-/// A keyset position in the list ordered by `(created_at, id)`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Position {
-    pub created_at: String,
-    pub id: String,
 }
 
 const COLUMNS: &str = "id, order_id, customer_id, amount, currency, status, provider, \
@@ -245,25 +238,14 @@ pub async fn list_payments<D: Db>(
         params.push(order_id.as_str().into());
         sql.push_str(&format!(" AND order_id = ${}", params.len()));
     }
-    if let Some(after) = &page.after {
-        params.push(after.created_at.as_str().into());
-        params.push(after.id.as_str().into());
-        sql.push_str(&format!(
-            " AND (created_at, id) > (${}, ${})",
-            params.len() - 1,
-            params.len()
-        ));
-    }
-    params.push(page.fetch_limit().into());
-    sql.push_str(&format!(" ORDER BY created_at, id LIMIT ${}", params.len()));
+    page.finish_query(&mut sql, &mut params, ListOrder::OldestFirst, None);
     let rows = db.query(&sql, &params).await?;
     let payments = rows
         .iter()
         .map(|row| stored(row).map(|stored| stored.payment))
         .collect::<Result<Vec<_>, _>>()?;
-    let page = Page::from_rows(payments, page.limit, |payment| Position {
-        created_at: payment.created_at.clone(),
-        id: payment.id.clone(),
+    let page = Page::from_rows(payments, page.limit, |payment| {
+        Position::of(&payment.created_at, &payment.id)
     });
     Ok(Page {
         items: with_refunds(db, tenant, page.items).await?,

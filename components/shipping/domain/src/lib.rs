@@ -20,7 +20,6 @@ pub use status::{IllegalTransition, ShipmentStatus};
 
 use kit::Problem;
 use kit::db::{DbError, Migration};
-use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The context's name: its SQLite database label and PostgreSQL schema.
@@ -64,13 +63,7 @@ pub const MIGRATIONS: &[Migration] = &[
     },
 ];
 
-/// A keyset position in the list of shipments, ordered by `(created_at, id)`: the last
-/// item of a page, carried in the opaque cursor of `kit::pagination`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Position {
-    pub created_at: String,
-    pub id: String,
-}
+pub use kit::pagination::Position;
 
 #[derive(Debug)]
 pub enum ShippingError {

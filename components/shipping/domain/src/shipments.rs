@@ -13,7 +13,7 @@ use kit::FieldError;
 use kit::db::{Db, DbError, Row, SqlValue, lock_key, transaction};
 use kit::json::{FieldErrors, Validate};
 use kit::outbox::{HandlerError, enqueue};
-use kit::pagination::{Page, PageParams};
+use kit::pagination::{ListOrder, Page, PageParams};
 use kit::status::Machine;
 use serde::{Deserialize, Serialize};
 
@@ -474,28 +474,12 @@ pub async fn list_shipments<D: Db>(
         params.push(order_id.into());
         sql.push_str(&format!(" AND order_id = ${}", params.len()));
     }
-    if let Some(after) = &page.after {
-        sql.push_str(&format!(
-            " AND (created_at, id) > (${}, ${})",
-            params.len() + 1,
-            params.len() + 2
-        ));
-        params.push(after.created_at.as_str().into());
-        params.push(after.id.as_str().into());
-    }
-    sql.push_str(&format!(
-        " ORDER BY created_at, id LIMIT ${}",
-        params.len() + 1
-    ));
-    params.push(page.fetch_limit().into());
+    page.finish_query(&mut sql, &mut params, ListOrder::OldestFirst, None);
     let rows = db.query(&sql, &params).await?;
     let mut page = Page::from_rows(
         rows.iter().map(shipment).collect::<Result<Vec<_>, _>>()?,
         page.limit,
-        |shipment| Position {
-            created_at: shipment.created_at.clone(),
-            id: shipment.id.clone(),
-        },
+        |shipment| Position::of(&shipment.created_at, &shipment.id),
     );
     attach_logs(db, tenant, &mut page.items).await?;
     Ok(page)
