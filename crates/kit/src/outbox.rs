@@ -10,7 +10,7 @@
 //! so a redelivery changes nothing.
 
 use crate::db::{Db, DbError, Dialect, Migration, Row, SqlValue, transaction};
-use contracts::{Envelope, topics};
+use contracts::Envelope;
 use serde::Serialize;
 
 const CREATE_OUTBOX: &str = "\
@@ -89,89 +89,10 @@ pub const EVENT_CONTEXTS: &[&str] = &[
     "notifications",
 ];
 
-/// Who handles each topic: the ids of the handler components (each reachable at
-/// `http://<id>.spin.internal`), in delivery order. A topic absent here has no
-/// subscriber yet; its events stay in the outbox as the record of what happened.
-///
-/// `orders-on-inventory-reserved` comes before `payments-on-inventory-reserved` so the
-/// order reads `reserved` before the charge's outcome arrives.
-pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
-    (topics::ORDER_CREATED, &["inventory-on-order-created"]),
-    (
-        topics::INVENTORY_RESERVED,
-        &[
-            "orders-on-inventory-reserved",
-            "payments-on-inventory-reserved",
-        ],
-    ),
-    (
-        topics::INVENTORY_INSUFFICIENT,
-        &["orders-on-inventory-insufficient"],
-    ),
-    (
-        topics::PAYMENT_SUCCEEDED,
-        &[
-            "orders-on-payment-succeeded",
-            "inventory-on-payment-succeeded",
-            "shipping-on-payment-succeeded",
-            "notifications-on-payment-succeeded",
-        ],
-    ),
-    (
-        topics::PAYMENT_FAILED,
-        &[
-            "orders-on-payment-failed",
-            "inventory-on-payment-failed",
-            "notifications-on-payment-failed",
-        ],
-    ),
-    (
-        topics::PAYMENT_REFUNDED,
-        &[
-            "orders-on-payment-refunded",
-            "notifications-on-payment-refunded",
-        ],
-    ),
-    (
-        topics::PAYMENT_REFUND_REQUESTED,
-        &["payments-on-payment-refund-requested"],
-    ),
-    (
-        topics::SHIPMENT_IN_TRANSIT,
-        &[
-            "orders-on-shipment-in-transit",
-            "notifications-on-shipment-in-transit",
-        ],
-    ),
-    (
-        topics::SHIPMENT_DELIVERED,
-        &[
-            "orders-on-shipment-delivered",
-            "notifications-on-shipment-delivered",
-        ],
-    ),
-    (
-        topics::ORDER_CANCELLED,
-        &[
-            "inventory-on-order-cancelled",
-            "payments-on-order-cancelled",
-            "shipping-on-order-cancelled",
-            "notifications-on-order-cancelled",
-        ],
-    ),
-    (topics::CAMPAIGN_JOINED, &["orders-on-campaign-joined"]),
-    (
-        topics::CAMPAIGN_SUCCESSFUL,
-        &[
-            "orders-on-campaign-successful",
-            "notifications-on-campaign-successful",
-        ],
-    ),
-    (
-        topics::CAMPAIGN_FAILED,
-        &["notifications-on-campaign-failed"],
-    ),
-];
+// `SUBSCRIPTIONS`, derived from spin.toml by build.rs. `orders-on-inventory-reserved`'s
+// route comes before `payments-on-inventory-reserved`'s there, so an order reads
+// `reserved` before the charge's outcome arrives.
+include!(concat!(env!("OUT_DIR"), "/subscriptions.rs"));
 
 /// The context whose store holds `handler`'s deliveries and applied events: its name's
 /// part before `-on-`, when `handler` is one of [`SUBSCRIPTIONS`].
@@ -880,48 +801,11 @@ pub async fn apply_once_calling_out<D: Db, P, T, E: From<DbError>>(
     .await
 }
 
-/// The subscriptions and the app's manifest tell one story.
-#[cfg(test)]
-mod wiring_tests {
-    use super::SUBSCRIPTIONS;
-
-    const MANIFEST: &str = include_str!("../../../spin.toml");
-
-    #[test]
-    fn every_subscriber_is_a_component_at_its_events_route() {
-        for (topic, components) in SUBSCRIPTIONS {
-            for component in *components {
-                let trigger =
-                    format!("route = \"/events/{component}\"\ncomponent = \"{component}\"");
-                assert!(
-                    MANIFEST.contains(&trigger),
-                    "{component} (subscribed to {topic}) is not at /events/{component} in spin.toml"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn every_handler_component_of_the_app_is_subscribed() {
-        let handlers = MANIFEST.lines().filter_map(|line| {
-            let id = line.strip_prefix("[component.")?.strip_suffix(']')?;
-            (id.contains("-on-") && !id.contains('.')).then_some(id)
-        });
-        for handler in handlers {
-            assert!(
-                SUBSCRIPTIONS
-                    .iter()
-                    .any(|(_, components)| components.contains(&handler)),
-                "{handler} is in spin.toml but subscribed to nothing"
-            );
-        }
-    }
-}
-
 #[cfg(all(test, feature = "native-sqlite"))]
 mod tests {
     use super::*;
     use crate::db::{NativeSqlite, migrate};
+    use contracts::topics;
     use contracts::{OrderCancelled, ProductCreated};
     use futures::executor::block_on;
 
