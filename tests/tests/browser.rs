@@ -57,29 +57,37 @@ fn seed_catalog(admin: &Client) {
             &json!({ "name": "Tea", "slug": "tea" }),
         )
         .expect_json(201);
-    let sencha = stocked_product(admin, "SENCHA-100", 1250, 20);
-    admin
-        .patch(
-            &format!("/api/v1/products/{}", text(&sencha, "id")),
-            &json!({
+    let products = [
+        (
+            "SENCHA-100",
+            1250,
+            20,
+            json!({
                 "name": "Sencha green tea",
                 "description": "Steamed green tea from Shizuoka, 100 g.",
                 "category_id": text(&tea, "id"),
             }),
-        )
-        .expect_json(200);
-    let machine = stocked_product(admin, "ESPRESSO-PRO", 1_200_000, 3);
-    admin
-        .patch(
-            &format!("/api/v1/products/{}", text(&machine, "id")),
-            &json!({ "name": "Espresso machine Pro" }),
-        )
-        .expect_json(200);
-    let markup = stocked_product(admin, "MARKUP-1", 100, 1);
-    admin
-        .patch(
-            &format!("/api/v1/products/{}", text(&markup, "id")),
-            &json!({ "name": "<img src=x onerror=\"window.injected=1\"><script>window.injected=1</script>" }),
-        )
-        .expect_json(200);
+        ),
+        (
+            "ESPRESSO-PRO",
+            1_200_000,
+            3,
+            json!({ "name": "Espresso machine Pro" }),
+        ),
+        (
+            "MARKUP-1",
+            100,
+            1,
+            json!({ "name": "<img src=x onerror=\"window.injected=1\"><script>window.injected=1</script>" }),
+        ),
+    ];
+    for (sku, price, on_hand, details) in products {
+        let product = stocked_product(admin, sku, price, on_hand);
+        admin
+            .patch(
+                &format!("/api/v1/products/{}", text(&product, "id")),
+                &details,
+            )
+            .expect_json(200);
+    }
 }

@@ -17,29 +17,34 @@ fn describe(endpoint: Endpoint) -> Op {
             "application/json",
             Object::new().into(),
         ),
-        Endpoint::ReferencePage => Op::new("The API reference page", Access::Public).answers_raw(
-            200,
-            "An HTML page.",
-            "text/html",
-            String::schema(),
+        Endpoint::ReferencePage => page("The API reference page", "An HTML page."),
+        Endpoint::ReferenceAsset => file(
+            "A file of the reference page",
+            "Its script, styles or icon.",
         ),
-        Endpoint::ReferenceAsset => Op::new("A file of the reference page", Access::Public)
-            .answers_raw(200, "Its script, styles or icon.", "*/*", String::schema())
-            .problems(&[404]),
-        Endpoint::Storefront => Op::new("The storefront", Access::Public).answers_raw(
-            200,
+        Endpoint::Storefront => page(
+            "The storefront",
             "An HTML page: the shop, its pages in the URL's fragment.",
-            "text/html",
-            String::schema(),
         ),
-        Endpoint::Admin => Op::new("The admin", Access::Public).answers_raw(
-            200,
+        Endpoint::Admin => page(
+            "The admin",
             "An HTML page: the admin, which signs in with an admin's or a vendor's account.",
-            "text/html",
-            String::schema(),
         ),
-        Endpoint::Asset => Op::new("A file of the storefront or the admin", Access::Public)
-            .answers_raw(200, "Its script, styles or image.", "*/*", String::schema())
-            .problems(&[404]),
+        Endpoint::Asset => file(
+            "A file of the storefront or the admin",
+            "Its script, styles or image.",
+        ),
     }
+}
+
+/// A public HTML page.
+fn page(summary: &str, description: &'static str) -> Op {
+    Op::new(summary, Access::Public).answers_raw(200, description, "text/html", String::schema())
+}
+
+/// A public file of a page, 404 when there is none of that name.
+fn file(summary: &str, description: &'static str) -> Op {
+    Op::new(summary, Access::Public)
+        .answers_raw(200, description, "*/*", String::schema())
+        .problems(&[404])
 }

@@ -115,18 +115,17 @@ impl KeyValueRuntime {
         Ok(Self { stores })
     }
 
-    /// Checks the stores a component names against the runtime config: Spin refuses to
-    /// start a component whose store is not configured.
+    /// Checks the labels a component names against this runtime config.
     pub fn check_labels(&self, labels: &[String]) -> Result<(), String> {
-        match labels
-            .iter()
-            .find(|label| !self.stores.contains_key(*label))
-        {
-            Some(label) => Err(format!(
-                "key_value_stores: no key-value store `{label}` is configured (add [key_value_store.{label}] to the runtime config)"
-            )),
-            None => Ok(()),
-        }
+        super::check_labels(
+            labels,
+            |label| self.stores.contains_key(label),
+            super::Labels {
+                field: "key_value_stores",
+                kind: "key-value store",
+                table: "key_value_store",
+            },
+        )
     }
 
     pub fn instance(self: &Arc<Self>, allowed: Arc<HashSet<String>>) -> KeyValueInstance {

@@ -30,3 +30,29 @@ where
         Ok((rows, done))
     })
 }
+
+/// How a manifest field of store labels and its runtime-config table are named.
+pub(crate) struct Labels {
+    /// The component's field: `key_value_stores`.
+    pub field: &'static str,
+    /// What a label names: `key-value store`.
+    pub kind: &'static str,
+    /// The runtime config's table for one: `key_value_store`.
+    pub table: &'static str,
+}
+
+/// Checks the labels a component names against those its runtime config has: Spin
+/// refuses to start a component whose store is not configured.
+pub(crate) fn check_labels(
+    labels: &[String],
+    configured: impl Fn(&str) -> bool,
+    names: Labels,
+) -> Result<(), String> {
+    let Labels { field, kind, table } = names;
+    match labels.iter().find(|label| !configured(label)) {
+        Some(label) => Err(format!(
+            "{field}: no {kind} `{label}` is configured (add [{table}.{label}] to the runtime config)"
+        )),
+        None => Ok(()),
+    }
+}

@@ -116,18 +116,17 @@ impl SqliteRuntime {
         }
     }
 
-    /// Checks the databases a component names against the runtime config: Spin refuses
-    /// to start a component whose database is not configured.
+    /// Checks the labels a component names against this runtime config.
     pub fn check_labels(&self, labels: &[String]) -> Result<(), String> {
-        match labels
-            .iter()
-            .find(|label| !self.databases.contains_key(*label))
-        {
-            Some(label) => Err(format!(
-                "sqlite_databases: no SQLite database `{label}` is configured (add [sqlite_database.{label}] to the runtime config)"
-            )),
-            None => Ok(()),
-        }
+        super::check_labels(
+            labels,
+            |label| self.databases.contains_key(label),
+            super::Labels {
+                field: "sqlite_databases",
+                kind: "SQLite database",
+                table: "sqlite_database",
+            },
+        )
     }
 
     pub fn instance(self: &Arc<Self>, allowed: Arc<HashSet<String>>) -> SqliteInstance {

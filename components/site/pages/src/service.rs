@@ -12,8 +12,8 @@ kit::api_component!(stateless "site", ROUTES, serve);
 
 const DOCUMENT: &str = include_str!("../../../../web/openapi.json");
 const REFERENCE_PAGE: &str = include_str!("../../../../web/docs/index.html");
-const STOREFRONT: &str = include_str!("../../../../web/shop/index.html");
-const ADMIN: &str = include_str!("../../../../web/admin/index.html");
+/// The storefront's and the admin's page, `{page}` standing for which.
+const PAGE: &str = include_str!("../../../../web/page.html");
 
 /// The reference page's files: ours, then Swagger UI's from `web/node_modules`.
 const REFERENCE_FILES: &[(&str, &[u8])] = &[
@@ -37,7 +37,7 @@ include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
 async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
     let request_id = call.request_id();
-    let page = |html: &'static str, policy: &'static str| {
+    let page = |html: String, policy: &'static str| {
         let mut page = with_body(StatusCode::OK, "text/html; charset=utf-8", html, request_id);
         page.headers_mut().insert(
             header::CONTENT_SECURITY_POLICY,
@@ -56,10 +56,10 @@ async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
     };
     let mut response = match endpoint {
         Endpoint::Document => with_body(StatusCode::OK, "application/json", DOCUMENT, request_id),
-        Endpoint::ReferencePage => page(REFERENCE_PAGE, REFERENCE_POLICY),
+        Endpoint::ReferencePage => page(REFERENCE_PAGE.to_owned(), REFERENCE_POLICY),
         Endpoint::ReferenceAsset => file(REFERENCE_FILES, "docs")?,
-        Endpoint::Storefront => page(STOREFRONT, PAGES_POLICY),
-        Endpoint::Admin => page(ADMIN, PAGES_POLICY),
+        Endpoint::Storefront => page(PAGE.replace("{page}", "shop"), PAGES_POLICY),
+        Endpoint::Admin => page(PAGE.replace("{page}", "admin"), PAGES_POLICY),
         Endpoint::Asset => file(ASSETS, "assets")?,
     };
     response.headers_mut().insert(
