@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::join::{MAX_ADDRESS_CHARS, MAX_TOKEN_CHARS, Payment, ShippingAddress};
 use crate::new_campaign::{MAX_NAME_CHARS, MAX_SKU_CHARS};

@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::categories::{NewCategory, create_category};
 use crate::test_support::{REQUEST_ID, TENANT, database};

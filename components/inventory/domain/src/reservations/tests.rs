@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::test_support::{TENANT, count, database, level, stock};
 use contracts::{Address, topics};

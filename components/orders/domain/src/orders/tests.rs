@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::test_support::{
     CUSTOMER, REQUEST_ID, TENANT, admin, catalog, checkout, customer, database, outbox, place,

@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::IllegalTransition;
 use crate::tracking_number::{CODE_CHARS, PREFIX};
