@@ -46,6 +46,7 @@ ensure_browser_tests() {
   local dir="$ROOT/tests/browser"
   if [ ! -f "$dir/node_modules/.package-lock.json" ] \
     || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    command -v npm >/dev/null || { echo "npm is needed for the browser tests (Node.js 20 or later)" >&2; return 1; }
     log "installing the browser tests' driver (npm ci in tests/browser/)"
     (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
   fi

@@ -20,10 +20,14 @@ fn main() {
 
     let mut subscriptions: Vec<(String, Vec<String>)> = Vec::new();
     for route in routes {
-        let path = route["route"].as_str().expect("a route's path");
-        let Some(handler) = path.strip_prefix("/events/") else {
+        // A private route (`route = { private = true }`) has no path to read a handler from.
+        let Some(handler) = route["route"]
+            .as_str()
+            .and_then(|path| path.strip_prefix("/events/"))
+        else {
             continue;
         };
+        let path = format!("/events/{handler}");
         let component = route["component"].as_str().expect("a route's component");
         assert_eq!(
             component, handler,
@@ -36,6 +40,19 @@ fn main() {
             Some((_, handlers)) => handlers.push(handler.to_owned()),
             None => subscriptions.push((topic, vec![handler.to_owned()])),
         }
+    }
+
+    // A handler component without its route would never be delivered to.
+    let components = manifest["component"]
+        .as_table()
+        .expect("spin.toml has components");
+    for id in components.keys().filter(|id| id.contains("-on-")) {
+        assert!(
+            subscriptions
+                .iter()
+                .any(|(_, handlers)| handlers.contains(id)),
+            "spin.toml: the handler component {id} has no route /events/{id}, so no event reaches it"
+        );
     }
 
     let entries: String = subscriptions

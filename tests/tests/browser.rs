@@ -30,14 +30,27 @@ fn journey(store: Store) {
     let _ = std::fs::remove_dir_all(&screenshots);
     std::fs::create_dir_all(&screenshots).unwrap();
 
+    let install = "run `source scripts/lib.sh && ensure_browser_tests` (scripts/test does)";
+    assert!(
+        workspace
+            .join("tests/browser/node_modules/playwright-core")
+            .is_dir(),
+        "Playwright's driver is not installed: {install}"
+    );
+    let chromium = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|dir| dir.join("chromium"))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| panic!("no chromium on PATH: {install}"));
+
     let output = std::process::Command::new("node")
         .arg(workspace.join("tests/browser/journey.mjs"))
+        .env("CHROMIUM", chromium)
         .env("FUSION_URL", shop.url(""))
         .env("ADMIN_EMAIL", ADMIN_EMAIL)
         .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("SCREENSHOTS", &screenshots)
         .output()
-        .expect("run node (Node.js 18 or later)");
+        .expect("run node (Node.js 20 or later)");
     println!("{}", String::from_utf8_lossy(&output.stdout));
     eprintln!("{}", String::from_utf8_lossy(&output.stderr));
     println!("screenshots: {}", screenshots.display());

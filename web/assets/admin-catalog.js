@@ -4,7 +4,7 @@
 import { badge, field, h, link, money, picture, values, when } from "./ui.js";
 import { outcome } from "./forms.js";
 import {
-  action, all, amount, api, decimal, enc, facts, form, go, instant, num, pagedTable,
+  action, all, amount, api, decimal, enc, facts, form, go, instant, isAdmin, num, pagedTable,
   problemBox, reload, th,
 } from "./admin-kit.js";
 
@@ -125,7 +125,7 @@ export async function product({ id }) {
     h("div", { class: "split" },
       h("div", { class: "stack" }, productForm(current, categoryList), activation(current)),
       h("div", { class: "stack" },
-        await stockCard(current.sku),
+        isAdmin() ? await stockCard(current.sku) : null,
         current.image_url ? picture(current, { class: "preview" }) : null)),
   ];
 }

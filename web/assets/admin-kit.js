@@ -14,6 +14,11 @@ export function isStaff() {
   return role === "admin" || role === "vendor";
 }
 
+/** Whether the signed-in token is an admin's (vendors keep to the catalog and campaigns). */
+export function isAdmin() {
+  return session.claims?.role === "admin";
+}
+
 /** `call` with the admin's token; a 401 is marked so the page can go back to sign in. */
 export async function api(method, path, options = {}) {
   try {
@@ -41,7 +46,6 @@ export const enc = encodeURIComponent;
 // The notice to show above the next rendered view ("Product saved"), and the last route
 // (the skip link sets the hash to "#content", which is not a route).
 let flash = null;
-let navigations = 0;
 let route = location.hash.startsWith("#/") ? location.hash : "#/";
 window.addEventListener("hashchange", () => {
   if (location.hash.startsWith("#/") || !location.hash) route = location.hash || "#/";
@@ -50,7 +54,6 @@ window.addEventListener("hashchange", () => {
 /** Shows `hash` (re-rendering it when it is the current one), with `message` on top. */
 export function go(hash, message = null) {
   flash = message;
-  navigations += 1;
   if (hash === (location.hash || "#/")) window.dispatchEvent(new HashChangeEvent("hashchange"));
   else location.hash = hash;
 }
@@ -68,15 +71,13 @@ export function takeFlash() {
 }
 
 // Forms, buttons and "More" buttons (forms.js) as the admin runs them: a session that
-// ended goes back to sign in, and a control whose task moved on to another render stays
-// disabled until that render replaces it.
+// ended goes back to sign in.
 const { form, action, more } = forms({
   fail: (region, error, scope) => {
     if (error?.sessionEnded) reload("Your session has ended: sign in again.");
     else showProblem(region, error, scope);
   },
   arrange: (button, region) => [h("div", { class: "row" }, button), region],
-  navigations: () => navigations,
 });
 export { form, action };
 

@@ -5,10 +5,12 @@ import { address, badge, field, h, link, show, values, when } from "./ui.js";
 import { outcome } from "./forms.js";
 import { action, api, enc, facts, form, pagedTable, reload } from "./admin-kit.js";
 
-// The statuses an admin sets (a label is voided, `cancelled`, only by cancelling its
-// order), and those after which there is nothing left to set.
-const NEXT = ["in_transit", "delivered", "failed"];
-const FINAL = new Set(["delivered", "cancelled"]);
+// The moves an admin makes from each status (a label is voided, `cancelled`, only by
+// cancelling its order); a status without any has nothing left to set.
+const NEXT = {
+  label_created: ["in_transit", "failed"],
+  in_transit: ["delivered", "failed"],
+};
 
 export async function shipments() {
   const table = await pagedTable({
@@ -37,7 +39,7 @@ function statusForm(shipment) {
     fields: [
       h("h2", {}, "Update status"),
       field("New status", { name: "status", type: "select",
-        options: NEXT.map((s) => [s, s.replace(/_/g, " ")]) }),
+        options: NEXT[shipment.status].map((s) => [s, s.replace(/_/g, " ")]) }),
       field("Location", { name: "location", maxlength: 200, placeholder: "optional" }),
       field("Note", { name: "note", maxlength: 1000, placeholder: "optional" }),
     ],
@@ -86,6 +88,6 @@ export async function shipment({ id }) {
         h("h2", {}, "Ship to"), address(current.shipping_address),
         h("h2", {}, "History"), history(current.events),
         labelPrinter(current)),
-      FINAL.has(current.status) ? null : statusForm(current)),
+      NEXT[current.status] ? statusForm(current) : null),
   ];
 }

@@ -42,33 +42,47 @@ export class Session {
   }
 }
 
-/** A fresh key for one user action, so a retried POST is answered once (Idempotency-Key). */
-function idempotencyKey() {
+/** A fresh Idempotency-Key. */
+function newKey() {
   if (crypto.randomUUID) return crypto.randomUUID();
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// The last write whose outcome is unknown (no answer, or a 5xx): the same request sent
+// again — the reader clicking "Place order" once more — reuses its key, so the app
+// answers it once instead of writing it twice.
+let unanswered = null;
+
+function keyFor(path, payload) {
+  if (unanswered && unanswered.path === path && unanswered.payload === payload) {
+    return unanswered.key;
+  }
+  return newKey();
+}
+
 /**
- * Calls the API: `body` is sent as JSON, `session`'s token as the bearer. Resolves to the
- * parsed JSON (or null for an empty answer), rejects with ApiError. A 401 forgets the token.
+ * Calls the API: `body` is sent as JSON, `session`'s token as the bearer, and a POST
+ * carries an Idempotency-Key unless `keyed` is false (a read sent as a POST, a login).
+ * Resolves to the parsed JSON (or null for an empty answer), rejects with ApiError. A 401
+ * forgets the token.
  */
-export async function call(method, path, { body, session, raw = false } = {}) {
+export async function call(method, path, { body, session, raw = false, keyed = true } = {}) {
   const headers = { accept: "application/json" };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  if (method === "POST") headers["idempotency-key"] = idempotencyKey();
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  if (payload !== undefined) headers["content-type"] = "application/json";
+  const key = method === "POST" && keyed ? keyFor(path, payload) : null;
+  if (key) headers["idempotency-key"] = key;
   const token = session?.token;
   if (token) headers.authorization = `Bearer ${token}`;
   let response;
   try {
-    response = await fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    response = await fetch(path, { method, headers, body: payload });
   } catch (error) {
+    if (key) unanswered = { path, payload, key };
     throw new ApiError(0, { title: "Network error", detail: `The app did not answer: ${error.message}` });
   }
+  if (key) unanswered = response.status >= 500 ? { path, payload, key } : null;
   if (!response.ok) {
     let problem;
     try {

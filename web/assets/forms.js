@@ -2,10 +2,18 @@
 // controls locked while it runs (so it runs once at a time), forms that show their problems
 // next to their fields, buttons that run one action, and "More …" buttons that append a
 // list's next page. Where the pages differ (how a failure is shown, where a form's outcome
-// goes, whether a control stays locked for a coming render), each passes its own policy to
-// `forms`.
+// goes), each passes its own policy to `forms`.
 
 import { h, notice, showProblem, clearFieldErrors } from "./ui.js";
+
+// Every navigation, the pages' own re-renders included (they dispatch `hashchange`): a
+// control whose task navigated stays locked, since the coming render replaces it and a
+// second click meanwhile would repeat the request (a second order, say). A new hash is
+// seen at once in `location.hash`; its `hashchange` comes later.
+let navigations = 0;
+window.addEventListener("hashchange", () => {
+  navigations += 1;
+});
 
 /** A live region for a call's outcome, placed next to what the reader acted on. */
 export function outcome() {
@@ -23,22 +31,18 @@ function lock(control, locked) {
  * - `fail(region, error, scope)` shows a failure (by default its problem, in `region` and
  *   next to `scope`'s fields);
  * - `arrange(button, region)` is what follows a form's fields (by default the button, then
- *   the region);
- * - `navigations()` counts the page's navigations: a control whose task navigated stays
- *   locked, since the coming render replaces it and a second click meanwhile would repeat
- *   the request.
+ *   the region).
  */
 export function forms({
   fail = showProblem,
   arrange = (button, region) => [button, region],
-  navigations = () => 0,
 } = {}) {
   /**
    * Runs `task()` with `controls` locked. `region`, and the field errors in `scope`, are
    * cleared first; a string `task` resolves to is shown in `region` as a notice.
    */
   async function run(controls, region, task, scope) {
-    const before = navigations();
+    const before = [navigations, location.hash];
     for (const control of controls) lock(control, true);
     region.replaceChildren();
     if (scope) clearFieldErrors(scope);
@@ -48,7 +52,8 @@ export function forms({
     } catch (error) {
       fail(region, error, scope);
     } finally {
-      if (navigations() === before) for (const control of controls) lock(control, false);
+      const stayed = navigations === before[0] && location.hash === before[1];
+      if (stayed) for (const control of controls) lock(control, false);
     }
   }
 

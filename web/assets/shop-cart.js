@@ -7,6 +7,9 @@ import {
   session, run, form, addressFields, addressBody, signInFirst, cartChanged,
 } from "./shop-kit.js";
 
+// The cart changes in flight, chained (see `cartRow`).
+let changes = Promise.resolve();
+
 const lineName = (line) => line.name || line.sku;
 const skuPath = (sku) => `/api/v1/cart/items/${encodeURIComponent(sku)}`;
 
@@ -73,12 +76,17 @@ function cartRow(body, box, cart, line) {
 
   // Both change the cart, then redraw it; a failure is shown next to the line's input.
   // The input turns read-only, not disabled, so focus stays where the reader put it.
-  const change = (request, done) => run([quantity, remove], box, async () => {
-    drawCart(body, box, await request());
-    return done;
-  }, row);
+  // Changes run one after another, so the last cart drawn is the last one answered.
+  const change = (request, done) => {
+    changes = changes.then(() => run([quantity, remove], box, async () => {
+      drawCart(body, box, await request());
+      return done;
+    }, row));
+  };
+  // An emptied field is sent as null: the app names it (422) rather than removing the line.
+  const typed = () => (quantity.value.trim() === "" ? null : Number(quantity.value));
   quantity.addEventListener("change", () =>
-    change(() => call("PUT", skuPath(line.sku), { session, body: { quantity: Number(quantity.value) } })));
+    change(() => call("PUT", skuPath(line.sku), { session, body: { quantity: typed() } })));
   remove.addEventListener("click", () =>
     change(async () => {
       await call("DELETE", skuPath(line.sku), { session });

@@ -78,6 +78,7 @@ async function inStock(sku) {
   try {
     const answer = await call("POST", "/api/v1/inventory/check-availability", {
       body: { items: [{ sku, quantity: 1 }] },
+      keyed: false,
     });
     return answer.items.every((line) => line.available);
   } catch {

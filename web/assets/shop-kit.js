@@ -118,7 +118,7 @@ export { run, form, action };
  * A form's fields as a nested object: "shipping_address.city" becomes
  * `{ shipping_address: { city } }`. Blank fields stay "" so the app names all of them at once.
  */
-export function nested(form) {
+function nested(form) {
   const result = {};
   for (const element of form.elements) {
     if (!element.name) continue;

@@ -109,8 +109,13 @@ export async function order(view, { id }) {
     follow(refundDue ? new Set([...MOVING, "cancelled"]) : MOVING, 20);
   }, { region: box, class: "danger", confirm: `Cancel order ${current.order_number}?` });
 
+  // Redraws only what changed: a poll that finds the same status leaves the focus on
+  // "Cancel order" and the live region silent.
+  let shown = null;
   function update(next) {
     current = next;
+    if (next.status === shown) return;
+    shown = next.status;
     show(status, badge(next.status));
     show(about,
       h("p", {}, EXPLANATIONS[next.status] ?? ""),

@@ -189,7 +189,12 @@ export function router(routes, fallback) {
     for (const { regex, names, render } of compiled) {
       const match = path.match(regex);
       if (match) {
-        const captured = Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1])]));
+        let captured;
+        try {
+          captured = Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1])]));
+        } catch {
+          return fallback(path); // a malformed escape in the address is no page
+        }
         return render(captured, params);
       }
     }

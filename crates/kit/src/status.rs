@@ -9,7 +9,8 @@ use std::fmt;
 pub trait Machine: Copy + Eq + fmt::Debug + fmt::Display + Sized + 'static {
     /// Every status, in declaration order.
     const ALL: &'static [Self];
-    /// The moves the machine allows, as (from, to). Staying put is not a move.
+    /// The moves the machine allows, as (from, to). Staying put is a move only where
+    /// declared (a partly refunded payment may be partly refunded again).
     const MOVES: &'static [(Self, Self)];
     /// What moves, as a refusal names it ("an order").
     const SUBJECT: &'static str;

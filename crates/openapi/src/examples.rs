@@ -86,7 +86,7 @@ examples! {
         "currency": "EUR",
         "min_participants": 20,
         "max_participants": 100,
-        "ends_at": "2027-01-31T23:00:00Z"
+        "ends_at": "2099-01-31T23:00:00Z"
     },
     campaigns_domain::JoinRequest => { "shipping_address": (address()), "payment": (payment()) },
     ops_api::routes::RelayClaim => { "context": "orders", "limit": 500 },
@@ -96,7 +96,7 @@ examples! {
         "failed": []
     },
     ops_api::routes::RelayDeadLetter => {
-        "handler": "inventory-reserve",
+        "handler": "inventory-on-order-created",
         "event": { "specversion": "1.0", "type": "order.created", "id": "0193a6f4-7c1e-7d2a-9b41-3f0e5a6c7d81" },
         "error": "the handler answered 422 five times",
         "attempts": 5

@@ -29,11 +29,11 @@ pub const ROUTES: &[Route<Endpoint>] = &[
 ];
 
 /// What the storefront and the admin may load: only the app's own scripts (no inline
-/// script) and styles, product images from the app or any HTTPS origin (`image_url` is
-/// the catalog's to choose), and calls to the app alone.
+/// script) and styles, product images from the app or any web origin (`image_url` is any
+/// http(s) URL the catalog chose), and calls to the app alone.
 pub const PAGES_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     img-src 'self' https: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
-     frame-ancestors 'none'";
+     img-src 'self' http: https: data:; connect-src 'self'; base-uri 'none'; \
+     form-action 'none'; frame-ancestors 'none'";
 
 /// What the reference page may load: as the pages, but inline styles are allowed because
 /// Swagger UI sets some on its elements.
