@@ -55,6 +55,18 @@ impl Shop {
         Shop::launch(scratch_database(store), variables, KeyValue::File)
     }
 
+    /// A shop whose edge lets one client send as much as it likes: for suites that send
+    /// thousands of requests from one address, which the rate limit would answer 429.
+    pub fn start_unthrottled(store: Store) -> Shop {
+        Shop::start_with(
+            store,
+            &[
+                ("rate_limit_per_second", "1000000"),
+                ("rate_limit_burst", "1000000"),
+            ],
+        )
+    }
+
     /// A PostgreSQL shop whose database lives on the server at `addr` (host:port) rather
     /// than the shared one, e.g. a [`testing::PostgresCluster`] a test restarts.
     pub fn start_on_postgres_at(addr: &str, variables: &[(&str, &str)]) -> Shop {

@@ -23,10 +23,7 @@ fn journey(store: Store) {
     seed_catalog(&admin);
 
     let workspace = testing::workspace_dir();
-    let screenshots = std::env::var_os("CARGO_TARGET_DIR")
-        .map(|dir| workspace.join(dir))
-        .unwrap_or_else(|| workspace.join("target"))
-        .join("browser-screenshots");
+    let screenshots = testing::target_dir().join("browser-screenshots");
     let _ = std::fs::remove_dir_all(&screenshots);
     std::fs::create_dir_all(&screenshots).unwrap();
 

@@ -22,13 +22,7 @@ const EXAMPLES: &str = "12";
 
 fn fuzz(store: Store) {
     // One client sends everything: the edge's rate limit would answer most of it 429.
-    let shop = Shop::start_with(
-        store,
-        &[
-            ("rate_limit_per_second", "1000000"),
-            ("rate_limit_burst", "1000000"),
-        ],
-    );
+    let shop = Shop::start_unthrottled(store);
     let admin = shop.admin();
     let config = tempfile::tempdir().unwrap();
     let config_file = config.path().join("schemathesis.toml");

@@ -30,15 +30,24 @@ pub fn workspace_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// A build output, `relative` to the target directory: from `$CARGO_TARGET_DIR` when set,
-/// else the workspace's `target/`. Panics naming `build_command` when it is absent.
-pub fn built_artifact(relative: impl AsRef<Path>, build_command: &str) -> PathBuf {
+/// The target directory: `$CARGO_TARGET_DIR` (relative to the workspace) when set, else
+/// the workspace's `target/`.
+pub fn target_dir() -> PathBuf {
     let workspace = workspace_dir();
-    let mut candidates = Vec::new();
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        candidates.push(workspace.join(dir).join(relative.as_ref()));
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => workspace.join(dir),
+        None => workspace.join("target"),
     }
-    candidates.push(workspace.join("target").join(relative.as_ref()));
+}
+
+/// A build output, `relative` to the [`target_dir`], or else to the workspace's
+/// `target/`. Panics naming `build_command` when it is absent.
+pub fn built_artifact(relative: impl AsRef<Path>, build_command: &str) -> PathBuf {
+    let mut candidates = vec![target_dir().join(relative.as_ref())];
+    let default = workspace_dir().join("target").join(relative.as_ref());
+    if candidates[0] != default {
+        candidates.push(default);
+    }
     if let Some(found) = candidates.iter().find(|path| path.is_file()) {
         return found.clone();
     }
