@@ -146,7 +146,7 @@ fn run(config: &Config, bus: &impl Bus) -> Result<std::convert::Infallible, Stri
             .collect::<Result<Vec<_>, String>>()?;
         status.set_ready();
         scope.spawn(move || status.watch_lag(bus));
-        for context in kit::outbox::EVENT_CONTEXTS {
+        for context in kit::wiring::EVENT_CONTEXTS {
             let app = &app;
             scope.spawn(move || relay::run(app, bus, context, status));
         }

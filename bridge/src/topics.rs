@@ -2,7 +2,7 @@
 //! `contracts::topics::ALL`), and a dead-letter topic per handler's group; and which
 //! handler reads which topics.
 
-use kit::outbox::SUBSCRIPTIONS;
+use kit::wiring::SUBSCRIPTIONS;
 
 /// Each handler component and the topics it subscribes to.
 pub fn handlers() -> Vec<(&'static str, Vec<&'static str>)> {

@@ -17,7 +17,7 @@ pub const ADMIN_PASSWORD: &str = "admin-password-42";
 /// The platform operator's key, which creates tenants.
 pub const OPERATOR_KEY: &str = "acceptance-operator-key";
 
-pub(crate) use kit::outbox::EVENT_CONTEXTS;
+pub(crate) use kit::wiring::{EVENT_CONTEXTS, STORE_CONTEXTS};
 
 /// Which store the app's contexts use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -489,8 +489,7 @@ const RUNTIME_CONFIG: &str = "runtime-config.toml";
 
 fn write_runtime_config(state: &Path, key_value: KeyValue) {
     let mut toml = String::new();
-    // Every context keeps a database: those with an outbox, and accounts.
-    for database in std::iter::once(&"accounts").chain(EVENT_CONTEXTS) {
+    for database in STORE_CONTEXTS {
         toml.push_str(&format!(
             "[sqlite_database.{database}]\ntype = \"spin\"\npath = {}\n\n",
             toml_path(&state.join(format!("{database}.db")))

@@ -10,7 +10,7 @@ use acceptance::{
     EVENT_SIGNING_KEY, Reply, Request, Shop, Store, assert_problem, for_both_stores,
     order_reaching, place_order, signature_header, stock_of, stocked_product, text,
 };
-use kit::outbox::{EVENT_CONTEXTS, subscribers};
+use kit::wiring::{EVENT_CONTEXTS, subscribers};
 use serde_json::{Value, json};
 
 for_both_stores!(

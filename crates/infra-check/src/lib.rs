@@ -24,7 +24,7 @@
 //! - the health checks call `/health`, a route of spin.toml;
 //! - the event bridge (`kafka/bridge.yaml`) reaches the SpinApp's Service with the
 //!   signing key the SpinApp's `event_signing_key` uses, its ScaledObject targets it and
-//!   watches groups that read those topics (`kit::outbox::SUBSCRIPTIONS`), and the
+//!   watches groups that read those topics (`kit::wiring::SUBSCRIPTIONS`), and the
 //!   bridge's kustomization applies both;
 //! - compose's PostgreSQL has the user, password, database and port of spin.toml's default
 //!   `db_url`, and room for one app instance's connections; Redis the port of
@@ -1216,11 +1216,11 @@ fn check_bridge_scaled_object(scaled: &Value, report: &mut Report) {
     for trigger in triggers.into_iter().flatten() {
         let group = str_at(trigger, &["metadata", "consumerGroup"]).unwrap_or_default();
         let topic = str_at(trigger, &["metadata", "topic"]).unwrap_or_default();
-        if !kit::outbox::subscribers(topic).contains(&group) {
+        if !kit::wiring::subscribers(topic).contains(&group) {
             report.drift(
                 BRIDGE_SCALED_OBJECT,
                 format!("trigger {group} on {topic}"),
-                "no handler of that name reads that topic (kit::outbox::SUBSCRIPTIONS)",
+                "no handler of that name reads that topic (kit::wiring::SUBSCRIPTIONS)",
             );
         }
     }

@@ -227,7 +227,7 @@ async fn send(
 }
 
 /// An event handler component: its id in `spin.toml` (the subscriber name of
-/// [`crate::outbox::SUBSCRIPTIONS`]) and the context whose store it writes.
+/// [`crate::wiring::SUBSCRIPTIONS`]) and the context whose store it writes.
 pub struct EventHandler {
     pub subscriber: &'static str,
     pub context: &'static str,

@@ -26,6 +26,7 @@ pub mod signature;
 pub mod spin;
 pub mod status;
 pub mod variables;
+pub mod wiring;
 
 pub use problem::{FieldError, Problem};
 pub use service::DomainError;

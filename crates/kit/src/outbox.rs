@@ -2,7 +2,7 @@
 //!
 //! An event is a row of `outbox` written in the same transaction as the change that
 //! causes it, together with one `outbox_deliveries` row per subscriber (see
-//! [`SUBSCRIPTIONS`]). A dispatcher claims due deliveries ([`claim_due`]), sends them and
+//! [`crate::wiring::SUBSCRIPTIONS`]). A dispatcher claims due deliveries ([`claim_due`]), sends them and
 //! records the outcome ([`record_delivered`], [`record_failure`]): failures are retried
 //! with [`backoff`] and after [`MAX_ATTEMPTS`] become dead letters, which an admin lists
 //! ([`dead_letters`]) and replays ([`replay`]). A handler applies an event through
@@ -10,6 +10,7 @@
 //! so a redelivery changes nothing.
 
 use crate::db::{Db, DbError, Dialect, Migration, Row, SqlValue, transaction};
+use crate::wiring::subscribers;
 use contracts::Envelope;
 use serde::Serialize;
 
@@ -76,47 +77,6 @@ pub const DELIVERIES_MIGRATION: Migration = Migration {
     sqlite: CREATE_DELIVERIES,
     postgres: CREATE_DELIVERIES,
 };
-
-/// The contexts that keep an outbox (they emit events or handle them): what
-/// the sweep, the relay and the dead-letter list go through.
-pub const EVENT_CONTEXTS: &[&str] = &[
-    "catalog",
-    "orders",
-    "inventory",
-    "payments",
-    "shipping",
-    "campaigns",
-    "notifications",
-];
-
-// `SUBSCRIPTIONS`, derived from spin.toml by build.rs. `orders-on-inventory-reserved`'s
-// route comes before `payments-on-inventory-reserved`'s there, so an order reads
-// `reserved` before the charge's outcome arrives.
-include!(concat!(env!("OUT_DIR"), "/subscriptions.rs"));
-
-/// The context whose store holds `handler`'s deliveries and applied events: its name's
-/// part before `-on-`, when `handler` is one of [`SUBSCRIPTIONS`].
-pub fn handler_context(handler: &str) -> Option<&'static str> {
-    if !SUBSCRIPTIONS
-        .iter()
-        .any(|(_, handlers)| handlers.contains(&handler))
-    {
-        return None;
-    }
-    let (context, _) = handler.split_once("-on-")?;
-    EVENT_CONTEXTS
-        .iter()
-        .find(|name| **name == context)
-        .copied()
-}
-
-/// The handler components of `topic`, in delivery order.
-pub fn subscribers(topic: &str) -> &'static [&'static str] {
-    SUBSCRIPTIONS
-        .iter()
-        .find(|(subscribed, _)| *subscribed == topic)
-        .map_or(&[], |(_, components)| components)
-}
 
 /// How events leave their context (the `event_transport` variable).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -331,7 +291,7 @@ fn delivery(row: &Row) -> Result<(Delivery, i64), DbError> {
 }
 
 /// Claims up to `limit` due deliveries to handlers for [`LEASE_MS`], oldest event first
-/// and each event's subscribers in [`SUBSCRIPTIONS`] order. The conditional UPDATE makes
+/// and each event's subscribers in [`crate::wiring::SUBSCRIPTIONS`] order. The conditional UPDATE makes
 /// two concurrent dispatchers claim disjoint sets; on PostgreSQL the candidates are
 /// locked with `SKIP LOCKED`, so concurrent claims pass each other instead of
 /// deadlocking on rows they lock in different orders (SQLite runs one writer at a time).
@@ -890,20 +850,6 @@ mod tests {
     }
 
     #[test]
-    fn a_handler_lives_in_the_context_its_name_begins_with() {
-        assert_eq!(
-            handler_context("payments-on-order-cancelled"),
-            Some("payments")
-        );
-        assert_eq!(
-            handler_context("notifications-on-payment-failed"),
-            Some("notifications")
-        );
-        assert_eq!(handler_context("payments-on-nothing"), None);
-        assert_eq!(handler_context(BUS), None);
-    }
-
-    #[test]
     fn the_transport_variable_names_http_or_kafka() {
         assert_eq!(Transport::from_variable(""), Ok(Transport::Http));
         assert_eq!(Transport::from_variable("http"), Ok(Transport::Http));
@@ -1007,21 +953,6 @@ mod tests {
 
     fn count(db: &NativeSqlite, sql: &str) -> i64 {
         block_on(db.query(sql, &[])).unwrap()[0].get_i64(0).unwrap()
-    }
-
-    #[test]
-    fn every_subscriber_is_a_handler_component_of_a_known_topic() {
-        for (topic, components) in SUBSCRIPTIONS {
-            assert!(topics::ALL.contains(topic), "{topic}");
-            let handler_suffix = format!("-on-{}", topic.replace(['.', '_'], "-"));
-            for component in *components {
-                assert!(
-                    component.ends_with(&handler_suffix),
-                    "{component} handles {topic}"
-                );
-            }
-        }
-        assert_eq!(subscribers("no.such.topic"), &[] as &[&str]);
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! The event handlers' routes: `POST /events/<handler>` for each handler of each event
-//! type in `kit::outbox::SUBSCRIPTIONS`, its body that event type's CloudEvent.
+//! type in `kit::wiring::SUBSCRIPTIONS`, its body that event type's CloudEvent.
 
 use crate::{Access, Described, Op};
 use contracts::{Event, EventTypeVisitor, visit_event_types};
 use http::Method;
-use kit::outbox::SUBSCRIPTIONS;
+use kit::wiring::SUBSCRIPTIONS;
 
 pub(crate) fn operations() -> Vec<Described> {
     let mut handlers = Handlers(Vec::new());

@@ -9,7 +9,7 @@ use crate::{Access, Described, Op, from_table};
 use kit::outbox::Retained;
 use ops_api::routes::{
     ContextDeadLetter, EVENT_CONTEXTS, Endpoint, ROUTES, RelayClaim, RelayClaimed, RelayDeadLetter,
-    RelayDeadLettered, RelaySettle, stores,
+    RelayDeadLettered, RelaySettle, STORE_CONTEXTS,
 };
 use utoipa::PartialSchema;
 use utoipa::openapi::RefOr;
@@ -106,7 +106,9 @@ fn health(healthy: bool) -> RefOr<Schema> {
     } else {
         &["ok", "unavailable"]
     };
-    let checks = stores()
+    let checks = STORE_CONTEXTS
+        .iter()
+        .copied()
         .map(|store| (store, "This context's database."))
         .chain([
             ("key_value", "The key-value store."),
@@ -190,7 +192,7 @@ fn swept() -> RefOr<Schema> {
                 .required(*name)
         },
     );
-    let retention = stores().fold(
+    let retention = STORE_CONTEXTS.iter().copied().fold(
         ObjectBuilder::new().description(Some("What each store's retention pass removed.")),
         |retention, name| {
             let outbox: RefOr<Schema> = if EVENT_CONTEXTS.contains(&name) {

@@ -3,7 +3,7 @@
 
 use crate::routes::{
     ContextDeadLetter, EVENT_CONTEXTS, Endpoint, MAX_RELAY_CLAIM, ROUTES, RelayClaim, RelayClaimed,
-    RelayDeadLetter, RelayDeadLettered, RelaySettle, relay_context, stores,
+    RelayDeadLetter, RelayDeadLettered, RelaySettle, STORE_CONTEXTS, relay_context,
 };
 use http::StatusCode;
 use kit::Problem;
@@ -47,8 +47,8 @@ async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
 }
 
 async fn health_checks(request_id: &str) -> Response {
-    let mut checks = Vec::with_capacity(EVENT_CONTEXTS.len() + 3);
-    for context in stores() {
+    let mut checks = Vec::with_capacity(STORE_CONTEXTS.len() + 2);
+    for &context in STORE_CONTEXTS {
         checks.push((context, database_answers(context).await));
     }
     checks.push(("key_value", key_value_answers().await));
@@ -295,7 +295,7 @@ async fn retain_everywhere(request_id: &str) -> Result<serde_json::Value, Proble
     let retention = retention(request_id).await?;
     let now = now_ms();
     let mut removed = serde_json::Map::new();
-    for context in stores() {
+    for &context in STORE_CONTEXTS {
         let has_events = EVENT_CONTEXTS.contains(&context);
         let migrations = if has_events {
             RETAINED_MIGRATIONS
