@@ -138,11 +138,15 @@ struct Body {
 }
 
 impl Body {
-    fn json(schema: RefOr<Schema>) -> Self {
+    fn new(content_type: &'static str, schema: RefOr<Schema>) -> Self {
         Self {
-            content_type: "application/json",
+            content_type,
             schema,
         }
+    }
+
+    fn json(schema: RefOr<Schema>) -> Self {
+        Self::new("application/json", schema)
     }
 }
 
@@ -268,13 +272,7 @@ impl Op {
 
     /// A request body given as a content type and schema (not JSON of a Rust type).
     pub(crate) fn raw_body(mut self, content_type: &'static str, schema: RefOr<Schema>) -> Self {
-        self.request = Some((
-            content(Body {
-                content_type,
-                schema,
-            }),
-            true,
-        ));
+        self.request = Some((content(Body::new(content_type, schema)), true));
         self.problems.push(400);
         self
     }
@@ -302,11 +300,7 @@ impl Op {
         content_type: &'static str,
         schema: RefOr<Schema>,
     ) -> Self {
-        let body = Body {
-            content_type,
-            schema,
-        };
-        self.successes[0] = (status, description, Some(body));
+        self.successes[0] = (status, description, Some(Body::new(content_type, schema)));
         self
     }
 
@@ -336,10 +330,7 @@ impl Op {
         content_type: &'static str,
         schema: RefOr<Schema>,
     ) -> Self {
-        let body = Body {
-            content_type,
-            schema,
-        };
+        let body = Body::new(content_type, schema);
         self.successes.push((status, description, Some(body)));
         self
     }

@@ -464,44 +464,65 @@ impl InstanceState {
     }
 }
 
-// ---- spin:sqlite@3.1.0 (spin-sdk 6) ----
+/// A version of Spin's SQLite interface: the same connection calls in each, `fermyon:spin@2`
+/// without `last_insert_rowid` and `changes` (passed in as `$extra`).
+macro_rules! sqlite_host {
+    ($v:ident $(, { $($extra:tt)* })?) => {
+        impl $v::Host for InstanceState {
+            fn convert_error(&mut self, err: $v::Error) -> wasmtime::Result<$v::Error> {
+                Ok(err)
+            }
+        }
 
-impl v3_1::Host for InstanceState {
-    fn convert_error(&mut self, err: v3_1::Error) -> wasmtime::Result<v3_1::Error> {
-        Ok(err)
-    }
+        impl $v::HostConnection for InstanceState {
+            async fn open(&mut self, database: String) -> Result<Resource<SqliteConnection>, $v::Error> {
+                Ok(self.sqlite_open(database).await?)
+            }
+
+            async fn execute(
+                &mut self,
+                c: Resource<SqliteConnection>,
+                statement: String,
+                parameters: Vec<$v::Value>,
+            ) -> Result<$v::QueryResult, $v::Error> {
+                Ok(self
+                    .sqlite_execute(&c, statement, values(parameters))
+                    .await?
+                    .into())
+            }
+
+            async fn drop(&mut self, c: Resource<SqliteConnection>) -> wasmtime::Result<()> {
+                self.table.delete(c)?;
+                Ok(())
+            }
+
+            $($($extra)*)?
+        }
+    };
 }
 
-impl v3_1::HostConnection for InstanceState {
-    async fn open(&mut self, database: String) -> Result<Resource<SqliteConnection>, v3_1::Error> {
-        Ok(self.sqlite_open(database).await?)
-    }
+/// `last_insert_rowid` and `changes`, which `spin:sqlite@3` adds.
+macro_rules! sqlite_v3_host {
+    ($v:ident) => {
+        sqlite_host!($v, {
+            async fn last_insert_rowid(
+                &mut self,
+                c: Resource<SqliteConnection>,
+            ) -> wasmtime::Result<i64> {
+                Ok(self.sqlite_last_insert_rowid(&c).await)
+            }
 
-    async fn execute(
-        &mut self,
-        c: Resource<SqliteConnection>,
-        statement: String,
-        parameters: Vec<v3_1::Value>,
-    ) -> Result<v3_1::QueryResult, v3_1::Error> {
-        Ok(self
-            .sqlite_execute(&c, statement, values(parameters))
-            .await?
-            .into())
-    }
-
-    async fn last_insert_rowid(&mut self, c: Resource<SqliteConnection>) -> wasmtime::Result<i64> {
-        Ok(self.sqlite_last_insert_rowid(&c).await)
-    }
-
-    async fn changes(&mut self, c: Resource<SqliteConnection>) -> wasmtime::Result<u64> {
-        Ok(self.sqlite_changes(&c).await)
-    }
-
-    async fn drop(&mut self, c: Resource<SqliteConnection>) -> wasmtime::Result<()> {
-        self.table.delete(c)?;
-        Ok(())
-    }
+            async fn changes(&mut self, c: Resource<SqliteConnection>) -> wasmtime::Result<u64> {
+                Ok(self.sqlite_changes(&c).await)
+            }
+        });
+    };
 }
+
+// spin:sqlite@3.1.0 (spin-sdk 6), spin:sqlite@3.0.0 and fermyon:spin/sqlite@2.0.0 (spin-sdk 5).
+sqlite_v3_host!(v3_1);
+sqlite_v3_host!(v3_0);
+sqlite_host!(v2);
 
 fn connection_of<T>(
     accessor: &Accessor<T, Capabilities>,
@@ -566,75 +587,5 @@ impl v3_1::HostConnectionWithStore for Capabilities {
             Ok(c) => c.changes(),
             Err(_) => 0,
         })
-    }
-}
-
-// ---- spin:sqlite@3.0.0 (spin-sdk 5) ----
-
-impl v3_0::Host for InstanceState {
-    fn convert_error(&mut self, err: v3_0::Error) -> wasmtime::Result<v3_0::Error> {
-        Ok(err)
-    }
-}
-
-impl v3_0::HostConnection for InstanceState {
-    async fn open(&mut self, database: String) -> Result<Resource<SqliteConnection>, v3_0::Error> {
-        Ok(self.sqlite_open(database).await?)
-    }
-
-    async fn execute(
-        &mut self,
-        c: Resource<SqliteConnection>,
-        statement: String,
-        parameters: Vec<v3_0::Value>,
-    ) -> Result<v3_0::QueryResult, v3_0::Error> {
-        Ok(self
-            .sqlite_execute(&c, statement, values(parameters))
-            .await?
-            .into())
-    }
-
-    async fn last_insert_rowid(&mut self, c: Resource<SqliteConnection>) -> wasmtime::Result<i64> {
-        Ok(self.sqlite_last_insert_rowid(&c).await)
-    }
-
-    async fn changes(&mut self, c: Resource<SqliteConnection>) -> wasmtime::Result<u64> {
-        Ok(self.sqlite_changes(&c).await)
-    }
-
-    async fn drop(&mut self, c: Resource<SqliteConnection>) -> wasmtime::Result<()> {
-        self.table.delete(c)?;
-        Ok(())
-    }
-}
-
-// ---- fermyon:spin/sqlite@2.0.0 (spin-sdk 5) ----
-
-impl v2::Host for InstanceState {
-    fn convert_error(&mut self, err: v2::Error) -> wasmtime::Result<v2::Error> {
-        Ok(err)
-    }
-}
-
-impl v2::HostConnection for InstanceState {
-    async fn open(&mut self, database: String) -> Result<Resource<SqliteConnection>, v2::Error> {
-        Ok(self.sqlite_open(database).await?)
-    }
-
-    async fn execute(
-        &mut self,
-        c: Resource<SqliteConnection>,
-        statement: String,
-        parameters: Vec<v2::Value>,
-    ) -> Result<v2::QueryResult, v2::Error> {
-        Ok(self
-            .sqlite_execute(&c, statement, values(parameters))
-            .await?
-            .into())
-    }
-
-    async fn drop(&mut self, c: Resource<SqliteConnection>) -> wasmtime::Result<()> {
-        self.table.delete(c)?;
-        Ok(())
     }
 }

@@ -28,27 +28,11 @@ pub const CONTEXT: &str = "accounts";
 
 /// The accounts schema, in order, for `kit::db::migrate(db, CONTEXT, MIGRATIONS)`.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        name: "0001_init",
-        sqlite: include_str!("../migrations/0001_init.sql"),
-        postgres: include_str!("../migrations/0001_init.sql"),
-    },
-    Migration {
-        name: "0002_login_failures",
-        sqlite: include_str!("../migrations/0002_login_failures.sql"),
-        postgres: include_str!("../migrations/0002_login_failures.sql"),
-    },
+    kit::migration!("0001_init"),
+    kit::migration!("0002_login_failures"),
     kit::edge::IDEMPOTENCY_MIGRATION,
-    Migration {
-        name: "0003_tenants",
-        sqlite: include_str!("../migrations/0003_tenants.sql"),
-        postgres: include_str!("../migrations/0003_tenants.sql"),
-    },
-    Migration {
-        name: "0004_login_failures_by_client",
-        sqlite: include_str!("../migrations/0004_login_failures_by_client.sql"),
-        postgres: include_str!("../migrations/0004_login_failures_by_client.sql"),
-    },
+    kit::migration!("0003_tenants"),
+    kit::migration!("0004_login_failures_by_client"),
 ];
 
 /// A user as the API shows it; the password hash never leaves this crate.

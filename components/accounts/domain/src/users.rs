@@ -6,7 +6,7 @@ use crate::validation::{check_email, check_password, normalize_email};
 use crate::{AccountError, Credentials, PasswordChange, ProfileUpdate, Registration, User};
 use kit::FieldError;
 use kit::auth::{Role, TokenVersions};
-use kit::db::{Db, DbError, Row, SqlValue, lock_key, transaction};
+use kit::db::{Db, DbError, Row, SqlValue, lock_key, query_i64, transaction};
 use kit::json::Validate;
 
 /// The columns [`user_from_row`] reads, in its order.
@@ -281,17 +281,12 @@ pub async fn change_role<D: Db>(
         lock_key(db, &format!("accounts\nroles\n{tenant}")).await?;
         let user = get_user(db, tenant, id).await?;
         if user.role == Role::Admin && role != Role::Admin {
-            let admins = db
-                .query(
-                    "SELECT COUNT(*) FROM users WHERE tenant = $1 AND role = 'admin'",
-                    &[tenant.into()],
-                )
-                .await?;
-            let admins = admins
-                .first()
-                .map(|row| row.get_i64(0))
-                .transpose()?
-                .unwrap_or(0);
+            let admins = query_i64(
+                db,
+                "SELECT COUNT(*) FROM users WHERE tenant = $1 AND role = 'admin'",
+                &[tenant.into()],
+            )
+            .await?;
             if admins <= 1 {
                 return Err(AccountError::Conflict(FieldError::new(
                     "role",

@@ -1,20 +1,21 @@
 //! Campaigns in the store: created by vendors and admins, listed and shown to anyone in
 //! the tenant, joined by signed-in users, and failed by the sweep once they end below
-//! their minimum.
+//! their minimum. The rows and their SQL are in `store`, the events a campaign emits in
+//! `events`.
+
+mod events;
+mod store;
 
 use crate::join::{JoinRefusal, JoinRequest, join_refusal, reaches_minimum};
 use crate::new_campaign::NewCampaign;
-use crate::parts::{Part, split};
 use crate::status::CampaignStatus;
-use crate::{CampaignError, EVENT_SOURCE, Position};
-use contracts::{
-    Address, CampaignCreated, CampaignFailed, CampaignJoined, CampaignParticipant,
-    CampaignSuccessful, Envelope, Event,
-};
-use kit::db::{Db, DbError, Row, SqlValue, transaction};
+use crate::{CampaignError, Position};
+use contracts::CampaignParticipant;
+use kit::db::{Db, DbError, transaction};
 use kit::outbox::enqueue;
-use kit::pagination::{ListOrder, Page, PageParams};
+use kit::pagination::{Page, PageParams};
 use serde::Serialize;
+use store::participants_of;
 
 /// A campaign as DESIGN §3 shapes it, with its creation and last change times.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -53,39 +54,6 @@ pub struct CampaignSweep {
     pub failed: u64,
 }
 
-const COLUMNS: &str = "id, name, sku, price, original_price, currency, min_participants, \
-     max_participants, participants, starts_at, ends_at, status, created_at, updated_at";
-
-fn count(row: &Row, i: usize) -> Result<u32, DbError> {
-    let n = row.get_i64(i)?;
-    u32::try_from(n).map_err(|_| DbError::Other(format!("column {i}: {n} is not a count")))
-}
-
-fn stored_status(name: &str) -> Result<CampaignStatus, DbError> {
-    CampaignStatus::parse(name)
-        .ok_or_else(|| DbError::Other(format!("stored campaign status {name:?} is unknown")))
-}
-
-/// A campaign from a row of [`COLUMNS`].
-fn campaign(row: &Row) -> Result<Campaign, DbError> {
-    Ok(Campaign {
-        id: row.get_str(0)?.to_owned(),
-        name: row.get_str(1)?.to_owned(),
-        sku: row.get_str(2)?.to_owned(),
-        price: row.get_i64(3)?,
-        original_price: row.get_i64(4)?,
-        currency: row.get_str(5)?.to_owned(),
-        min_participants: count(row, 6)?,
-        max_participants: count(row, 7)?,
-        participants: count(row, 8)?,
-        starts_at: row.get_str(9)?.to_owned(),
-        ends_at: row.get_str(10)?.to_owned(),
-        status: stored_status(row.get_str(11)?)?,
-        created_at: row.get_str(12)?.to_owned(),
-        updated_at: row.get_str(13)?.to_owned(),
-    })
-}
-
 /// `POST /api/v1/campaigns` at `now` (the stored time form): the campaign, `active`
 /// with no participants, and `campaign.created` in one transaction.
 pub async fn create_campaign<D: Db>(
@@ -98,56 +66,9 @@ pub async fn create_campaign<D: Db>(
 ) -> Result<Campaign, CampaignError> {
     let valid = new.validate_at(now).map_err(CampaignError::Invalid)?;
     transaction(db, async |db| {
-        let rows = db
-            .query(
-                &format!(
-                    "INSERT INTO campaigns (id, tenant, name, sku, price, original_price, \
-                     currency, min_participants, max_participants, participants, starts_at, \
-                     ends_at, status, created_by, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $12, $13, $14, $14) \
-                     RETURNING {COLUMNS}"
-                ),
-                &[
-                    uuid::Uuid::now_v7().to_string().into(),
-                    tenant.into(),
-                    valid.name.as_str().into(),
-                    valid.sku.as_str().into(),
-                    valid.price.into(),
-                    valid.original_price.into(),
-                    valid.currency.as_str().into(),
-                    i64::from(valid.min_participants).into(),
-                    i64::from(valid.max_participants).into(),
-                    valid.starts_at.as_str().into(),
-                    valid.ends_at.as_str().into(),
-                    CampaignStatus::Active.as_str().into(),
-                    created_by.into(),
-                    now.into(),
-                ],
-            )
-            .await?;
-        let created = rows
-            .first()
-            .map(campaign)
-            .transpose()?
-            .ok_or_else(|| DbError::Other("INSERT … RETURNING gave no row".into()))?;
-        let data = CampaignCreated {
-            campaign_id: created.id.clone(),
-            name: created.name.clone(),
-            sku: created.sku.clone(),
-            price: created.price,
-            original_price: created.original_price,
-            currency: created.currency.clone(),
-            min_participants: created.min_participants,
-            max_participants: created.max_participants,
-            starts_at: created.starts_at.clone(),
-            ends_at: created.ends_at.clone(),
-            created_by: created_by.to_owned(),
-        };
-        enqueue(
-            db,
-            &Envelope::new(EVENT_SOURCE, tenant, correlation_id, data),
-        )
-        .await?;
+        let created = store::insert_campaign(db, tenant, created_by, &valid, now).await?;
+        let event = events::campaign_created(tenant, correlation_id, created_by, &created);
+        enqueue(db, &event).await?;
         Ok(created)
     })
     .await
@@ -159,15 +80,8 @@ pub async fn get_campaign<D: Db>(
     tenant: &str,
     id: &str,
 ) -> Result<Campaign, CampaignError> {
-    let rows = db
-        .query(
-            &format!("SELECT {COLUMNS} FROM campaigns WHERE tenant = $1 AND id = $2"),
-            &[tenant.into(), id.into()],
-        )
-        .await?;
-    rows.first()
-        .map(campaign)
-        .transpose()?
+    store::select_campaign(db, tenant, id)
+        .await?
         .ok_or(CampaignError::NotFound)
 }
 
@@ -178,18 +92,7 @@ pub async fn list_campaigns<D: Db>(
     status: Option<CampaignStatus>,
     page: &PageParams<Position>,
 ) -> Result<Page<Campaign>, CampaignError> {
-    let mut sql = format!("SELECT {COLUMNS} FROM campaigns WHERE tenant = $1");
-    let mut params: Vec<SqlValue> = vec![tenant.into()];
-    if let Some(status) = status {
-        params.push(status.as_str().into());
-        sql.push_str(&format!(" AND status = ${}", params.len()));
-    }
-    page.finish_query(&mut sql, &mut params, ListOrder::NewestFirst, None);
-    let rows = db.query(&sql, &params).await?;
-    let campaigns = rows.iter().map(campaign).collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_rows(campaigns, page.limit, |campaign| {
-        Position::of(&campaign.created_at, &campaign.id)
-    }))
+    Ok(store::select_page(db, tenant, status, page).await?)
 }
 
 /// `POST /api/v1/campaigns/{id}/join` by `customer_id` at `now`, in one transaction:
@@ -217,56 +120,12 @@ pub async fn join_campaign<D: Db>(
         payment_token: join.payment.token.clone(),
     };
     transaction(db, async |db| {
-        let address = &participant.shipping_address;
-        // DO NOTHING keeps the transaction usable on PostgreSQL, where a failed
-        // statement would abort it.
-        let inserted = db
-            .query(
-                "INSERT INTO campaign_participants (id, tenant, campaign_id, customer_id, \
-                 address_name, address_line1, address_city, address_postal_code, \
-                 address_country, payment_token, joined_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-                 ON CONFLICT (tenant, campaign_id, customer_id) DO NOTHING RETURNING id",
-                &[
-                    participant.participant_id.as_str().into(),
-                    tenant.into(),
-                    campaign_id.into(),
-                    customer_id.into(),
-                    address.name.as_str().into(),
-                    address.line1.as_str().into(),
-                    address.city.as_str().into(),
-                    address.postal_code.as_str().into(),
-                    address.country.as_str().into(),
-                    participant.payment_token.as_str().into(),
-                    now.into(),
-                ],
-            )
-            .await?;
-        if inserted.is_empty() {
+        if !store::insert_participant(db, tenant, campaign_id, &participant, now).await? {
             // Campaigns are never deleted, so an earlier participant row means the
             // campaign exists.
             return Err(CampaignError::Refused(JoinRefusal::AlreadyJoined));
         }
-        let rows = db
-            .query(
-                &format!(
-                    "UPDATE campaigns SET participants = participants + 1, \
-                     status = CASE WHEN participants + 1 >= min_participants THEN $4 \
-                     ELSE status END, updated_at = $3 \
-                     WHERE tenant = $1 AND id = $2 AND status IN ($5, $4) \
-                     AND participants < max_participants AND starts_at <= $3 AND ends_at > $3 \
-                     RETURNING {COLUMNS}"
-                ),
-                &[
-                    tenant.into(),
-                    campaign_id.into(),
-                    now.into(),
-                    CampaignStatus::Successful.as_str().into(),
-                    CampaignStatus::Active.as_str().into(),
-                ],
-            )
-            .await?;
-        let Some(row) = rows.first() else {
+        let Some(joined) = store::count_join(db, tenant, campaign_id, now).await? else {
             let current = get_campaign(db, tenant, campaign_id).await?;
             return Err(match join_refusal(&current, now) {
                 Some(refusal) => CampaignError::Refused(refusal),
@@ -277,36 +136,11 @@ pub async fn join_campaign<D: Db>(
                 ))),
             });
         };
-        let joined = campaign(row)?;
-        let data = CampaignJoined {
-            campaign_id: joined.id.clone(),
-            sku: joined.sku.clone(),
-            price: joined.price,
-            currency: joined.currency.clone(),
-            participant: participant.clone(),
-            participants: joined.participants,
-            campaign_status: joined.status.as_str().to_owned(),
-        };
-        enqueue(
-            db,
-            &Envelope::new(EVENT_SOURCE, tenant, correlation_id, data),
-        )
-        .await?;
+        let event = events::campaign_joined(tenant, correlation_id, &joined, &participant);
+        enqueue(db, &event).await?;
         if reaches_minimum(joined.participants, joined.min_participants) {
             let participants = participants_of(db, tenant, campaign_id).await?;
-            enqueue_in_parts(db, tenant, correlation_id, participants, |part| {
-                CampaignSuccessful {
-                    campaign_id: joined.id.clone(),
-                    name: joined.name.clone(),
-                    sku: joined.sku.clone(),
-                    price: joined.price,
-                    currency: joined.currency.clone(),
-                    part: part.part,
-                    parts: part.parts,
-                    participants: part.members,
-                }
-            })
-            .await?;
+            events::enqueue_successful(db, tenant, correlation_id, &joined, participants).await?;
         }
         Ok(Joined {
             participant_id: participant.participant_id.clone(),
@@ -314,53 +148,6 @@ pub async fn join_campaign<D: Db>(
         })
     })
     .await
-}
-
-/// One event per part of `members` (see [`crate::parts`]), each made by `event`.
-async fn enqueue_in_parts<D: Db, T, E: Event>(
-    db: &D,
-    tenant: &str,
-    correlation_id: &str,
-    members: Vec<T>,
-    event: impl Fn(Part<T>) -> E,
-) -> Result<(), DbError> {
-    for part in split(members) {
-        let envelope = Envelope::new(EVENT_SOURCE, tenant, correlation_id, event(part));
-        enqueue(db, &envelope).await?;
-    }
-    Ok(())
-}
-
-/// Everyone who joined the tenant's campaign, in the order they joined.
-async fn participants_of<D: Db>(
-    db: &D,
-    tenant: &str,
-    campaign_id: &str,
-) -> Result<Vec<CampaignParticipant>, DbError> {
-    let rows = db
-        .query(
-            "SELECT id, customer_id, address_name, address_line1, address_city, \
-             address_postal_code, address_country, payment_token FROM campaign_participants \
-             WHERE tenant = $1 AND campaign_id = $2 ORDER BY joined_at, id",
-            &[tenant.into(), campaign_id.into()],
-        )
-        .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(CampaignParticipant {
-                participant_id: row.get_str(0)?.to_owned(),
-                customer_id: row.get_str(1)?.to_owned(),
-                shipping_address: Address {
-                    name: row.get_str(2)?.to_owned(),
-                    line1: row.get_str(3)?.to_owned(),
-                    city: row.get_str(4)?.to_owned(),
-                    postal_code: row.get_str(5)?.to_owned(),
-                    country: row.get_str(6)?.to_owned(),
-                },
-                payment_token: row.get_str(7)?.to_owned(),
-            })
-        })
-        .collect()
 }
 
 /// `POST /api/v1/campaigns/sweep` at `now`: every active campaign of every tenant that
@@ -374,44 +161,14 @@ pub async fn fail_ended_campaigns<D: Db>(
     now: &str,
 ) -> Result<u64, CampaignError> {
     transaction(db, async |db| {
-        let failed = db
-            .query(
-                "UPDATE campaigns SET status = $2, updated_at = $1 \
-                 WHERE status = $3 AND ends_at <= $1 AND participants < min_participants \
-                 RETURNING tenant, id, name, sku, participants, min_participants",
-                &[
-                    now.into(),
-                    CampaignStatus::Failed.as_str().into(),
-                    CampaignStatus::Active.as_str().into(),
-                ],
-            )
-            .await?;
-        for row in &failed {
-            let tenant = row.get_str(0)?;
-            let campaign_id = row.get_str(1)?;
-            let customer_ids = participants_of(db, tenant, campaign_id)
+        let failed = store::fail_ended(db, now).await?;
+        for ended in &failed {
+            let customer_ids = participants_of(db, &ended.tenant, &ended.id)
                 .await?
                 .into_iter()
                 .map(|participant| participant.customer_id)
                 .collect();
-            let (name, sku) = (row.get_str(2)?, row.get_str(3)?);
-            let reason = format!(
-                "ended with {} of {} participants",
-                row.get_i64(4)?,
-                row.get_i64(5)?
-            );
-            enqueue_in_parts(db, tenant, correlation_id, customer_ids, |part| {
-                CampaignFailed {
-                    campaign_id: campaign_id.to_owned(),
-                    name: name.to_owned(),
-                    sku: sku.to_owned(),
-                    part: part.part,
-                    parts: part.parts,
-                    customer_ids: part.members,
-                    reason: reason.clone(),
-                }
-            })
-            .await?;
+            events::enqueue_failed(db, correlation_id, ended, customer_ids).await?;
         }
         Ok(failed.len() as u64)
     })

@@ -41,11 +41,7 @@ pub const EVENT_SOURCE: &str = "/components/campaigns";
 /// The campaigns schema, its outbox and the edge's idempotency records, in order, for
 /// `kit::db::migrate(db, CONTEXT, MIGRATIONS)`.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        name: "0001_init",
-        sqlite: include_str!("../migrations/0001_init.sql"),
-        postgres: include_str!("../migrations/0001_init.sql"),
-    },
+    kit::migration!("0001_init"),
     kit::outbox::MIGRATION,
     kit::outbox::DELIVERIES_MIGRATION,
     kit::edge::IDEMPOTENCY_MIGRATION,

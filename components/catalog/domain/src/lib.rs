@@ -29,11 +29,7 @@ pub const EVENT_SOURCE: &str = "catalog";
 /// The catalog schema and its outbox, in order, for
 /// `kit::db::migrate(db, CONTEXT, MIGRATIONS)`.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        name: "0001_init",
-        sqlite: include_str!("../migrations/0001_init.sqlite.sql"),
-        postgres: include_str!("../migrations/0001_init.postgres.sql"),
-    },
+    kit::migration!("0001_init", per_dialect),
     kit::outbox::MIGRATION,
     kit::outbox::DELIVERIES_MIGRATION,
     kit::edge::IDEMPOTENCY_MIGRATION,

@@ -1,16 +1,23 @@
 //! Products: validation, writes with their events, reads and keyset-paginated lists.
+//! The rows and their SQL are in `store`, the event payloads in `events`.
+
+mod events;
+mod store;
 
 use crate::categories::category_exists;
 use crate::currency::known_currency;
 use crate::slug::{MAX_SLUG_CHARS, check_slug, slugify};
 use crate::{CatalogError, EVENT_SOURCE, Position};
-use contracts::{Envelope, ProductCreated, ProductUpdated};
+use contracts::Envelope;
+use events::{product_created, product_updated};
 use kit::FieldError;
-use kit::db::{Db, DbError, Row, SqlValue, transaction};
+use kit::db::{Db, DbError, SqlValue, transaction};
 use kit::json::FieldErrors;
 use kit::pagination::{ListOrder, Page, PageParams};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
+pub(crate) use store::{PRODUCT_COLUMNS, product_from_row};
+use store::{insert_product, taken, update_product_row};
 
 pub const MAX_SKU_CHARS: usize = 64;
 pub const MAX_NAME_CHARS: usize = 200;
@@ -423,87 +430,6 @@ fn changed_fields(before: &Product, after: &Product) -> Vec<String> {
         .collect()
 }
 
-/// The columns [`product_from_row`] reads, in its order, of `products p`.
-pub(crate) const PRODUCT_COLUMNS: &str = "p.id, p.sku, p.name, p.slug, p.description, p.price, \
-     p.currency, p.category_id, p.brand, p.image_url, p.attributes, p.active, p.created_at, p.updated_at";
-
-pub(crate) fn product_from_row(row: &Row) -> Result<Product, DbError> {
-    let attributes = row.get_str(10)?;
-    Ok(Product {
-        id: row.get_str(0)?.to_owned(),
-        sku: row.get_str(1)?.to_owned(),
-        name: row.get_str(2)?.to_owned(),
-        slug: row.get_str(3)?.to_owned(),
-        description: row.get_str(4)?.to_owned(),
-        price: row.get_i64(5)?,
-        currency: row.get_str(6)?.to_owned(),
-        category_id: row.get_opt_str(7)?.map(str::to_owned),
-        brand: row.get_opt_str(8)?.map(str::to_owned),
-        image_url: row.get_opt_str(9)?.map(str::to_owned),
-        attributes: serde_json::from_str(attributes).map_err(|e| {
-            DbError::Other(format!("products.attributes is not a JSON object: {e}"))
-        })?,
-        active: row.get_bool(11)?,
-        created_at: row.get_str(12)?.to_owned(),
-        updated_at: row.get_str(13)?.to_owned(),
-    })
-}
-
-/// The values of the columns a write sets, from `sku` to `active` in table order.
-fn writable_values(product: &Product) -> Vec<SqlValue> {
-    vec![
-        product.sku.as_str().into(),
-        product.name.as_str().into(),
-        product.slug.as_str().into(),
-        product.description.as_str().into(),
-        product.price.into(),
-        product.currency.as_str().into(),
-        product.category_id.as_deref().into(),
-        product.brand.as_deref().into(),
-        product.image_url.as_deref().into(),
-        Value::Object(product.attributes.clone()).to_string().into(),
-        product.active.into(),
-    ]
-}
-
-/// The event payload's view of a product.
-fn event_record(product: &Product) -> contracts::Product {
-    contracts::Product {
-        id: product.id.clone(),
-        sku: product.sku.clone(),
-        name: product.name.clone(),
-        slug: product.slug.clone(),
-        description: product.description.clone(),
-        price: product.price,
-        currency: product.currency.clone(),
-        category_id: product.category_id.clone(),
-        brand: product.brand.clone(),
-        image_url: product.image_url.clone(),
-        attributes_json: Value::Object(product.attributes.clone()).to_string(),
-        active: product.active,
-        created_at: product.created_at.clone(),
-        updated_at: product.updated_at.clone(),
-    }
-}
-
-/// Whether another product of the tenant than `except_id` has `value` in `column`
-/// (`sku` or `slug`, constants of this module).
-async fn taken<D: Db>(
-    db: &D,
-    tenant: &str,
-    column: &str,
-    value: &str,
-    except_id: &str,
-) -> Result<bool, DbError> {
-    let rows = db
-        .query(
-            &format!("SELECT 1 FROM products WHERE tenant = $1 AND {column} = $2 AND id <> $3"),
-            &[tenant.into(), value.into(), except_id.into()],
-        )
-        .await?;
-    Ok(!rows.is_empty())
-}
-
 fn conflict(field: &str, value: &str) -> CatalogError {
     CatalogError::Conflict(FieldError::new(
         field,
@@ -586,24 +512,13 @@ pub async fn create_product<D: Db>(
             return Err(conflict("sku", &product.sku));
         }
         product.slug = new_product_slug(db, tenant, &product, given_slug).await?;
-        let mut params: Vec<SqlValue> = vec![product.id.as_str().into(), tenant.into()];
-        params.extend(writable_values(&product));
-        params.push(product.created_at.as_str().into());
-        params.push(product.updated_at.as_str().into());
-        db.execute(
-            "INSERT INTO products (id, tenant, sku, name, slug, description, price, currency, \
-             category_id, brand, image_url, attributes, active, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-            &params,
-        )
-        .await
-        .map_err(|error| match error {
-            DbError::UniqueViolation(message) => unique_violation_conflict(&message, &product),
-            other => other.into(),
-        })?;
-        let event = ProductCreated {
-            product: event_record(&product),
-        };
+        insert_product(db, tenant, &product)
+            .await
+            .map_err(|error| match error {
+                DbError::UniqueViolation(message) => unique_violation_conflict(&message, &product),
+                other => other.into(),
+            })?;
+        let event = product_created(&product);
         kit::outbox::enqueue(
             db,
             &Envelope::new(EVENT_SOURCE, tenant, correlation_id, event),
@@ -654,24 +569,13 @@ pub async fn update_product<D: Db>(
             }
         }
         next.updated_at = contracts::now_rfc3339();
-        let mut params: Vec<SqlValue> = vec![tenant.into(), id.into()];
-        params.extend(writable_values(&next));
-        params.push(next.updated_at.as_str().into());
-        db.execute(
-            "UPDATE products SET sku = $3, name = $4, slug = $5, description = $6, price = $7, \
-             currency = $8, category_id = $9, brand = $10, image_url = $11, attributes = $12, \
-             active = $13, updated_at = $14 WHERE tenant = $1 AND id = $2",
-            &params,
-        )
-        .await
-        .map_err(|error| match error {
-            DbError::UniqueViolation(message) => unique_violation_conflict(&message, &next),
-            other => other.into(),
-        })?;
-        let event = ProductUpdated {
-            product: event_record(&next),
-            changed_fields: changed,
-        };
+        update_product_row(db, tenant, id, &next)
+            .await
+            .map_err(|error| match error {
+                DbError::UniqueViolation(message) => unique_violation_conflict(&message, &next),
+                other => other.into(),
+            })?;
+        let event = product_updated(&next, changed);
         kit::outbox::enqueue(
             db,
             &Envelope::new(EVENT_SOURCE, tenant, correlation_id, event),

@@ -34,11 +34,7 @@ pub const CONTEXT: &str = "inventory";
 /// The inventory schema and its outbox, in order, for
 /// `kit::db::migrate(db, CONTEXT, MIGRATIONS)`. One SQL file serves both dialects.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        name: "0001_init",
-        sqlite: include_str!("../migrations/0001_init.sql"),
-        postgres: include_str!("../migrations/0001_init.sql"),
-    },
+    kit::migration!("0001_init"),
     kit::outbox::MIGRATION,
     kit::outbox::DELIVERIES_MIGRATION,
     kit::edge::IDEMPOTENCY_MIGRATION,

@@ -4,7 +4,9 @@
 //! hand). Each handler runs inside the transaction that records its event as applied
 //! (`kit::outbox::apply_once`), so a redelivery changes nothing; a business event that
 //! no longer fits (a second `order.created`, a payment for a released order) is
-//! acknowledged and changes nothing either.
+//! acknowledged and changes nothing either. The rows and their SQL are in `store`.
+
+mod store;
 
 use crate::movements::{MovementReason, StockChange, record_movement};
 use crate::stock::find_stock;
@@ -12,10 +14,11 @@ use contracts::{
     Envelope, InventoryInsufficient, InventoryReserved, OrderCancelled, OrderCreated, OrderLine,
     PaymentFailed, PaymentSucceeded, StockLine, StockShortage, now_rfc3339,
 };
-use kit::db::{Db, DbError};
+use kit::db::Db;
 use kit::outbox::{HandlerError, enqueue};
 use std::collections::BTreeMap;
 use std::fmt;
+use store::claim_outcome;
 
 /// The component whose events [`reserve_for_order`] emits.
 const RESERVER: &str = "/components/inventory-on-order-created";
@@ -113,31 +116,6 @@ impl OrderOutcome {
     }
 }
 
-/// Records `outcome` as the order's first; `false` when the order already has one. The
-/// write is the check (primary key, `ON CONFLICT DO NOTHING`), so two deliveries racing
-/// on PostgreSQL cannot both win.
-async fn claim_outcome<D: Db>(
-    db: &D,
-    tenant: &str,
-    order_id: &str,
-    outcome: OrderOutcome,
-    now: &str,
-) -> Result<bool, DbError> {
-    let claimed = db
-        .execute(
-            "INSERT INTO order_outcomes (tenant, order_id, outcome, recorded_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (tenant, order_id) DO NOTHING",
-            &[
-                tenant.into(),
-                order_id.into(),
-                outcome.as_str().into(),
-                now.into(),
-            ],
-        )
-        .await?;
-    Ok(claimed == 1)
-}
-
 /// The order's quantity per SKU, in SKU order: rows are locked in that order, so two
 /// orders never deadlock. An order without lines, or with a line of 0, is refused.
 fn stock_lines(order_id: &str, items: &[OrderLine]) -> Result<Vec<StockLine>, HandlerError> {
@@ -191,29 +169,15 @@ pub async fn reserve_for_order<D: Db>(
     }
     // Every line is tried, so the shortages name each short line; a savepoint undoes
     // the lines that fitted when one did not.
-    db.execute("SAVEPOINT reserve_order", &[]).await?;
+    store::begin_reservation(db).await?;
     let mut short = Vec::new();
     for line in &lines {
-        let reserved = db
-            .execute(
-                "UPDATE stock SET reserved = reserved + $3, version = version + 1, \
-                 updated_at = $4 WHERE tenant = $1 AND sku = $2 AND on_hand - reserved >= $3",
-                &[
-                    tenant.into(),
-                    line.sku.as_str().into(),
-                    i64::from(line.quantity).into(),
-                    now.as_str().into(),
-                ],
-            )
-            .await?;
-        if reserved == 0 {
+        if !store::reserve_line(db, tenant, line, &now).await? {
             short.push(line);
         }
     }
     if !short.is_empty() {
-        db.execute("ROLLBACK TO SAVEPOINT reserve_order", &[])
-            .await?;
-        db.execute("RELEASE SAVEPOINT reserve_order", &[]).await?;
+        store::undo_reservation(db).await?;
         let mut shortages = Vec::with_capacity(short.len());
         for line in short {
             let available = find_stock(db, tenant, &line.sku)
@@ -225,15 +189,7 @@ pub async fn reserve_for_order<D: Db>(
                 available,
             });
         }
-        db.execute(
-            "UPDATE order_outcomes SET outcome = $3 WHERE tenant = $1 AND order_id = $2",
-            &[
-                tenant.into(),
-                order.order_id.as_str().into(),
-                OrderOutcome::Insufficient.as_str().into(),
-            ],
-        )
-        .await?;
+        store::set_outcome(db, tenant, &order.order_id, OrderOutcome::Insufficient).await?;
         let insufficient = InventoryInsufficient {
             order_id: order.order_id.clone(),
             customer_id: order.customer_id.clone(),
@@ -242,22 +198,10 @@ pub async fn reserve_for_order<D: Db>(
         enqueue(db, &Envelope::caused_by(event, RESERVER, insufficient)).await?;
         return Ok(());
     }
-    db.execute("RELEASE SAVEPOINT reserve_order", &[]).await?;
+    store::keep_reservation(db).await?;
     for line in &lines {
         let quantity = i64::from(line.quantity);
-        db.execute(
-            "INSERT INTO reservations (tenant, order_id, sku, quantity, status, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
-            &[
-                tenant.into(),
-                order.order_id.as_str().into(),
-                line.sku.as_str().into(),
-                quantity.into(),
-                ReservationStatus::Held.as_str().into(),
-                now.as_str().into(),
-            ],
-        )
-        .await?;
+        store::insert_reservation(db, tenant, &order.order_id, &line.sku, quantity, &now).await?;
         let change = StockChange::new(&line.sku, MovementReason::Reserve)
             .reserved(quantity)
             .order(&order.order_id);
@@ -327,23 +271,8 @@ async fn settle_order<D: Db>(
         };
         // The status change is the condition: of two racing events only one moves a
         // reservation, and only from the status this arm is for.
-        let rows = db
-            .query(
-                "UPDATE reservations SET status = $4, updated_at = $5 \
-                 WHERE tenant = $1 AND order_id = $2 AND status = $3 RETURNING sku, quantity",
-                &[
-                    tenant.into(),
-                    order_id.into(),
-                    from.as_str().into(),
-                    effect.to.as_str().into(),
-                    now.as_str().into(),
-                ],
-            )
-            .await?;
-        let mut lines = rows
-            .iter()
-            .map(|row| Ok((row.get_str(0)?.to_owned(), row.get_i64(1)?)))
-            .collect::<Result<Vec<_>, DbError>>()?;
+        let mut lines =
+            store::move_reservations(db, tenant, order_id, from, effect.to, &now).await?;
         lines.sort();
         for (sku, quantity) in &lines {
             let change = StockChange::new(sku, effect.reason)
@@ -368,20 +297,7 @@ async fn apply_stock_change<D: Db>(
     change: &StockChange<'_>,
     now: &str,
 ) -> Result<(), HandlerError> {
-    let changed = db
-        .execute(
-            "UPDATE stock SET on_hand = on_hand + $3, reserved = reserved + $4, \
-             version = version + 1, updated_at = $5 WHERE tenant = $1 AND sku = $2",
-            &[
-                tenant.into(),
-                change.sku.into(),
-                change.on_hand_delta.into(),
-                change.reserved_delta.into(),
-                now.into(),
-            ],
-        )
-        .await?;
-    if changed == 0 {
+    if !store::change_stock(db, tenant, change, now).await? {
         return Err(HandlerError::Refuse(format!(
             "a reservation of {} has no stock row",
             change.sku

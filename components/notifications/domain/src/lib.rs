@@ -26,11 +26,7 @@ pub const CONTEXT: &str = "notifications";
 /// The notifications schema, the outbox tables every context carries, and the edge's
 /// idempotency records, in order, for `kit::db::migrate(db, CONTEXT, MIGRATIONS)`.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        name: "0001_init",
-        sqlite: include_str!("../migrations/0001_init.sql"),
-        postgres: include_str!("../migrations/0001_init.sql"),
-    },
+    kit::migration!("0001_init"),
     kit::outbox::MIGRATION,
     kit::outbox::DELIVERIES_MIGRATION,
     kit::edge::IDEMPOTENCY_MIGRATION,

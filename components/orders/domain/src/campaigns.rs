@@ -71,6 +71,17 @@ struct Offer<'a> {
     currency: &'a str,
 }
 
+impl<'a> Offer<'a> {
+    fn of(campaign_id: &'a str, sku: &'a str, price: i64, currency: &'a str) -> Self {
+        Self {
+            campaign_id,
+            sku,
+            price,
+            currency,
+        }
+    }
+}
+
 /// `campaign.successful`: an order for every participant of this part. `terms` is asked
 /// once, with the campaign's sku.
 pub async fn on_campaign_successful<D: Db>(
@@ -79,20 +90,14 @@ pub async fn on_campaign_successful<D: Db>(
     terms: impl AsyncFnOnce(&str) -> Result<CampaignTerms, HandlerError>,
 ) -> Result<(), HandlerError> {
     let data = &event.data;
-    let offer = Offer {
-        campaign_id: &data.campaign_id,
-        sku: &data.sku,
-        price: data.price,
-        currency: &data.currency,
-    };
-    let terms = terms(&data.sku).await?;
+    let offer = Offer::of(&data.campaign_id, &data.sku, data.price, &data.currency);
     place_for(
         db,
         event,
         ON_CAMPAIGN_SUCCESSFUL_SOURCE,
         offer,
         &data.participants,
-        &terms,
+        terms,
     )
     .await
 }
@@ -117,34 +122,29 @@ pub async fn on_campaign_joined<D: Db>(
             return Ok(());
         }
     }
-    let offer = Offer {
-        campaign_id: &data.campaign_id,
-        sku: &data.sku,
-        price: data.price,
-        currency: &data.currency,
-    };
-    let terms = terms(&data.sku).await?;
+    let offer = Offer::of(&data.campaign_id, &data.sku, data.price, &data.currency);
     place_for(
         db,
         event,
         ON_CAMPAIGN_JOINED_SOURCE,
         offer,
         std::slice::from_ref(&data.participant),
-        &terms,
+        terms,
     )
     .await
 }
 
 /// One order per participant who has none for this campaign yet, its `order.created`
-/// caused by `event` from `source`.
+/// caused by `event` from `source`, on the `terms` of the offer's sku.
 async fn place_for<D: Db, E>(
     db: &D,
     event: &Envelope<E>,
     source: &str,
     offer: Offer<'_>,
     participants: &[CampaignParticipant],
-    terms: &CampaignTerms,
+    terms: impl AsyncFnOnce(&str) -> Result<CampaignTerms, HandlerError>,
 ) -> Result<(), HandlerError> {
+    let terms = terms(offer.sku).await?;
     let priced = campaign_priced(
         offer.sku,
         terms.product_name.as_deref(),

@@ -52,16 +52,8 @@ pub const EVENT_SOURCE: &str = "/components/orders";
 /// The orders schema and its outbox, in order, for
 /// `kit::db::migrate(db, CONTEXT, MIGRATIONS)`.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        name: "0001_init",
-        sqlite: include_str!("../migrations/0001_init.sql"),
-        postgres: include_str!("../migrations/0001_init.sql"),
-    },
-    Migration {
-        name: "0002_fraud_review_and_campaign_orders",
-        sqlite: include_str!("../migrations/0002_fraud_review_and_campaign_orders.sql"),
-        postgres: include_str!("../migrations/0002_fraud_review_and_campaign_orders.sql"),
-    },
+    kit::migration!("0001_init"),
+    kit::migration!("0002_fraud_review_and_campaign_orders"),
     kit::outbox::MIGRATION,
     kit::outbox::DELIVERIES_MIGRATION,
     kit::edge::IDEMPOTENCY_MIGRATION,

@@ -41,16 +41,8 @@ pub const CONTEXT: &str = "payments";
 /// The payments schema and its outbox, in order, for
 /// `kit::db::migrate(db, CONTEXT, MIGRATIONS)`.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        name: "0001_init",
-        sqlite: include_str!("../migrations/0001_init.sql"),
-        postgres: include_str!("../migrations/0001_init.sql"),
-    },
-    Migration {
-        name: "0002_refund_status",
-        sqlite: include_str!("../migrations/0002_refund_status.sql"),
-        postgres: include_str!("../migrations/0002_refund_status.sql"),
-    },
+    kit::migration!("0001_init"),
+    kit::migration!("0002_refund_status"),
     kit::outbox::MIGRATION,
     kit::outbox::DELIVERIES_MIGRATION,
     kit::edge::IDEMPOTENCY_MIGRATION,

@@ -88,9 +88,10 @@ pub fn refund_form(refund: &Refund<'_>) -> String {
         .finish()
 }
 
-/// Stripe's error object, as much of it as we use.
+/// Stripe's error object, as much of it as we use (also a PaymentIntent's
+/// `last_payment_error`, in replies and in webhook events).
 #[derive(Debug, Default, Deserialize)]
-struct StripeError {
+pub(crate) struct StripeError {
     #[serde(default)]
     code: Option<String>,
     #[serde(default)]
@@ -151,12 +152,24 @@ fn unavailable(status: u16, error: &StripeError) -> ProviderError {
 }
 
 fn declined(reference: Option<String>, error: StripeError, status: u16) -> ChargeOutcome {
-    ChargeOutcome::Declined {
-        reference,
-        reason: error
-            .message
-            .unwrap_or_else(|| format!("Stripe declined the payment (HTTP {status})")),
-        decline_code: error.decline_code.or(error.code),
+    error.declined(reference, || {
+        format!("Stripe declined the payment (HTTP {status})")
+    })
+}
+
+impl StripeError {
+    /// The decline this error tells of: Stripe's message (else `fallback`'s) and its
+    /// decline code (else its error code).
+    pub(crate) fn declined(
+        self,
+        reference: Option<String>,
+        fallback: impl FnOnce() -> String,
+    ) -> ChargeOutcome {
+        ChargeOutcome::Declined {
+            reference,
+            reason: self.message.unwrap_or_else(fallback),
+            decline_code: self.decline_code.or(self.code),
+        }
     }
 }
 

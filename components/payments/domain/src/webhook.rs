@@ -5,6 +5,7 @@ use crate::PaymentError;
 use crate::charge::{apply_outcome, settle};
 use crate::provider::ChargeOutcome;
 use crate::store::{Cause, derived_id, find, find_by_provider_reference, lock_order};
+use crate::stripe::StripeError;
 use contracts::now_rfc3339;
 use kit::db::{Db, transaction};
 use serde::{Deserialize, Serialize};
@@ -61,17 +62,7 @@ struct EventData {
 struct PaymentIntent {
     id: String,
     #[serde(default)]
-    last_payment_error: Option<LastPaymentError>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct LastPaymentError {
-    #[serde(default)]
-    code: Option<String>,
-    #[serde(default)]
-    decline_code: Option<String>,
-    #[serde(default)]
-    message: Option<String>,
+    last_payment_error: Option<StripeError>,
 }
 
 /// Applies a verified Stripe event (`payload`, its raw body) once:
@@ -128,13 +119,7 @@ pub async fn apply_stripe_event<D: Db>(
                 reference: intent.id.clone(),
             }
         } else {
-            ChargeOutcome::Declined {
-                reference: Some(intent.id.clone()),
-                reason: error
-                    .message
-                    .unwrap_or_else(|| "The payment failed.".to_owned()),
-                decline_code: error.decline_code.or(error.code),
-            }
+            error.declined(Some(intent.id.clone()), || "The payment failed.".to_owned())
         };
         let Some(settled) = apply_outcome(db, &stored, outcome).await? else {
             return Ok(WebhookOutcome::Ignored);

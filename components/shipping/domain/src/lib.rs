@@ -48,19 +48,11 @@ pub fn carrier_name(configured: Option<String>) -> String {
 /// The shipping schema and its outbox, in order, for
 /// `kit::db::migrate(db, CONTEXT, MIGRATIONS)`.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        name: "0001_init",
-        sqlite: include_str!("../migrations/0001_init.sql"),
-        postgres: include_str!("../migrations/0001_init.sql"),
-    },
+    kit::migration!("0001_init"),
     kit::outbox::MIGRATION,
     kit::outbox::DELIVERIES_MIGRATION,
     kit::edge::IDEMPOTENCY_MIGRATION,
-    Migration {
-        name: "0002_cancelled_orders",
-        sqlite: include_str!("../migrations/0002_cancelled_orders.sql"),
-        postgres: include_str!("../migrations/0002_cancelled_orders.sql"),
-    },
+    kit::migration!("0002_cancelled_orders"),
 ];
 
 pub use kit::pagination::Position;

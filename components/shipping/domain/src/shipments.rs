@@ -1,21 +1,23 @@
 //! Shipments: created once per paid order, moved along the status machine with a delivery
 //! log entry per move, listed for admins, shown to anyone holding the tracking number
-//! without the personal data, and printed as a plain-text label.
+//! without the personal data, and printed as a plain-text label. The rows and their SQL
+//! are in `store`, the events a shipment emits in `events`.
+
+mod events;
+mod store;
 
 use crate::status::ShipmentStatus;
 use crate::tracking_number::{new_tracking_number, normalize};
-use crate::{API_SOURCE, LABEL_SOURCE, Position, ShippingError, VOID_NOTE};
-use contracts::{
-    Address, Envelope, OrderCancelled, PaymentSucceeded, ShipmentDelivered, ShipmentInTransit,
-    ShipmentRef, ShippingLabelCreated, now_rfc3339,
-};
+use crate::{Position, ShippingError, VOID_NOTE};
+use contracts::{Address, Envelope, OrderCancelled, PaymentSucceeded, now_rfc3339};
 use kit::FieldError;
-use kit::db::{Db, DbError, Row, SqlValue, lock_key, transaction};
+use kit::db::{Db, DbError, lock_key, transaction};
 use kit::json::{FieldErrors, Validate};
 use kit::outbox::{HandlerError, enqueue};
-use kit::pagination::{ListOrder, Page, PageParams};
+use kit::pagination::{Page, PageParams};
 use kit::status::Machine;
 use serde::{Deserialize, Serialize};
+use store::{append_log, attach_logs};
 
 pub const MAX_LOCATION_CHARS: usize = 200;
 pub const MAX_NOTE_CHARS: usize = 1_000;
@@ -158,112 +160,6 @@ fn label_text(shipment: &Shipment) -> String {
     )
 }
 
-const COLUMNS: &str = "id, order_id, customer_id, carrier, tracking_number, status, \
-     address_name, address_line1, address_city, address_postal_code, address_country, \
-     created_at, updated_at";
-
-/// A shipment from a row of [`COLUMNS`], its log still empty.
-fn shipment(row: &Row) -> Result<Shipment, DbError> {
-    let id = row.get_str(0)?.to_owned();
-    Ok(Shipment {
-        order_id: row.get_str(1)?.to_owned(),
-        customer_id: row.get_str(2)?.to_owned(),
-        carrier: row.get_str(3)?.to_owned(),
-        tracking_number: row.get_str(4)?.to_owned(),
-        status: stored_status(row.get_str(5)?)?,
-        shipping_address: Address {
-            name: row.get_str(6)?.to_owned(),
-            line1: row.get_str(7)?.to_owned(),
-            city: row.get_str(8)?.to_owned(),
-            postal_code: row.get_str(9)?.to_owned(),
-            country: row.get_str(10)?.to_owned(),
-        },
-        label_url: label_url(&id),
-        events: Vec::new(),
-        created_at: row.get_str(11)?.to_owned(),
-        updated_at: row.get_str(12)?.to_owned(),
-        id,
-    })
-}
-
-fn stored_status(name: &str) -> Result<ShipmentStatus, DbError> {
-    ShipmentStatus::parse(name)
-        .ok_or_else(|| DbError::Other(format!("stored shipment status {name:?} is unknown")))
-}
-
-/// Fills in the delivery log of each of `shipments` (all of `tenant`) in one query.
-async fn attach_logs<D: Db>(
-    db: &D,
-    tenant: &str,
-    shipments: &mut [Shipment],
-) -> Result<(), DbError> {
-    if shipments.is_empty() {
-        return Ok(());
-    }
-    let placeholders = (2..shipments.len() + 2)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut params: Vec<SqlValue> = vec![tenant.into()];
-    params.extend(shipments.iter().map(|s| SqlValue::from(s.id.as_str())));
-    let rows = db
-        .query(
-            &format!(
-                "SELECT shipment_id, status, location, note, at FROM shipment_events \
-                 WHERE tenant = $1 AND shipment_id IN ({placeholders}) ORDER BY at, id"
-            ),
-            &params,
-        )
-        .await?;
-    for row in &rows {
-        let shipment_id = row.get_str(0)?;
-        let entry = DeliveryEvent {
-            status: stored_status(row.get_str(1)?)?,
-            location: row.get_opt_str(2)?.map(str::to_owned),
-            note: row.get_opt_str(3)?.map(str::to_owned),
-            at: row.get_str(4)?.to_owned(),
-        };
-        if let Some(shipment) = shipments.iter_mut().find(|s| s.id == shipment_id) {
-            shipment.events.push(entry);
-        }
-    }
-    Ok(())
-}
-
-async fn append_log<D: Db>(
-    db: &D,
-    tenant: &str,
-    shipment_id: &str,
-    entry: &DeliveryEvent,
-) -> Result<(), DbError> {
-    db.execute(
-        "INSERT INTO shipment_events (id, tenant, shipment_id, status, location, note, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        &[
-            uuid::Uuid::now_v7().to_string().into(),
-            tenant.into(),
-            shipment_id.into(),
-            entry.status.as_str().into(),
-            entry.location.as_deref().into(),
-            entry.note.as_deref().into(),
-            entry.at.as_str().into(),
-        ],
-    )
-    .await
-    .map(drop)
-}
-
-/// The reference every shipping event carries.
-fn shipment_ref(shipment: &Shipment) -> ShipmentRef {
-    ShipmentRef {
-        shipment_id: shipment.id.clone(),
-        order_id: shipment.order_id.clone(),
-        customer_id: shipment.customer_id.clone(),
-        carrier: shipment.carrier.clone(),
-        tracking_number: shipment.tracking_number.clone(),
-    }
-}
-
 /// On `payment.succeeded`: the order's shipment with a fresh tracking number from
 /// `carrier`, its first log entry (`label_created`) and `shipping.label.created`, in the
 /// handler's transaction. An order that already has a shipment (a second
@@ -283,35 +179,8 @@ pub async fn create_label<D: Db>(
     }
     lock_order(db, &event.tenant, &paid.order_id).await?;
     let now = now_rfc3339();
-    let address = &paid.shipping_address;
-    let rows = db
-        .query(
-            &format!(
-                "INSERT INTO shipments (id, tenant, order_id, customer_id, carrier, \
-                 tracking_number, status, address_name, address_line1, address_city, \
-                 address_postal_code, address_country, correlation_id, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
-                 ON CONFLICT (tenant, order_id) DO NOTHING RETURNING {COLUMNS}"
-            ),
-            &[
-                uuid::Uuid::now_v7().to_string().into(),
-                event.tenant.as_str().into(),
-                paid.order_id.as_str().into(),
-                paid.customer_id.as_str().into(),
-                carrier.into(),
-                new_tracking_number().into(),
-                ShipmentStatus::LabelCreated.as_str().into(),
-                address.name.as_str().into(),
-                address.line1.as_str().into(),
-                address.city.as_str().into(),
-                address.postal_code.as_str().into(),
-                address.country.as_str().into(),
-                event.correlationid.as_str().into(),
-                now.as_str().into(),
-            ],
-        )
-        .await?;
-    let Some(row) = rows.first() else {
+    let inserted = store::insert_shipment(db, event, carrier, new_tracking_number(), &now).await?;
+    let Some(shipment) = inserted else {
         eprintln!(
             "shipping: order {} of tenant {} already has a shipment; payment.succeeded {} \
              changes nothing",
@@ -319,7 +188,6 @@ pub async fn create_label<D: Db>(
         );
         return Ok(());
     };
-    let shipment = shipment(row)?;
     let entry = DeliveryEvent {
         status: ShipmentStatus::LabelCreated,
         location: None,
@@ -327,18 +195,8 @@ pub async fn create_label<D: Db>(
         at: now,
     };
     append_log(db, &event.tenant, &shipment.id, &entry).await?;
-    let created = ShippingLabelCreated {
-        shipment: shipment_ref(&shipment),
-        label_url: Some(shipment.label_url.clone()),
-    };
-    enqueue(db, &Envelope::caused_by(event, LABEL_SOURCE, created)).await?;
-    let cancelled = db
-        .query(
-            "SELECT 1 FROM cancelled_orders WHERE tenant = $1 AND order_id = $2",
-            &[event.tenant.as_str().into(), paid.order_id.as_str().into()],
-        )
-        .await?;
-    if !cancelled.is_empty() {
+    enqueue(db, &events::label_created(event, &shipment)).await?;
+    if store::order_cancelled(db, &event.tenant, &paid.order_id).await? {
         void_label(db, &event.tenant, &paid.order_id).await?;
     }
     Ok(())
@@ -354,30 +212,14 @@ pub async fn void_cancelled_order<D: Db>(
 ) -> Result<(), HandlerError> {
     let (tenant, order_id) = (&event.tenant, &event.data.order_id);
     lock_order(db, tenant, order_id).await?;
-    db.execute(
-        "INSERT INTO cancelled_orders (tenant, order_id, cancelled_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (tenant, order_id) DO NOTHING",
-        &[
-            tenant.as_str().into(),
-            order_id.as_str().into(),
-            now_rfc3339().into(),
-        ],
-    )
-    .await?;
-    if !void_label(db, tenant, order_id).await? {
-        let left = db
-            .query(
-                "SELECT status FROM shipments WHERE tenant = $1 AND order_id = $2",
-                &[tenant.as_str().into(), order_id.as_str().into()],
-            )
-            .await?;
-        if let Some(row) = left.first() {
-            eprintln!(
-                "shipping: order {order_id} of tenant {tenant} was cancelled; its shipment is {}, \
-                 not voided",
-                row.get_str(0)?
-            );
-        }
+    store::record_cancellation(db, tenant, order_id, &now_rfc3339()).await?;
+    if !void_label(db, tenant, order_id).await?
+        && let Some(status) = store::order_shipment_status(db, tenant, order_id).await?
+    {
+        eprintln!(
+            "shipping: order {order_id} of tenant {tenant} was cancelled; its shipment is {status}, \
+             not voided"
+        );
     }
     Ok(())
 }
@@ -392,20 +234,7 @@ async fn lock_order<D: Db>(db: &D, tenant: &str, order_id: &str) -> Result<(), D
 /// whether there was such a shipment.
 async fn void_label<D: Db>(db: &D, tenant: &str, order_id: &str) -> Result<bool, DbError> {
     let now = now_rfc3339();
-    let voided = db
-        .query(
-            "UPDATE shipments SET status = $3, updated_at = $4 \
-             WHERE tenant = $1 AND order_id = $2 AND status = $5 RETURNING id",
-            &[
-                tenant.into(),
-                order_id.into(),
-                ShipmentStatus::Cancelled.as_str().into(),
-                now.as_str().into(),
-                ShipmentStatus::LabelCreated.as_str().into(),
-            ],
-        )
-        .await?;
-    let Some(row) = voided.first() else {
+    let Some(shipment_id) = store::mark_voided(db, tenant, order_id, &now).await? else {
         return Ok(false);
     };
     let entry = DeliveryEvent {
@@ -414,7 +243,7 @@ async fn void_label<D: Db>(db: &D, tenant: &str, order_id: &str) -> Result<bool,
         note: Some(VOID_NOTE.to_owned()),
         at: now,
     };
-    append_log(db, tenant, row.get_str(0)?, &entry).await?;
+    append_log(db, tenant, &shipment_id, &entry).await?;
     Ok(true)
 }
 
@@ -446,16 +275,8 @@ async fn find_one<D: Db>(
     column: &'static str,
     value: &str,
 ) -> Result<Shipment, ShippingError> {
-    let rows = db
-        .query(
-            &format!("SELECT {COLUMNS} FROM shipments WHERE tenant = $1 AND {column} = $2"),
-            &[tenant.into(), value.into()],
-        )
-        .await?;
-    let mut found = rows
-        .first()
-        .map(shipment)
-        .transpose()?
+    let mut found = store::select_one(db, tenant, column, value)
+        .await?
         .ok_or(ShippingError::NotFound)?;
     attach_logs(db, tenant, std::slice::from_mut(&mut found)).await?;
     Ok(found)
@@ -468,19 +289,7 @@ pub async fn list_shipments<D: Db>(
     order_id: Option<&str>,
     page: &PageParams<Position>,
 ) -> Result<Page<Shipment>, ShippingError> {
-    let mut sql = format!("SELECT {COLUMNS} FROM shipments WHERE tenant = $1");
-    let mut params: Vec<SqlValue> = vec![tenant.into()];
-    if let Some(order_id) = order_id {
-        params.push(order_id.into());
-        sql.push_str(&format!(" AND order_id = ${}", params.len()));
-    }
-    page.finish_query(&mut sql, &mut params, ListOrder::OldestFirst, None);
-    let rows = db.query(&sql, &params).await?;
-    let mut page = Page::from_rows(
-        rows.iter().map(shipment).collect::<Result<Vec<_>, _>>()?,
-        page.limit,
-        |shipment| Position::of(&shipment.created_at, &shipment.id),
-    );
+    let mut page = store::select_page(db, tenant, order_id, page).await?;
     attach_logs(db, tenant, &mut page.items).await?;
     Ok(page)
 }
@@ -514,29 +323,13 @@ pub async fn change_status_from<D: Db>(
 ) -> Result<Shipment, ShippingError> {
     expected.check(change.status)?;
     let now = now_rfc3339();
-    let rows = db
-        .query(
-            &format!(
-                "UPDATE shipments SET status = $4, updated_at = $5 \
-                 WHERE tenant = $1 AND id = $2 AND status = $3 RETURNING {COLUMNS}, correlation_id"
-            ),
-            &[
-                tenant.into(),
-                id.into(),
-                expected.as_str().into(),
-                change.status.as_str().into(),
-                now.as_str().into(),
-            ],
-        )
-        .await?;
-    let Some(row) = rows.first() else {
+    let updated = store::update_status_from(db, tenant, id, expected, change.status, &now).await?;
+    let Some((mut updated, correlation_id)) = updated else {
         return Err(ShippingError::Stale {
             expected,
             current: status_of(db, tenant, id).await?,
         });
     };
-    let mut updated = shipment(row)?;
-    let correlation_id = row.get_str(13)?.to_owned();
     let entry = DeliveryEvent {
         status: change.status,
         location: trimmed(&change.location),
@@ -546,38 +339,16 @@ pub async fn change_status_from<D: Db>(
     append_log(db, tenant, id, &entry).await?;
     // A status update continues the order's flow: its events share the flow's
     // correlation id, recorded when the label was created.
-    let reference = shipment_ref(&updated);
-    match change.status {
-        ShipmentStatus::InTransit => {
-            let data = ShipmentInTransit {
-                shipment: reference,
-                location: entry.location.clone(),
-            };
-            enqueue(db, &Envelope::new(API_SOURCE, tenant, correlation_id, data)).await?;
-        }
-        ShipmentStatus::Delivered => {
-            let data = ShipmentDelivered {
-                shipment: reference,
-                delivered_at: entry.at.clone(),
-            };
-            enqueue(db, &Envelope::new(API_SOURCE, tenant, correlation_id, data)).await?;
-        }
-        ShipmentStatus::LabelCreated | ShipmentStatus::Failed | ShipmentStatus::Cancelled => {}
-    }
+    events::enqueue_status_event(db, tenant, correlation_id, &updated, &entry).await?;
     attach_logs(db, tenant, std::slice::from_mut(&mut updated)).await?;
     Ok(updated)
 }
 
 /// The status of the tenant's shipment `id`.
 async fn status_of<D: Db>(db: &D, tenant: &str, id: &str) -> Result<ShipmentStatus, ShippingError> {
-    let rows = db
-        .query(
-            "SELECT status FROM shipments WHERE tenant = $1 AND id = $2",
-            &[tenant.into(), id.into()],
-        )
-        .await?;
-    let row = rows.first().ok_or(ShippingError::NotFound)?;
-    Ok(stored_status(row.get_str(0)?)?)
+    store::status_of(db, tenant, id)
+        .await?
+        .ok_or(ShippingError::NotFound)
 }
 
 fn trimmed(value: &Option<String>) -> Option<String> {

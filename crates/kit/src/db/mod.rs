@@ -286,9 +286,39 @@ pub async fn lock_key<D: Db>(db: &D, key: &str) -> Result<(), DbError> {
     Ok(())
 }
 
+/// The integer a query answers in its first row's first column: a `COUNT(*)`, a counter
+/// bumped with `RETURNING`. A query answering no row is an error.
+pub async fn query_i64<D: Db>(db: &D, sql: &str, params: &[SqlValue]) -> Result<i64, DbError> {
+    db.query(sql, params)
+        .await?
+        .first()
+        .ok_or_else(|| DbError::Other(format!("no row from {sql}")))?
+        .get_i64(0)
+}
+
 /// `Ok` when the store answers a trivial query; for `GET /health`.
 pub async fn ping<D: Db>(db: &D) -> Result<(), DbError> {
     db.query("SELECT 1", &[]).await.map(drop)
+}
+
+/// The [`Migration`] `name` of the calling crate, read from its `migrations/<name>.sql`
+/// (one SQL for both dialects), or with `per_dialect` from `<name>.sqlite.sql` and
+/// `<name>.postgres.sql`.
+#[macro_export]
+macro_rules! migration {
+    ($name:literal) => {
+        $crate::migration!($name, sqlite: ".sql", postgres: ".sql")
+    };
+    ($name:literal, per_dialect) => {
+        $crate::migration!($name, sqlite: ".sqlite.sql", postgres: ".postgres.sql")
+    };
+    ($name:literal, sqlite: $sqlite:literal, postgres: $postgres:literal) => {
+        $crate::db::Migration {
+            name: $name,
+            sqlite: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/", $name, $sqlite)),
+            postgres: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/", $name, $postgres)),
+        }
+    };
 }
 
 /// One schema change of a context: plain SQL (several statements allowed), per dialect

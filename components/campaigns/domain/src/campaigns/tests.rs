@@ -2,7 +2,7 @@ use super::*;
 use crate::join::{MAX_ADDRESS_CHARS, MAX_TOKEN_CHARS, Payment, ShippingAddress};
 use crate::new_campaign::{MAX_NAME_CHARS, MAX_SKU_CHARS};
 use crate::parts::PARTICIPANTS_PER_EVENT;
-use crate::{CONTEXT, MIGRATIONS};
+use crate::{CONTEXT, EVENT_SOURCE, MIGRATIONS};
 use futures::executor::block_on;
 use kit::db::{NativeSqlite, migrate};
 use serde_json::Value;

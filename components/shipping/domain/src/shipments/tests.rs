@@ -1,7 +1,7 @@
 use super::*;
 use crate::IllegalTransition;
 use crate::tracking_number::{CODE_CHARS, PREFIX};
-use crate::{CONTEXT, MIGRATIONS};
+use crate::{API_SOURCE, CONTEXT, LABEL_SOURCE, MIGRATIONS};
 use futures::executor::block_on;
 use kit::db::{NativeSqlite, migrate};
 use kit::outbox::apply_once;

@@ -1,0 +1,221 @@
+//! The orders' storage: the order counter, the `orders` and `order_lines` rows and their
+//! SQL, the recent-orders count the fraud rules use, and the held payment token.
+
+use super::Order;
+use contracts::{Address, OrderLine};
+use kit::db::{Db, DbError, Row, SqlValue, query_i64};
+
+/// Bumps the tenant's order counter; concurrent orders queue on its row.
+pub(super) async fn next_order_number<D: Db>(db: &D, tenant: &str) -> Result<i64, DbError> {
+    query_i64(
+        db,
+        "INSERT INTO order_numbers (tenant, last_number) VALUES ($1, 1) \
+         ON CONFLICT (tenant) DO UPDATE SET last_number = order_numbers.last_number + 1 \
+         RETURNING last_number",
+        &[tenant.into()],
+    )
+    .await
+}
+
+/// The customer's orders created at or after `since`.
+pub(super) async fn count_orders_since<D: Db>(
+    db: &D,
+    tenant: &str,
+    customer_id: &str,
+    since: &str,
+) -> Result<i64, DbError> {
+    query_i64(
+        db,
+        "SELECT COUNT(*) FROM orders WHERE tenant = $1 AND customer_id = $2 \
+         AND created_at >= $3",
+        &[tenant.into(), customer_id.into(), since.into()],
+    )
+    .await
+}
+
+/// Stores `order` with its lines; `false` when its campaign seat (`campaign_id`,
+/// `participant_id`) already has an order, and nothing was stored. `held_token` is
+/// kept only for an order in review.
+pub(super) async fn insert_order<D: Db>(
+    db: &D,
+    tenant: &str,
+    order: &Order,
+    participant_id: Option<&str>,
+    held_token: Option<&str>,
+) -> Result<bool, DbError> {
+    let address = &order.shipping_address;
+    let inserted = db
+        .execute(
+            "INSERT INTO orders (id, tenant, order_number, customer_id, status, status_reason, \
+             subtotal, tax, shipping, total, currency, ship_name, ship_line1, ship_city, \
+             ship_postal_code, ship_country, created_at, updated_at, review_reasons, \
+             held_payment_token, campaign_id, participant_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18, $19, $20, $21, $22) \
+             ON CONFLICT (tenant, campaign_id, participant_id) DO NOTHING",
+            &[
+                order.id.as_str().into(),
+                tenant.into(),
+                order.order_number.as_str().into(),
+                order.customer_id.as_str().into(),
+                order.status.as_str().into(),
+                order.status_reason.as_deref().into(),
+                order.subtotal.into(),
+                order.tax.into(),
+                order.shipping.into(),
+                order.total.into(),
+                order.currency.as_str().into(),
+                address.name.as_str().into(),
+                address.line1.as_str().into(),
+                address.city.as_str().into(),
+                address.postal_code.as_str().into(),
+                address.country.as_str().into(),
+                order.created_at.as_str().into(),
+                order.updated_at.as_str().into(),
+                order.review_reasons.join(",").into(),
+                held_token.into(),
+                order.campaign_id.as_deref().into(),
+                participant_id.into(),
+            ],
+        )
+        .await?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    // One statement for every line: a checkout has up to 100.
+    let mut values = Vec::with_capacity(order.items.len());
+    let mut params: Vec<SqlValue> = Vec::with_capacity(order.items.len() * 8);
+    for (position, line) in (0_i64..).zip(&order.items) {
+        let n = params.len();
+        values.push(format!(
+            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4,
+            n + 5,
+            n + 6,
+            n + 7,
+            n + 8
+        ));
+        params.extend([
+            order.id.as_str().into(),
+            position.into(),
+            tenant.into(),
+            line.sku.as_str().into(),
+            line.name.as_str().into(),
+            i64::from(line.quantity).into(),
+            line.unit_price.into(),
+            line.line_total.into(),
+        ]);
+    }
+    if !values.is_empty() {
+        db.execute(
+            &format!(
+                "INSERT INTO order_lines (order_id, position, tenant, sku, name, quantity, \
+                 unit_price, line_total) VALUES {}",
+                values.join(", ")
+            ),
+            &params,
+        )
+        .await?;
+    }
+    Ok(true)
+}
+
+pub(super) const ORDER_COLUMNS: &str = "id, order_number, status, status_reason, customer_id, subtotal, \
+     tax, shipping, total, currency, ship_name, ship_line1, ship_city, ship_postal_code, \
+     ship_country, created_at, updated_at, review_reasons, campaign_id";
+
+/// An order row without its lines.
+pub(super) fn order_from_row(row: &Row) -> Result<Order, DbError> {
+    let status = row.get_str(2)?;
+    Ok(Order {
+        id: row.get_str(0)?.to_owned(),
+        order_number: row.get_str(1)?.to_owned(),
+        status: status
+            .parse()
+            .map_err(|_| DbError::Other(format!("stored order status {status:?} is unknown")))?,
+        status_reason: row.get_opt_str(3)?.map(str::to_owned),
+        review_reasons: row
+            .get_str(17)?
+            .split(',')
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        customer_id: row.get_str(4)?.to_owned(),
+        items: Vec::new(),
+        subtotal: row.get_i64(5)?,
+        tax: row.get_i64(6)?,
+        shipping: row.get_i64(7)?,
+        total: row.get_i64(8)?,
+        currency: row.get_str(9)?.to_owned(),
+        shipping_address: Address {
+            name: row.get_str(10)?.to_owned(),
+            line1: row.get_str(11)?.to_owned(),
+            city: row.get_str(12)?.to_owned(),
+            postal_code: row.get_str(13)?.to_owned(),
+            country: row.get_str(14)?.to_owned(),
+        },
+        campaign_id: row.get_opt_str(18)?.map(str::to_owned),
+        created_at: row.get_str(15)?.to_owned(),
+        updated_at: row.get_str(16)?.to_owned(),
+    })
+}
+
+/// Fills in the lines of `orders` (of one tenant) with one query.
+pub(super) async fn attach_lines<D: Db>(
+    db: &D,
+    tenant: &str,
+    orders: &mut [Order],
+) -> Result<(), DbError> {
+    if orders.is_empty() {
+        return Ok(());
+    }
+    let mut params: Vec<SqlValue> = vec![tenant.into()];
+    params.extend(orders.iter().map(|order| order.id.as_str().into()));
+    let placeholders: Vec<String> = (2..=params.len()).map(|n| format!("${n}")).collect();
+    let rows = db
+        .query(
+            &format!(
+                "SELECT order_id, sku, name, quantity, unit_price, line_total FROM order_lines \
+                 WHERE tenant = $1 AND order_id IN ({}) ORDER BY order_id, position",
+                placeholders.join(", ")
+            ),
+            &params,
+        )
+        .await?;
+    for row in &rows {
+        let order_id = row.get_str(0)?;
+        let quantity = row.get_i64(3)?;
+        let line = OrderLine {
+            sku: row.get_str(1)?.to_owned(),
+            name: row.get_str(2)?.to_owned(),
+            quantity: u32::try_from(quantity)
+                .map_err(|_| DbError::Other(format!("stored quantity {quantity} is invalid")))?,
+            unit_price: row.get_i64(4)?,
+            line_total: row.get_i64(5)?,
+        };
+        if let Some(order) = orders.iter_mut().find(|order| order.id == order_id) {
+            order.items.push(line);
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn held_payment_token<D: Db>(
+    db: &D,
+    tenant: &str,
+    id: &str,
+) -> Result<Option<String>, DbError> {
+    let rows = db
+        .query(
+            "SELECT held_payment_token FROM orders WHERE tenant = $1 AND id = $2",
+            &[tenant.into(), id.into()],
+        )
+        .await?;
+    match rows.first() {
+        Some(row) => Ok(row.get_opt_str(0)?.map(str::to_owned)),
+        None => Ok(None),
+    }
+}
