@@ -135,6 +135,17 @@ pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
+/// `text` (RFC 3339, any offset) in the form [`now_rfc3339`] writes (UTC, microseconds,
+/// `Z`), whose text order is time order; `None` when it is not RFC 3339.
+pub fn normalized_rfc3339(text: &str) -> Option<String> {
+    chrono::DateTime::parse_from_rfc3339(text.trim())
+        .ok()
+        .map(|time| {
+            time.with_timezone(&chrono::Utc)
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        })
+}
+
 /// The Unix millisecond `ms` as [`now_rfc3339`] writes times (so the two compare as text).
 pub fn rfc3339_at_ms(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)

@@ -9,7 +9,9 @@
 pub mod clients;
 mod envelope;
 
-pub use envelope::{Envelope, EnvelopeError, Event, now_rfc3339, rfc3339_at_ms};
+pub use envelope::{
+    Envelope, EnvelopeError, Event, normalized_rfc3339, now_rfc3339, rfc3339_at_ms,
+};
 
 mod generated {
     wit_bindgen::generate!({

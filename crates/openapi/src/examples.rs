@@ -71,6 +71,17 @@ examples! {
     },
     orders_domain::CancelRequest => { "reason": "Ordered twice by mistake" },
     orders_domain::ApproveRequest => {},
+    orders_domain::NewPromotion => {
+        "name": "Spring sale",
+        "code": "SPRING10",
+        "percentage": 10,
+        "category_ids": ["0190a1b2-0000-7000-8000-0000000000c1"],
+        "ends_at": "2099-06-01T00:00:00Z",
+        "min_subtotal": 2000,
+        "usage_limit": 500,
+        "per_customer_limit": 1
+    },
+    orders_domain::PromotionChange => { "active": false },
     inventory_domain::SetOnHand => { "on_hand": 120 },
     inventory_domain::Adjustment => { "delta": -2, "reason": "Damaged in the warehouse" },
     inventory_domain::AvailabilityQuery =>

@@ -42,7 +42,10 @@ const TAGS: &[(&str, &str)] = &[
         "Products, categories and search. Reads are public and tenant-scoped (`x-tenant-id`, default `default`).",
     ),
     ("cart", "The caller's cart and its checkout."),
-    ("orders", "Checkout, orders, cancellation and fraud review."),
+    (
+        "orders",
+        "Checkout, orders, cancellation, fraud review and promotions.",
+    ),
     ("inventory", "Stock levels, adjustments and movements."),
     (
         "payments",

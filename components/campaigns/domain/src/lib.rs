@@ -23,7 +23,7 @@ pub use join::{
     join_refusal, reaches_minimum,
 };
 pub use new_campaign::{
-    MAX_NAME_CHARS, MAX_PARTICIPANTS, MAX_SKU_CHARS, NewCampaign, ValidCampaign, normalize_time,
+    MAX_NAME_CHARS, MAX_PARTICIPANTS, MAX_SKU_CHARS, NewCampaign, ValidCampaign,
 };
 pub use parts::PARTICIPANTS_PER_EVENT;
 pub use status::CampaignStatus;

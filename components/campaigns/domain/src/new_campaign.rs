@@ -2,7 +2,7 @@
 //! moment of the request, so validation takes `now` instead of implementing
 //! `kit::json::Validate`.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use contracts::normalized_rfc3339;
 use kit::FieldError;
 use kit::json::FieldErrors;
 use serde::Deserialize;
@@ -58,15 +58,6 @@ pub struct ValidCampaign {
     pub max_participants: u32,
     pub starts_at: String,
     pub ends_at: String,
-}
-
-/// `text` (RFC 3339, any offset) as the stored form: UTC with microseconds and `Z`,
-/// the form `contracts::now_rfc3339` produces, whose text order is time order.
-pub fn normalize_time(text: &str) -> Option<String> {
-    DateTime::parse_from_rfc3339(text.trim()).ok().map(|time| {
-        time.with_timezone(&Utc)
-            .to_rfc3339_opts(SecondsFormat::Micros, true)
-    })
 }
 
 fn is_sku(sku: &str) -> bool {
@@ -125,7 +116,7 @@ impl NewCampaign {
         let starts_at = match &self.starts_at {
             None => Some(now.to_owned()),
             Some(text) => {
-                let parsed = normalize_time(text);
+                let parsed = normalized_rfc3339(text);
                 errors.check(
                     parsed.is_some(),
                     "starts_at",
@@ -134,7 +125,7 @@ impl NewCampaign {
                 parsed
             }
         };
-        let ends_at = normalize_time(&self.ends_at);
+        let ends_at = normalized_rfc3339(&self.ends_at);
         match &ends_at {
             None => errors.push(
                 "ends_at",
@@ -335,10 +326,10 @@ mod tests {
     #[test]
     fn times_normalize_to_fixed_width_utc() {
         assert_eq!(
-            normalize_time("2030-06-01T08:30:00.5-01:00").as_deref(),
+            normalized_rfc3339("2030-06-01T08:30:00.5-01:00").as_deref(),
             Some("2030-06-01T09:30:00.500000Z")
         );
-        assert_eq!(normalize_time("2030-06-01 08:30:00"), None);
-        assert_eq!(normalize_time(""), None);
+        assert_eq!(normalized_rfc3339("2030-06-01 08:30:00"), None);
+        assert_eq!(normalized_rfc3339(""), None);
     }
 }

@@ -20,6 +20,7 @@ pub fn new_order<'a>(lines: &'a [Line], checkout: &'a CheckoutRequest) -> NewOrd
             .collect(),
         shipping_address: &checkout.shipping_address,
         payment: &checkout.payment,
+        code: checkout.code.as_deref(),
     }
 }
 

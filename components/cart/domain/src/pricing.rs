@@ -97,6 +97,7 @@ mod tests {
             price,
             currency: "EUR".into(),
             active: true,
+            category_id: None,
         }
     }
 

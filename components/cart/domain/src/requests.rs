@@ -84,6 +84,10 @@ pub struct CheckoutRequest {
     pub shipping_address: Map<String, Value>,
     #[schema(value_type = kit::checkout::Payment)]
     pub payment: Map<String, Value>,
+    /// A promotion's code, passed on to the order (which judges it).
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 32)]
+    pub code: Option<String>,
 }
 
 #[cfg(test)]

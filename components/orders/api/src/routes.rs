@@ -17,9 +17,14 @@ pub enum Endpoint {
     CancelOrder,
     ApproveOrder,
     RejectOrder,
+    ListPromotions,
+    CreatePromotion,
+    GetPromotion,
+    ChangePromotion,
 }
 
-/// DESIGN §3's order routes and the fraud review's decisions; `{id}` is an order id.
+/// DESIGN §3's order routes, the fraud review's decisions and the promotions; `{id}` is
+/// an order's or a promotion's id.
 pub const ROUTES: &[Route<Endpoint>] = &[
     Route::new(Method::GET, "/api/v1/orders", Endpoint::ListOrders),
     Route::new(Method::POST, "/api/v1/orders", Endpoint::CreateOrder),
@@ -39,10 +44,29 @@ pub const ROUTES: &[Route<Endpoint>] = &[
         "/api/v1/orders/{id}/reject",
         Endpoint::RejectOrder,
     ),
+    Route::new(Method::GET, "/api/v1/promotions", Endpoint::ListPromotions),
+    Route::new(
+        Method::POST,
+        "/api/v1/promotions",
+        Endpoint::CreatePromotion,
+    ),
+    Route::new(
+        Method::GET,
+        "/api/v1/promotions/{id}",
+        Endpoint::GetPromotion,
+    ),
+    Route::new(
+        Method::PATCH,
+        "/api/v1/promotions/{id}",
+        Endpoint::ChangePromotion,
+    ),
 ];
 
 /// Who approves or rejects an order held in fraud review.
 pub const REVIEWERS: &[Role] = &[Role::Admin];
+
+/// Who creates, lists and switches off promotions.
+pub const PROMOTERS: &[Role] = &[Role::Admin];
 
 /// Admins see and cancel every order of their tenant; everyone else their own.
 pub fn viewer(caller: &Caller) -> Viewer<'_> {

@@ -1,15 +1,19 @@
 //! The Spin handler: each endpoint's caller, body and domain call, with the settings
 //! and the catalog's prices for checkout.
 
-use crate::routes::{Endpoint, REVIEWERS, ROUTES, order_list_query, viewer};
+use crate::routes::{Endpoint, PROMOTERS, REVIEWERS, ROUTES, order_list_query, viewer};
 use http::StatusCode;
 use kit::Problem;
 use kit::auth::Caller;
 use kit::http::{Response, created, json};
 use kit::json::Validate;
+use kit::pagination::PageParams;
 use kit::service::Call;
 use kit::spin::Spin;
-use orders_domain::{ApproveRequest, CancelRequest, CatalogProduct, NewOrder, OrderSettings};
+use orders_domain::{
+    ApproveRequest, CancelRequest, CatalogProduct, NewOrder, NewPromotion, OrderSettings,
+    PromotionChange,
+};
 
 kit::api_component!(orders_domain, ROUTES, serve);
 
@@ -19,6 +23,10 @@ async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
     let (id, request_id) = (call.capture(), call.request_id());
     let order = match endpoint {
         Endpoint::CreateOrder => return create_order(call, &caller).await,
+        Endpoint::ListPromotions
+        | Endpoint::CreatePromotion
+        | Endpoint::GetPromotion
+        | Endpoint::ChangePromotion => return promotions(endpoint, call, &caller).await,
         Endpoint::ListOrders => {
             let (status, page) = order_list_query(call.query())?;
             let orders =
@@ -65,8 +73,22 @@ async fn create_order(call: &Call, caller: &Caller) -> Result<Response, Problem>
     let products = catalog_products(&caller.tenant, skus, request_id).await?;
     let priced =
         orders_domain::price(&new.items, &products, settings.rates).map_err(Problem::validation)?;
+    let db = call.db().await?;
+    let discounts = orders_domain::offered_discounts(
+        db,
+        &caller.tenant,
+        &caller.user_id,
+        new.code.as_deref(),
+        &priced,
+        &products,
+    )
+    .await
+    .map_err(|error| call.domain(error))?;
+    let priced = priced
+        .with_discounts(discounts, settings.rates)
+        .map_err(Problem::validation)?;
     let order = orders_domain::create_order(
-        call.db().await?,
+        db,
         &caller.tenant,
         &caller.user_id,
         request_id,
@@ -78,6 +100,41 @@ async fn create_order(call: &Call, caller: &Caller) -> Result<Response, Problem>
     .map_err(|error| call.domain(error))?;
     let location = format!("/api/v1/orders/{}", order.id);
     Ok(created(&order, &location, request_id))
+}
+
+/// The promotions' endpoints, an admin's.
+async fn promotions(endpoint: Endpoint, call: &Call, caller: &Caller) -> Result<Response, Problem> {
+    caller.require_role(PROMOTERS)?;
+    let (tenant, id, request_id) = (&caller.tenant, call.capture(), call.request_id());
+    let db = call.db().await?;
+    let answer = match endpoint {
+        Endpoint::CreatePromotion => {
+            let new: NewPromotion = call.json()?;
+            new.validate().map_err(Problem::validation)?;
+            let promotion = orders_domain::create_promotion(db, tenant, &new)
+                .await
+                .map_err(|error| call.domain(error))?;
+            let location = format!("/api/v1/promotions/{}", promotion.id);
+            return Ok(created(&promotion, &location, request_id));
+        }
+        Endpoint::ChangePromotion => {
+            let change: PromotionChange = call.json()?;
+            orders_domain::change_promotion(db, tenant, id, &change)
+                .await
+                .map(|promotion| json(StatusCode::OK, &promotion, request_id))
+        }
+        Endpoint::GetPromotion => orders_domain::get_promotion(db, tenant, id)
+            .await
+            .map(|promotion| json(StatusCode::OK, &promotion, request_id)),
+        // ListPromotions, the one left (`serve` sends only these four here).
+        _ => {
+            let page = PageParams::from_query(call.query())?;
+            orders_domain::list_promotions(db, tenant, &page)
+                .await
+                .map(|promotions| json(StatusCode::OK, &promotions, request_id))
+        }
+    };
+    answer.map_err(|error| call.domain(error))
 }
 
 /// Tax, shipping and the fraud thresholds from the component's variables; a bad value

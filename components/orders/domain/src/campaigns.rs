@@ -201,6 +201,7 @@ pub fn campaign_priced(
         price: price_each,
         currency: currency.to_owned(),
         active: true,
+        category_id: None,
     };
     price(&[NewOrderItem::new(sku, 1)], &[product], rates).map_err(|errors| {
         errors

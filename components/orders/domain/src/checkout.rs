@@ -13,6 +13,7 @@ pub const MAX_QUANTITY: u32 = 1_000;
 /// The catalog's own limit: a longer sku names no product.
 pub const MAX_SKU_CHARS: usize = 64;
 pub const MAX_REASON_CHARS: usize = 500;
+pub use crate::promotions::MAX_CODE_CHARS;
 
 /// `POST /api/v1/orders`: what to buy, where to send it and how to pay. Prices are
 /// never taken from the client.
@@ -24,6 +25,10 @@ pub struct NewOrder {
     pub items: Vec<NewOrderItem>,
     pub shipping_address: ShippingAddress,
     pub payment: Payment,
+    /// A promotion's code (case does not matter): its discount, priced on the server.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 32)]
+    pub code: Option<String>,
 }
 
 /// One line of the checkout. A client may echo an order line's price fields; DESIGN
@@ -94,6 +99,13 @@ impl Validate for NewOrder {
             );
         }
         check_shipping_and_payment(&self.shipping_address, &self.payment, &mut errors);
+        errors.check(
+            self.code
+                .as_deref()
+                .is_none_or(|code| (1..=MAX_CODE_CHARS).contains(&code.trim().chars().count())),
+            "code",
+            &format!("must be 1 to {MAX_CODE_CHARS} characters"),
+        );
         errors.into_result()
     }
 }

@@ -15,6 +15,7 @@ mod fraud;
 mod handlers;
 mod orders;
 mod pricing;
+mod promotions;
 mod status;
 
 pub use campaigns::{
@@ -36,6 +37,10 @@ pub use orders::{
     list_orders, order_number, reject_order,
 };
 pub use pricing::{CatalogProduct, Priced, Rates, catalog_products, price, tax_of};
+pub use promotions::{
+    Discount, DiscountLine, NewPromotion, Promotion, PromotionChange, change_promotion,
+    create_promotion, get_promotion, list_promotions, offered_discounts,
+};
 pub use status::{IllegalTransition, Status};
 
 use kit::db::{DbError, Migration};
@@ -57,6 +62,7 @@ pub const MIGRATIONS: &[Migration] = &[
     kit::outbox::MIGRATION,
     kit::outbox::DELIVERIES_MIGRATION,
     kit::edge::IDEMPOTENCY_MIGRATION,
+    kit::migration!("0003_promotions"),
 ];
 
 /// The variable naming the payment provider, which the payments context reads.
@@ -110,6 +116,12 @@ pub enum OrderError {
     Illegal(IllegalTransition),
     /// Only an order in review can be approved or rejected; it is in this status (409).
     NotInReview(Status),
+    /// No such promotion in this tenant (404).
+    NoPromotion,
+    /// Another promotion of the tenant has this code (409).
+    CodeTaken,
+    /// A promotion that applied by itself ran out or ended while the order was placed (409).
+    PromotionChanged,
     Db(DbError),
 }
 
@@ -132,6 +144,11 @@ impl fmt::Display for OrderError {
                 f,
                 "the order is {status}; only an order in review can be approved or rejected"
             ),
+            OrderError::NoPromotion => f.write_str("no such promotion"),
+            OrderError::CodeTaken => f.write_str("another promotion has this code"),
+            OrderError::PromotionChanged => f.write_str(
+                "a promotion ran out or ended while the order was placed; place it again to see its price",
+            ),
             OrderError::Db(error) => error.fmt(f),
         }
     }
@@ -148,6 +165,10 @@ impl From<OrderError> for Problem {
             OrderError::Illegal(illegal) => Problem::conflict(illegal.to_string()),
             not_in_review @ OrderError::NotInReview(_) => {
                 Problem::conflict(not_in_review.to_string())
+            }
+            OrderError::NoPromotion => Problem::not_found("no such promotion"),
+            conflict @ (OrderError::CodeTaken | OrderError::PromotionChanged) => {
+                Problem::conflict(conflict.to_string())
             }
             OrderError::Db(error) => error.into(),
         }
@@ -216,6 +237,7 @@ mod test_support {
             payment: Payment {
                 token: "tok_visa".into(),
             },
+            code: None,
         }
     }
 
@@ -229,6 +251,7 @@ mod test_support {
                 price,
                 currency: "EUR".into(),
                 active: true,
+                category_id: None,
             })
             .collect()
     }

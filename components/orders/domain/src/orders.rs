@@ -10,6 +10,7 @@ mod store;
 use crate::checkout::{CancelRequest, NewOrder};
 use crate::fraud::{FraudRules, OrderFacts, RECENT_ORDERS_MINUTES};
 use crate::pricing::Priced;
+use crate::promotions::{Discount, claim_uses, release_uses};
 use crate::status::{IllegalTransition, Status};
 use crate::{EVENT_SOURCE, OrderError};
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
@@ -40,6 +41,9 @@ pub struct Order {
     pub customer_id: String,
     pub items: Vec<OrderLine>,
     pub subtotal: i64,
+    /// What the promotions in `discounts` take off the subtotal, before tax.
+    pub discount: i64,
+    pub discounts: Vec<Discount>,
     pub tax: i64,
     pub shipping: i64,
     pub total: i64,
@@ -122,16 +126,18 @@ pub async fn create_order<D: Db>(
         priced,
         seat: None,
     };
-    let placed = transaction(db, async |db| {
-        place_order(db, tenant, placement, fraud, |event| {
+    transaction(db, async |db| {
+        let placed = place_order(db, tenant, placement, fraud, |event| {
             Envelope::new(EVENT_SOURCE, tenant, correlation_id, event)
         })
-        .await
+        .await?;
+        let order = placed.ok_or_else(|| {
+            DbError::Other("an order without a campaign seat was not placed".into())
+        })?;
+        claim_uses(db, tenant, customer_id, &order.id, &order.discounts).await?;
+        Ok(order)
     })
-    .await?;
-    placed.ok_or_else(|| {
-        DbError::Other("an order without a campaign seat was not placed".into()).into()
-    })
+    .await
 }
 
 /// Places an order inside the caller's transaction: takes the tenant's next number,
@@ -185,6 +191,8 @@ pub(crate) async fn place_order<D: Db>(
         customer_id: customer_id.to_owned(),
         items: priced.lines,
         subtotal: priced.subtotal,
+        discount: priced.discount,
+        discounts: priced.discounts,
         tax: priced.tax,
         shipping: priced.shipping,
         total: priced.total,
@@ -340,6 +348,12 @@ pub(crate) async fn transition_from<D: Db>(
             )
             .await?;
         if changed == 1 {
+            if matches!(
+                next,
+                Status::Cancelled | Status::Rejected | Status::PaymentFailed
+            ) {
+                release_uses(db, tenant, id).await?;
+            }
             return Ok(Moved::Done { from: current, at });
         }
     }

@@ -3,6 +3,7 @@
 //! integer minor units.
 
 use crate::checkout::NewOrderItem;
+use crate::promotions::Discount;
 use contracts::OrderLine;
 use contracts::clients::catalog;
 use kit::FieldError;
@@ -55,15 +56,50 @@ impl Rates {
     }
 }
 
-/// An order's lines and amounts, priced from the catalog.
+/// An order's lines and amounts, priced from the catalog: `total` is `subtotal` less
+/// `discount` (the sum of `discounts`), plus the tax on that, plus `shipping`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Priced {
     pub lines: Vec<OrderLine>,
     pub subtotal: i64,
+    pub discount: i64,
+    pub discounts: Vec<Discount>,
     pub tax: i64,
     pub shipping: i64,
     pub total: i64,
     pub currency: String,
+}
+
+impl Priced {
+    /// The order with `discounts` taken off (each at most what is left of its lines, as
+    /// `promotions` computes them), its tax and total priced again.
+    pub fn with_discounts(
+        self,
+        discounts: Vec<Discount>,
+        rates: Rates,
+    ) -> Result<Self, Vec<FieldError>> {
+        let discount = discounts.iter().map(|discount| discount.amount).sum();
+        let (tax, total) = charges(self.subtotal, discount, rates)?;
+        Ok(Self {
+            discount,
+            discounts,
+            tax,
+            total,
+            ..self
+        })
+    }
+}
+
+/// The tax on `subtotal` less `discount`, and the total with shipping.
+fn charges(subtotal: i64, discount: i64, rates: Rates) -> Result<(i64, i64), Vec<FieldError>> {
+    let too_large = || vec![FieldError::new("items", TOO_LARGE)];
+    let taxed = subtotal.checked_sub(discount).ok_or_else(too_large)?;
+    let tax = tax_of(taxed, rates.tax_rate_bps).ok_or_else(too_large)?;
+    let total = taxed
+        .checked_add(tax)
+        .and_then(|sum| sum.checked_add(rates.shipping_fee))
+        .ok_or_else(too_large)?;
+    Ok((tax, total))
 }
 
 /// `amount × bps / 10000`, rounded half up; `None` when it does not fit an i64.
@@ -130,14 +166,12 @@ pub fn price(
             line_total,
         });
     }
-    let tax = tax_of(subtotal, rates.tax_rate_bps).ok_or_else(|| invalid(TOO_LARGE))?;
-    let total = subtotal
-        .checked_add(tax)
-        .and_then(|sum| sum.checked_add(rates.shipping_fee))
-        .ok_or_else(|| invalid(TOO_LARGE))?;
+    let (tax, total) = charges(subtotal, 0, rates)?;
     Ok(Priced {
         lines,
         subtotal,
+        discount: 0,
+        discounts: Vec::new(),
         tax,
         shipping: rates.shipping_fee,
         total,
@@ -156,6 +190,7 @@ mod tests {
             price,
             currency: "EUR".into(),
             active: true,
+            category_id: None,
         }
     }
 

@@ -15,6 +15,9 @@ pub struct Product {
     pub price: i64,
     pub currency: String,
     pub active: bool,
+    /// What a promotion on categories matches.
+    #[serde(default)]
+    pub category_id: Option<String>,
 }
 
 /// The product list URL for `skus`, all on one page (a cart or an order has at most
@@ -111,7 +114,8 @@ mod tests {
                 name: "Mug".into(),
                 price: 1250,
                 currency: "EUR".into(),
-                active: true
+                active: true,
+                category_id: Some("c-1".into()),
             }]
         );
         let empty = answer(200, r#"{"items": [], "next_cursor": null}"#);

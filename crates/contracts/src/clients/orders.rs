@@ -20,6 +20,8 @@ pub struct NewOrder<'a> {
     pub items: Vec<OrderItem<'a>>,
     pub shipping_address: &'a Map<String, Value>,
     pub payment: &'a Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -93,6 +95,7 @@ mod tests {
             ],
             shipping_address: address.as_object().unwrap(),
             payment: payment.as_object().unwrap(),
+            code: None,
         };
         let mut caller = HeaderMap::new();
         caller.insert("authorization", "Bearer t".parse().unwrap());

@@ -104,6 +104,13 @@ impl Row {
         }
     }
 
+    pub fn get_opt_i64(&self, i: usize) -> Result<Option<i64>, DbError> {
+        match self.value(i)? {
+            SqlValue::Null => Ok(None),
+            _ => self.get_i64(i).map(Some),
+        }
+    }
+
     /// Reals, and integers (SQLite may hand back a whole real as an integer).
     pub fn get_f64(&self, i: usize) -> Result<f64, DbError> {
         match self.value(i)? {

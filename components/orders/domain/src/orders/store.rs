@@ -2,6 +2,7 @@
 //! SQL, the recent-orders count the fraud rules use, and the held payment token.
 
 use super::Order;
+use crate::promotions::{Discount, DiscountLine};
 use contracts::{Address, OrderLine};
 use kit::db::{Db, DbError, Row, SqlValue, query_i64};
 
@@ -49,9 +50,9 @@ pub(super) async fn insert_order<D: Db>(
             "INSERT INTO orders (id, tenant, order_number, customer_id, status, status_reason, \
              subtotal, tax, shipping, total, currency, ship_name, ship_line1, ship_city, \
              ship_postal_code, ship_country, created_at, updated_at, review_reasons, \
-             held_payment_token, campaign_id, participant_id) \
+             held_payment_token, campaign_id, participant_id, discount) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21, $22) \
+             $17, $18, $19, $20, $21, $22, $23) \
              ON CONFLICT (tenant, campaign_id, participant_id) DO NOTHING",
             &[
                 order.id.as_str().into(),
@@ -76,6 +77,7 @@ pub(super) async fn insert_order<D: Db>(
                 held_token.into(),
                 order.campaign_id.as_deref().into(),
                 participant_id.into(),
+                order.discount.into(),
             ],
         )
         .await?;
@@ -83,22 +85,9 @@ pub(super) async fn insert_order<D: Db>(
         return Ok(false);
     }
     // One statement for every line: a checkout has up to 100.
-    let mut values = Vec::with_capacity(order.items.len());
-    let mut params: Vec<SqlValue> = Vec::with_capacity(order.items.len() * 8);
+    let mut lines: Vec<SqlValue> = Vec::with_capacity(order.items.len() * 8);
     for (position, line) in (0_i64..).zip(&order.items) {
-        let n = params.len();
-        values.push(format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4,
-            n + 5,
-            n + 6,
-            n + 7,
-            n + 8
-        ));
-        params.extend([
+        lines.extend([
             order.id.as_str().into(),
             position.into(),
             tenant.into(),
@@ -109,23 +98,43 @@ pub(super) async fn insert_order<D: Db>(
             line.line_total.into(),
         ]);
     }
-    if !values.is_empty() {
-        db.execute(
-            &format!(
-                "INSERT INTO order_lines (order_id, position, tenant, sku, name, quantity, \
-                 unit_price, line_total) VALUES {}",
-                values.join(", ")
-            ),
-            &params,
-        )
-        .await?;
+    insert_rows(
+        db,
+        "order_lines (order_id, position, tenant, sku, name, quantity, unit_price, line_total)",
+        8,
+        lines,
+    )
+    .await?;
+    let mut discounts: Vec<SqlValue> = Vec::new();
+    let discount_lines = order
+        .discounts
+        .iter()
+        .flat_map(|discount| discount.lines.iter().map(move |line| (discount, line)));
+    for (position, (discount, line)) in (0_i64..).zip(discount_lines) {
+        discounts.extend([
+            tenant.into(),
+            order.id.as_str().into(),
+            position.into(),
+            discount.promotion_id.as_str().into(),
+            discount.name.as_str().into(),
+            discount.code.as_deref().into(),
+            line.sku.as_str().into(),
+            line.amount.into(),
+        ]);
     }
+    insert_rows(
+        db,
+        "order_discounts (tenant, order_id, position, promotion_id, name, code, sku, amount)",
+        8,
+        discounts,
+    )
+    .await?;
     Ok(true)
 }
 
 pub(super) const ORDER_COLUMNS: &str = "id, order_number, status, status_reason, customer_id, subtotal, \
      tax, shipping, total, currency, ship_name, ship_line1, ship_city, ship_postal_code, \
-     ship_country, created_at, updated_at, review_reasons, campaign_id";
+     ship_country, created_at, updated_at, review_reasons, campaign_id, discount";
 
 /// An order row without its lines.
 pub(super) fn order_from_row(row: &Row) -> Result<Order, DbError> {
@@ -158,12 +167,14 @@ pub(super) fn order_from_row(row: &Row) -> Result<Order, DbError> {
             country: row.get_str(14)?.to_owned(),
         },
         campaign_id: row.get_opt_str(18)?.map(str::to_owned),
+        discount: row.get_i64(19)?,
+        discounts: Vec::new(),
         created_at: row.get_str(15)?.to_owned(),
         updated_at: row.get_str(16)?.to_owned(),
     })
 }
 
-/// Fills in the lines of `orders` (of one tenant) with one query.
+/// Fills in the lines and the discounts of `orders` (of one tenant), a query each.
 pub(super) async fn attach_lines<D: Db>(
     db: &D,
     tenant: &str,
@@ -200,7 +211,72 @@ pub(super) async fn attach_lines<D: Db>(
             order.items.push(line);
         }
     }
+    let rows = db
+        .query(
+            &format!(
+                "SELECT order_id, promotion_id, name, code, sku, amount FROM order_discounts \
+                 WHERE tenant = $1 AND order_id IN ({}) ORDER BY order_id, position",
+                placeholders.join(", ")
+            ),
+            &params,
+        )
+        .await?;
+    for row in &rows {
+        let order_id = row.get_str(0)?;
+        let Some(order) = orders.iter_mut().find(|order| order.id == order_id) else {
+            continue;
+        };
+        let promotion_id = row.get_str(1)?;
+        let line = DiscountLine {
+            sku: row.get_str(4)?.to_owned(),
+            amount: row.get_i64(5)?,
+        };
+        match order
+            .discounts
+            .iter_mut()
+            .find(|discount| discount.promotion_id == promotion_id)
+        {
+            Some(discount) => {
+                discount.amount += line.amount;
+                discount.lines.push(line);
+            }
+            None => order.discounts.push(Discount {
+                promotion_id: promotion_id.to_owned(),
+                name: row.get_str(2)?.to_owned(),
+                code: row.get_opt_str(3)?.map(str::to_owned),
+                amount: line.amount,
+                lines: vec![line],
+            }),
+        }
+    }
     Ok(())
+}
+
+/// One INSERT of the rows in `params` (each `width` values) into `into`, a table and its
+/// columns; nothing when there are none.
+async fn insert_rows<D: Db>(
+    db: &D,
+    into: &str,
+    width: usize,
+    params: Vec<SqlValue>,
+) -> Result<(), DbError> {
+    if params.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..params.len() / width)
+        .map(|row| {
+            let values: Vec<String> = (1..=width)
+                .map(|column| format!("${}", row * width + column))
+                .collect();
+            format!("({})", values.join(", "))
+        })
+        .collect();
+    db.execute(
+        &format!("INSERT INTO {into} VALUES {}", rows.join(", ")),
+        &params,
+    )
+    .await
+    .map(drop)
 }
 
 pub(super) async fn held_payment_token<D: Db>(

@@ -1,0 +1,226 @@
+//! The arithmetic of discounts, pure: which promotions an order gets, and how much each
+//! takes off each line. A percentage is rounded half up on each line; an amount off is
+//! shared among its lines in proportion, rounded half up, and the rounding's remainder
+//! moved unit by unit to the largest lines, so the lines always add up to the amount.
+//! Promotions apply one after the other to what is left of each line, so no line and no
+//! order goes below zero.
+
+use super::Promotion;
+use crate::pricing::Priced;
+use contracts::OrderLine;
+use serde::Serialize;
+
+/// An order line and its product's category, which a promotion's scope may name.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Line<'a> {
+    pub line: &'a OrderLine,
+    pub category_id: Option<&'a str>,
+}
+
+/// What one promotion takes off an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Discount {
+    pub promotion_id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
+    pub code: Option<String>,
+    /// Minor units of the order's currency: the sum of `lines`.
+    pub amount: i64,
+    pub lines: Vec<DiscountLine>,
+}
+
+/// A discount's part on one order line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DiscountLine {
+    pub sku: String,
+    pub amount: i64,
+}
+
+/// The discounts of an order: with `coded` (the promotion of the code the customer
+/// gave), it alone when it does not combine, else it and the combinable `automatic`
+/// ones that fit; without, the combinable ones together or the single other one, which
+/// ever takes off more. The error says why `coded` does not fit the order.
+pub(crate) fn choose(
+    lines: &[Line<'_>],
+    priced: &Priced,
+    coded: Option<&Promotion>,
+    automatic: &[Promotion],
+) -> Result<Vec<Discount>, String> {
+    let fitting: Vec<&Promotion> = automatic
+        .iter()
+        .filter(|promotion| fits(promotion, lines, priced).is_ok())
+        .collect();
+    let combinable = || {
+        fitting
+            .iter()
+            .copied()
+            .filter(|promotion| promotion.combinable)
+    };
+    if let Some(coded) = coded {
+        fits(coded, lines, priced)?;
+        if !coded.combinable {
+            return Ok(apply(lines, [coded]));
+        }
+        return Ok(apply(lines, std::iter::once(coded).chain(combinable())));
+    }
+    let together = apply(lines, combinable());
+    let best_alone = fitting
+        .iter()
+        .filter(|promotion| !promotion.combinable)
+        .map(|promotion| apply(lines, [*promotion]))
+        .max_by_key(|discounts| total(discounts));
+    Ok(match best_alone {
+        Some(alone) if total(&alone) > total(&together) => alone,
+        _ => together,
+    })
+}
+
+/// The sum of `discounts`.
+pub(crate) fn total(discounts: &[Discount]) -> i64 {
+    discounts.iter().map(|discount| discount.amount).sum()
+}
+
+/// Whether `promotion` fits the order: its minimum subtotal, its currency (an amount
+/// off), and at least one line in its scope.
+fn fits(promotion: &Promotion, lines: &[Line<'_>], priced: &Priced) -> Result<(), String> {
+    if priced.subtotal < promotion.min_subtotal {
+        return Err(format!(
+            "applies to orders of at least {} {} before discounts",
+            promotion.min_subtotal, priced.currency
+        ));
+    }
+    if let Some(currency) = &promotion.currency
+        && *currency != priced.currency
+    {
+        return Err(format!("applies to orders in {currency} only"));
+    }
+    if !lines.iter().any(|line| in_scope(promotion, line)) {
+        return Err("applies to none of these items".to_owned());
+    }
+    Ok(())
+}
+
+/// Whether `line` is one `promotion` applies to.
+fn in_scope(promotion: &Promotion, line: &Line<'_>) -> bool {
+    (promotion.skus.is_empty() && promotion.category_ids.is_empty())
+        || promotion.skus.contains(&line.line.sku)
+        || line
+            .category_id
+            .is_some_and(|category| promotion.category_ids.iter().any(|id| id == category))
+}
+
+/// Applies `promotions` one after the other to what is left of each line; a promotion
+/// that takes nothing off (its lines are free by then) gives no discount.
+fn apply<'p>(
+    lines: &[Line<'_>],
+    promotions: impl IntoIterator<Item = &'p Promotion>,
+) -> Vec<Discount> {
+    let mut left: Vec<i64> = lines.iter().map(|line| line.line.line_total).collect();
+    let mut discounts = Vec::new();
+    for promotion in promotions {
+        let scope: Vec<usize> = (0..lines.len())
+            .filter(|&i| in_scope(promotion, &lines[i]) && left[i] > 0)
+            .collect();
+        let amounts = match (promotion.percentage, promotion.amount_off) {
+            (Some(percentage), _) => scope
+                .iter()
+                .map(|&i| half_up(i128::from(left[i]) * i128::from(percentage), 100))
+                .collect(),
+            (None, Some(amount_off)) => {
+                let parts: Vec<i64> = scope.iter().map(|&i| left[i]).collect();
+                share(amount_off, &parts)
+            }
+            (None, None) => continue,
+        };
+        let mut discount = Discount {
+            promotion_id: promotion.id.clone(),
+            name: promotion.name.clone(),
+            code: promotion.code.clone(),
+            amount: 0,
+            lines: Vec::new(),
+        };
+        for (&i, amount) in scope.iter().zip(amounts) {
+            if amount > 0 {
+                left[i] -= amount;
+                discount.amount += amount;
+                discount.lines.push(DiscountLine {
+                    sku: lines[i].line.sku.clone(),
+                    amount,
+                });
+            }
+        }
+        if discount.amount > 0 {
+            discounts.push(discount);
+        }
+    }
+    discounts
+}
+
+/// `numerator / denominator` rounded half up (both non-negative).
+fn half_up(numerator: i128, denominator: i128) -> i64 {
+    i64::try_from((2 * numerator + denominator) / (2 * denominator)).unwrap_or(i64::MAX)
+}
+
+/// `amount` (at most the sum of `parts`) shared among `parts` in proportion, each share
+/// rounded half up and at most its part; the remainder of the rounding moved one unit at
+/// a time to (or from) the largest parts, so the shares add up to `amount` exactly.
+fn share(amount: i64, parts: &[i64]) -> Vec<i64> {
+    let whole: i64 = parts.iter().sum();
+    let amount = amount.min(whole);
+    if whole == 0 {
+        return vec![0; parts.len()];
+    }
+    let mut shares: Vec<i64> = parts
+        .iter()
+        .map(|&part| half_up(i128::from(amount) * i128::from(part), i128::from(whole)).min(part))
+        .collect();
+    let mut largest: Vec<usize> = (0..parts.len()).collect();
+    largest.sort_by_key(|&i| std::cmp::Reverse(parts[i]));
+    let mut off = amount - shares.iter().sum::<i64>();
+    // One unit at a time, round the largest lines, skipping a line that cannot move.
+    let (mut next, mut skipped) = (0, 0);
+    while off != 0 && skipped < largest.len() {
+        let i = largest[next % largest.len()];
+        next += 1;
+        let moved = shares[i] + off.signum();
+        if (0..=parts[i]).contains(&moved) {
+            shares[i] = moved;
+            off -= off.signum();
+            skipped = 0;
+        } else {
+            skipped += 1;
+        }
+    }
+    shares
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_share_adds_up_and_never_passes_its_part() {
+        assert_eq!(share(100, &[1, 1, 1]), [1, 1, 1]);
+        assert_eq!(share(10, &[1, 1, 1]), [1, 1, 1], "at most the whole");
+        assert_eq!(share(100, &[300, 300, 300]).iter().sum::<i64>(), 100);
+        assert_eq!(share(1, &[500, 500]).iter().sum::<i64>(), 1);
+        assert_eq!(share(500, &[1000, 0]), [500, 0]);
+        for (amount, parts) in [
+            (333, vec![100, 200, 300, 400]),
+            (7, vec![3, 3, 3]),
+            (1_000_001, vec![999_999, 1, 2]),
+        ] {
+            let shares = share(amount, &parts);
+            assert_eq!(shares.iter().sum::<i64>(), amount.min(parts.iter().sum()));
+            assert!(shares.iter().zip(&parts).all(|(s, p)| (0..=*p).contains(s)));
+        }
+    }
+
+    #[test]
+    fn half_up_rounds_a_half_away_from_zero() {
+        assert_eq!(half_up(250, 100), 3);
+        assert_eq!(half_up(249, 100), 2);
+        assert_eq!(half_up(0, 100), 0);
+    }
+}
