@@ -12,6 +12,7 @@ on_both_stores!(
     prices_and_currencies_are_validated,
     duplicates_are_409,
     unknown_ids_are_404,
+    text_holding_nul_is_refused,
 );
 
 /// The write routes that take a JSON body, with the caller allowed to use them.
@@ -227,4 +228,23 @@ fn unknown_ids_are_404(shop: &Shop) {
         ),
         404,
     );
+}
+
+/// U+0000, which PostgreSQL's text refuses, is refused the same way on both stores: a 422
+/// naming the field in a body, a 400 in a query string.
+fn text_holding_nul_is_refused(shop: &Shop) {
+    let admin = shop.admin();
+    let reply = admin.post(
+        "/api/v1/products",
+        &json!({"sku": "NUL-1", "name": "Nul\u{0}", "price": 100, "currency": "EUR"}),
+    );
+    assert_field_error(&reply, "name");
+    let reply = shop.customer().client.post(
+        "/api/v1/orders",
+        &json!({"items": [{"sku": "NUL-1", "quantity": 1}], "code": "A\u{0}"}),
+    );
+    assert_field_error(&reply, "code");
+    for path in ["/api/v1/search?q=%00", "/api/v1/products?cursor=%00"] {
+        assert_problem(&shop.anonymous().get(path), 400);
+    }
 }

@@ -285,18 +285,19 @@ fn group_reader(topic: &str) -> BaseConsumer {
     consumer
 }
 
-/// The first `Some` that `check` gives, polled for up to a minute, not the suite's 20 s:
-/// after the broker restart test's restart, the bridge reconnects and its groups join
-/// again before events flow.
+/// The first `Some` that `check` gives, polled for up to two minutes, not the suite's
+/// 20 s: after the broker restart test's restart, the bridge reconnects and its groups
+/// join again before events flow; and a new group's first join on tansu, with other
+/// groups joining at once, once took over a minute on this machine.
 fn soon<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
         if let Some(found) = check() {
             return found;
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    panic!("{what}: not within a minute");
+    panic!("{what}: not within two minutes");
 }
 
 /// The first record `consumer` reads that `wanted` accepts (see [`soon`]).

@@ -136,14 +136,16 @@ pub fn now_rfc3339() -> String {
 }
 
 /// `text` (RFC 3339, any offset) in the form [`now_rfc3339`] writes (UTC, microseconds,
-/// `Z`), whose text order is time order; `None` when it is not RFC 3339.
+/// `Z`), whose text order is time order; `None` when it is not RFC 3339, or when its UTC
+/// year is not 0000–9999 (written with a sign, it would sort out of time order).
 pub fn normalized_rfc3339(text: &str) -> Option<String> {
-    chrono::DateTime::parse_from_rfc3339(text.trim())
-        .ok()
-        .map(|time| {
-            time.with_timezone(&chrono::Utc)
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-        })
+    use chrono::Datelike;
+    let time = chrono::DateTime::parse_from_rfc3339(text.trim())
+        .ok()?
+        .with_timezone(&chrono::Utc);
+    (0..=9999)
+        .contains(&time.year())
+        .then(|| time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
 }
 
 /// The Unix millisecond `ms` as [`now_rfc3339`] writes times (so the two compare as text).

@@ -44,6 +44,13 @@ impl<E: Clone> Api<E> {
     /// or 405 answer when no route takes it (boxed: it is the rare case).
     pub fn call(&self, parts: request::Parts, body: Bytes) -> Result<(E, Call), Box<Response>> {
         let request_id = crate::request_id::from_headers(&parts.headers);
+        // A decoded U+0000 reaches no query parameter: PostgreSQL's text refuses it.
+        if parts.uri.query().is_some_and(|query| query.contains("%00")) {
+            return Err(Box::new(
+                Problem::bad_request("the query string holds the character U+0000 (%00)")
+                    .to_response(&request_id),
+            ));
+        }
         let path = parts.uri.path();
         match find(self.routes, &parts.method, path) {
             Ok((endpoint, captures)) => {

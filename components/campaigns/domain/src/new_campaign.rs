@@ -330,6 +330,7 @@ mod tests {
             Some("2030-06-01T09:30:00.500000Z")
         );
         assert_eq!(normalized_rfc3339("2030-06-01 08:30:00"), None);
+        assert_eq!(normalized_rfc3339("9999-12-31T23:00:00-05:00"), None);
         assert_eq!(normalized_rfc3339(""), None);
     }
 }

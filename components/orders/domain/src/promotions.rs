@@ -411,7 +411,20 @@ pub(crate) async fn claim_uses<D: Db>(
             None => OrderError::PromotionChanged,
         };
         if !store::take_use(db, tenant, &discount.promotion_id, &now).await? {
-            return Err(refused("this code has been used up"));
+            // Switched off, ended or used up since the order was priced: say which.
+            let why = match store::find(db, tenant, &discount.promotion_id).await? {
+                Some(promotion)
+                    if !promotion.active
+                        || promotion
+                            .ends_at
+                            .as_deref()
+                            .is_some_and(|ends| ends <= now.as_str()) =>
+                {
+                    not_running(&promotion, &now)
+                }
+                _ => "this code has been used up".to_owned(),
+            };
+            return Err(refused(&why));
         }
         lock_key(
             db,

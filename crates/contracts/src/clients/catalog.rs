@@ -101,7 +101,7 @@ mod tests {
         let body = json!({
             "items": [{
                 "id": "p1", "sku": "MUG-1", "name": "Mug", "slug": "mug", "description": "",
-                "price": 1250, "currency": "EUR", "category_id": null, "brand": null,
+                "price": 1250, "currency": "EUR", "category_id": "c-1", "brand": null,
                 "image_url": null, "attributes": {"color": "blue"}, "active": true,
                 "created_at": "t", "updated_at": "t"
             }],

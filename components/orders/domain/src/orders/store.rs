@@ -185,17 +185,12 @@ pub(super) async fn attach_lines<D: Db>(
     }
     let mut params: Vec<SqlValue> = vec![tenant.into()];
     params.extend(orders.iter().map(|order| order.id.as_str().into()));
-    let placeholders: Vec<String> = (2..=params.len()).map(|n| format!("${n}")).collect();
-    let rows = db
-        .query(
-            &format!(
-                "SELECT order_id, sku, name, quantity, unit_price, line_total FROM order_lines \
-                 WHERE tenant = $1 AND order_id IN ({}) ORDER BY order_id, position",
-                placeholders.join(", ")
-            ),
-            &params,
-        )
-        .await?;
+    let rows = rows_of_orders(
+        db,
+        "order_id, sku, name, quantity, unit_price, line_total FROM order_lines",
+        &params,
+    )
+    .await?;
     for row in &rows {
         let order_id = row.get_str(0)?;
         let quantity = row.get_i64(3)?;
@@ -211,16 +206,12 @@ pub(super) async fn attach_lines<D: Db>(
             order.items.push(line);
         }
     }
-    let rows = db
-        .query(
-            &format!(
-                "SELECT order_id, promotion_id, name, code, sku, amount FROM order_discounts \
-                 WHERE tenant = $1 AND order_id IN ({}) ORDER BY order_id, position",
-                placeholders.join(", ")
-            ),
-            &params,
-        )
-        .await?;
+    let rows = rows_of_orders(
+        db,
+        "order_id, promotion_id, name, code, sku, amount FROM order_discounts",
+        &params,
+    )
+    .await?;
     for row in &rows {
         let order_id = row.get_str(0)?;
         let Some(order) = orders.iter_mut().find(|order| order.id == order_id) else {
@@ -252,31 +243,52 @@ pub(super) async fn attach_lines<D: Db>(
     Ok(())
 }
 
-/// One INSERT of the rows in `params` (each `width` values) into `into`, a table and its
-/// columns; nothing when there are none.
+/// `SELECT {columns_from}` (a table keyed by order and position) for the orders in
+/// `params` (`$1` the tenant, then their ids), each order's rows in position order.
+async fn rows_of_orders<D: Db>(
+    db: &D,
+    columns_from: &str,
+    params: &[SqlValue],
+) -> Result<Vec<Row>, DbError> {
+    let placeholders: Vec<String> = (2..=params.len()).map(|n| format!("${n}")).collect();
+    db.query(
+        &format!(
+            "SELECT {columns_from} WHERE tenant = $1 AND order_id IN ({}) \
+             ORDER BY order_id, position",
+            placeholders.join(", ")
+        ),
+        params,
+    )
+    .await
+}
+
+/// INSERTs of the rows in `params` (each `width` values) into `into`, a table and its
+/// columns, up to 500 rows a statement; nothing when there are none.
 async fn insert_rows<D: Db>(
     db: &D,
     into: &str,
     width: usize,
     params: Vec<SqlValue>,
 ) -> Result<(), DbError> {
-    if params.is_empty() {
-        return Ok(());
+    // Far below SQLite's 32,766 and PostgreSQL's 65,535 parameters a statement may bind,
+    // however many discount lines the promotions of an order make.
+    const ROWS_PER_STATEMENT: usize = 500;
+    for chunk in params.chunks(width * ROWS_PER_STATEMENT) {
+        let rows: Vec<String> = (0..chunk.len() / width)
+            .map(|row| {
+                let values: Vec<String> = (1..=width)
+                    .map(|column| format!("${}", row * width + column))
+                    .collect();
+                format!("({})", values.join(", "))
+            })
+            .collect();
+        db.execute(
+            &format!("INSERT INTO {into} VALUES {}", rows.join(", ")),
+            chunk,
+        )
+        .await?;
     }
-    let rows: Vec<String> = (0..params.len() / width)
-        .map(|row| {
-            let values: Vec<String> = (1..=width)
-                .map(|column| format!("${}", row * width + column))
-                .collect();
-            format!("({})", values.join(", "))
-        })
-        .collect();
-    db.execute(
-        &format!("INSERT INTO {into} VALUES {}", rows.join(", ")),
-        &params,
-    )
-    .await
-    .map(drop)
+    Ok(())
 }
 
 pub(super) async fn held_payment_token<D: Db>(

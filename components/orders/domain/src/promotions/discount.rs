@@ -59,10 +59,19 @@ pub(crate) fn choose(
     };
     if let Some(coded) = coded {
         fits(coded, lines, priced)?;
-        if !coded.combinable {
-            return Ok(apply(lines, [coded]));
+        let discounts = if coded.combinable {
+            apply(lines, std::iter::once(coded).chain(combinable()))
+        } else {
+            apply(lines, [coded])
+        };
+        // A code the customer gave is never dropped without a word.
+        if !discounts
+            .iter()
+            .any(|discount| discount.promotion_id == coded.id)
+        {
+            return Err("takes nothing off these items".to_owned());
         }
-        return Ok(apply(lines, std::iter::once(coded).chain(combinable())));
+        return Ok(discounts);
     }
     let together = apply(lines, combinable());
     let best_alone = fitting

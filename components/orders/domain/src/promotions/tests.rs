@@ -94,6 +94,11 @@ fn a_promotion_names_each_broken_rule() {
         (json!({"code": "a b"}), "code"),
         (json!({"code": "AB"}), "code"),
         (json!({"ends_at": "soon"}), "ends_at"),
+        // Past year 9999 in UTC: its text would sort before every other time.
+        (
+            json!({"starts_at": "9999-12-31T23:00:00-05:00"}),
+            "starts_at",
+        ),
         (json!({"ends_at": "2001-01-01T00:00:00Z"}), "ends_at"),
         (
             json!({"starts_at": "2099-02-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z"}),
