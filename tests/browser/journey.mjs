@@ -78,10 +78,11 @@ async function addToCart(page, query, name, quantity) {
   await page.getByText("Added to cart").waitFor();
 }
 
-async function checkout(page) {
+async function checkout(page, code) {
   await page.getByRole("link", { name: "Cart", exact: true }).click();
   await page.getByRole("link", { name: "Checkout" }).or(page.getByRole("button", { name: "Checkout" })).click();
   await fillAddress(page);
+  if (code) await page.getByLabel("Promotion code").fill(code);
   await page.getByRole("button", { name: "Place order" }).click();
   await page.getByRole("heading", { level: 1, name: /^Order / }).waitFor();
   return (await page.getByRole("heading", { level: 1 }).textContent()).replace(/^Order /, "").trim();
@@ -119,7 +120,9 @@ try {
   await shopper.getByLabel("Quantity of Sencha green tea").press("Tab");
   await shopper.getByText(/37[.,]50/).first().waitFor();
   await snap(shopper, "cart");
-  const paidNumber = await checkout(shopper);
+  // The seeded coupon (10% off tea), typed in lower case: the order shows its line.
+  const paidNumber = await checkout(shopper, "teaweek");
+  await shopper.getByRole("row", { name: /Tea week \(TEAWEEK\).*3[.,]75/ }).waitFor();
   await statusReaches(shopper, "order-status", "paid");
   await snap(shopper, "order-paid");
 

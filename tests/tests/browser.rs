@@ -58,8 +58,9 @@ fn journey(store: Store) {
     );
 }
 
-/// What the journey buys: tea in a category, an espresso machine above the fraud rules'
-/// 10,000.00 (its order is held for review), and a product whose name is markup.
+/// What the journey buys: tea in a category (10% off with the code TEAWEEK), an espresso
+/// machine above the fraud rules' 10,000.00 (its order is held for review), and a product
+/// whose name is markup.
 fn seed_catalog(admin: &Client) {
     let tea = admin
         .post(
@@ -100,4 +101,13 @@ fn seed_catalog(admin: &Client) {
             )
             .expect_json(200);
     }
+    admin
+        .post(
+            "/api/v1/promotions",
+            &json!({
+                "name": "Tea week", "code": "TEAWEEK", "percentage": 10,
+                "category_ids": [text(&tea, "id")],
+            }),
+        )
+        .expect_json(201);
 }

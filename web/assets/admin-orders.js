@@ -2,7 +2,7 @@
 // admin's actions (approve or reject a fraud hold, cancel, refund).
 
 import { query } from "./api.js";
-import { address, badge, field, h, link, money, when } from "./ui.js";
+import { address, badge, discountLines, field, h, link, money, when } from "./ui.js";
 import { outcome } from "./forms.js";
 import {
   action, amount, api, enc, facts, form, go, num, pagedTable, problemBox, reload, th,
@@ -165,6 +165,7 @@ export async function order({ id }) {
         items(current),
         facts([
           ["Subtotal", money(current.subtotal, current.currency)],
+          ...discountLines(current).map(([label, minor]) => [label, money(minor, current.currency)]),
           ["Tax", money(current.tax, current.currency)],
           ["Shipping", money(current.shipping, current.currency)],
           ["Total", money(current.total, current.currency)],

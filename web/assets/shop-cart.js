@@ -4,7 +4,7 @@ import { call } from "./api.js";
 import { h, show, link, money } from "./ui.js";
 import { outcome } from "./forms.js";
 import {
-  session, run, form, addressFields, addressBody, signInFirst, cartChanged,
+  session, run, form, addressFields, addressBody, hinted, signInFirst, cartChanged,
 } from "./shop-kit.js";
 
 // The cart changes in flight, chained (see `cartRow`).
@@ -128,10 +128,17 @@ export async function checkout(view) {
   }
   const checkoutForm = form({
     class: "card",
-    fields: addressFields(),
+    fields: [
+      ...addressFields(),
+      hinted("Promotion code", "Optional; the order shows what it takes off.", {
+        name: "code", autocomplete: "off", maxlength: 32,
+      }),
+    ],
     submit: "Place order",
     task: async (element) => {
-      const placed = await call("POST", "/api/v1/cart/checkout", { session, body: addressBody(element) });
+      const body = addressBody(element);
+      if (!body.code.trim()) delete body.code;
+      const placed = await call("POST", "/api/v1/cart/checkout", { session, body });
       cartChanged();
       location.hash = `#/orders/${encodeURIComponent(placed.id)}`;
     },

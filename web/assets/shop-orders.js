@@ -2,7 +2,7 @@
 // notifications.
 
 import { call, query } from "./api.js";
-import { h, show, link, money, when, badge, address, showProblem } from "./ui.js";
+import { h, show, link, money, when, badge, address, showProblem, discountLines } from "./ui.js";
 import { outcome } from "./forms.js";
 import { session, action, pages, signInFirst } from "./shop-kit.js";
 
@@ -79,6 +79,7 @@ function itemsTable(order) {
         h("td", { class: "number" }, amount(line.line_total))))),
       h("tfoot", {},
         total("Subtotal", order.subtotal),
+        discountLines(order).map(([label, minor]) => total(label, minor)),
         total("Tax", order.tax),
         total("Shipping", order.shipping),
         total("Total", order.total, true))));

@@ -108,6 +108,12 @@ export function notice(container, text) {
   show(container, h("div", { class: "notice", role: "status" }, text));
 }
 
+/** An order's discounts as [label, minor units] pairs (negative: taken off), for its totals. */
+export function discountLines(order) {
+  return (order.discounts ?? []).map((discount) =>
+    [discount.code ? `${discount.name} (${discount.code})` : discount.name, -discount.amount]);
+}
+
 /** Minor units of `currency` as the reader's locale writes them. */
 export function money(minor, currency) {
   if (minor === undefined || minor === null) return "";
