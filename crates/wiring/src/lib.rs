@@ -40,7 +40,8 @@ struct Declaration {
     context: Vec<Context>,
 }
 
-/// A named group of variables and outbound hosts that components take together.
+/// A named group of variables, outbound hosts and contexts called over service chaining
+/// that components take together.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Need {
@@ -48,6 +49,8 @@ struct Need {
     variables: Vec<String>,
     #[serde(default)]
     outbound: Vec<String>,
+    #[serde(default)]
+    calls: Vec<String>,
 }
 
 /// What a context's components reach.
@@ -206,12 +209,16 @@ impl Wiring {
                     ));
                 }
             }
-            for callee in &context.calls {
+        }
+        let callers = self
+            .contexts
+            .iter()
+            .map(|context| (&context.name, &context.calls))
+            .chain(self.needs.iter().map(|(name, need)| (name, &need.calls)));
+        for (caller, calls) in callers {
+            for callee in calls {
                 if !self.contexts.iter().any(|known| &known.name == callee) {
-                    return Err(format!(
-                        "{} calls {callee}, which is not a context",
-                        context.name
-                    ));
+                    return Err(format!("{caller} calls {callee}, which is not a context"));
                 }
             }
         }
@@ -320,6 +327,8 @@ impl Wiring {
                     })?;
                     extend(variables, need.variables.iter().map(String::as_str));
                     extend(outbound, need.outbound.iter().map(String::as_str));
+                    let chained: Vec<String> = need.calls.iter().map(|c| chained(c)).collect();
+                    extend(outbound, chained.iter().map(String::as_str));
                 }
                 Ok(())
             };
@@ -329,9 +338,7 @@ impl Wiring {
             extend(&mut variables, EDGE_VARIABLES.iter().copied());
             reach(&mut variables, &mut outbound, &context.needs)?;
             extend(&mut variables, context.variables.iter().map(String::as_str));
-            for callee in &context.calls {
-                outbound.push(format!("http://{callee}.spin.internal"));
-            }
+            outbound.extend(context.calls.iter().map(|callee| chained(callee)));
             components.push(Component {
                 id: context.name.clone(),
                 package: context
@@ -518,6 +525,11 @@ fn slug(topic: &str) -> String {
     topic.replace(['.', '_'], "-")
 }
 
+/// The host a component calls `context`'s API at, over service chaining.
+fn chained(context: &str) -> String {
+    format!("http://{context}.spin.internal")
+}
+
 fn extend<'a>(into: &mut Vec<String>, items: impl IntoIterator<Item = &'a str>) {
     for item in items {
         if !into.iter().any(|known| known == item) {
@@ -621,6 +633,33 @@ handles = ["order.created"]
         assert_eq!(
             wiring(&twice).unwrap_err(),
             "order.created is emitted by both orders and inventory"
+        );
+    }
+
+    #[test]
+    fn a_need_that_calls_a_context_lets_its_takers_reach_that_api() {
+        let email = format!(
+            "[needs.email]\ncalls = [\"orders\"]\n{}",
+            SHOP.replace(
+                "handles = [\"order.created\"]",
+                "handles = [\"order.created\"]\nhandlers_need = [\"email\"]"
+            )
+        );
+        let components = wiring(&email).unwrap().components().unwrap();
+        let handler = components
+            .iter()
+            .find(|c| c.id == "inventory-on-order-created")
+            .unwrap();
+        assert!(
+            handler
+                .outbound
+                .contains(&"http://orders.spin.internal".to_owned()),
+            "{:?}",
+            handler.outbound
+        );
+        assert_eq!(
+            wiring(&email.replace("calls = [\"orders\"]", "calls = [\"billing\"]")).unwrap_err(),
+            "email calls billing, which is not a context"
         );
     }
 
