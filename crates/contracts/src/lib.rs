@@ -25,6 +25,12 @@ mod generated {
 
 pub use generated::fusion::commerce::events::*;
 
+/// Whether `code` has the form of an ISO 4217 currency code (three capital letters), as
+/// every amount in an event and every price carries one.
+pub fn is_currency_code(code: &str) -> bool {
+    code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
+}
+
 /// Binds each payload record to its event type (also its topic), when it is not the
 /// first its `dataversion`, and the field naming the aggregate it is about (its
 /// CloudEvents `subject`: the key that keeps one order's events in order on a bus).

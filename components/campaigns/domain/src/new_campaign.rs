@@ -2,7 +2,7 @@
 //! moment of the request, so validation takes `now` instead of implementing
 //! `kit::json::Validate`.
 
-use contracts::normalized_rfc3339;
+use contracts::{is_currency_code, normalized_rfc3339};
 use kit::FieldError;
 use kit::json::FieldErrors;
 use serde::Deserialize;
@@ -65,10 +65,6 @@ fn is_sku(sku: &str) -> bool {
         && sku
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
-fn is_currency_code(code: &str) -> bool {
-    code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
 }
 
 impl NewCampaign {

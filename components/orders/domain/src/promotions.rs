@@ -9,9 +9,9 @@
 mod discount;
 mod store;
 
-use crate::OrderError;
 use crate::pricing::{CatalogProduct, Priced};
-use contracts::{OrderLine, normalized_rfc3339, now_rfc3339};
+use crate::{MAX_SKU_CHARS, OrderError};
+use contracts::{OrderLine, is_currency_code, normalized_rfc3339, now_rfc3339};
 use kit::FieldError;
 use kit::db::{Db, DbError, lock_key};
 use kit::json::{FieldErrors, Validate};
@@ -24,6 +24,9 @@ pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_CODE_CHARS: usize = 32;
 /// Products or categories one promotion may name.
 pub const MAX_TARGETS: usize = 100;
+/// A SKU or category id a promotion names: the catalog's SKU limit (its category ids are
+/// UUIDs, well within it).
+const MAX_TARGET_CHARS: usize = MAX_SKU_CHARS;
 
 /// `POST /api/v1/promotions`: exactly one of `percentage` and `amount_off`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -165,9 +168,7 @@ impl Validate for NewPromotion {
             (None, Some(amount)) => {
                 errors.check(amount >= 1, "amount_off", "must be at least 1");
                 errors.check(
-                    self.currency.as_deref().is_some_and(|currency| {
-                        currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase())
-                    }),
+                    self.currency.as_deref().is_some_and(is_currency_code),
                     "currency",
                     "must be the ISO 4217 code of the amount off (three capital letters)",
                 );
@@ -182,9 +183,11 @@ impl Validate for NewPromotion {
             );
             for (i, target) in targets.iter().enumerate() {
                 errors.check(
-                    !target.trim().is_empty() && target.len() <= 64 && !target.contains('\n'),
+                    !target.trim().is_empty()
+                        && target.len() <= MAX_TARGET_CHARS
+                        && !target.contains('\n'),
                     &format!("{field}[{i}]"),
-                    "must be 1 to 64 characters on one line",
+                    &format!("must be 1 to {MAX_TARGET_CHARS} characters on one line"),
                 );
             }
         }
@@ -310,7 +313,7 @@ pub async fn offered_discounts<D: Db>(
                 return Err(code_refused(
                     match store::find_by_code(db, tenant, code).await? {
                         None => "no promotion has this code".to_owned(),
-                        Some(promotion) => not_running(&promotion, &now),
+                        Some(promotion) => unusable(&promotion, &now),
                     },
                 ));
             };
@@ -356,14 +359,21 @@ fn code_refused(message: String) -> OrderError {
     OrderError::Invalid(vec![FieldError::new("code", message)])
 }
 
-/// Why a promotion found by its code does not run now.
-fn not_running(promotion: &Promotion, now: &str) -> String {
+/// Why a promotion that takes no use at `now` (the store's `take_use` refuses it) does
+/// not: switched off, ended, not started, or else used up.
+fn unusable(promotion: &Promotion, now: &str) -> String {
     if !promotion.active {
         "this code is no longer valid".to_owned()
     } else if promotion.ends_at.as_deref().is_some_and(|ends| ends <= now) {
         "this code has expired".to_owned()
-    } else {
+    } else if promotion
+        .starts_at
+        .as_deref()
+        .is_some_and(|starts| starts > now)
+    {
         "this code is not valid yet".to_owned()
+    } else {
+        "this code has been used up".to_owned()
     }
 }
 
@@ -380,15 +390,27 @@ async fn limit_reached<D: Db>(
     {
         return Ok(Some("this code has been used up".to_owned()));
     }
-    if let Some(limit) = promotion.per_customer_limit
-        && store::customer_uses(db, tenant, &promotion.id, customer_id).await? >= limit
-    {
-        return Ok(Some(format!(
-            "you have used this code {limit} time{}, as often as it allows",
-            if limit == 1 { "" } else { "s" }
-        )));
-    }
-    Ok(None)
+    customer_limit_reached(db, tenant, customer_id, promotion).await
+}
+
+/// Why `customer_id` may not use `promotion` again, if its per-customer limit says so.
+async fn customer_limit_reached<D: Db>(
+    db: &D,
+    tenant: &str,
+    customer_id: &str,
+    promotion: &Promotion,
+) -> Result<Option<String>, DbError> {
+    Ok(match promotion.per_customer_limit {
+        Some(limit)
+            if store::customer_uses(db, tenant, &promotion.id, customer_id).await? >= limit =>
+        {
+            Some(format!(
+                "you have used this code {limit} time{}, as often as it allows",
+                if limit == 1 { "" } else { "s" }
+            ))
+        }
+        _ => None,
+    })
 }
 
 /// Takes a use of each promotion behind `discounts` for order `order_id`, inside the
@@ -410,21 +432,16 @@ pub(crate) async fn claim_uses<D: Db>(
             Some(_) => code_refused(message.to_owned()),
             None => OrderError::PromotionChanged,
         };
-        if !store::take_use(db, tenant, &discount.promotion_id, &now).await? {
+        let taken = store::take_use(db, tenant, &discount.promotion_id, &now).await?;
+        // Promotions are switched off, never deleted: the row is there.
+        let promotion = store::find(db, tenant, &discount.promotion_id)
+            .await?
+            .ok_or_else(|| {
+                DbError::Other(format!("promotion {} is gone", discount.promotion_id))
+            })?;
+        if !taken {
             // Switched off, ended or used up since the order was priced: say which.
-            let why = match store::find(db, tenant, &discount.promotion_id).await? {
-                Some(promotion)
-                    if !promotion.active
-                        || promotion
-                            .ends_at
-                            .as_deref()
-                            .is_some_and(|ends| ends <= now.as_str()) =>
-                {
-                    not_running(&promotion, &now)
-                }
-                _ => "this code has been used up".to_owned(),
-            };
-            return Err(refused(&why));
+            return Err(refused(&unusable(&promotion, &now)));
         }
         lock_key(
             db,
@@ -434,11 +451,8 @@ pub(crate) async fn claim_uses<D: Db>(
             ),
         )
         .await?;
-        let limit = store::per_customer_limit(db, tenant, &discount.promotion_id).await?;
-        if let Some(limit) = limit
-            && store::customer_uses(db, tenant, &discount.promotion_id, customer_id).await? >= limit
-        {
-            return Err(refused("you have used this code as often as it allows"));
+        if let Some(why) = customer_limit_reached(db, tenant, customer_id, &promotion).await? {
+            return Err(refused(&why));
         }
         store::record_use(
             db,

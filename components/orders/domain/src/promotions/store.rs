@@ -180,16 +180,6 @@ pub(super) async fn take_use<D: Db>(
     Ok(taken == 1)
 }
 
-pub(super) async fn per_customer_limit<D: Db>(
-    db: &D,
-    tenant: &str,
-    id: &str,
-) -> Result<Option<i64>, DbError> {
-    Ok(find(db, tenant, id)
-        .await?
-        .and_then(|promotion| promotion.per_customer_limit))
-}
-
 /// The uses `customer_id`'s orders hold of the promotion.
 pub(super) async fn customer_uses<D: Db>(
     db: &D,
