@@ -80,6 +80,11 @@ event_types! {
     ShipmentInTransit => SHIPMENT_IN_TRANSIT = "shipment.in_transit", about shipment.order_id;
     ShipmentDelivered => SHIPMENT_DELIVERED = "shipment.delivered", about shipment.order_id;
     OrderCancelled => ORDER_CANCELLED = "order.cancelled", about order_id;
+    ReturnRequested => RETURN_REQUESTED = "return.requested", about summary.order_id;
+    ReturnApproved => RETURN_APPROVED = "return.approved", about summary.order_id;
+    ReturnRejected => RETURN_REJECTED = "return.rejected", about summary.order_id;
+    ReturnReceived => RETURN_RECEIVED = "return.received", about summary.order_id;
+    ReturnRefunded => RETURN_REFUNDED = "return.refunded", about summary.order_id;
     CampaignCreated => CAMPAIGN_CREATED = "campaign.created", about campaign_id;
     CampaignJoined => CAMPAIGN_JOINED = "campaign.joined", about campaign_id;
     // 2: the participants come in parts (`part`, `parts`).

@@ -82,6 +82,8 @@ examples! {
         "per_customer_limit": 1
     },
     orders_domain::PromotionChange => { "active": false },
+    orders_domain::NewReturn =>
+        { "items": [{ "sku": "TEA-1", "quantity": 1 }], "reason": "The tin arrived dented" },
     inventory_domain::SetOnHand => { "on_hand": 120 },
     inventory_domain::Adjustment => { "delta": -2, "reason": "Damaged in the warehouse" },
     inventory_domain::AvailabilityQuery =>

@@ -44,7 +44,7 @@ const TAGS: &[(&str, &str)] = &[
     ("cart", "The caller's cart and its checkout."),
     (
         "orders",
-        "Checkout, orders, cancellation, fraud review and promotions.",
+        "Checkout, orders, cancellation, fraud review, promotions and returns.",
     ),
     ("inventory", "Stock levels, adjustments and movements."),
     (

@@ -3,14 +3,16 @@
 use crate::{Access, Described, Op, from_table, keyed};
 use orders_api::routes::{Endpoint, ROUTES};
 use orders_domain::{
-    ApproveRequest, CancelRequest, NewOrder, NewPromotion, Order, Promotion, PromotionChange,
-    Status,
+    ApproveRequest, CancelRequest, NewOrder, NewPromotion, NewReturn, Order, Promotion,
+    PromotionChange, Return, ReturnStatus, Status,
 };
 
 /// Who decides fraud reviews (`orders_api::routes::REVIEWERS`).
 const REVIEWERS: Access = Access::Roles("admin");
 /// Who manages promotions (`orders_api::routes::PROMOTERS`).
 const PROMOTERS: Access = Access::Roles("admin");
+/// Who moves returns on (`orders_api::routes::RETURN_HANDLERS`).
+const RETURN_HANDLERS: Access = Access::Roles("admin");
 
 pub(crate) fn operations() -> Vec<Described> {
     keyed(from_table("orders", ROUTES, describe))
@@ -98,5 +100,61 @@ fn describe(endpoint: Endpoint) -> Op {
             .body::<PromotionChange>()
             .answers::<Promotion>(200, "The promotion.")
             .problems(&[404]),
+        Endpoint::RequestReturn => Op::new("Ask to return items", Access::Bearer)
+            .describe(
+                "The caller's own delivered order (or any of the tenant's for an admin), \
+                 within `return_window_days` of its delivery: each item an order line's \
+                 `sku` and how many of its units go back. The return is `requested`, worth \
+                 its lines less their discounts, with their tax (shipping is not refunded); \
+                 `return.requested` tells the customer. A sku not in the order, or more \
+                 units than are left to return, is a 422 naming the item; an order not \
+                 delivered, or whose window closed, a 409.",
+            )
+            .body::<NewReturn>()
+            .answers::<Return>(201, "Requested; `Location` names it.")
+            .problems(&[404, 409]),
+        Endpoint::ListReturns => Op::new("List returns", Access::Bearer)
+            .describe(
+                "Newest first: the caller's own returns; an admin's, every return of the \
+                 tenant.",
+            )
+            .query::<ReturnStatus>("status", false, "Returns in this status only.")
+            .query::<String>("order_id", false, "The returns of this order only.")
+            .paged()
+            .answers_page::<Return>("A page of returns.")
+            .problems(&[422]),
+        Endpoint::GetReturn => Op::new("Read a return", Access::Bearer)
+            .describe("The caller's own return; an admin reads any return of the tenant.")
+            .answers::<Return>(200, "The return.")
+            .problems(&[404]),
+        Endpoint::ApproveReturn => Op::new("Approve a return", RETURN_HANDLERS)
+            .describe(
+                "A `requested` return becomes `approved`: the customer may send the items \
+                 back. The body is optional (an empty object). Any other status is a 409 \
+                 naming it.",
+            )
+            .optional_body::<ApproveRequest>()
+            .answers::<Return>(200, "The approved return.")
+            .problems(&[404, 409]),
+        Endpoint::RejectReturn => Op::new("Reject a return", RETURN_HANDLERS)
+            .describe(
+                "A `requested` return becomes `rejected`, with the reason told to the \
+                 customer; its units may be asked for again. The body is optional. Any \
+                 other status is a 409 naming it.",
+            )
+            .optional_body::<CancelRequest>()
+            .answers::<Return>(200, "The rejected return.")
+            .problems(&[404, 409]),
+        Endpoint::ReceiveReturn => Op::new("Receive a return's goods", RETURN_HANDLERS)
+            .describe(
+                "An `approved` return's items are back: it becomes `received`, and \
+                 `return.received` restocks them (a stock movement `returned`) and refunds \
+                 `amount` from the order's payment; the refund made, the return is \
+                 `refunded`. The body is optional (an empty object). Any other status is a \
+                 409 naming it.",
+            )
+            .optional_body::<ApproveRequest>()
+            .answers::<Return>(200, "The received return.")
+            .problems(&[404, 409]),
     }
 }

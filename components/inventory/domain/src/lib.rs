@@ -1,7 +1,8 @@
 //! The inventory context's rules and SQL: stock per SKU (on hand, reserved, version),
 //! a movement for every change, and the saga's side of stock — reserving an order's
 //! lines all or none on `order.created`, committing them on `payment.succeeded`,
-//! releasing them on `payment.failed` and `order.cancelled`.
+//! releasing them on `payment.failed` and `order.cancelled` — and a customer's returned
+//! goods put back on hand on `return.received`.
 //!
 //! Oversell is refused twice: every write that could oversell is a conditional UPDATE
 //! (`... WHERE on_hand - reserved >= $q`), and the `stock` table's CHECK refuses any
@@ -10,6 +11,7 @@
 
 mod movements;
 mod reservations;
+mod returns;
 mod stock;
 
 pub use kit::pagination::Position;
@@ -18,6 +20,7 @@ pub use reservations::{
     OrderOutcome, ReservationStatus, Settlement, SettlementEffect, commit_for_payment,
     release_for_cancelled_order, release_for_failed_payment, reserve_for_order, settle,
 };
+pub use returns::restock_returned_items;
 pub use stock::{
     Adjustment, Availability, AvailabilityLine, AvailabilityQuery, LineAvailability,
     MAX_AVAILABILITY_LINES, MAX_QUANTITY, MAX_REASON_CHARS, MAX_SKU_CHARS, SetOnHand, StockLevel,
@@ -38,6 +41,7 @@ pub const MIGRATIONS: &[Migration] = &[
     kit::outbox::MIGRATION,
     kit::outbox::DELIVERIES_MIGRATION,
     kit::edge::IDEMPOTENCY_MIGRATION,
+    kit::migration!("0002_returned_movements", per_dialect),
 ];
 
 #[derive(Debug)]
@@ -104,7 +108,9 @@ impl kit::DomainError for InventoryError {
 
 #[cfg(test)]
 mod test_support {
+    use contracts::Envelope;
     use kit::db::{Db, NativeSqlite, migrate};
+    use kit::outbox::{HandlerError, apply_once};
 
     pub const TENANT: &str = "acme";
 
@@ -132,6 +138,18 @@ mod test_support {
     /// The stock of `sku` of [`TENANT`].
     pub fn level(db: &NativeSqlite, sku: &str) -> crate::StockLevel {
         futures::executor::block_on(crate::get_stock(db, TENANT, sku)).unwrap()
+    }
+
+    /// Applies `event` as the subscriber `subscriber` would: once per event id.
+    pub fn deliver<E>(
+        db: &NativeSqlite,
+        subscriber: &str,
+        event: &Envelope<E>,
+        handler: impl AsyncFnOnce(&NativeSqlite, &Envelope<E>) -> Result<(), HandlerError>,
+    ) -> Result<Option<()>, HandlerError> {
+        futures::executor::block_on(apply_once(db, subscriber, &event.id, async |db| {
+            handler(db, event).await
+        }))
     }
 }
 

@@ -8,7 +8,8 @@ use serde::Serialize;
 
 /// Why a stock row changed: an admin `set` or `adjust`ed the level; an order's line was
 /// `reserve`d, `commit`ted once paid, `release`d (payment failed, order cancelled) or
-/// came back on hand (`restock`: a paid order cancelled).
+/// came back on hand (`restock`: a paid order cancelled); a customer's return came back
+/// (`returned`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MovementReason {
@@ -24,16 +25,19 @@ pub enum MovementReason {
     Release,
     /// A committed reservation came back on hand (a paid order was cancelled).
     Restock,
+    /// Goods a customer returned came back on hand.
+    Returned,
 }
 
 impl MovementReason {
-    pub const ALL: [MovementReason; 6] = [
+    pub const ALL: [MovementReason; 7] = [
         MovementReason::Set,
         MovementReason::Adjust,
         MovementReason::Reserve,
         MovementReason::Commit,
         MovementReason::Release,
         MovementReason::Restock,
+        MovementReason::Returned,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +48,7 @@ impl MovementReason {
             MovementReason::Commit => "commit",
             MovementReason::Release => "release",
             MovementReason::Restock => "restock",
+            MovementReason::Returned => "returned",
         }
     }
 
@@ -63,9 +68,10 @@ pub struct Movement {
     pub on_hand_delta: i64,
     pub reserved_delta: i64,
     pub reason: MovementReason,
-    /// The order whose reservation moved (`reserve`, `commit`, `release`, `restock`).
+    /// The order whose reservation moved (`reserve`, `commit`, `release`, `restock`), or
+    /// whose goods were returned (`returned`).
     pub order_id: Option<String>,
-    /// An adjustment's reason (`adjust`).
+    /// An adjustment's reason (`adjust`), or the return (`returned`).
     pub note: Option<String>,
     pub created_at: String,
 }
@@ -259,6 +265,33 @@ mod tests {
             page(&db, "globex", 20, None).unwrap_err(),
             InventoryError::UnknownSku(_)
         ));
+    }
+
+    #[test]
+    fn the_migration_to_returned_keeps_the_ledger() {
+        let db = NativeSqlite::open_in_memory().unwrap();
+        let (before, after) = crate::MIGRATIONS.split_at(crate::MIGRATIONS.len() - 1);
+        assert_eq!(after[0].name, "0002_returned_movements");
+        block_on(kit::db::migrate(&db, crate::CONTEXT, before)).unwrap();
+        stock(&db, "MUG", 3);
+        block_on(kit::db::migrate(&db, crate::CONTEXT, crate::MIGRATIONS)).unwrap();
+        let kept = page(&db, TENANT, 20, None).unwrap().items;
+        assert_eq!(kept.len(), 1);
+        assert_eq!(
+            (kept[0].reason, kept[0].on_hand_delta),
+            (MovementReason::Set, 3)
+        );
+        let returned = StockChange::new("MUG", MovementReason::Returned).on_hand(1);
+        block_on(record_movement(
+            &db,
+            TENANT,
+            &returned,
+            "2025-01-01T00:00:00.000Z",
+        ))
+        .unwrap();
+        let theft = "INSERT INTO movements (id, tenant, sku, on_hand_delta, reserved_delta, \
+                     reason, created_at) VALUES ('m', 'acme', 'MUG', -1, 0, 'theft', 'now')";
+        assert!(block_on(db.execute(theft, &[])).is_err());
     }
 
     #[test]

@@ -291,7 +291,7 @@ async fn settle_order<D: Db>(
 
 /// Applies `change` to its stock row and records it. The stock table's CHECK refuses a
 /// result below zero or with more reserved than on hand.
-async fn apply_stock_change<D: Db>(
+pub(crate) async fn apply_stock_change<D: Db>(
     db: &D,
     tenant: &str,
     change: &StockChange<'_>,

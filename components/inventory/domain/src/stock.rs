@@ -98,26 +98,11 @@ pub async fn set_on_hand<D: Db>(
     let on_hand = request.on_hand;
     transaction(db, async |db| {
         let now = now_rfc3339();
-        let inserted = db
-            .query(
-                &format!(
-                    "INSERT INTO stock (tenant, sku, on_hand, reserved, version, updated_at) \
-                     VALUES ($1, $2, $3, 0, 1, $4) ON CONFLICT (tenant, sku) DO NOTHING \
-                     RETURNING {STOCK_COLUMNS}"
-                ),
-                &[
-                    tenant.into(),
-                    sku.into(),
-                    on_hand.into(),
-                    now.as_str().into(),
-                ],
-            )
-            .await?;
-        if let Some(row) = inserted.first() {
+        if let Some(stock) = create_stock(db, tenant, sku, on_hand, &now).await? {
             let change = StockChange::new(sku, MovementReason::Set).on_hand(on_hand);
             record_movement(db, tenant, &change, &now).await?;
             return Ok(StockWrite {
-                stock: stock_from_row(row)?,
+                stock,
                 created: true,
             });
         }
@@ -175,6 +160,30 @@ pub async fn set_on_hand<D: Db>(
         })
     })
     .await
+}
+
+/// Creates the stock row of `sku` with `on_hand` units, unless the tenant has one: the
+/// new level, or `None`. The write is the check, so of two creators racing on
+/// PostgreSQL one creates and the other sees the row. Records no movement.
+pub(crate) async fn create_stock<D: Db>(
+    db: &D,
+    tenant: &str,
+    sku: &str,
+    on_hand: i64,
+    now: &str,
+) -> Result<Option<StockLevel>, DbError> {
+    db.query(
+        &format!(
+            "INSERT INTO stock (tenant, sku, on_hand, reserved, version, updated_at) \
+             VALUES ($1, $2, $3, 0, 1, $4) ON CONFLICT (tenant, sku) DO NOTHING \
+             RETURNING {STOCK_COLUMNS}"
+        ),
+        &[tenant.into(), sku.into(), on_hand.into(), now.into()],
+    )
+    .await?
+    .first()
+    .map(stock_from_row)
+    .transpose()
 }
 
 /// The stock of `sku`; 404 when the tenant has none.

@@ -232,13 +232,18 @@ pub async fn email_new_messages<D: Db, E: Notify, O: Outbound>(
 }
 
 /// [`email_new_messages`] with the settings the variables make. Unreadable settings are
-/// retried: the event waits for the fix rather than going unannounced.
+/// retried: the event waits for the fix rather than going unannounced. An event that
+/// renders no message (a `payment.refunded` its return's `return.refunded` tells of)
+/// reads no settings and sends nothing.
 pub async fn email<D: Db, E: Notify>(
     db: &D,
     event: &Envelope<E>,
     variables: &impl Variables,
     outbound: &impl Outbound,
 ) -> Result<(), HandlerError> {
+    if event.data.messages().is_empty() {
+        return Ok(());
+    }
     let settings = EmailSettings::configured(variables)
         .await
         .map_err(HandlerError::Retry)?;
@@ -246,7 +251,8 @@ pub async fn email<D: Db, E: Notify>(
 }
 
 /// The second half, in the handler's transaction (with the event's id): stores the
-/// messages `event` renders.
+/// messages `event` renders — none for an event that renders none, which is still
+/// acknowledged.
 pub async fn record<D: Db, E: Notify>(
     db: &D,
     event: &Envelope<E>,

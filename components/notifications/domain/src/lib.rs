@@ -1,7 +1,13 @@
-//! The notifications context: what a customer sees of the saga and of group buying.
+//! The notifications context: what a customer sees of the saga, of returns and of group
+//! buying.
 //!
-//! Each event it listens to renders, from a template per [`Kind`], one message per
-//! customer it concerns ([`Notify`]); the handler first — when the `email_api_url`
+//! It listens to the saga's `payment.succeeded`, `payment.failed`, `shipment.in_transit`,
+//! `shipment.delivered`, `order.cancelled` and `payment.refunded`, to the returns'
+//! `return.requested`, `return.approved`, `return.rejected`, `return.received` and
+//! `return.refunded`, and to group buying's `campaign.successful` and `campaign.failed`.
+//! Each event renders, from a template per [`Kind`], one message per customer it concerns
+//! ([`Notify`]); a `payment.refunded` that pays a return back renders none, as its
+//! `return.refunded` tells the customer. The handler first — when the `email_api_url`
 //! variable is set, and outside any transaction — emails those not stored yet through a
 //! Postmark-style API with the address read from accounts ([`email()`]), then stores them
 //! in `notifications` in its transaction, once per customer and event ([`record`]).

@@ -1,10 +1,13 @@
 //! What each event tells whom: the kinds of message, their templates, and for each
-//! event the customers it concerns with the fields its template reads.
+//! event the customers it concerns with the fields its template reads. A
+//! `payment.refunded` that pays a return back tells nothing: its `return.refunded` tells
+//! the customer instead, so they hear of the refund once.
 
 use crate::template::{format_money, render};
 use contracts::{
     CampaignFailed, CampaignSuccessful, Event, OrderCancelled, PaymentFailed, PaymentRefunded,
-    PaymentSucceeded, ShipmentDelivered, ShipmentInTransit,
+    PaymentSucceeded, ReturnApproved, ReturnLine, ReturnReceived, ReturnRefunded, ReturnRejected,
+    ReturnRequested, ReturnSummary, ShipmentDelivered, ShipmentInTransit,
 };
 use serde::Serialize;
 
@@ -19,18 +22,28 @@ pub enum Kind {
     Delivered,
     OrderCancelled,
     PaymentRefunded,
+    ReturnRequested,
+    ReturnApproved,
+    ReturnRejected,
+    ReturnReceived,
+    ReturnRefunded,
     CampaignSuccessful,
     CampaignFailed,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 13] = [
         Kind::OrderConfirmed,
         Kind::PaymentFailed,
         Kind::Shipped,
         Kind::Delivered,
         Kind::OrderCancelled,
         Kind::PaymentRefunded,
+        Kind::ReturnRequested,
+        Kind::ReturnApproved,
+        Kind::ReturnRejected,
+        Kind::ReturnReceived,
+        Kind::ReturnRefunded,
         Kind::CampaignSuccessful,
         Kind::CampaignFailed,
     ];
@@ -43,6 +56,11 @@ impl Kind {
             Kind::Delivered => "delivered",
             Kind::OrderCancelled => "order_cancelled",
             Kind::PaymentRefunded => "payment_refunded",
+            Kind::ReturnRequested => "return_requested",
+            Kind::ReturnApproved => "return_approved",
+            Kind::ReturnRejected => "return_rejected",
+            Kind::ReturnReceived => "return_received",
+            Kind::ReturnRefunded => "return_refunded",
             Kind::CampaignSuccessful => "campaign_successful",
             Kind::CampaignFailed => "campaign_failed",
         }
@@ -61,6 +79,11 @@ impl Kind {
             Kind::Delivered => DELIVERED,
             Kind::OrderCancelled => ORDER_CANCELLED,
             Kind::PaymentRefunded => PAYMENT_REFUNDED,
+            Kind::ReturnRequested => RETURN_REQUESTED,
+            Kind::ReturnApproved => RETURN_APPROVED,
+            Kind::ReturnRejected => RETURN_REJECTED,
+            Kind::ReturnReceived => RETURN_RECEIVED,
+            Kind::ReturnRefunded => RETURN_REFUNDED,
             Kind::CampaignSuccessful => CAMPAIGN_SUCCESSFUL,
             Kind::CampaignFailed => CAMPAIGN_FAILED,
         }
@@ -120,6 +143,36 @@ pub const PAYMENT_REFUNDED: Template = Template {
     subject: "Refund of {{amount}} for your order",
     body: "We refunded {{amount}} for order {{order_id}}. \
            Refunded so far: {{total_refunded}}. It may take a few days to show on your statement.",
+};
+
+pub const RETURN_REQUESTED: Template = Template {
+    subject: "Your return request for order {{order_number}}",
+    body: "We received your request to return {{items}} from order {{order_number}}, \
+           worth a refund of {{amount}}. We will review it and let you know shortly.",
+};
+
+pub const RETURN_APPROVED: Template = Template {
+    subject: "Your return for order {{order_number}} was approved",
+    body: "Your return for order {{order_number}} was approved: please send the items \
+           back; we will refund {{amount}} once they arrive.",
+};
+
+pub const RETURN_REJECTED: Template = Template {
+    subject: "Your return for order {{order_number}} was not accepted",
+    body: "We could not accept your return for order {{order_number}}, so the {{amount}} \
+           will not be refunded. Reason: {{reason}}",
+};
+
+pub const RETURN_RECEIVED: Template = Template {
+    subject: "We received your returned items for order {{order_number}}",
+    body: "Your returned items from order {{order_number}} arrived: {{items}}. \
+           We are refunding {{amount}} now and will tell you once it is done.",
+};
+
+pub const RETURN_REFUNDED: Template = Template {
+    subject: "Refund of {{amount}} for your return",
+    body: "We refunded {{amount}} for the items you returned from order {{order_number}}. \
+           It may take a few days to show on your statement.",
 };
 
 pub const CAMPAIGN_SUCCESSFUL: Template = Template {
@@ -205,25 +258,23 @@ impl Notify for ShipmentDelivered {
 impl Notify for OrderCancelled {
     fn messages(&self) -> Vec<Message> {
         let total = format_money(self.total, &self.currency);
-        let reason = self
-            .reason
-            .as_deref()
-            .map(str::trim)
-            .filter(|reason| !reason.is_empty())
-            .unwrap_or("none given");
         vec![Kind::OrderCancelled.render(
             &self.customer_id,
             &[
                 ("order_id", &self.order_id),
                 ("total", &total),
-                ("reason", reason),
+                ("reason", reason_or_none(self.reason.as_deref())),
             ],
         )]
     }
 }
 
 impl Notify for PaymentRefunded {
+    /// Nothing for a refund that pays a return back: its `return.refunded` tells.
     fn messages(&self) -> Vec<Message> {
+        if self.return_id.is_some() {
+            return Vec::new();
+        }
         let amount = format_money(self.amount, &self.currency);
         let total_refunded = format_money(self.total_refunded, &self.currency);
         vec![Kind::PaymentRefunded.render(
@@ -235,6 +286,70 @@ impl Notify for PaymentRefunded {
             ],
         )]
     }
+}
+
+impl Notify for ReturnRequested {
+    fn messages(&self) -> Vec<Message> {
+        let items = item_list(&self.items);
+        return_message(Kind::ReturnRequested, &self.summary, &[("items", &items)])
+    }
+}
+
+impl Notify for ReturnApproved {
+    fn messages(&self) -> Vec<Message> {
+        return_message(Kind::ReturnApproved, &self.summary, &[])
+    }
+}
+
+impl Notify for ReturnRejected {
+    fn messages(&self) -> Vec<Message> {
+        let reason = reason_or_none(self.reason.as_deref());
+        return_message(Kind::ReturnRejected, &self.summary, &[("reason", reason)])
+    }
+}
+
+impl Notify for ReturnReceived {
+    fn messages(&self) -> Vec<Message> {
+        let items = item_list(&self.items);
+        return_message(Kind::ReturnReceived, &self.summary, &[("items", &items)])
+    }
+}
+
+impl Notify for ReturnRefunded {
+    fn messages(&self) -> Vec<Message> {
+        return_message(Kind::ReturnRefunded, &self.summary, &[])
+    }
+}
+
+/// A return event's one message, to its customer: `kind` with the return's
+/// `order_number` and refund `amount`, and the event's own `fields`.
+fn return_message(kind: Kind, summary: &ReturnSummary, fields: &[(&str, &str)]) -> Vec<Message> {
+    let amount = format_money(summary.amount, &summary.currency);
+    let shared = [
+        ("order_number", summary.order_number.as_str()),
+        ("amount", amount.as_str()),
+    ];
+    vec![kind.render(&summary.customer_id, &[&shared, fields].concat())]
+}
+
+/// Returned lines as a customer reads them: `2 × Tea (TEA-1), 1 × Mug (MUG-1)`.
+fn item_list(items: &[ReturnLine]) -> String {
+    if items.is_empty() {
+        return "your items".to_owned();
+    }
+    items
+        .iter()
+        .map(|line| format!("{} × {} ({})", line.quantity, line.name, line.sku))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A reason as given, or `none given` when there is none or it is blank.
+fn reason_or_none(reason: Option<&str>) -> &str {
+    reason
+        .map(str::trim)
+        .filter(|reason| !reason.is_empty())
+        .unwrap_or("none given")
 }
 
 impl Notify for CampaignSuccessful {
@@ -284,6 +399,7 @@ pub(crate) mod tests {
     pub const ADA: &str = "0190a1b2-0000-7000-8000-0000000000aa";
     pub const BOB: &str = "0190a1b2-0000-7000-8000-0000000000bb";
     pub const ORDER: &str = "0190a1b2-0000-7000-8000-000000000001";
+    pub const ORDER_NUMBER: &str = "FC-000012";
 
     fn address() -> Address {
         Address {
@@ -371,6 +487,78 @@ pub(crate) mod tests {
             total_refunded: 2500,
             currency: "EUR".into(),
             fully_refunded: false,
+            return_id: None,
+        }
+    }
+
+    /// The refund of [`return_refunded`]'s return, which `return.refunded` tells of.
+    pub fn refunded_for_return() -> PaymentRefunded {
+        PaymentRefunded {
+            amount: 1250,
+            total_refunded: 1250,
+            return_id: Some("ret-1".into()),
+            ..refunded()
+        }
+    }
+
+    fn summary() -> ReturnSummary {
+        ReturnSummary {
+            return_id: "ret-1".into(),
+            order_id: ORDER.into(),
+            order_number: ORDER_NUMBER.into(),
+            customer_id: ADA.into(),
+            amount: 1250,
+            currency: "EUR".into(),
+        }
+    }
+
+    fn return_lines() -> Vec<ReturnLine> {
+        vec![
+            ReturnLine {
+                sku: "TEA-1".into(),
+                name: "Tea".into(),
+                quantity: 2,
+                amount: 800,
+            },
+            ReturnLine {
+                sku: "MUG-1".into(),
+                name: "Mug".into(),
+                quantity: 1,
+                amount: 450,
+            },
+        ]
+    }
+
+    pub fn return_requested() -> ReturnRequested {
+        ReturnRequested {
+            summary: summary(),
+            items: return_lines(),
+            reason: Some("too strong".into()),
+        }
+    }
+
+    pub fn return_approved() -> ReturnApproved {
+        ReturnApproved { summary: summary() }
+    }
+
+    pub fn return_rejected(reason: Option<&str>) -> ReturnRejected {
+        ReturnRejected {
+            summary: summary(),
+            reason: reason.map(str::to_owned),
+        }
+    }
+
+    pub fn return_received() -> ReturnReceived {
+        ReturnReceived {
+            summary: summary(),
+            items: return_lines(),
+        }
+    }
+
+    pub fn return_refunded() -> ReturnRefunded {
+        ReturnRefunded {
+            summary: summary(),
+            refund_id: "r2".into(),
         }
     }
 
@@ -498,6 +686,126 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_refund_for_a_return_is_told_by_the_return_only() {
+        assert!(refunded_for_return().messages().is_empty());
+        let message = one(return_refunded().messages());
+        assert_eq!(message.customer_id, ADA);
+        assert_eq!(message.kind, Kind::ReturnRefunded);
+    }
+
+    #[test]
+    fn return_requested_lists_the_items() {
+        let message = one(return_requested().messages());
+        assert_eq!(message.customer_id, ADA);
+        assert_eq!(message.kind, Kind::ReturnRequested);
+        assert_eq!(message.subject, "Your return request for order FC-000012");
+        assert_eq!(
+            message.body,
+            "We received your request to return 2 × Tea (TEA-1), 1 × Mug (MUG-1) from order \
+             FC-000012, worth a refund of 12.50 EUR. We will review it and let you know shortly."
+        );
+        let mut nothing_listed = return_requested();
+        nothing_listed.items.clear();
+        assert!(
+            one(nothing_listed.messages())
+                .body
+                .starts_with("We received your request to return your items from order")
+        );
+    }
+
+    #[test]
+    fn return_approved_asks_for_the_items() {
+        let message = one(return_approved().messages());
+        assert_eq!(message.kind, Kind::ReturnApproved);
+        assert_eq!(
+            message.subject,
+            "Your return for order FC-000012 was approved"
+        );
+        assert_eq!(
+            message.body,
+            "Your return for order FC-000012 was approved: please send the items back; we \
+             will refund 12.50 EUR once they arrive."
+        );
+    }
+
+    #[test]
+    fn return_rejected_gives_the_reason_or_says_there_was_none() {
+        let message = one(return_rejected(Some("worn")).messages());
+        assert_eq!(message.kind, Kind::ReturnRejected);
+        assert_eq!(
+            message.subject,
+            "Your return for order FC-000012 was not accepted"
+        );
+        assert_eq!(
+            message.body,
+            "We could not accept your return for order FC-000012, so the 12.50 EUR will not \
+             be refunded. Reason: worn"
+        );
+        for reason in [None, Some(" ")] {
+            let message = one(return_rejected(reason).messages());
+            assert!(message.body.ends_with("Reason: none given"), "{reason:?}");
+        }
+    }
+
+    #[test]
+    fn return_received_lists_what_arrived() {
+        let message = one(return_received().messages());
+        assert_eq!(message.kind, Kind::ReturnReceived);
+        assert_eq!(
+            message.subject,
+            "We received your returned items for order FC-000012"
+        );
+        assert_eq!(
+            message.body,
+            "Your returned items from order FC-000012 arrived: 2 × Tea (TEA-1), 1 × Mug \
+             (MUG-1). We are refunding 12.50 EUR now and will tell you once it is done."
+        );
+    }
+
+    #[test]
+    fn return_refunded_shows_the_amount() {
+        let message = one(return_refunded().messages());
+        assert_eq!(message.kind, Kind::ReturnRefunded);
+        assert_eq!(message.subject, "Refund of 12.50 EUR for your return");
+        assert_eq!(
+            message.body,
+            "We refunded 12.50 EUR for the items you returned from order FC-000012. It may \
+             take a few days to show on your statement."
+        );
+    }
+
+    #[test]
+    fn every_return_message_names_the_order_number_and_the_amount() {
+        let rendered = [
+            return_requested().messages(),
+            return_approved().messages(),
+            return_rejected(None).messages(),
+            return_received().messages(),
+            return_refunded().messages(),
+        ]
+        .concat();
+        let kinds: Vec<Kind> = rendered.iter().map(|m| m.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                Kind::ReturnRequested,
+                Kind::ReturnApproved,
+                Kind::ReturnRejected,
+                Kind::ReturnReceived,
+                Kind::ReturnRefunded
+            ]
+        );
+        for message in &rendered {
+            assert_eq!(message.customer_id, ADA);
+            let text = format!("{} {}", message.subject, message.body);
+            assert!(
+                text.contains(ORDER_NUMBER) && text.contains("12.50 EUR"),
+                "{message:?}"
+            );
+        }
+    }
+
+    #[test]
     fn campaign_successful_tells_every_participant() {
         let messages = campaign_successful().messages();
         let customers: Vec<&str> = messages.iter().map(|m| m.customer_id.as_str()).collect();
@@ -527,6 +835,11 @@ pub(crate) mod tests {
             delivered().messages(),
             cancelled(None).messages(),
             refunded().messages(),
+            return_requested().messages(),
+            return_approved().messages(),
+            return_rejected(None).messages(),
+            return_received().messages(),
+            return_refunded().messages(),
             campaign_successful().messages(),
             campaign_failed().messages(),
         ]
@@ -555,5 +868,19 @@ pub(crate) mod tests {
             );
         }
         assert_eq!(Kind::parse("spam"), None);
+        let names: Vec<&str> = Kind::ALL.iter().map(|kind| kind.as_str()).collect();
+        for name in [
+            "return_requested",
+            "return_approved",
+            "return_rejected",
+            "return_received",
+            "return_refunded",
+        ] {
+            assert!(names.contains(&name), "{name} missing from Kind::ALL");
+        }
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
     }
 }

@@ -1,5 +1,6 @@
 //! The `notifications-on-payment-refunded` component: `payment.refunded` tells the
-//! customer of a refund and the total refunded so far. The message is rendered from its
+//! customer of a refund and the total refunded so far (a return's refund is told by
+//! `return.refunded` instead). The message is rendered from its
 //! template and stored once per customer; when `email_api_url` is set it is also emailed
 //! (see `notifications_domain::email`; email is at-least-once).
 

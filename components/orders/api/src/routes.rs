@@ -6,7 +6,7 @@ use kit::auth::{Caller, Role};
 use kit::pagination::PageParams;
 use kit::route::Route;
 use kit::{FieldError, Problem};
-use orders_domain::{Position, Status, Viewer};
+use orders_domain::{Position, ReturnStatus, Status, Viewer};
 
 /// What a request asks the orders component to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,10 +21,16 @@ pub enum Endpoint {
     CreatePromotion,
     GetPromotion,
     ChangePromotion,
+    RequestReturn,
+    ListReturns,
+    GetReturn,
+    ApproveReturn,
+    RejectReturn,
+    ReceiveReturn,
 }
 
-/// DESIGN §3's order routes, the fraud review's decisions and the promotions; `{id}` is
-/// an order's or a promotion's id.
+/// DESIGN §3's order routes, the fraud review's decisions, the promotions and the
+/// returns; `{id}` is an order's, a promotion's or a return's id.
 pub const ROUTES: &[Route<Endpoint>] = &[
     Route::new(Method::GET, "/api/v1/orders", Endpoint::ListOrders),
     Route::new(Method::POST, "/api/v1/orders", Endpoint::CreateOrder),
@@ -60,6 +66,28 @@ pub const ROUTES: &[Route<Endpoint>] = &[
         "/api/v1/promotions/{id}",
         Endpoint::ChangePromotion,
     ),
+    Route::new(
+        Method::POST,
+        "/api/v1/orders/{id}/returns",
+        Endpoint::RequestReturn,
+    ),
+    Route::new(Method::GET, "/api/v1/returns", Endpoint::ListReturns),
+    Route::new(Method::GET, "/api/v1/returns/{id}", Endpoint::GetReturn),
+    Route::new(
+        Method::POST,
+        "/api/v1/returns/{id}/approve",
+        Endpoint::ApproveReturn,
+    ),
+    Route::new(
+        Method::POST,
+        "/api/v1/returns/{id}/reject",
+        Endpoint::RejectReturn,
+    ),
+    Route::new(
+        Method::POST,
+        "/api/v1/returns/{id}/receive",
+        Endpoint::ReceiveReturn,
+    ),
 ];
 
 /// Who approves or rejects an order held in fraud review.
@@ -67,6 +95,9 @@ pub const REVIEWERS: &[Role] = &[Role::Admin];
 
 /// Who creates, lists and switches off promotions.
 pub const PROMOTERS: &[Role] = &[Role::Admin];
+
+/// Who approves, rejects and receives returns. Customers ask for and follow their own.
+pub const RETURN_HANDLERS: &[Role] = &[Role::Admin];
 
 /// Admins see and cancel every order of their tenant; everyone else their own.
 pub fn viewer(caller: &Caller) -> Viewer<'_> {
@@ -81,16 +112,41 @@ pub fn viewer(caller: &Caller) -> Viewer<'_> {
 /// `cursor`.
 pub fn order_list_query(query: &str) -> Result<(Option<Status>, PageParams<Position>), Problem> {
     let page = PageParams::from_query(query)?;
+    Ok((status_filter(query)?, page))
+}
+
+/// `GET /api/v1/returns`: an optional `status` (one of the return statuses) and
+/// `order_id`, `limit` and `cursor`.
+pub struct ReturnListQuery {
+    pub status: Option<ReturnStatus>,
+    pub order_id: Option<String>,
+    pub page: PageParams<Position>,
+}
+
+impl ReturnListQuery {
+    pub fn parse(query: &str) -> Result<Self, Problem> {
+        Ok(Self {
+            page: PageParams::from_query(query)?,
+            status: status_filter(query)?,
+            order_id: form_urlencoded::parse(query.as_bytes())
+                .find(|(name, _)| name == "order_id")
+                .map(|(_, value)| value.into_owned()),
+        })
+    }
+}
+
+/// The `status` parameter of a list, one of `S`'s names.
+fn status_filter<S: std::str::FromStr<Err = String>>(query: &str) -> Result<Option<S>, Problem> {
     let mut status = None;
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         if name == "status" {
             let parsed = value
-                .parse::<Status>()
+                .parse::<S>()
                 .map_err(|message| Problem::validation(vec![FieldError::new("status", message)]))?;
             status = Some(parsed);
         }
     }
-    Ok((status, page))
+    Ok(status)
 }
 
 #[cfg(test)]

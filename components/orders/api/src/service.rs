@@ -1,7 +1,10 @@
 //! The Spin handler: each endpoint's caller, body and domain call, with the settings
 //! and the catalog's prices for checkout.
 
-use crate::routes::{Endpoint, PROMOTERS, REVIEWERS, ROUTES, order_list_query, viewer};
+use crate::routes::{
+    Endpoint, PROMOTERS, RETURN_HANDLERS, REVIEWERS, ROUTES, ReturnListQuery, order_list_query,
+    viewer,
+};
 use http::StatusCode;
 use kit::Problem;
 use kit::auth::Caller;
@@ -10,9 +13,10 @@ use kit::json::Validate;
 use kit::pagination::PageParams;
 use kit::service::Call;
 use kit::spin::Spin;
+use kit::variables::Variables;
 use orders_domain::{
-    ApproveRequest, CancelRequest, CatalogProduct, NewOrder, NewPromotion, OrderSettings,
-    PromotionChange,
+    ApproveRequest, CancelRequest, CatalogProduct, NewOrder, NewPromotion, NewReturn,
+    OrderSettings, PromotionChange, ReturnFilter, ReturnStep, ReturnWindow,
 };
 
 kit::api_component!(orders_domain, ROUTES, serve);
@@ -27,6 +31,12 @@ async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
         | Endpoint::CreatePromotion
         | Endpoint::GetPromotion
         | Endpoint::ChangePromotion => return promotions(endpoint, call, &caller).await,
+        Endpoint::RequestReturn
+        | Endpoint::ListReturns
+        | Endpoint::GetReturn
+        | Endpoint::ApproveReturn
+        | Endpoint::RejectReturn
+        | Endpoint::ReceiveReturn => return returns(endpoint, call, &caller).await,
         Endpoint::ListOrders => {
             let (status, page) = order_list_query(call.query())?;
             let orders =
@@ -135,6 +145,85 @@ async fn promotions(endpoint: Endpoint, call: &Call, caller: &Caller) -> Result<
         }
     };
     answer.map_err(|error| call.domain(error))
+}
+
+/// The returns' endpoints: customers ask for and read their own, admins every one of
+/// the tenant's and move them on.
+async fn returns(endpoint: Endpoint, call: &Call, caller: &Caller) -> Result<Response, Problem> {
+    let (id, request_id) = (call.capture(), call.request_id());
+    let viewer = viewer(caller);
+    match endpoint {
+        Endpoint::RequestReturn => {
+            let new: NewReturn = call.json()?;
+            new.validate().map_err(Problem::validation)?;
+            let window = return_window(request_id).await?;
+            let db = call.db().await?;
+            let returned = orders_domain::request_return(
+                db,
+                viewer,
+                request_id,
+                id,
+                &new,
+                window,
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(|error| call.domain(error))?;
+            let location = format!("/api/v1/returns/{}", returned.id);
+            return Ok(created(&returned, &location, request_id));
+        }
+        Endpoint::ListReturns => {
+            let query = ReturnListQuery::parse(call.query())?;
+            let filter = ReturnFilter::new(query.order_id.as_deref(), query.status);
+            let db = call.db().await?;
+            let returns = orders_domain::list_returns(db, viewer, filter, &query.page)
+                .await
+                .map_err(|error| call.domain(error))?;
+            return Ok(json(StatusCode::OK, &returns, request_id));
+        }
+        Endpoint::GetReturn => {
+            let returned = orders_domain::get_return(call.db().await?, viewer, id)
+                .await
+                .map_err(|error| call.domain(error))?;
+            return Ok(json(StatusCode::OK, &returned, request_id));
+        }
+        _ => {}
+    };
+    caller.require_role(RETURN_HANDLERS)?;
+    let reject: CancelRequest;
+    let step = match endpoint {
+        Endpoint::ApproveReturn => {
+            let _: ApproveRequest = call.optional_json()?;
+            ReturnStep::Approve
+        }
+        Endpoint::ReceiveReturn => {
+            let _: ApproveRequest = call.optional_json()?;
+            ReturnStep::Receive
+        }
+        // RejectReturn, the one left (`serve` sends only the returns' endpoints here).
+        _ => {
+            reject = call.optional_json()?;
+            ReturnStep::Reject {
+                reason: reject.reason.as_deref(),
+            }
+        }
+    };
+    let db = call.db().await?;
+    let returned = orders_domain::advance_return(db, viewer, request_id, id, step)
+        .await
+        .map_err(|error| call.domain(error))?;
+    Ok(json(StatusCode::OK, &returned, request_id))
+}
+
+/// The `return_window_days` variable; a bad value is a deployment error: logged, then
+/// a bare 500.
+async fn return_window(request_id: &str) -> Result<ReturnWindow, Problem> {
+    let text = Spin.variable("return_window_days").await;
+    text.and_then(|text| ReturnWindow::parse(text.as_deref()))
+        .map_err(|error| {
+            eprintln!("[{request_id}] orders configuration: {error}");
+            Problem::internal()
+        })
 }
 
 /// Tax, shipping and the fraud thresholds from the component's variables; a bad value

@@ -4,6 +4,7 @@
 //! does not have can never apply and is refused.
 
 use crate::orders::{Moved, transition};
+use crate::returns::record_return_refund;
 use crate::status::Status;
 use contracts::{
     Envelope, InventoryInsufficient, InventoryReserved, PaymentFailed, PaymentRefunded,
@@ -101,13 +102,16 @@ pub async fn on_payment_failed<D: Db>(
     .await
 }
 
-/// `payment.refunded`: a full refund → `refunded` (from `paid` or `cancelled`); a
-/// partial one changes no status.
+/// `payment.refunded`: the return it pays back, if any, is `refunded`; a full refund →
+/// `refunded` (from `paid`, `delivered` or `cancelled`); a partial one changes no status.
 pub async fn on_payment_refunded<D: Db>(
     db: &D,
     event: &Envelope<PaymentRefunded>,
 ) -> Result<(), HandlerError> {
     let order_id = &event.data.order_id;
+    if let Some(return_id) = &event.data.return_id {
+        record_return_refund(db, event, return_id).await?;
+    }
     if event.data.fully_refunded {
         return advance(db, event, order_id, Status::Refunded, None).await;
     }
@@ -248,6 +252,7 @@ mod tests {
             total_refunded: if fully_refunded { order.total } else { 100 },
             currency: order.currency.clone(),
             fully_refunded,
+            return_id: None,
         }
     }
 

@@ -13,9 +13,11 @@ mod campaigns;
 mod checkout;
 mod fraud;
 mod handlers;
+mod money;
 mod orders;
 mod pricing;
 mod promotions;
+mod returns;
 mod status;
 
 pub use campaigns::{
@@ -41,6 +43,10 @@ pub use promotions::{
     Discount, DiscountLine, NewPromotion, Promotion, PromotionChange, change_promotion,
     create_promotion, get_promotion, list_promotions, offered_discounts,
 };
+pub use returns::{
+    NewReturn, Return, ReturnFilter, ReturnItem, ReturnStatus, ReturnStep, ReturnWindow,
+    advance_return, get_return, list_returns, request_return,
+};
 pub use status::{IllegalTransition, Status};
 
 use kit::db::{DbError, Migration};
@@ -63,6 +69,7 @@ pub const MIGRATIONS: &[Migration] = &[
     kit::outbox::DELIVERIES_MIGRATION,
     kit::edge::IDEMPOTENCY_MIGRATION,
     kit::migration!("0003_promotions"),
+    kit::migration!("0004_returns"),
 ];
 
 /// The variable naming the payment provider, which the payments context reads.
@@ -122,6 +129,12 @@ pub enum OrderError {
     CodeTaken,
     /// A promotion that applied by itself ran out or ended while the order was placed (409).
     PromotionChanged,
+    /// The order takes no return now: not delivered, or its window closed (409).
+    NotReturnable(String),
+    /// No such return visible to the caller in this tenant (404).
+    NoReturn,
+    /// The return's status machine forbids the step (409).
+    ReturnConflict(kit::status::IllegalTransition<ReturnStatus>),
     Db(DbError),
 }
 
@@ -149,6 +162,9 @@ impl fmt::Display for OrderError {
             OrderError::PromotionChanged => f.write_str(
                 "a promotion ran out or ended while the order was placed; place it again to see its price",
             ),
+            OrderError::NotReturnable(why) => f.write_str(why),
+            OrderError::NoReturn => f.write_str("no such return"),
+            OrderError::ReturnConflict(illegal) => illegal.fmt(f),
             OrderError::Db(error) => error.fmt(f),
         }
     }
@@ -167,9 +183,11 @@ impl From<OrderError> for Problem {
                 Problem::conflict(not_in_review.to_string())
             }
             OrderError::NoPromotion => Problem::not_found("no such promotion"),
-            conflict @ (OrderError::CodeTaken | OrderError::PromotionChanged) => {
-                Problem::conflict(conflict.to_string())
-            }
+            conflict @ (OrderError::CodeTaken
+            | OrderError::PromotionChanged
+            | OrderError::NotReturnable(_)
+            | OrderError::ReturnConflict(_)) => Problem::conflict(conflict.to_string()),
+            OrderError::NoReturn => Problem::not_found("no such return"),
             OrderError::Db(error) => error.into(),
         }
     }

@@ -20,6 +20,7 @@ use kit::db::{Db, DbError, SqlValue, transaction};
 use kit::pagination::{ListOrder, Page, PageParams, Position};
 use kit::status::Machine;
 use serde::Serialize;
+pub(crate) use store::insert_rows;
 use store::{
     ORDER_COLUMNS, attach_lines, count_orders_since, held_payment_token, insert_order,
     next_order_number, order_from_row,
@@ -68,7 +69,7 @@ pub struct Viewer<'a> {
 
 impl Viewer<'_> {
     /// The customer whose orders alone this viewer sees; `None`: the whole tenant's.
-    fn only_customer(&self) -> Option<&str> {
+    pub(crate) fn only_customer(&self) -> Option<&str> {
         (!self.all_orders).then_some(self.user_id)
     }
 
@@ -85,7 +86,7 @@ pub fn order_number(n: i64) -> String {
 
 /// `time` as the fixed-width RFC 3339 text every timestamp is stored as (see
 /// `contracts::now_rfc3339`).
-fn rfc3339(time: DateTime<Utc>) -> String {
+pub(crate) fn rfc3339(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 

@@ -25,6 +25,8 @@ kit::status_machine! {
         Reserved => Paid | PaymentFailed | Cancelled,
         Paid => Shipped | Cancelled | Refunded,
         Shipped => Delivered,
+        // Everything refunded after delivery: returns and an admin's refund of the rest.
+        Delivered => Refunded,
         Cancelled => Refunded,
     }
 }
@@ -45,13 +47,13 @@ mod tests {
             .copied()
             .filter(|s| s.is_final())
             .collect();
-        assert_eq!(terminal, [Rejected, PaymentFailed, Delivered, Refunded]);
+        assert_eq!(terminal, [Rejected, PaymentFailed, Refunded]);
     }
 
     #[test]
     fn sources_come_from_the_machine() {
         assert_eq!(Status::sources_of(Paid), [Pending, Reserved]);
-        assert_eq!(Status::sources_of(Refunded), [Paid, Cancelled]);
+        assert_eq!(Status::sources_of(Refunded), [Paid, Delivered, Cancelled]);
         assert_eq!(
             Status::sources_of(Cancelled),
             [Pending, Review, Reserved, Paid]

@@ -186,7 +186,7 @@ pub(crate) async fn settle<D: Db>(
     if payment.status == PaymentStatus::Succeeded
         && is_cancelled(db, &settled.tenant, &payment.order_id).await?
     {
-        request_refund(db, settled, payment.amount, refund_id, cause).await?;
+        request_refund(db, settled, payment.amount, refund_id, None, cause).await?;
         return Ok(());
     }
     Ok(announce(db, settled, cause).await?)

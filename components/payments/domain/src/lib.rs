@@ -1,13 +1,13 @@
 //! The payments context's rules and SQL: one payment per order, charged on
 //! `inventory.reserved` through the configured provider ([`Provider`]: `test` or
-//! `stripe`), refunded by an admin or on `order.cancelled`, finished by Stripe's signed
-//! webhook when the charge was not final at once. Every change and the event it causes
-//! (`payment.succeeded|failed|refunded`, and `payment.refund_requested`, which only
-//! payments hears) commit in one transaction. The provider is never called inside a
-//! transaction: a charge calls it first (reading only) and records the payment with its
-//! answer after, and a refund is requested in one transaction and made by the handler of
-//! `payment.refund_requested`; so a stalled provider holds no lock that other orders,
-//! refunds or webhooks wait on.
+//! `stripe`), refunded by an admin, on `order.cancelled` or on `return.received` (the
+//! return's amount), finished by Stripe's signed webhook when the charge was not final
+//! at once. Every change and the event it causes (`payment.succeeded|failed|refunded`,
+//! and `payment.refund_requested`, which only payments hears) commit in one
+//! transaction. The provider is never called inside a transaction: a charge calls it
+//! first (reading only) and records the payment with its answer after, and a refund is
+//! requested in one transaction and made by the handler of `payment.refund_requested`;
+//! so a stalled provider holds no lock that other orders, refunds or webhooks wait on.
 
 mod charge;
 pub mod provider;
@@ -21,7 +21,8 @@ pub use charge::{ChargeAnswer, charge_order, record_charge};
 pub use kit::pagination::Position;
 pub use provider::{Charge, ChargeOutcome, Provider, ProviderError, Refund, configured_provider};
 pub use refund::{
-    RefundBody, record_refund, refund_cancelled_order, refund_payment, refund_through_provider,
+    RefundBody, record_refund, refund_cancelled_order, refund_payment, refund_returned_items,
+    refund_through_provider,
 };
 pub use status::{IllegalTransition, PaymentStatus};
 pub use store::{

@@ -1,5 +1,6 @@
-//! Refunds: an admin's full or partial refund, the refund of a cancelled order, and the
-//! guard that keeps concurrent refunds within the captured amount.
+//! Refunds: an admin's full or partial refund, the refund of a cancelled order or of a
+//! received return, and the guard that keeps concurrent refunds within the captured
+//! amount.
 
 use crate::provider::{Provider, Refund};
 use crate::status::{PaymentStatus, RefundAmountError, refund_amount, status_after_refund};
@@ -7,7 +8,9 @@ use crate::store::{
     Cause, RefundStatus, Stored, derived_id, find, find_by_order, lock_order, refund_status,
 };
 use crate::{Payment, PaymentError, get_payment};
-use contracts::{Envelope, OrderCancelled, PaymentRefundRequested, PaymentRefunded, now_rfc3339};
+use contracts::{
+    Envelope, OrderCancelled, PaymentRefundRequested, PaymentRefunded, ReturnReceived, now_rfc3339,
+};
 use kit::db::{Db, transaction};
 use kit::outbound::Outbound;
 use kit::outbox::{HandlerError, enqueue};
@@ -16,6 +19,7 @@ use serde::Deserialize;
 
 const API_SOURCE: &str = "/components/payments";
 const CANCELLATION_SOURCE: &str = "/components/payments-on-order-cancelled";
+const RETURN_SOURCE: &str = "/components/payments-on-return-received";
 const REFUND_SOURCE: &str = "/components/payments-on-payment-refund-requested";
 
 /// `POST /api/v1/payments/{id}/refund`: `amount` in minor units, absent for
@@ -66,7 +70,7 @@ pub async fn refund_payment<D: Db>(
         let amount = checked_amount(&stored.payment, body.amount)?;
         let cause = Cause::request(API_SOURCE, tenant, request_id);
         let refund_id = uuid::Uuid::now_v7().to_string();
-        request_refund(db, &stored, amount, &refund_id, &cause).await
+        request_refund(db, &stored, amount, &refund_id, None, &cause).await
     })
     .await
 }
@@ -90,7 +94,7 @@ pub async fn refund_cancelled_order<D: Db>(
             let refund_id = derived_id("refund", tenant, &event.id);
             let cause = Cause::event(CANCELLATION_SOURCE, event);
             let rest = payment.amount - payment.refunded_amount;
-            request_refund(db, &stored, rest, &refund_id, &cause).await?;
+            request_refund(db, &stored, rest, &refund_id, None, &cause).await?;
         }
         Some(stored) if stored.payment.status != PaymentStatus::Pending => {
             eprintln!(
@@ -114,15 +118,88 @@ pub async fn refund_cancelled_order<D: Db>(
     Ok(())
 }
 
+/// `return.received`: requests the refund of the return's `summary.amount` from the
+/// order's payment, as `derived_id("return", tenant, return_id)`: one refund per
+/// return however often it is announced, and one Idempotency-Key at the provider. A
+/// return worth more than remains of the capture (an admin refunded part by hand)
+/// refunds what remains; one worth 0 needs nothing. A missing or unrefundable payment,
+/// or one in another currency, is refused: a dead letter an admin settles by hand.
+pub async fn refund_returned_items<D: Db>(
+    db: &D,
+    event: &Envelope<ReturnReceived>,
+) -> Result<(), HandlerError> {
+    let summary = &event.data.summary;
+    let tenant = &event.tenant;
+    let (return_id, order_id) = (&summary.return_id, &summary.order_id);
+    let refuse = |why: String| {
+        Err(HandlerError::Refuse(format!(
+            "return {return_id} of order {order_id}: {why}"
+        )))
+    };
+    if summary.amount == 0 {
+        eprintln!("payments: return {return_id} of order {order_id} is worth 0; nothing to refund");
+        return Ok(());
+    }
+    if summary.amount < 0 {
+        return refuse(format!("a negative amount ({})", summary.amount));
+    }
+    lock_order(db, tenant, order_id).await?;
+    let refund_id = derived_id("return", tenant, return_id);
+    // Before the status: this very refund may have left the payment fully refunded.
+    if refund_status(db, tenant, &refund_id).await?.is_some() {
+        eprintln!("payments: return {return_id} already has its refund {refund_id}; no change");
+        return Ok(());
+    }
+    let Some(stored) = find_by_order(db, tenant, order_id).await? else {
+        return refuse("the order has no payment to refund".into());
+    };
+    let payment = &stored.payment;
+    if !payment.status.is_refundable() {
+        return refuse(format!(
+            "its payment {} is {}, nothing can be refunded",
+            payment.id, payment.status
+        ));
+    }
+    if payment.currency != summary.currency {
+        return refuse(format!(
+            "the return is in {} but its payment {} is in {}",
+            summary.currency, payment.id, payment.currency
+        ));
+    }
+    let rest = payment.amount - payment.refunded_amount;
+    if summary.amount > rest {
+        eprintln!(
+            "payments: return {return_id} is worth {} but only {rest} of payment {} remains; \
+             refunding {rest}",
+            summary.amount, payment.id
+        );
+    }
+    let cause = Cause::event(RETURN_SOURCE, event);
+    let amount = summary.amount.min(rest);
+    request_refund(db, &stored, amount, &refund_id, Some(return_id), &cause)
+        .await
+        .map_err(|error| match error {
+            // An admin's refund (which takes no lock of the order) took part of what was
+            // read as remaining: the retry reads the payment again.
+            PaymentError::Invalid(_) | PaymentError::Conflict(_) => {
+                HandlerError::Retry(error.to_string())
+            }
+            other => other.into(),
+        })?;
+    Ok(())
+}
+
 /// Takes `amount` from the payment with a conditional UPDATE (`refunded_amount +
 /// amount <= amount`, so concurrent refunds never exceed the capture), moves the
-/// status, records the refund as requested and enqueues `payment.refund_requested`.
-/// Runs inside the caller's transaction; calls nobody.
+/// status, records the refund as requested and enqueues `payment.refund_requested`
+/// (naming `return_id`, the return it pays back, if any). Runs inside the caller's
+/// transaction; calls nobody.
 pub(crate) async fn request_refund<D: Db>(
     db: &D,
     stored: &Stored,
     amount: i64,
     refund_id: &str,
+    return_id: Option<&str>,
     cause: &Cause,
 ) -> Result<Payment, PaymentError> {
     let payment = &stored.payment;
@@ -189,6 +266,7 @@ pub(crate) async fn request_refund<D: Db>(
         total_refunded,
         currency: payment.currency.clone(),
         fully_refunded: next == PaymentStatus::Refunded,
+        return_id: return_id.map(str::to_owned),
     };
     enqueue(db, &cause.envelope(requested)).await?;
     get_payment(db, &stored.tenant, &payment.id).await
@@ -259,6 +337,7 @@ pub async fn record_refund<D: Db>(
         total_refunded: request.total_refunded,
         currency: request.currency.clone(),
         fully_refunded: request.fully_refunded,
+        return_id: request.return_id.clone(),
     };
     enqueue(db, &Cause::event(REFUND_SOURCE, event).envelope(refunded)).await?;
     Ok(())
@@ -324,6 +403,7 @@ mod tests {
         assert_eq!(refunds[1]["total_refunded"], 1000);
         assert_eq!(refunds[1]["fully_refunded"], true);
         assert_eq!(refunds[1]["refund_id"], after.refunds[1].id.as_str());
+        assert_eq!(refunds[1]["return_id"], serde_json::Value::Null);
     }
 
     #[test]
@@ -378,15 +458,15 @@ mod tests {
         let stale = block_on(find(&db, TENANT, &payment.id)).unwrap().unwrap();
         // Two refunds of 600 each read the payment before either wrote.
         let cause = Cause::request(API_SOURCE, TENANT, "req");
-        let first = block_on(request_refund(&db, &stale, 600, "r1", &cause));
+        let first = block_on(request_refund(&db, &stale, 600, "r1", None, &cause));
         assert_eq!(first.unwrap().refunded_amount, 600);
-        let second = block_on(request_refund(&db, &stale, 600, "r2", &cause));
+        let second = block_on(request_refund(&db, &stale, 600, "r2", None, &cause));
         assert_eq!(invalid_field(second), "amount");
         let payment = block_on(get_payment(&db, TENANT, &payment.id)).unwrap();
         assert_eq!(payment.refunded_amount, 600);
         assert_eq!(payment.refunds.len(), 1);
         // Within what remains, the stale read does not matter.
-        let third = block_on(request_refund(&db, &stale, 400, "r3", &cause));
+        let third = block_on(request_refund(&db, &stale, 400, "r3", None, &cause));
         assert_eq!(third.unwrap().status, PaymentStatus::Refunded);
     }
 
@@ -456,6 +536,7 @@ mod tests {
         assert_eq!(last.0, "payment.refunded");
         assert_eq!(last.1["amount"], 750);
         assert_eq!(last.1["fully_refunded"], true);
+        assert_eq!(last.1["return_id"], serde_json::Value::Null);
         // Another cancellation event for the same order finds nothing left.
         assert_eq!(deliver_cancelled(&db, &cancelled("order-1")), Ok(Some(())));
         deliver_refund_requests(&db, &provider).unwrap();
@@ -498,5 +579,162 @@ mod tests {
         let id = crate::payment_id_for_order(TENANT, "order-1");
         let payment = block_on(get_payment(&db, TENANT, &id)).unwrap();
         assert_eq!(payment.refunds[0].id, sent[2].idempotency_key);
+    }
+
+    fn return_received(order_id: &str, amount: i64, currency: &str) -> Envelope<ReturnReceived> {
+        Envelope::new(
+            "/components/orders",
+            TENANT,
+            "corr-3",
+            ReturnReceived {
+                summary: contracts::ReturnSummary {
+                    return_id: "ret-1".into(),
+                    order_id: order_id.into(),
+                    order_number: "FC-1001".into(),
+                    customer_id: "cust-1".into(),
+                    amount,
+                    currency: currency.into(),
+                },
+                items: vec![contracts::ReturnLine {
+                    sku: "MUG-1".into(),
+                    name: "Mug".into(),
+                    quantity: 1,
+                    amount,
+                }],
+            },
+        )
+    }
+
+    fn deliver_return(
+        db: &NativeSqlite,
+        event: &Envelope<ReturnReceived>,
+    ) -> Result<Option<()>, HandlerError> {
+        block_on(kit::outbox::apply_once(
+            db,
+            "payments-on-return-received",
+            &event.id,
+            async |db| refund_returned_items(db, event).await,
+        ))
+    }
+
+    /// The `payment.refund_requested` events in the outbox, oldest first.
+    fn refund_requests(db: &NativeSqlite) -> Vec<PaymentRefundRequested> {
+        block_on(db.query(
+            "SELECT payload FROM outbox WHERE topic = 'payment.refund_requested' \
+             ORDER BY created_at, id",
+            &[],
+        ))
+        .unwrap()
+        .iter()
+        .map(|row| {
+            Envelope::<PaymentRefundRequested>::from_json(row.get_str(0).unwrap().as_bytes())
+                .unwrap()
+                .data
+        })
+        .collect()
+    }
+
+    fn refused(outcome: Result<Option<()>, HandlerError>) -> String {
+        match outcome {
+            Err(HandlerError::Refuse(reason)) => reason,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_received_return_is_refunded_once_under_its_own_refund_id() {
+        let db = database();
+        let provider = Provider::Stripe(stripe(vec![
+            (200, r#"{"id":"pi_1","status":"succeeded"}"#),
+            (200, r#"{"id":"re_1","status":"succeeded"}"#),
+        ]));
+        deliver_reserved(&db, &provider, &reserved("order-1", 1000, "tok_visa")).unwrap();
+        let event = return_received("order-1", 400, "EUR");
+        assert_eq!(deliver_return(&db, &event), Ok(Some(())));
+        assert_eq!(deliver_return(&db, &event), Ok(None));
+        // The same return announced again by another event is not refunded twice.
+        let again = return_received("order-1", 400, "EUR");
+        assert_eq!(deliver_return(&db, &again), Ok(Some(())));
+
+        let refund_id = derived_id("return", TENANT, "ret-1");
+        let id = crate::payment_id_for_order(TENANT, "order-1");
+        let payment = block_on(get_payment(&db, TENANT, &id)).unwrap();
+        assert_eq!(payment.status, PaymentStatus::PartiallyRefunded);
+        assert_eq!(payment.refunded_amount, 400);
+        assert_eq!(payment.refunds.len(), 1);
+        assert_eq!(payment.refunds[0].id, refund_id);
+        let [requested] = refund_requests(&db).try_into().unwrap();
+        assert_eq!(requested.refund_id, refund_id);
+        assert_eq!(requested.return_id.as_deref(), Some("ret-1"));
+        assert_eq!((requested.amount, requested.fully_refunded), (400, false));
+
+        deliver_refund_requests(&db, &provider).unwrap();
+        let Provider::Stripe(client) = &provider else {
+            unreachable!()
+        };
+        let sent = client.outbound.sent();
+        assert_eq!(sent[1].idempotency_key, refund_id);
+        assert_eq!(sent[1].form, "payment_intent=pi_1&amount=400");
+        let (topic, refunded) = events(&db).pop().unwrap();
+        assert_eq!(topic, "payment.refunded");
+        assert_eq!(refunded["refund_id"], refund_id.as_str());
+        assert_eq!(refunded["return_id"], "ret-1");
+        assert_eq!(refunded["amount"], 400);
+    }
+
+    #[test]
+    fn a_return_worth_more_than_remains_refunds_what_remains() {
+        let db = database();
+        let payment = charged(&db, "order-1", 1000, "tok_visa");
+        refund(&db, &payment.id, Some(800)).unwrap();
+        deliver_return(&db, &return_received("order-1", 500, "EUR")).unwrap();
+        deliver_refund_requests(&db, &test_provider()).unwrap();
+        let payment = block_on(get_payment(&db, TENANT, &payment.id)).unwrap();
+        assert_eq!(payment.status, PaymentStatus::Refunded);
+        assert_eq!(payment.refunds[1].amount, 200);
+        let (_, refunded) = events(&db).pop().unwrap();
+        assert_eq!(refunded["amount"], 200);
+        assert_eq!(refunded["fully_refunded"], true);
+        assert_eq!(refunded["return_id"], "ret-1");
+    }
+
+    #[test]
+    fn a_return_worth_nothing_refunds_nothing() {
+        let db = database();
+        charged(&db, "order-1", 1000, "tok_visa");
+        let event = return_received("order-1", 0, "EUR");
+        assert_eq!(deliver_return(&db, &event), Ok(Some(())));
+        assert!(refund_requests(&db).is_empty());
+    }
+
+    #[test]
+    fn a_return_of_a_failed_or_missing_payment_is_refused() {
+        let db = database();
+        let failed = charged(&db, "order-1", 1000, "tok_chargeDeclined");
+        let reason = refused(deliver_return(&db, &return_received("order-1", 300, "EUR")));
+        assert!(
+            reason.contains("ret-1") && reason.contains("is failed"),
+            "{reason}"
+        );
+        let reason = refused(deliver_return(&db, &return_received("order-2", 300, "EUR")));
+        assert!(reason.contains("no payment"), "{reason}");
+        assert_eq!(
+            block_on(get_payment(&db, TENANT, &failed.id)).unwrap(),
+            failed
+        );
+        assert!(refund_requests(&db).is_empty());
+    }
+
+    #[test]
+    fn a_return_in_another_currency_is_refused() {
+        let db = database();
+        let payment = charged(&db, "order-1", 1000, "tok_visa");
+        let reason = refused(deliver_return(&db, &return_received("order-1", 300, "USD")));
+        assert!(reason.contains("USD") && reason.contains("EUR"), "{reason}");
+        assert_eq!(
+            block_on(get_payment(&db, TENANT, &payment.id)).unwrap(),
+            payment
+        );
+        assert!(refund_requests(&db).is_empty());
     }
 }

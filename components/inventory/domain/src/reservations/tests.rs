@@ -1,9 +1,8 @@
 use super::*;
-use crate::test_support::{TENANT, count, database, level, stock};
+use crate::test_support::{TENANT, count, database, deliver, level, stock};
 use contracts::{Address, topics};
 use futures::executor::block_on;
 use kit::db::NativeSqlite;
-use kit::outbox::apply_once;
 
 fn address() -> Address {
     Address {
@@ -100,18 +99,6 @@ fn order_cancelled(order_id: &str) -> Envelope<OrderCancelled> {
             reason: None,
         },
     )
-}
-
-/// Applies `event` as the subscriber `subscriber` would: once per event id.
-fn deliver<E>(
-    db: &NativeSqlite,
-    subscriber: &str,
-    event: &Envelope<E>,
-    handler: impl AsyncFnOnce(&NativeSqlite, &Envelope<E>) -> Result<(), HandlerError>,
-) -> Result<Option<()>, HandlerError> {
-    block_on(apply_once(db, subscriber, &event.id, async |db| {
-        handler(db, event).await
-    }))
 }
 
 fn reserve(db: &NativeSqlite, event: &Envelope<OrderCreated>) -> Option<()> {

@@ -264,7 +264,7 @@ async fn rows_of_orders<D: Db>(
 
 /// INSERTs of the rows in `params` (each `width` values) into `into`, a table and its
 /// columns, up to 500 rows a statement; nothing when there are none.
-async fn insert_rows<D: Db>(
+pub(crate) async fn insert_rows<D: Db>(
     db: &D,
     into: &str,
     width: usize,
