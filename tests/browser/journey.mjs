@@ -163,6 +163,22 @@ try {
   await shopper.getByRole("heading", { level: 1 }).waitFor();
   await snap(shopper, "notifications");
 
+  // A tee in sizes: the first is sold out; picking L shows its price and stock, and the
+  // cart holds that variant.
+  await shopper.getByLabel("Search").fill("linen");
+  await shopper.getByRole("button", { name: "Search" }).click();
+  await shopper.getByText(/From \D*15[.,]00/).first().waitFor();
+  await shopper.getByRole("link", { name: "Linen tee", exact: true }).click();
+  await shopper.getByTestId("stock").filter({ hasText: "Out of stock" }).waitFor();
+  await shopper.getByLabel("size", { exact: true }).selectOption("L");
+  await shopper.getByTestId("stock").filter({ hasText: "In stock" }).waitFor();
+  await shopper.getByText(/17[.,]00/).first().waitFor();
+  await snap(shopper, "variant-picked");
+  await shopper.getByRole("button", { name: "Add to cart" }).click();
+  await shopper.getByText("Added to cart").waitFor();
+  await shopper.getByRole("link", { name: "Cart", exact: true }).click();
+  await shopper.getByText("Linen tee (L)").first().waitFor();
+
   // A name that is markup shows as text and runs nothing.
   const markup = "<img src=x onerror=\"window.injected=1\"><script>window.injected=1</script>";
   await shopper.goto(`${base}/`);

@@ -59,8 +59,8 @@ fn journey(store: Store) {
 }
 
 /// What the journey buys: tea in a category (10% off with the code TEAWEEK), an espresso
-/// machine above the fraud rules' 10,000.00 (its order is held for review), and a product
-/// whose name is markup.
+/// machine above the fraud rules' 10,000.00 (its order is held for review), a product
+/// whose name is markup, and a tee in sizes S (sold out) and L.
 fn seed_catalog(admin: &Client) {
     let tea = admin
         .post(
@@ -109,5 +109,23 @@ fn seed_catalog(admin: &Client) {
                 "category_ids": [text(&tea, "id")],
             }),
         )
+        .expect_json(201);
+    admin
+        .post(
+            "/api/v1/products",
+            &json!({
+                "sku": "TEE", "name": "Linen tee", "currency": "EUR",
+                "options": [{ "name": "size", "values": ["S", "L"] }],
+                "variants": [
+                    { "sku": "TEE-S", "price": 1500, "options": { "size": "S" } },
+                    { "sku": "TEE-L", "price": 1700, "options": { "size": "L" } }
+                ]
+            }),
+        )
+        .expect_json(201);
+    admin
+        .request("PUT", "/api/v1/inventory/TEE-L")
+        .json(&json!({ "on_hand": 5 }))
+        .send()
         .expect_json(201);
 }

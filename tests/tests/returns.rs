@@ -1,7 +1,8 @@
 //! Returns: a customer returns part of a delivered order, an admin approves and receives
 //! it, the goods go back on hand as a `returned` movement and the lines are refunded
 //! from the payment, with a message at each step; what cannot be returned is refused
-//! naming the field, or 409 for an order or a return whose state does not allow it.
+//! naming the field, or 409 for an order or a return whose state does not allow it
+//! (a return of an order an admin refunded whole is not received).
 
 use acceptance::{
     Client, Shop, Store, assert_field_error, assert_problem, eventually, for_both_stores, items,
@@ -105,6 +106,7 @@ fn a_delivered_order_is_returned_restocked_and_refunded(store: Store) {
             (read["status"] == "refunded").then_some(read)
         },
     );
+    assert_eq!(refunded["refunded_amount"], 1250, "{refunded}");
     let payments = items(&admin.get(&format!("/api/v1/payments?order_id={order_id}")));
     assert_eq!(payments[0]["status"], "partially_refunded", "{payments:?}");
     assert_eq!(payments[0]["refunded_amount"], 1250);
@@ -155,7 +157,7 @@ fn a_delivered_order_is_returned_restocked_and_refunded(store: Store) {
         .expect_ok();
     assert_eq!(rejected["rejection_reason"], "Opened", "{rejected}");
     kinds_once(&customer.client, "return_rejected");
-    ask_return(&customer.client, &order_id, &[("RET-2", 1)]).expect_json(201);
+    let third = ask_return(&customer.client, &order_id, &[("RET-2", 1)]).expect_json(201);
 
     let mine = items(&customer.client.get("/api/v1/returns"));
     assert_eq!(mine.len(), 3, "{mine:?}");
@@ -165,6 +167,24 @@ fn a_delivered_order_is_returned_restocked_and_refunded(store: Store) {
     assert_eq!(refunded_ones.len(), 1);
     assert!(items(&shop.customer().client.get("/api/v1/returns")).is_empty());
     assert_problem(&shop.customer().client.get(&path), 404);
+
+    // An admin refunds the rest of the payment: the order is refunded, and the return
+    // approved before it cannot be received (there is nothing left to refund it from).
+    let third_path = format!("/api/v1/returns/{}", text(&third, "id"));
+    admin
+        .post(&format!("{third_path}/approve"), &json!({}))
+        .expect_ok();
+    let refund = format!("/api/v1/payments/{}/refund", text(&payments[0], "id"));
+    admin.post(&refund, &json!({})).expect_ok();
+    order_reaching(&customer.client, &order_id, "refunded");
+    let not_received = assert_problem(
+        &admin.post(&format!("{third_path}/receive"), &json!({})),
+        409,
+    );
+    assert!(
+        text(&not_received, "detail").contains("the order is refunded"),
+        "{not_received}"
+    );
 }
 
 fn returns_refuse_what_they_cannot_take(store: Store) {

@@ -1,5 +1,6 @@
 // Browsing: the product grid (by category, a page at a time), search results, and a
-// product's page with its stock and the add-to-cart form.
+// product's page with its options, the chosen variant's price and stock, and the
+// add-to-cart form.
 
 import { call, query } from "./api.js";
 import { h, link, money, field, picture } from "./ui.js";
@@ -13,7 +14,20 @@ function productCard(product) {
     picture(product, { loading: "lazy" }),
     h("h2", { class: "product-name" }, link(`#/products/${encodeURIComponent(product.id)}`, product.name)),
     product.brand ? h("p", { class: "muted brand" }, product.brand) : null,
-    h("p", { class: "price" }, money(product.price, product.currency)));
+    h("p", { class: "price" }, fromPrice(product)));
+}
+
+/** The product's price; "From …" when its variants differ in price. */
+function fromPrice(product) {
+  const prices = new Set((product.variants || []).map((variant) => variant.price));
+  return `${prices.size > 1 ? "From " : ""}${money(product.price, product.currency)}`;
+}
+
+/** The variant of `product` with the option values `picked` (name → value); null when
+ * none is sold with them. */
+function variantWith(product, picked) {
+  return product.variants.find((variant) =>
+    product.options.every((option) => variant.options[option.name] === picked[option.name])) ?? null;
 }
 
 function productGrid() {
@@ -92,7 +106,8 @@ function stockLine(available) {
   return h("p", { class: `stock ${tone}`, "data-testid": "stock" }, text);
 }
 
-function addToCartForm(product) {
+/** The add-to-cart form for the variant `chosen()` names when it is sent. */
+function addToCartForm(chosen) {
   return form({
     class: "add-to-cart",
     fields: field("Quantity", {
@@ -103,7 +118,7 @@ function addToCartForm(product) {
       if (!session.claims) return signInFirst();
       const cart = await call("POST", "/api/v1/cart/items", {
         session,
-        body: { sku: product.sku, quantity: Number(element.elements.quantity.value) },
+        body: { sku: chosen().sku, quantity: Number(element.elements.quantity.value) },
       });
       cartChanged(cart.item_count);
       return "Added to cart";
@@ -115,24 +130,48 @@ function addToCartForm(product) {
 export async function product(view, { id }) {
   view.loading();
   const item = await call("GET", `/api/v1/products/${encodeURIComponent(id)}`);
-  const available = await inStock(item.sku);
-  const buy = addToCartForm(item);
-  if (available === false) {
-    // Nothing to sell: say so rather than let the order be rejected later.
-    buy.querySelector("button[type=submit]").disabled = true;
-    buy.append(h("p", { class: "muted" }, "Check back soon: we are restocking."));
-  } else if (!session.claims) {
-    buy.append(h("p", { class: "muted" }, "You will be asked to sign in first."));
+  let chosen = item.variants[0];
+  const picked = { ...chosen.options };
+  const buy = addToCartForm(() => chosen);
+  const submit = buy.querySelector("button[type=submit]");
+  // Nothing to sell: say so rather than let the order be rejected later.
+  const restocking = h("p", { class: "muted", hidden: true }, "Check back soon: we are restocking.");
+  buy.append(restocking);
+  if (!session.claims) buy.append(h("p", { class: "muted" }, "You will be asked to sign in first."));
+  const price = h("p", { class: "price big" });
+  const stock = h("div", { class: "stock-slot" });
+  const sku = h("p", { class: "muted sku" });
+  async function choose(variant) {
+    chosen = variant;
+    price.textContent = variant ? money(variant.price, item.currency) : "";
+    sku.textContent = variant ? `SKU ${variant.sku}` : "";
+    const available = variant ? await inStock(variant.sku) : false;
+    if (variant !== chosen) return; // another choice came meanwhile
+    stock.replaceChildren(variant
+      ? stockLine(available)
+      : h("p", { class: "stock out", "data-testid": "stock" }, "Not sold in this combination"));
+    submit.disabled = !variant || available === false;
+    restocking.hidden = !variant || available !== false;
   }
+  const picker = item.options.map((option, i) => field(option.name, {
+    type: "select", name: `option-${i}`, value: picked[option.name],
+    options: option.values.map((value) => [value, value]),
+    onchange: (event) => {
+      picked[option.name] = event.target.value;
+      choose(variantWith(item, picked));
+    },
+  }));
+  await choose(chosen);
   view.show(item.name,
     h("article", { class: "product-detail" },
       picture(item, { loading: "lazy" }),
       h("div", { class: "product-info" },
         h("h1", {}, item.name),
         item.brand ? h("p", { class: "muted brand" }, item.brand) : null,
-        h("p", { class: "price big" }, money(item.price, item.currency)),
-        stockLine(available),
+        price,
+        picker.length ? h("div", { class: "variant-picker" }, picker) : null,
+        stock,
         item.description ? h("p", { class: "description" }, item.description) : null,
         buy,
-        h("p", { class: "muted sku" }, `SKU ${item.sku}`))));
+        sku)));
 }

@@ -65,8 +65,9 @@ macro_rules! event_types {
 }
 
 event_types! {
-    ProductCreated => PRODUCT_CREATED = "product.created", about product.id;
-    ProductUpdated => PRODUCT_UPDATED = "product.updated", about product.id;
+    // 2: the product's options and variants.
+    ProductCreated => PRODUCT_CREATED = "product.created", version "2", about product.id;
+    ProductUpdated => PRODUCT_UPDATED = "product.updated", version "2", about product.id;
     OrderCreated => ORDER_CREATED = "order.created", about order_id;
     InventoryReserved => INVENTORY_RESERVED = "inventory.reserved", about order_id;
     InventoryInsufficient => INVENTORY_INSUFFICIENT = "inventory.insufficient", about order_id;

@@ -918,6 +918,8 @@ mod tests {
             active: true,
             created_at: "t".into(),
             updated_at: "t".into(),
+            options: Vec::new(),
+            variants: Vec::new(),
         };
         Envelope::new(
             "/components/catalog",

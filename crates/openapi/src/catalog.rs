@@ -26,12 +26,20 @@ fn describe(endpoint: Endpoint) -> Op {
             .query::<String>(
                 "sku",
                 false,
-                "Products with one of these skus: comma-separated, may repeat, at most 100.",
+                "Products with one of these skus, their own or a variant's: comma-separated, may repeat, at most 100.",
             )
             .paged()
             .answers_page::<Product>("A page of products.")
             .problems(&[403, 422]),
         Endpoint::CreateProduct => Op::new("Create a product", WRITERS)
+            .describe(
+                "Sold as one SKU (`sku` at `price`), or, with `options` (up to 3, e.g. size \
+                 and colour) and `variants` (up to 100), as one SKU per variant, each with \
+                 its price and a value of every option; the product's `price` is then the \
+                 lowest. Stock is per SKU (`PUT /api/v1/inventory/{sku}`); carts and orders \
+                 take a variant's SKU. A SKU another product has, as its own or a \
+                 variant's, is a 409 naming the field.",
+            )
             .body::<NewProduct>()
             .answers::<Product>(201, "Created; `Location` names it.")
             .problems(&[409]),
@@ -39,7 +47,12 @@ fn describe(endpoint: Endpoint) -> Op {
             .answers::<Product>(200, "The product.")
             .problems(&[404]),
         Endpoint::UpdateProduct => Op::new("Change a product", WRITERS)
-            .describe("Absent fields stay; `null` clears the optional ones.")
+            .describe(
+                "Absent fields stay; `null` clears the optional ones. `options` and \
+                 `variants` are replaced together; `options: null` sells the product as \
+                 one SKU again, at `price`. A product with options takes no `price`: \
+                 each variant has its own.",
+            )
             .body::<ProductPatch>()
             .answers::<Product>(200, "The changed product.")
             .problems(&[404, 409]),

@@ -105,7 +105,9 @@ fn describe(endpoint: Endpoint) -> Op {
                 "The caller's own delivered order (or any of the tenant's for an admin), \
                  within `return_window_days` of its delivery: each item an order line's \
                  `sku` and how many of its units go back. The return is `requested`, worth \
-                 its lines less their discounts, with their tax (shipping is not refunded); \
+                 its lines less their discounts, with their tax (shipping is not refunded), \
+                 priced against the order's returns not rejected so that together they \
+                 never refund more than the order's total less shipping; \
                  `return.requested` tells the customer. A sku not in the order, or more \
                  units than are left to return, is a 422 naming the item; an order not \
                  delivered, or whose window closed, a 409.",
@@ -131,7 +133,9 @@ fn describe(endpoint: Endpoint) -> Op {
             .describe(
                 "A `requested` return becomes `approved`: the customer may send the items \
                  back. The body is optional (an empty object). Any other status is a 409 \
-                 naming it.",
+                 naming it; so is a return worth something of an order no longer \
+                 `delivered` (refunded whole: nothing more can be refunded), which may \
+                 only be rejected.",
             )
             .optional_body::<ApproveRequest>()
             .answers::<Return>(200, "The approved return.")
@@ -149,9 +153,12 @@ fn describe(endpoint: Endpoint) -> Op {
             .describe(
                 "An `approved` return's items are back: it becomes `received`, and \
                  `return.received` restocks them (a stock movement `returned`) and refunds \
-                 `amount` from the order's payment; the refund made, the return is \
-                 `refunded`. The body is optional (an empty object). Any other status is a \
-                 409 naming it.",
+                 `amount` from the order's payment (what remains of it, when less); the \
+                 refund made, the return is `refunded` with `refund_id` and \
+                 `refunded_amount`. A return worth 0 is `refunded` at once, without a \
+                 refund id. The body is optional (an empty object). Any other status is a \
+                 409 naming it; so is a return worth something of an order no longer \
+                 `delivered` (refunded whole), naming the order's status.",
             )
             .optional_body::<ApproveRequest>()
             .answers::<Return>(200, "The received return.")

@@ -11,8 +11,9 @@ pub mod slug;
 
 pub use categories::{Category, NewCategory, create_category, list_categories};
 pub use products::{
-    MAX_SKU_FILTER, NewProduct, Patch, Product, ProductFilter, ProductPatch, create_product,
-    deactivate_product, get_product, list_products, update_product,
+    MAX_SKU_FILTER, NewProduct, NewVariant, Patch, Product, ProductFilter, ProductOption,
+    ProductPatch, Variant, create_product, deactivate_product, get_product, list_products,
+    update_product,
 };
 pub use search::search;
 
@@ -33,6 +34,7 @@ pub const MIGRATIONS: &[Migration] = &[
     kit::outbox::MIGRATION,
     kit::outbox::DELIVERIES_MIGRATION,
     kit::edge::IDEMPOTENCY_MIGRATION,
+    kit::migration!("0002_variants"),
 ];
 
 pub use kit::pagination::Position;

@@ -3,6 +3,7 @@
 
 mod events;
 mod store;
+mod variants;
 
 use crate::categories::category_exists;
 use crate::currency::known_currency;
@@ -16,8 +17,11 @@ use kit::json::FieldErrors;
 use kit::pagination::{ListOrder, Page, PageParams};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
+use std::collections::BTreeSet;
 pub(crate) use store::{PRODUCT_COLUMNS, product_from_row};
 use store::{insert_product, taken, update_product_row};
+pub use variants::{NewVariant, ProductOption, Variant};
+use variants::{checked_options, checked_variants, index_skus, renamed, sku_taken};
 
 pub const MAX_SKU_CHARS: usize = 64;
 pub const MAX_NAME_CHARS: usize = 200;
@@ -35,6 +39,7 @@ pub struct Product {
     pub name: String,
     pub slug: String,
     pub description: String,
+    /// With variants, the lowest of their prices.
     pub price: i64,
     pub currency: String,
     pub category_id: Option<String>,
@@ -44,6 +49,11 @@ pub struct Product {
     #[schema(value_type = Object)]
     pub attributes: Map<String, Value>,
     pub active: bool,
+    /// What a customer picks (size, colour); empty for a product sold as one SKU.
+    pub options: Vec<ProductOption>,
+    /// The SKUs a customer buys: one per combination offered, each with its price; a
+    /// product without options is its own single variant (its `sku` at its `price`).
+    pub variants: Vec<Variant>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -61,9 +71,11 @@ pub struct NewProduct {
     #[serde(default)]
     #[schema(max_length = 10000)]
     pub description: Option<String>,
-    /// Minor units of `currency`.
+    /// Minor units of `currency`; required without `variants`, omitted with them (each
+    /// variant has its price).
+    #[serde(default)]
     #[schema(minimum = 0)]
-    pub price: i64,
+    pub price: Option<i64>,
     /// A known ISO 4217 code such as EUR, in any case (stored upper-case).
     #[schema(pattern = "^[A-Za-z]{3}$")]
     pub currency: String,
@@ -81,6 +93,14 @@ pub struct NewProduct {
     pub attributes: Option<Value>,
     #[serde(default)]
     pub active: Option<bool>,
+    /// Up to 3 options, each with its values; given with `variants`.
+    #[serde(default)]
+    #[schema(max_items = 3)]
+    pub options: Option<Vec<ProductOption>>,
+    /// Up to 100 variants, each a SKU with its price and a value of every option.
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub variants: Option<Vec<NewVariant>>,
 }
 
 /// One field of a PATCH body: absent (unchanged), `null` (cleared) or a value.
@@ -137,6 +157,13 @@ pub struct ProductPatch {
     pub attributes: Patch<Value>,
     #[schema(value_type = Option<bool>)]
     pub active: Patch<bool>,
+    /// Replaces the options, with `variants`; `null` or `[]` (without `variants`) makes
+    /// the product its own single variant again, at its `price`.
+    #[schema(value_type = Option<Vec<ProductOption>>)]
+    pub options: Patch<Vec<ProductOption>>,
+    /// Replaces the variants, with `options`.
+    #[schema(value_type = Option<Vec<NewVariant>>)]
+    pub variants: Patch<Vec<NewVariant>>,
 }
 
 /// List filters (`?category_id=`, `?active=`, `?sku=`); `None` and an empty `skus` match
@@ -236,6 +263,87 @@ fn attributes(value: &Value) -> Result<Map<String, Value>, &'static str> {
     value.as_object().cloned().ok_or("must be a JSON object")
 }
 
+/// What a product sells: one SKU at its price, or variants (and the lowest of their
+/// prices as the product's).
+struct Offer {
+    price: i64,
+    options: Vec<ProductOption>,
+    variants: Vec<Variant>,
+}
+
+impl Offer {
+    /// The offer of a product named `name` with its own `sku`: without options, its
+    /// `price` (required); with them, `variants` (required, and `price` omitted).
+    fn new(
+        name: &str,
+        sku: &str,
+        given_price: Option<i64>,
+        options: Option<&[ProductOption]>,
+        variants: Option<&[NewVariant]>,
+        errors: &mut FieldErrors,
+    ) -> Offer {
+        let options = options.filter(|options| !options.is_empty());
+        match (options, variants) {
+            (None, None) => {
+                let price = match given_price.as_ref().map(price) {
+                    None => {
+                        errors.push("price", "is required (or variants with their prices)");
+                        0
+                    }
+                    Some(Err(message)) => {
+                        errors.push("price", message);
+                        0
+                    }
+                    Some(Ok(price)) => price,
+                };
+                Offer {
+                    price,
+                    options: Vec::new(),
+                    variants: vec![Variant::only(sku, name, price)],
+                }
+            }
+            (Some(options), Some(variants)) => {
+                if given_price.is_some() {
+                    errors.push(
+                        "price",
+                        "must be omitted with variants: each variant has its price",
+                    );
+                }
+                let options = checked_options(options, errors);
+                let variants = checked_variants(name, &options, variants, errors);
+                Offer {
+                    price: variants
+                        .iter()
+                        .map(|variant| variant.price)
+                        .min()
+                        .unwrap_or(0),
+                    options,
+                    variants,
+                }
+            }
+            (Some(_), None) => {
+                errors.push("variants", "are required with options");
+                Offer::none()
+            }
+            (None, Some(_)) => {
+                errors.push(
+                    "options",
+                    "are required with variants: a product without options is its own single variant",
+                );
+                Offer::none()
+            }
+        }
+    }
+
+    fn none() -> Offer {
+        Offer {
+            price: 0,
+            options: Vec::new(),
+            variants: Vec::new(),
+        }
+    }
+}
+
 /// Applies one PATCH field to `target`. `cleared` is the value `null` sets; `None` makes
 /// `null` an error.
 fn apply<T, U>(
@@ -270,7 +378,6 @@ impl NewProduct {
         let name = name(&self.name);
         let slug = self.slug.as_deref().map(slug).transpose();
         let description = self.description.as_deref().map(description).transpose();
-        let price = price(&self.price);
         let currency = currency(&self.currency);
         let category_id = self.category_id.as_deref().map(category_id).transpose();
         let brand = self.brand.as_deref().map(brand).transpose();
@@ -281,7 +388,6 @@ impl NewProduct {
             ("name", name.as_ref().err()),
             ("slug", slug.as_ref().err()),
             ("description", description.as_ref().err()),
-            ("price", price.as_ref().err()),
             ("currency", currency.as_ref().err()),
             ("category_id", category_id.as_ref().err()),
             ("brand", brand.as_ref().err()),
@@ -291,12 +397,22 @@ impl NewProduct {
         .into_iter()
         .filter_map(|(field, error)| error.map(|message| FieldError::new(field, *message)))
         .collect();
+        let mut offer = FieldErrors::new();
+        let offered = Offer::new(
+            self.name.trim(),
+            &self.sku,
+            self.price,
+            self.options.as_deref(),
+            self.variants.as_deref(),
+            &mut offer,
+        );
+        let mut errors = errors;
+        errors.extend(offer.into_result().err().unwrap_or_default());
         let rules = (
             sku,
             name,
             slug,
             description,
-            price,
             currency,
             category_id,
             brand,
@@ -308,7 +424,6 @@ impl NewProduct {
             Ok(name),
             Ok(slug),
             Ok(description),
-            Ok(price),
             Ok(currency),
             Ok(category_id),
             Ok(brand),
@@ -318,13 +433,18 @@ impl NewProduct {
         else {
             return Err(errors);
         };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
         let product = Product {
             id,
             sku,
             name,
             slug: String::new(),
             description: description.unwrap_or_default(),
-            price,
+            price: offered.price,
+            options: offered.options,
+            variants: offered.variants,
             currency,
             category_id: category_id.flatten(),
             brand: brand.flatten(),
@@ -404,7 +524,54 @@ impl ProductPatch {
             None,
             &mut next.active,
         );
+        self.apply_offer(current, &mut next, e);
         errors.into_result().map(|()| next)
+    }
+
+    /// The options and variants after this patch: replaced when it names them (`null`
+    /// options selling the product as one SKU again, at its price), else the variants
+    /// renamed with the product, or the single variant following its SKU and price.
+    fn apply_offer(&self, current: &Product, next: &mut Product, errors: &mut FieldErrors) {
+        if matches!(
+            (&self.options, &self.variants),
+            (Patch::Absent, Patch::Absent)
+        ) {
+            if current.options.is_empty() {
+                next.variants = vec![Variant::only(&next.sku, &next.name, next.price)];
+            } else if matches!(self.price, Patch::Set(_)) {
+                errors.push(
+                    "price",
+                    "each variant has its price: replace options and variants to change them",
+                );
+            } else {
+                renamed(&next.name, &next.options, &mut next.variants);
+            }
+            return;
+        }
+        let options = match &self.options {
+            Patch::Set(options) if !options.is_empty() => Some(options.as_slice()),
+            _ => None,
+        };
+        let variants = match &self.variants {
+            Patch::Set(variants) => Some(variants.as_slice()),
+            _ => None,
+        };
+        let given_price = match (options, &self.price) {
+            (Some(_), Patch::Set(price)) => Some(*price),
+            (Some(_), _) => None,
+            (None, _) => Some(next.price),
+        };
+        let offer = Offer::new(
+            &next.name,
+            &next.sku,
+            given_price,
+            options,
+            variants,
+            errors,
+        );
+        next.price = offer.price;
+        next.options = offer.options;
+        next.variants = offer.variants;
     }
 }
 
@@ -422,6 +589,14 @@ fn changed_fields(before: &Product, after: &Product) -> Vec<String> {
         ("image_url", before.image_url != after.image_url),
         ("attributes", before.attributes != after.attributes),
         ("active", before.active != after.active),
+        ("options", before.options != after.options),
+        // The single variant of a product without options follows its sku, name and
+        // price, named as such.
+        (
+            "variants",
+            before.variants != after.variants
+                && !(before.options.is_empty() && after.options.is_empty()),
+        ),
     ];
     differs
         .into_iter()
@@ -435,6 +610,48 @@ fn conflict(field: &str, value: &str) -> CatalogError {
         field,
         format!("{value:?} is taken by another product"),
     ))
+}
+
+/// 409 when another product has `product`'s own SKU or sells one of its variants' SKUs
+/// (only those new since `current`, when it is an update).
+async fn check_skus<D: Db>(
+    db: &D,
+    tenant: &str,
+    product: &Product,
+    current: Option<&Product>,
+) -> Result<(), CatalogError> {
+    if current.is_none_or(|current| current.sku != product.sku)
+        && sku_taken(db, tenant, &product.sku, &product.id).await?
+    {
+        return Err(conflict("sku", &product.sku));
+    }
+    if product.options.is_empty() {
+        // Its single variant is its own SKU, checked above.
+        return Ok(());
+    }
+    let known: BTreeSet<&str> = current
+        .map(Product::skus)
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    for (i, variant) in product.variants.iter().enumerate() {
+        if !known.contains(variant.sku.as_str())
+            && sku_taken(db, tenant, &variant.sku, &product.id).await?
+        {
+            return Err(conflict(&format!("variants[{i}].sku"), &variant.sku));
+        }
+    }
+    Ok(())
+}
+
+impl Product {
+    /// The SKUs a customer buys: its variants'.
+    fn skus(&self) -> Vec<&str> {
+        self.variants
+            .iter()
+            .map(|variant| variant.sku.as_str())
+            .collect()
+    }
 }
 
 /// A unique violation that got past the checks (a concurrent write): the constraint's
@@ -508,16 +725,16 @@ pub async fn create_product<D: Db>(
         .map_err(CatalogError::Invalid)?;
     transaction(db, async move |db| {
         check_category(db, tenant, product.category_id.as_deref()).await?;
-        if taken(db, tenant, "sku", &product.sku, &product.id).await? {
-            return Err(conflict("sku", &product.sku));
-        }
+        check_skus(db, tenant, &product, None).await?;
         product.slug = new_product_slug(db, tenant, &product, given_slug).await?;
-        insert_product(db, tenant, &product)
+        let unique = |error| match error {
+            DbError::UniqueViolation(message) => unique_violation_conflict(&message, &product),
+            other => other.into(),
+        };
+        insert_product(db, tenant, &product).await.map_err(unique)?;
+        index_skus(db, tenant, &product.id, &product.skus())
             .await
-            .map_err(|error| match error {
-                DbError::UniqueViolation(message) => unique_violation_conflict(&message, &product),
-                other => other.into(),
-            })?;
+            .map_err(unique)?;
         let event = product_created(&product);
         kit::outbox::enqueue(
             db,
@@ -560,21 +777,23 @@ pub async fn update_product<D: Db>(
         if next.category_id != current.category_id {
             check_category(db, tenant, next.category_id.as_deref()).await?;
         }
-        for (field, before, after) in [
-            ("sku", &current.sku, &next.sku),
-            ("slug", &current.slug, &next.slug),
-        ] {
-            if before != after && taken(db, tenant, field, after, id).await? {
-                return Err(conflict(field, after));
-            }
+        if current.slug != next.slug && taken(db, tenant, "slug", &next.slug, id).await? {
+            return Err(conflict("slug", &next.slug));
         }
+        check_skus(db, tenant, &next, Some(&current)).await?;
         next.updated_at = contracts::now_rfc3339();
+        let unique = |error| match error {
+            DbError::UniqueViolation(message) => unique_violation_conflict(&message, &next),
+            other => other.into(),
+        };
         update_product_row(db, tenant, id, &next)
             .await
-            .map_err(|error| match error {
-                DbError::UniqueViolation(message) => unique_violation_conflict(&message, &next),
-                other => other.into(),
-            })?;
+            .map_err(unique)?;
+        if next.skus() != current.skus() {
+            index_skus(db, tenant, id, &next.skus())
+                .await
+                .map_err(unique)?;
+        }
         let event = product_updated(&next, changed);
         kit::outbox::enqueue(
             db,
@@ -624,7 +843,12 @@ pub async fn list_products<D: Db>(
         let first = params.len() + 1;
         params.extend(filter.skus.iter().map(|sku| sku.as_str().into()));
         let placeholders: Vec<String> = (first..=params.len()).map(|n| format!("${n}")).collect();
-        sql.push_str(&format!(" AND p.sku IN ({})", placeholders.join(", ")));
+        let placeholders = placeholders.join(", ");
+        // The product's own SKU, or one of its variants'.
+        sql.push_str(&format!(
+            " AND (p.sku IN ({placeholders}) OR p.id IN (SELECT v.product_id FROM variants v \
+             WHERE v.tenant = $1 AND v.sku IN ({placeholders})))"
+        ));
     }
     page.finish_query(&mut sql, &mut params, ListOrder::OldestFirst, Some("p"));
     let rows = db.query(&sql, &params).await?;

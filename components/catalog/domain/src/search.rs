@@ -79,13 +79,15 @@ mod tests {
             name: name.into(),
             slug: None,
             description: Some(description.into()),
-            price: 100,
+            price: Some(100),
             currency: "EUR".into(),
             category_id: None,
             brand: None,
             image_url: None,
             attributes: None,
             active: None,
+            options: None,
+            variants: None,
         };
         block_on(create_product(db, tenant, REQUEST_ID, &new)).unwrap()
     }

@@ -1,7 +1,8 @@
 //! What each event tells whom: the kinds of message, their templates, and for each
 //! event the customers it concerns with the fields its template reads. A
 //! `payment.refunded` that pays a return back tells nothing: its `return.refunded` tells
-//! the customer instead, so they hear of the refund once.
+//! the customer instead, so they hear of the refund once. A return worth nothing hears
+//! only `return.received`, which says so.
 
 use crate::template::{format_money, render};
 use contracts::{
@@ -163,15 +164,21 @@ pub const RETURN_REJECTED: Template = Template {
            will not be refunded. Reason: {{reason}}",
 };
 
+/// `{{refund}}` is [`REFUND_FOLLOWS`], or [`NOTHING_TO_REFUND`] for a return worth 0.
 pub const RETURN_RECEIVED: Template = Template {
     subject: "We received your returned items for order {{order_number}}",
-    body: "Your returned items from order {{order_number}} arrived: {{items}}. \
-           We are refunding {{amount}} now and will tell you once it is done.",
+    body: "Your returned items from order {{order_number}} arrived: {{items}}. {{refund}}",
 };
 
+pub const REFUND_FOLLOWS: &str =
+    "We are refunding {{amount}} now and will tell you once it is done.";
+
+pub const NOTHING_TO_REFUND: &str = "They were worth no refund, so your return is complete.";
+
+/// `{{refunded}}` is what the refund gave back, which may be less than `{{amount}}`.
 pub const RETURN_REFUNDED: Template = Template {
-    subject: "Refund of {{amount}} for your return",
-    body: "We refunded {{amount}} for the items you returned from order {{order_number}}. \
+    subject: "Refund of {{refunded}} for your return",
+    body: "We refunded {{refunded}} for the items you returned from order {{order_number}}. \
            It may take a few days to show on your statement.",
 };
 
@@ -310,19 +317,37 @@ impl Notify for ReturnRejected {
 
 impl Notify for ReturnReceived {
     fn messages(&self) -> Vec<Message> {
+        let summary = &self.summary;
         let items = item_list(&self.items);
-        return_message(Kind::ReturnReceived, &self.summary, &[("items", &items)])
+        let refund = if summary.amount > 0 {
+            let amount = format_money(summary.amount, &summary.currency);
+            render(REFUND_FOLLOWS, &[("amount", &amount)])
+        } else {
+            NOTHING_TO_REFUND.to_owned()
+        };
+        let fields = [("items", items.as_str()), ("refund", &refund)];
+        return_message(Kind::ReturnReceived, summary, &fields)
     }
 }
 
 impl Notify for ReturnRefunded {
+    /// Nothing for a return worth 0, closed without a refund: its `return.received`
+    /// said so.
     fn messages(&self) -> Vec<Message> {
-        return_message(Kind::ReturnRefunded, &self.summary, &[])
+        if self.refund_id.is_none() {
+            return Vec::new();
+        }
+        let refunded = format_money(self.refunded_amount, &self.summary.currency);
+        return_message(
+            Kind::ReturnRefunded,
+            &self.summary,
+            &[("refunded", &refunded)],
+        )
     }
 }
 
 /// A return event's one message, to its customer: `kind` with the return's
-/// `order_number` and refund `amount`, and the event's own `fields`.
+/// `order_number` and what it is worth (`amount`), and the event's own `fields`.
 fn return_message(kind: Kind, summary: &ReturnSummary, fields: &[(&str, &str)]) -> Vec<Message> {
     let amount = format_money(summary.amount, &summary.currency);
     let shared = [
@@ -555,10 +580,20 @@ pub(crate) mod tests {
         }
     }
 
+    /// Less than the return's 12.50 remained of the payment: 10.00 came back.
     pub fn return_refunded() -> ReturnRefunded {
         ReturnRefunded {
             summary: summary(),
-            refund_id: "r2".into(),
+            refund_id: Some("r2".into()),
+            refunded_amount: 1000,
+        }
+    }
+
+    /// A return worth nothing.
+    fn worthless(summary: ReturnSummary) -> ReturnSummary {
+        ReturnSummary {
+            amount: 0,
+            ..summary
         }
     }
 
@@ -748,6 +783,26 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_return_worth_nothing_is_told_it_is_complete_once() {
+        let received = ReturnReceived {
+            summary: worthless(summary()),
+            items: return_lines(),
+        };
+        let message = one(received.messages());
+        assert_eq!(
+            message.body,
+            "Your returned items from order FC-000012 arrived: 2 × Tea (TEA-1), 1 × Mug \
+             (MUG-1). They were worth no refund, so your return is complete."
+        );
+        let closed = ReturnRefunded {
+            summary: worthless(summary()),
+            refund_id: None,
+            refunded_amount: 0,
+        };
+        assert!(closed.messages().is_empty());
+    }
+
+    #[test]
     fn return_received_lists_what_arrived() {
         let message = one(return_received().messages());
         assert_eq!(message.kind, Kind::ReturnReceived);
@@ -763,19 +818,19 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn return_refunded_shows_the_amount() {
+    fn return_refunded_shows_what_was_refunded() {
         let message = one(return_refunded().messages());
         assert_eq!(message.kind, Kind::ReturnRefunded);
-        assert_eq!(message.subject, "Refund of 12.50 EUR for your return");
+        assert_eq!(message.subject, "Refund of 10.00 EUR for your return");
         assert_eq!(
             message.body,
-            "We refunded 12.50 EUR for the items you returned from order FC-000012. It may \
+            "We refunded 10.00 EUR for the items you returned from order FC-000012. It may \
              take a few days to show on your statement."
         );
     }
 
     #[test]
-    fn every_return_message_names_the_order_number_and_the_amount() {
+    fn every_return_message_names_the_order_number_and_an_amount() {
         let rendered = [
             return_requested().messages(),
             return_approved().messages(),
@@ -798,8 +853,13 @@ pub(crate) mod tests {
         for message in &rendered {
             assert_eq!(message.customer_id, ADA);
             let text = format!("{} {}", message.subject, message.body);
+            // What the return is worth; for the refund, what it gave back.
+            let amount = match message.kind {
+                Kind::ReturnRefunded => "10.00 EUR",
+                _ => "12.50 EUR",
+            };
             assert!(
-                text.contains(ORDER_NUMBER) && text.contains("12.50 EUR"),
+                text.contains(ORDER_NUMBER) && text.contains(amount),
                 "{message:?}"
             );
         }

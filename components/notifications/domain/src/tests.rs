@@ -271,7 +271,7 @@ fn a_refund_for_a_return_is_acknowledged_but_neither_stored_nor_emailed() {
     let ada = inbox(&db, TENANT, ADA);
     assert_eq!(ada.len(), 1);
     assert_eq!(ada[0].kind, Kind::ReturnRefunded);
-    assert_eq!(ada[0].subject, "Refund of 12.50 EUR for your return");
+    assert_eq!(ada[0].subject, "Refund of 10.00 EUR for your return");
     assert_eq!(world.posted().len(), 1);
 }
 

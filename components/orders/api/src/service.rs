@@ -190,7 +190,6 @@ async fn returns(endpoint: Endpoint, call: &Call, caller: &Caller) -> Result<Res
         _ => {}
     };
     caller.require_role(RETURN_HANDLERS)?;
-    let reject: CancelRequest;
     let step = match endpoint {
         Endpoint::ApproveReturn => {
             let _: ApproveRequest = call.optional_json()?;
@@ -202,9 +201,9 @@ async fn returns(endpoint: Endpoint, call: &Call, caller: &Caller) -> Result<Res
         }
         // RejectReturn, the one left (`serve` sends only the returns' endpoints here).
         _ => {
-            reject = call.optional_json()?;
+            let reject: CancelRequest = call.optional_json()?;
             ReturnStep::Reject {
-                reason: reject.reason.as_deref(),
+                reason: reject.reason(),
             }
         }
     };

@@ -121,14 +121,18 @@ pub struct CancelRequest {
 }
 
 impl CancelRequest {
-    /// The reason as stored: trimmed, `None` when blank.
+    /// The reason as stored (see [`reason_as_stored`]).
     pub fn reason(&self) -> Option<String> {
-        self.reason
-            .as_deref()
-            .map(str::trim)
-            .filter(|reason| !reason.is_empty())
-            .map(str::to_owned)
+        reason_as_stored(self.reason.as_deref())
     }
+}
+
+/// A reason someone typed as it is stored: trimmed, `None` when blank.
+pub(crate) fn reason_as_stored(reason: Option<&str>) -> Option<String> {
+    reason
+        .map(str::trim)
+        .filter(|reason| !reason.is_empty())
+        .map(str::to_owned)
 }
 
 impl Validate for CancelRequest {

@@ -129,7 +129,8 @@ pub enum OrderError {
     CodeTaken,
     /// A promotion that applied by itself ran out or ended while the order was placed (409).
     PromotionChanged,
-    /// The order takes no return now: not delivered, or its window closed (409).
+    /// The order takes no return now: not delivered, or its window closed; or, for a
+    /// return worth something, no longer delivered when it is approved or received (409).
     NotReturnable(String),
     /// No such return visible to the caller in this tenant (404).
     NoReturn,

@@ -20,11 +20,11 @@ use kit::db::{Db, DbError, SqlValue, transaction};
 use kit::pagination::{ListOrder, Page, PageParams, Position};
 use kit::status::Machine;
 use serde::Serialize;
-pub(crate) use store::insert_rows;
 use store::{
     ORDER_COLUMNS, attach_lines, count_orders_since, held_payment_token, insert_order,
     next_order_number, order_from_row,
 };
+pub(crate) use store::{insert_rows, rows_of, stored_quantity};
 
 /// An order as the API shows it (DESIGN §3). Money is minor units of `currency`.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -298,6 +298,28 @@ pub(crate) async fn transition<D: Db>(
     transition_from(db, tenant, id, &Status::sources_of(next), next, reason).await
 }
 
+/// The status of the tenant's order `id`; `None` when there is no such order.
+pub(crate) async fn order_status<D: Db>(
+    db: &D,
+    tenant: &str,
+    id: &str,
+) -> Result<Option<Status>, DbError> {
+    let rows = db
+        .query(
+            "SELECT status FROM orders WHERE tenant = $1 AND id = $2",
+            &[tenant.into(), id.into()],
+        )
+        .await?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    let stored = row.get_str(0)?;
+    stored
+        .parse()
+        .map(Some)
+        .map_err(|_| DbError::Other(format!("stored order status {stored:?} is unknown")))
+}
+
 /// Moves order `id` to `next` if it is in one of `sources` and the machine allows the
 /// move: reads the status, then `UPDATE ... WHERE status = <what was read>`, re-reading
 /// when another writer changed it in between. `reason` becomes the `status_reason`
@@ -312,19 +334,9 @@ pub(crate) async fn transition_from<D: Db>(
     reason: Option<&str>,
 ) -> Result<Moved, DbError> {
     for _ in 0..TRANSITION_ATTEMPTS {
-        let rows = db
-            .query(
-                "SELECT status FROM orders WHERE tenant = $1 AND id = $2",
-                &[tenant.into(), id.into()],
-            )
-            .await?;
-        let Some(row) = rows.first() else {
+        let Some(current) = order_status(db, tenant, id).await? else {
             return Ok(Moved::NoOrder);
         };
-        let stored = row.get_str(0)?;
-        let current: Status = stored
-            .parse()
-            .map_err(|_| DbError::Other(format!("stored order status {stored:?} is unknown")))?;
         let illegal = IllegalTransition {
             from: current,
             to: next,

@@ -1,20 +1,22 @@
 //! Returns: a customer asks to send back delivered items within the return window, an
 //! admin approves or rejects, and receiving the goods hands them to inventory (restock)
 //! and payments (the refund) through `return.received`; the refund's `payment.refunded`
-//! closes the return. Each step is one transaction with its event. What a return is
+//! closes the return (one worth 0 closes when received). Each step is one transaction
+//! with its event, under the order's returns lock ([`lock_returns`]). What a return is
 //! worth is fixed when it is asked for ([`worth`]): the returned units of each line less
 //! their share of the line's discounts, with their share of the order's tax; shipping is
 //! not refunded. The SQL is in `store`.
 
 mod store;
 
+use crate::checkout::reason_as_stored;
 use crate::money::{half_up, share};
-use crate::orders::{Order, Viewer, get_order};
+use crate::orders::{Order, Viewer, get_order, order_status};
 use crate::status::Status;
 use crate::{EVENT_SOURCE, MAX_ITEMS, MAX_QUANTITY, MAX_REASON_CHARS, MAX_SKU_CHARS, OrderError};
 use chrono::{DateTime, TimeDelta, Utc};
 use contracts::{
-    Envelope, PaymentRefunded, ReturnApproved, ReturnLine, ReturnReceived, ReturnRefunded,
+    Envelope, Event, PaymentRefunded, ReturnApproved, ReturnLine, ReturnReceived, ReturnRefunded,
     ReturnRejected, ReturnRequested, ReturnSummary,
 };
 use kit::FieldError;
@@ -22,10 +24,10 @@ use kit::db::{Db, DbError, lock_key, transaction};
 use kit::json::{FieldErrors, Validate};
 use kit::outbox::{HandlerError, enqueue};
 use kit::pagination::{Page, PageParams, Position};
-use kit::status::Machine;
+use kit::status::{IllegalTransition, Machine};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use store::{insert_return, list_query, load_lines, returned_so_far, set_status};
+use store::{held_by_returns, insert_return, list_query, load_lines, status_of, write_move};
 
 kit::status_machine! {
     /// A return's status.
@@ -128,10 +130,16 @@ pub struct Return {
     /// discounts, with their tax.
     pub amount: i64,
     pub currency: String,
-    /// The payment's refund, once it is made.
+    /// The payment's refund, once it is made; never for a return worth 0, which needs
+    /// none.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = String)]
     pub refund_id: Option<String>,
+    /// What the refund gave back, once the return is `refunded`: `amount`, or less when
+    /// less of the payment remained (an admin had refunded part of it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = i64)]
+    pub refunded_amount: Option<i64>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -185,6 +193,14 @@ impl ReturnWindow {
     }
 }
 
+/// Serialises, until the end of the transaction, the requests and the moves of order
+/// `order_id`'s returns: so together they never return more than was delivered, never
+/// price a return against one being rejected, and two admins never move one return at
+/// once (the second reads what the first wrote).
+async fn lock_returns<D: Db>(db: &D, tenant: &str, order_id: &str) -> Result<(), DbError> {
+    lock_key(db, &format!("returns\n{tenant}\n{order_id}")).await
+}
+
 /// Asks to return `new`'s items of order `order_id`, delivered and seen by `viewer` (its
 /// customer or an admin), within `window` of its delivery: 409 for an order that is not
 /// delivered or whose window closed, 422 naming the item for a SKU not in the order or
@@ -200,9 +216,7 @@ pub async fn request_return<D: Db>(
     now: DateTime<Utc>,
 ) -> Result<Return, OrderError> {
     transaction(db, async |db| {
-        // Concurrent requests for one order queue here, so together they never return
-        // more than was delivered.
-        lock_key(db, &format!("returns\n{}\n{order_id}", viewer.tenant)).await?;
+        lock_returns(db, viewer.tenant, order_id).await?;
         let order = get_order(db, viewer, order_id).await?;
         if order.status != Status::Delivered {
             return Err(OrderError::NotReturnable(format!(
@@ -221,8 +235,9 @@ pub async fn request_return<D: Db>(
                 crate::orders::rfc3339(closes)
             )));
         }
-        let before = returned_so_far(db, viewer.tenant, order_id).await?;
-        let wanted = checked_items(&order, &before, &new.items).map_err(OrderError::Invalid)?;
+        let held = held_by_returns(db, viewer.tenant, order_id).await?;
+        let wanted = checked_items(&order, &held, &new.items).map_err(OrderError::Invalid)?;
+        let priced = worth(&order, &held, &wanted);
         let at = contracts::now_rfc3339();
         let returned = Return {
             id: uuid::Uuid::now_v7().to_string(),
@@ -230,47 +245,59 @@ pub async fn request_return<D: Db>(
             order_number: order.order_number.clone(),
             customer_id: order.customer_id.clone(),
             status: ReturnStatus::Requested,
-            reason: trimmed(new.reason.as_deref()),
+            reason: reason_as_stored(new.reason.as_deref()),
             rejection_reason: None,
-            amount: 0,
+            amount: priced.iter().map(|priced| priced.line.amount).sum(),
             currency: order.currency.clone(),
             refund_id: None,
+            refunded_amount: None,
             created_at: at.clone(),
             updated_at: at,
-            items: worth(&order, &before, &wanted),
+            items: priced.iter().map(|priced| priced.line.clone()).collect(),
         };
-        let returned = Return {
-            amount: returned.items.iter().map(|line| line.amount).sum(),
-            ..returned
-        };
-        insert_return(db, viewer.tenant, &returned).await?;
+        let taxes: Vec<i64> = priced.iter().map(|priced| priced.tax).collect();
+        insert_return(db, viewer.tenant, &returned, &taxes).await?;
         let event = ReturnRequested {
             summary: returned.summary(),
             items: returned.items.clone(),
             reason: returned.reason.clone(),
         };
-        enqueue(
-            db,
-            &Envelope::new(EVENT_SOURCE, viewer.tenant, correlation_id, event),
-        )
-        .await?;
+        let announce = Announce {
+            tenant: viewer.tenant,
+            correlation_id,
+        };
+        announce.send(db, event).await?;
         Ok(returned)
     })
     .await
 }
 
-/// The text as stored: trimmed, `None` when blank.
-fn trimmed(text: Option<&str>) -> Option<String> {
-    text.map(str::trim)
-        .filter(|text| !text.is_empty())
-        .map(str::to_owned)
+/// What an order's returns that are not rejected hold already, as stored: by SKU, the
+/// units and the goods (their worth before tax) they refund, and the tax they refund.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Held {
+    pub lines: HashMap<String, HeldLine>,
+    pub tax: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct HeldLine {
+    pub units: u32,
+    pub goods: i64,
+}
+
+/// A return line as priced: `line.amount` is its goods and its `tax` together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PricedLine {
+    pub line: ReturnLine,
+    pub tax: i64,
 }
 
 /// The units of each SKU asked for, checked against the order's lines and the units
-/// already in returns (`before`); every wrong item named.
+/// already in returns (`held`); every wrong item named.
 fn checked_items<'a>(
     order: &Order,
-    before: &HashMap<String, u32>,
+    held: &Held,
     items: &'a [ReturnItem],
 ) -> Result<HashMap<&'a str, u32>, Vec<FieldError>> {
     let mut errors = FieldErrors::new();
@@ -280,7 +307,9 @@ fn checked_items<'a>(
             errors.push(format!("items[{i}].sku"), "is not in this order");
             continue;
         };
-        let left = line.quantity - before.get(&item.sku).copied().unwrap_or(0);
+        let taken = held.lines.get(&item.sku).map_or(0, |held| held.units);
+        // More units stored than the line has (nothing lets that in) leaves none.
+        let left = line.quantity.saturating_sub(taken);
         if item.quantity > left {
             errors.push(
                 format!("items[{i}].quantity"),
@@ -295,49 +324,41 @@ fn checked_items<'a>(
     errors.into_result().map(|()| wanted)
 }
 
-/// What returning `wanted` units (after `before` units already returned) of `order`'s
-/// lines is worth, line by line in the order's line order. A line's units are worth
-/// their part of the line less its discounts, and the return takes the tax on what the
-/// order's returns are worth now less the tax on what they were worth before; so
-/// however an order is returned, in one return or many, returning all of it gives back
-/// exactly its total less shipping.
-pub(crate) fn worth(
-    order: &Order,
-    before: &HashMap<String, u32>,
-    wanted: &HashMap<&str, u32>,
-) -> Vec<ReturnLine> {
-    let net = |sku: &str, line_total: i64| {
+/// What returning `wanted` units of `order`'s lines is worth, line by line in the
+/// order's line order, given what its returns not rejected already `held`. A line's
+/// goods are what all its units in those returns and this one are worth (their part of
+/// the line less its discounts) less the goods those returns already refund; the tax is
+/// the tax on all their goods and this return's, less the tax they already refund;
+/// neither below 0. Priced against what is stored rather than against units, so
+/// however returns are rejected in between, the returns not rejected never refund more
+/// than the order's total less shipping, and returning everything refunds exactly that.
+pub(crate) fn worth(order: &Order, held: &Held, wanted: &HashMap<&str, u32>) -> Vec<PricedLine> {
+    let mut lines = Vec::new();
+    let mut goods = Vec::new();
+    for line in &order.items {
+        let Some(&units) = wanted.get(line.sku.as_str()) else {
+            continue;
+        };
         let discounted: i64 = order
             .discounts
             .iter()
             .flat_map(|discount| &discount.lines)
-            .filter(|line| line.sku == sku)
-            .map(|line| line.amount)
+            .filter(|discounted| discounted.sku == line.sku)
+            .map(|discounted| discounted.amount)
             .sum();
-        line_total - discounted
-    };
-    // The worth, before tax, of `units` of a line.
-    let units_worth = |sku: &str, line_total: i64, quantity: u32, units: u32| {
-        half_up(
-            i128::from(net(sku, line_total)) * i128::from(units),
-            i128::from(quantity),
-        )
-    };
-    let mut worth_before = 0;
-    let mut lines = Vec::new();
-    for line in &order.items {
-        let earlier = before.get(&line.sku).copied().unwrap_or(0);
-        worth_before += units_worth(&line.sku, line.line_total, line.quantity, earlier);
-        if let Some(&units) = wanted.get(line.sku.as_str()) {
-            let amount = units_worth(&line.sku, line.line_total, line.quantity, earlier + units)
-                - units_worth(&line.sku, line.line_total, line.quantity, earlier);
-            lines.push(ReturnLine {
-                sku: line.sku.clone(),
-                name: line.name.clone(),
-                quantity: units,
-                amount,
-            });
-        }
+        let before = held.lines.get(&line.sku).copied().unwrap_or_default();
+        let all_units = i128::from(before.units) + i128::from(units);
+        let value = half_up(
+            i128::from(line.line_total - discounted) * all_units,
+            i128::from(line.quantity),
+        );
+        goods.push((value - before.goods).max(0));
+        lines.push(ReturnLine {
+            sku: line.sku.clone(),
+            name: line.name.clone(),
+            quantity: units,
+            amount: 0,
+        });
     }
     let taxed = order.subtotal - order.discount;
     let tax_on = |goods: i64| {
@@ -347,19 +368,26 @@ pub(crate) fn worth(
             half_up(i128::from(order.tax) * i128::from(goods), i128::from(taxed))
         }
     };
-    let goods: Vec<i64> = lines.iter().map(|line| line.amount).collect();
-    let worth_after = worth_before + goods.iter().sum::<i64>();
-    let tax = tax_on(worth_after) - tax_on(worth_before);
-    let mut tax_shares = share(tax, &goods);
-    // A tax above the goods (a rate over 100%) is more than `share` hands out: the rest
-    // goes to the first line, so the lines still add up to the return's worth.
-    if let Some(first) = tax_shares.first_mut() {
-        *first += tax - goods.iter().sum::<i64>().min(tax);
-    }
-    for (line, tax_share) in lines.iter_mut().zip(tax_shares) {
-        line.amount += tax_share;
+    let held_goods: i64 = held.lines.values().map(|line| line.goods).sum();
+    let this_goods: i64 = goods.iter().sum();
+    let tax = (tax_on(held_goods + this_goods) - held.tax).max(0);
+    let mut taxes = share(tax, &goods);
+    // A tax above the goods (a rate over 100%, or goods all 0) is more than `share`
+    // hands out: the rest goes to the first line, so the lines add up to the worth.
+    if let Some(first) = taxes.first_mut() {
+        *first += tax - this_goods.min(tax);
     }
     lines
+        .into_iter()
+        .zip(goods.into_iter().zip(taxes))
+        .map(|(line, (goods, tax))| PricedLine {
+            line: ReturnLine {
+                amount: goods + tax,
+                ..line
+            },
+            tax,
+        })
+        .collect()
 }
 
 /// Return `id` if `viewer` may see it (its customer or an admin).
@@ -412,58 +440,70 @@ pub async fn list_returns<D: Db>(
 }
 
 /// An admin's decision on a requested return, or the goods' arrival.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReturnStep<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReturnStep {
     Approve,
-    Reject { reason: Option<&'a str> },
+    /// With the reason as stored (`CancelRequest::reason`).
+    Reject {
+        reason: Option<String>,
+    },
     Receive,
 }
 
 /// Moves return `id` on by `step` (409 naming both statuses when its status does not
 /// allow it), with the step's event in the same transaction: `return.approved`,
-/// `return.rejected`, or `return.received` for inventory and payments.
+/// `return.rejected`, or `return.received` for inventory and payments. A return worth
+/// something is approved and received only while its order is `delivered` (409 naming
+/// the order's status): once the order is refunded whole, payments refunds nothing
+/// more and the return would wait forever. A received return worth 0 needs no refund
+/// and is `refunded` at once, with `return.refunded` (no refund id) after
+/// `return.received`.
 pub async fn advance_return<D: Db>(
     db: &D,
     viewer: Viewer<'_>,
     correlation_id: &str,
     id: &str,
-    step: ReturnStep<'_>,
+    step: ReturnStep,
 ) -> Result<Return, OrderError> {
     let next = match step {
         ReturnStep::Approve => ReturnStatus::Approved,
         ReturnStep::Reject { .. } => ReturnStatus::Rejected,
         ReturnStep::Receive => ReturnStatus::Received,
     };
+    let tenant = viewer.tenant;
     transaction(db, async |db| {
-        let mut returned = get_return(db, viewer, id).await?;
+        let mut returned = locked_return(db, viewer, id).await?;
         returned
             .status
             .check(next)
             .map_err(OrderError::ReturnConflict)?;
-        let reason = match step {
-            ReturnStep::Reject { reason } => trimmed(reason),
-            _ => None,
-        };
-        returned.updated_at = contracts::now_rfc3339();
-        set_status(db, viewer.tenant, &returned, next, reason.as_deref(), None).await?;
-        returned.status = next;
+        if next != ReturnStatus::Rejected && returned.amount > 0 {
+            check_order_delivered(db, tenant, &returned, next).await?;
+        }
+        if let ReturnStep::Reject { reason } = &step {
+            returned.rejection_reason.clone_from(reason);
+        }
+        move_return(db, tenant, &mut returned, next).await?;
         let summary = returned.summary();
-        let source = EVENT_SOURCE;
-        let tenant = viewer.tenant;
+        let announce = Announce {
+            tenant,
+            correlation_id,
+        };
         match step {
-            ReturnStep::Approve => {
-                let event = ReturnApproved { summary };
-                enqueue(db, &Envelope::new(source, tenant, correlation_id, event)).await?
-            }
-            ReturnStep::Reject { .. } => {
-                returned.rejection_reason.clone_from(&reason);
-                let event = ReturnRejected { summary, reason };
-                enqueue(db, &Envelope::new(source, tenant, correlation_id, event)).await?
+            ReturnStep::Approve => announce.send(db, ReturnApproved { summary }).await?,
+            ReturnStep::Reject { reason } => {
+                announce
+                    .send(db, ReturnRejected { summary, reason })
+                    .await?
             }
             ReturnStep::Receive => {
                 let items = returned.items.clone();
-                let event = ReturnReceived { summary, items };
-                enqueue(db, &Envelope::new(source, tenant, correlation_id, event)).await?
+                announce.send(db, ReturnReceived { summary, items }).await?;
+                if returned.amount == 0 {
+                    // Payments refunds nothing, so no `payment.refunded` would end it.
+                    let refunded = mark_refunded(db, tenant, &mut returned, None, 0).await?;
+                    announce.send(db, refunded).await?;
+                }
             }
         }
         Ok(returned)
@@ -471,12 +511,100 @@ pub async fn advance_return<D: Db>(
     .await
 }
 
+/// Who an API request's return events are from: the tenant and the request.
+struct Announce<'a> {
+    tenant: &'a str,
+    correlation_id: &'a str,
+}
+
+impl Announce<'_> {
+    async fn send<D: Db, E: Event>(&self, db: &D, event: E) -> Result<(), DbError> {
+        let envelope = Envelope::new(EVENT_SOURCE, self.tenant, self.correlation_id, event);
+        enqueue(db, &envelope).await
+    }
+}
+
+/// 409 naming the order's status unless return `returned`'s order is still
+/// `delivered`: a whole refund moves it on, after which payments refunds nothing more.
+async fn check_order_delivered<D: Db>(
+    db: &D,
+    tenant: &str,
+    returned: &Return,
+    next: ReturnStatus,
+) -> Result<(), OrderError> {
+    match order_status(db, tenant, &returned.order_id).await? {
+        Some(Status::Delivered) => Ok(()),
+        Some(status) => Err(OrderError::NotReturnable(format!(
+            "the order is {status}, so its payment refunds nothing more; this return cannot \
+             be {next}"
+        ))),
+        None => Err(OrderError::Db(DbError::Other(format!(
+            "return {} is of order {}, which is missing",
+            returned.id, returned.order_id
+        )))),
+    }
+}
+
+/// Return `id` as `viewer` sees it, read again under its order's returns lock: what a
+/// move decides on is then what no one else is changing.
+async fn locked_return<D: Db>(db: &D, viewer: Viewer<'_>, id: &str) -> Result<Return, OrderError> {
+    let unlocked = get_return(db, viewer, id).await?;
+    lock_returns(db, viewer.tenant, &unlocked.order_id).await?;
+    get_return(db, viewer, id).await
+}
+
+/// Moves `returned` (read under its order's returns lock) to `next` and writes it as it
+/// now is: its status, `updated_at`, and what the caller set (a rejection's reason, a
+/// refund). A status that does not allow the move, or one a writer without the lock
+/// changed since the read, is a 409 naming the status found.
+async fn move_return<D: Db>(
+    db: &D,
+    tenant: &str,
+    returned: &mut Return,
+    next: ReturnStatus,
+) -> Result<(), OrderError> {
+    let from = returned.status;
+    from.check(next).map_err(OrderError::ReturnConflict)?;
+    returned.status = next;
+    returned.updated_at = contracts::now_rfc3339();
+    if write_move(db, tenant, returned, from).await? {
+        return Ok(());
+    }
+    let found = status_of(db, tenant, &returned.id)
+        .await?
+        .ok_or(OrderError::NoReturn)?;
+    Err(OrderError::ReturnConflict(IllegalTransition {
+        from: found,
+        to: next,
+    }))
+}
+
+/// Moves a received return to `refunded` by `refund_id` (none for a return worth 0),
+/// which gave back `refunded_amount`; its `return.refunded` for the caller to send.
+async fn mark_refunded<D: Db>(
+    db: &D,
+    tenant: &str,
+    returned: &mut Return,
+    refund_id: Option<&str>,
+    refunded_amount: i64,
+) -> Result<ReturnRefunded, OrderError> {
+    returned.refund_id = refund_id.map(str::to_owned);
+    returned.refunded_amount = Some(refunded_amount);
+    move_return(db, tenant, returned, ReturnStatus::Refunded).await?;
+    Ok(ReturnRefunded {
+        summary: returned.summary(),
+        refund_id: returned.refund_id.clone(),
+        refunded_amount,
+    })
+}
+
 /// The `source` of `return.refunded`.
 const ON_PAYMENT_REFUNDED_SOURCE: &str = "/components/orders-on-payment-refunded";
 
-/// A refund a return caused was made: the received return becomes `refunded`, with
-/// `return.refunded`. A return already refunded (a redelivery) is acknowledged; one
-/// this tenant does not have can never apply and is refused.
+/// A refund a return caused was made: the received return becomes `refunded` with what
+/// the refund gave back, and `return.refunded`. A return already refunded (a
+/// redelivery) is acknowledged; one this tenant does not have, or a refund of another
+/// order or currency than the return's, can never apply and is refused.
 pub(crate) async fn record_return_refund<D: Db>(
     db: &D,
     event: &Envelope<PaymentRefunded>,
@@ -487,7 +615,8 @@ pub(crate) async fn record_return_refund<D: Db>(
         user_id: "",
         all_orders: true,
     };
-    let mut returned = match get_return(db, viewer, return_id).await {
+    let refund = &event.data;
+    let mut returned = match locked_return(db, viewer, return_id).await {
         Ok(returned) => returned,
         Err(OrderError::NoReturn) => {
             return Err(HandlerError::Refuse(format!(
@@ -497,27 +626,34 @@ pub(crate) async fn record_return_refund<D: Db>(
         }
         Err(error) => return Err(HandlerError::from(other_error(error))),
     };
-    if let Err(illegal) = returned.status.check(ReturnStatus::Refunded) {
-        eprintln!(
-            "{} {} for return {return_id} ignored: {illegal}",
-            event.event_type, event.id
-        );
-        return Ok(());
+    if refund.order_id != returned.order_id || refund.currency != returned.currency {
+        return Err(HandlerError::Refuse(format!(
+            "refund {} of order {} in {} cannot pay back return {return_id} of order {} in {}",
+            refund.refund_id,
+            refund.order_id,
+            refund.currency,
+            returned.order_id,
+            returned.currency
+        )));
     }
-    returned.updated_at = contracts::now_rfc3339();
-    let refund_id = event.data.refund_id.as_str();
-    set_status(
+    let marked = mark_refunded(
         db,
         &event.tenant,
-        &returned,
-        ReturnStatus::Refunded,
-        None,
-        Some(refund_id),
+        &mut returned,
+        Some(&refund.refund_id),
+        refund.amount,
     )
-    .await?;
-    let refunded = ReturnRefunded {
-        summary: returned.summary(),
-        refund_id: refund_id.to_owned(),
+    .await;
+    let refunded = match marked {
+        Ok(refunded) => refunded,
+        Err(OrderError::ReturnConflict(illegal)) => {
+            eprintln!(
+                "{} {} for return {return_id} ignored: {illegal}",
+                event.event_type, event.id
+            );
+            return Ok(());
+        }
+        Err(error) => return Err(HandlerError::from(other_error(error))),
     };
     enqueue(
         db,

@@ -75,6 +75,62 @@ pub async fn refund_payment<D: Db>(
     .await
 }
 
+/// What [`refund_order`] did or found.
+enum OrderRefund {
+    /// The refund is requested now.
+    Requested,
+    /// The refund was requested before (its id is recorded): a redelivery.
+    AlreadyRequested,
+    /// The order has no payment.
+    NoPayment,
+    /// The order's payment allows no refund (pending, failed, refunded whole).
+    Unrefundable {
+        payment_id: String,
+        status: PaymentStatus,
+    },
+}
+
+/// Under the order's lock (see [`lock_order`]), requests refund `refund_id` (paying back
+/// `return_id`, if any) of `amount(payment)` from order `order_id`'s payment, unless
+/// that refund is recorded already or the payment allows none: what was found then,
+/// for the caller to judge. An admin's refund (which takes no lock of the order) may
+/// take part of what was read as remaining: the retry reads the payment again.
+async fn refund_order<D: Db>(
+    db: &D,
+    tenant: &str,
+    order_id: &str,
+    refund_id: &str,
+    return_id: Option<&str>,
+    cause: &Cause,
+    amount: impl FnOnce(&Payment) -> Result<i64, HandlerError>,
+) -> Result<OrderRefund, HandlerError> {
+    lock_order(db, tenant, order_id).await?;
+    // Before the status: this very refund may have left the payment fully refunded.
+    if refund_status(db, tenant, refund_id).await?.is_some() {
+        return Ok(OrderRefund::AlreadyRequested);
+    }
+    let Some(stored) = find_by_order(db, tenant, order_id).await? else {
+        return Ok(OrderRefund::NoPayment);
+    };
+    let payment = &stored.payment;
+    if !payment.status.is_refundable() {
+        return Ok(OrderRefund::Unrefundable {
+            payment_id: payment.id.clone(),
+            status: payment.status,
+        });
+    }
+    let amount = amount(payment)?;
+    request_refund(db, &stored, amount, refund_id, return_id, cause)
+        .await
+        .map_err(|error| match error {
+            PaymentError::Invalid(_) | PaymentError::Conflict(_) => {
+                HandlerError::Retry(error.to_string())
+            }
+            other => other.into(),
+        })?;
+    Ok(OrderRefund::Requested)
+}
+
 /// Refunds what remains of a cancelled order's captured payment. A payment not made
 /// yet, or still pending, is marked cancelled instead: a later charge does nothing,
 /// and a pending charge that succeeds after all is refunded when it settles. Failed
@@ -86,23 +142,17 @@ pub async fn refund_cancelled_order<D: Db>(
 ) -> Result<(), HandlerError> {
     let tenant = &event.tenant;
     let order_id = &event.data.order_id;
-    lock_order(db, tenant, order_id).await?;
-    let stored = find_by_order(db, tenant, order_id).await?;
-    match stored {
-        Some(stored) if stored.payment.status.is_refundable() => {
-            let payment = &stored.payment;
-            let refund_id = derived_id("refund", tenant, &event.id);
-            let cause = Cause::event(CANCELLATION_SOURCE, event);
-            let rest = payment.amount - payment.refunded_amount;
-            request_refund(db, &stored, rest, &refund_id, None, &cause).await?;
-        }
-        Some(stored) if stored.payment.status != PaymentStatus::Pending => {
+    let refund_id = derived_id("refund", tenant, &event.id);
+    let cause = Cause::event(CANCELLATION_SOURCE, event);
+    let rest = |payment: &Payment| Ok(payment.amount - payment.refunded_amount);
+    match refund_order(db, tenant, order_id, &refund_id, None, &cause, rest).await? {
+        OrderRefund::Requested | OrderRefund::AlreadyRequested => {}
+        OrderRefund::Unrefundable { status, .. } if status != PaymentStatus::Pending => {
             eprintln!(
-                "payments: order {order_id} cancelled; its payment is {}, nothing to refund",
-                stored.payment.status
+                "payments: order {order_id} cancelled; its payment is {status}, nothing to refund"
             );
         }
-        _ => {
+        OrderRefund::NoPayment | OrderRefund::Unrefundable { .. } => {
             db.execute(
                 "INSERT INTO cancelled_orders (tenant, order_id, cancelled_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (tenant, order_id) DO NOTHING",
@@ -122,8 +172,9 @@ pub async fn refund_cancelled_order<D: Db>(
 /// order's payment, as `derived_id("return", tenant, return_id)`: one refund per
 /// return however often it is announced, and one Idempotency-Key at the provider. A
 /// return worth more than remains of the capture (an admin refunded part by hand)
-/// refunds what remains; one worth 0 needs nothing. A missing or unrefundable payment,
-/// or one in another currency, is refused: a dead letter an admin settles by hand.
+/// refunds what remains; one worth 0 needs nothing (orders closes it itself). A missing
+/// or unrefundable payment, or one in another currency, is refused: a dead letter an
+/// admin settles by hand.
 pub async fn refund_returned_items<D: Db>(
     db: &D,
     event: &Envelope<ReturnReceived>,
@@ -132,61 +183,55 @@ pub async fn refund_returned_items<D: Db>(
     let tenant = &event.tenant;
     let (return_id, order_id) = (&summary.return_id, &summary.order_id);
     let refuse = |why: String| {
-        Err(HandlerError::Refuse(format!(
-            "return {return_id} of order {order_id}: {why}"
-        )))
+        HandlerError::Refuse(format!("return {return_id} of order {order_id}: {why}"))
     };
     if summary.amount == 0 {
         eprintln!("payments: return {return_id} of order {order_id} is worth 0; nothing to refund");
         return Ok(());
     }
     if summary.amount < 0 {
-        return refuse(format!("a negative amount ({})", summary.amount));
+        return Err(refuse(format!("a negative amount ({})", summary.amount)));
     }
-    lock_order(db, tenant, order_id).await?;
     let refund_id = derived_id("return", tenant, return_id);
-    // Before the status: this very refund may have left the payment fully refunded.
-    if refund_status(db, tenant, &refund_id).await?.is_some() {
-        eprintln!("payments: return {return_id} already has its refund {refund_id}; no change");
-        return Ok(());
-    }
-    let Some(stored) = find_by_order(db, tenant, order_id).await? else {
-        return refuse("the order has no payment to refund".into());
-    };
-    let payment = &stored.payment;
-    if !payment.status.is_refundable() {
-        return refuse(format!(
-            "its payment {} is {}, nothing can be refunded",
-            payment.id, payment.status
-        ));
-    }
-    if payment.currency != summary.currency {
-        return refuse(format!(
-            "the return is in {} but its payment {} is in {}",
-            summary.currency, payment.id, payment.currency
-        ));
-    }
-    let rest = payment.amount - payment.refunded_amount;
-    if summary.amount > rest {
-        eprintln!(
-            "payments: return {return_id} is worth {} but only {rest} of payment {} remains; \
-             refunding {rest}",
-            summary.amount, payment.id
-        );
-    }
     let cause = Cause::event(RETURN_SOURCE, event);
-    let amount = summary.amount.min(rest);
-    request_refund(db, &stored, amount, &refund_id, Some(return_id), &cause)
-        .await
-        .map_err(|error| match error {
-            // An admin's refund (which takes no lock of the order) took part of what was
-            // read as remaining: the retry reads the payment again.
-            PaymentError::Invalid(_) | PaymentError::Conflict(_) => {
-                HandlerError::Retry(error.to_string())
-            }
-            other => other.into(),
-        })?;
-    Ok(())
+    let amount = |payment: &Payment| {
+        if payment.currency != summary.currency {
+            return Err(refuse(format!(
+                "the return is in {} but its payment {} is in {}",
+                summary.currency, payment.id, payment.currency
+            )));
+        }
+        let rest = payment.amount - payment.refunded_amount;
+        if summary.amount > rest {
+            eprintln!(
+                "payments: return {return_id} is worth {} but only {rest} of payment {} \
+                 remains; refunding {rest}",
+                summary.amount, payment.id
+            );
+        }
+        Ok(summary.amount.min(rest))
+    };
+    let found = refund_order(
+        db,
+        tenant,
+        order_id,
+        &refund_id,
+        Some(return_id),
+        &cause,
+        amount,
+    )
+    .await?;
+    match found {
+        OrderRefund::Requested => Ok(()),
+        OrderRefund::AlreadyRequested => {
+            eprintln!("payments: return {return_id} already has its refund {refund_id}; no change");
+            Ok(())
+        }
+        OrderRefund::NoPayment => Err(refuse("the order has no payment to refund".into())),
+        OrderRefund::Unrefundable { payment_id, status } => Err(refuse(format!(
+            "its payment {payment_id} is {status}, nothing can be refunded"
+        ))),
+    }
 }
 
 /// Takes `amount` from the payment with a conditional UPDATE (`refunded_amount +

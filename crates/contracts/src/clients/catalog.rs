@@ -1,4 +1,5 @@
-//! The catalog's product list, as the cart and orders read prices from it.
+//! The catalog's product list, as the cart and orders read prices from it: one
+//! [`Product`] per SKU a customer can buy, each variant of a product with options.
 
 use super::{Answer, REQUEST_ID_HEADER, TENANT_HEADER, built};
 use serde::Deserialize;
@@ -6,7 +7,8 @@ use serde::Deserialize;
 /// The catalog component's product list.
 pub const PRODUCTS_URL: &str = "http://catalog.spin.internal/api/v1/products";
 
-/// What other contexts need of a catalog product; the answer's other fields are ignored.
+/// What other contexts need of a SKU the catalog sells (a product, or one variant of a
+/// product with options); the answer's other fields are ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Product {
     pub sku: String,
@@ -48,24 +50,51 @@ pub fn products_request<'a>(
     )
 }
 
-/// The products of the catalog's answer (`{items, next_cursor}`), or why it is not one.
+/// The SKUs of the catalog's answer (`{items, next_cursor}`): each product's variants,
+/// or the product itself when the answer lists none; or why it is not one.
 pub fn read_products(answer: &Answer) -> Result<Vec<Product>, String> {
     #[derive(Deserialize)]
     struct ProductPage {
-        items: Vec<Product>,
+        items: Vec<Listed>,
+    }
+    #[derive(Deserialize)]
+    struct Listed {
+        #[serde(flatten)]
+        product: Product,
+        #[serde(default)]
+        variants: Vec<ListedVariant>,
+    }
+    #[derive(Deserialize)]
+    struct ListedVariant {
+        sku: String,
+        name: String,
+        price: i64,
     }
     if !answer.status().is_success() {
         return Err(format!("answered HTTP {}", answer.status().as_u16()));
     }
     let page: ProductPage = serde_json::from_slice(answer.body())
         .map_err(|error| format!("unexpected catalog reply: {error}"))?;
-    if let Some(product) = page.items.iter().find(|product| product.price < 0) {
+    let mut skus = Vec::new();
+    for listed in page.items {
+        if listed.variants.is_empty() {
+            skus.push(listed.product);
+            continue;
+        }
+        skus.extend(listed.variants.into_iter().map(|variant| Product {
+            sku: variant.sku,
+            name: variant.name,
+            price: variant.price,
+            ..listed.product.clone()
+        }));
+    }
+    if let Some(product) = skus.iter().find(|product| product.price < 0) {
         return Err(format!(
             "unexpected catalog reply: product {} has a negative price",
             product.sku
         ));
     }
-    Ok(page.items)
+    Ok(skus)
 }
 
 #[cfg(test)]
@@ -120,6 +149,33 @@ mod tests {
         );
         let empty = answer(200, r#"{"items": [], "next_cursor": null}"#);
         assert!(read_products(&empty).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_product_with_variants_sells_each_variant() {
+        let body = json!({
+            "items": [{
+                "sku": "TEE", "name": "Tee", "price": 1500, "currency": "EUR",
+                "active": true, "category_id": null,
+                "variants": [
+                    {"sku": "TEE-S", "name": "Tee (S)", "price": 1500, "options": {"size": "S"}},
+                    {"sku": "TEE-L", "name": "Tee (L)", "price": 1700, "options": {"size": "L"}}
+                ]
+            }],
+            "next_cursor": null
+        });
+        let skus: Vec<(String, String, i64)> = read_products(&answer(200, &body.to_string()))
+            .unwrap()
+            .into_iter()
+            .map(|product| (product.sku, product.name, product.price))
+            .collect();
+        assert_eq!(
+            skus,
+            [
+                ("TEE-S".into(), "Tee (S)".into(), 1500),
+                ("TEE-L".into(), "Tee (L)".into(), 1700)
+            ]
+        );
     }
 
     #[test]

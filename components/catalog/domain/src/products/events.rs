@@ -22,6 +22,31 @@ fn event_record(product: &Product) -> contracts::Product {
         active: product.active,
         created_at: product.created_at.clone(),
         updated_at: product.updated_at.clone(),
+        options: product
+            .options
+            .iter()
+            .map(|option| contracts::ProductOption {
+                name: option.name.clone(),
+                values: option.values.clone(),
+            })
+            .collect(),
+        variants: product
+            .variants
+            .iter()
+            .map(|variant| contracts::ProductVariant {
+                sku: variant.sku.clone(),
+                name: variant.name.clone(),
+                price: variant.price,
+                options: variant
+                    .options
+                    .iter()
+                    .map(|(name, value)| contracts::OptionValue {
+                        name: name.clone(),
+                        value: value.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
     }
 }
 

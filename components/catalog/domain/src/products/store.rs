@@ -1,17 +1,33 @@
 //! The products' storage: the columns of a `products` row, its mapping to [`Product`],
 //! and the SQL that checks, inserts and updates the rows.
 
-use super::Product;
+use super::{Product, Variant};
 use kit::db::{Db, DbError, Row, SqlValue};
 use serde_json::Value;
 
 /// The columns [`product_from_row`] reads, in its order, of `products p`.
 pub(crate) const PRODUCT_COLUMNS: &str = "p.id, p.sku, p.name, p.slug, p.description, p.price, \
-     p.currency, p.category_id, p.brand, p.image_url, p.attributes, p.active, p.created_at, p.updated_at";
+     p.currency, p.category_id, p.brand, p.image_url, p.attributes, p.active, p.created_at, p.updated_at, \
+     p.options, p.variants";
 
 pub(crate) fn product_from_row(row: &Row) -> Result<Product, DbError> {
     let attributes = row.get_str(10)?;
+    let json = |column: &str, text: &str| {
+        DbError::Other(format!(
+            "products.{column} is not what it should be: {text}"
+        ))
+    };
+    let options =
+        serde_json::from_str(row.get_str(14)?).map_err(|e| json("options", &e.to_string()))?;
+    let mut variants: Vec<Variant> =
+        serde_json::from_str(row.get_str(15)?).map_err(|e| json("variants", &e.to_string()))?;
+    let (sku, name, price) = (row.get_str(1)?, row.get_str(2)?, row.get_i64(5)?);
+    if variants.is_empty() {
+        variants.push(Variant::only(sku, name, price));
+    }
     Ok(Product {
+        options,
+        variants,
         id: row.get_str(0)?.to_owned(),
         sku: row.get_str(1)?.to_owned(),
         name: row.get_str(2)?.to_owned(),
@@ -45,7 +61,19 @@ fn writable_values(product: &Product) -> Vec<SqlValue> {
         product.image_url.as_deref().into(),
         Value::Object(product.attributes.clone()).to_string().into(),
         product.active.into(),
+        serde_json::json!(product.options).to_string().into(),
+        stored_variants(product).into(),
     ]
+}
+
+/// The `variants` column: the variants of a product with options; `[]` for one without,
+/// which is its own single variant.
+fn stored_variants(product: &Product) -> String {
+    if product.options.is_empty() {
+        "[]".to_owned()
+    } else {
+        serde_json::json!(product.variants).to_string()
+    }
 }
 
 /// Whether another product of the tenant than `except_id` has `value` in `column`
@@ -78,8 +106,9 @@ pub(super) async fn insert_product<D: Db>(
     params.push(product.updated_at.as_str().into());
     db.execute(
         "INSERT INTO products (id, tenant, sku, name, slug, description, price, currency, \
-         category_id, brand, image_url, attributes, active, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+         category_id, brand, image_url, attributes, active, options, variants, created_at, \
+         updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         &params,
     )
     .await
@@ -98,7 +127,8 @@ pub(super) async fn update_product_row<D: Db>(
     db.execute(
         "UPDATE products SET sku = $3, name = $4, slug = $5, description = $6, price = $7, \
          currency = $8, category_id = $9, brand = $10, image_url = $11, attributes = $12, \
-         active = $13, updated_at = $14 WHERE tenant = $1 AND id = $2",
+         active = $13, options = $14, variants = $15, updated_at = $16 \
+         WHERE tenant = $1 AND id = $2",
         &params,
     )
     .await

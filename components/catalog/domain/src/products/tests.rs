@@ -11,13 +11,15 @@ fn new_product(sku: &str, name: &str) -> NewProduct {
         name: name.into(),
         slug: None,
         description: None,
-        price: 1250,
+        price: Some(1250),
         currency: "EUR".into(),
         category_id: None,
         brand: None,
         image_url: None,
         attributes: None,
         active: None,
+        options: None,
+        variants: None,
     }
 }
 
@@ -78,7 +80,7 @@ fn invalid_products_name_each_field() {
             with(&|p| p.description = Some("d".repeat(10_001))),
             vec!["description"],
         ),
-        (with(&|p| p.price = -1), vec!["price"]),
+        (with(&|p| p.price = Some(-1)), vec!["price"]),
         (with(&|p| p.currency = "ABC".into()), vec!["currency"]),
         (with(&|p| p.currency = "€".into()), vec!["currency"]),
         (
@@ -105,10 +107,10 @@ fn invalid_products_name_each_field() {
         (
             with(&|p| {
                 p.sku = String::new();
-                p.price = -5;
+                p.price = Some(-5);
                 p.currency = "XYZ".into();
             }),
-            vec!["sku", "price", "currency"],
+            vec!["sku", "currency", "price"],
         ),
         // Checked against the database, after the rules above.
         (
@@ -121,7 +123,7 @@ fn invalid_products_name_each_field() {
         assert_eq!(invalid_fields(error), fields, "{new:?}");
     }
     assert!(outbox(&db).is_empty());
-    let problem = kit::Problem::from(create(&db, &with(&|p| p.price = -1)).unwrap_err());
+    let problem = kit::Problem::from(create(&db, &with(&|p| p.price = Some(-1))).unwrap_err());
     assert_eq!(
         (problem.status, problem.errors[0].field.as_str()),
         (422, "price")
@@ -178,7 +180,7 @@ fn create_keeps_every_given_field() {
         image_url: Some("https://img.example.com/kettle.png".into()),
         attributes: Some(json!({"color": "red", "litres": 1.5})),
         active: Some(false),
-        price: 0,
+        price: Some(0),
         ..new_product("KET-1", "Kettle")
     };
     let product = create(&db, &new).unwrap();
@@ -544,4 +546,264 @@ fn lists_filter_by_skus_with_the_other_filters() {
         assert_eq!(ids(&all_pages(&db, &filter, 1)), expected, "{filter:?}");
         assert_eq!(ids(&all_pages(&db, &filter, 100)), expected, "{filter:?}");
     }
+}
+
+/// A tee sold in sizes S (15.00) and L (17.00), its own SKU `TEE` a style number.
+fn tee() -> NewProduct {
+    serde_json::from_value(json!({
+        "sku": "TEE", "name": "Tee", "currency": "EUR",
+        "options": [{ "name": "size", "values": ["S", "L"] }],
+        "variants": [
+            { "sku": "TEE-S", "price": 1500, "options": { "size": "S" } },
+            { "sku": "TEE-L", "price": 1700, "options": { "size": " L " } }
+        ]
+    }))
+    .unwrap()
+}
+
+fn listed_by_sku(db: &NativeSqlite, sku: &str) -> Vec<String> {
+    let filter = ProductFilter {
+        skus: vec![sku.into()],
+        ..ProductFilter::default()
+    };
+    all_pages(db, &filter, 10)
+        .into_iter()
+        .map(|product| product.sku)
+        .collect()
+}
+
+#[test]
+fn a_product_with_options_sells_its_variants() {
+    let db = database();
+    let product = create(&db, &tee()).unwrap();
+    assert_eq!(product.price, 1500, "the lowest variant price");
+    let names: Vec<(&str, &str, i64)> = product
+        .variants
+        .iter()
+        .map(|variant| (variant.sku.as_str(), variant.name.as_str(), variant.price))
+        .collect();
+    assert_eq!(
+        names,
+        [("TEE-S", "Tee (S)", 1500), ("TEE-L", "Tee (L)", 1700)]
+    );
+    assert_eq!(product.variants[1].options["size"], "L", "trimmed");
+    assert_eq!(
+        block_on(get_product(&db, TENANT, &product.id)).unwrap(),
+        product
+    );
+    assert_eq!(listed_by_sku(&db, "TEE-L"), ["TEE"]);
+    assert_eq!(
+        listed_by_sku(&db, "TEE"),
+        ["TEE"],
+        "its own SKU still lists it"
+    );
+    let (_, event) = &outbox(&db)[0];
+    assert_eq!(event["dataversion"], "2");
+    assert_eq!(event["data"]["product"]["variants"][1]["sku"], "TEE-L");
+    assert_eq!(
+        event["data"]["product"]["variants"][1]["options"],
+        json!([{ "name": "size", "value": "L" }])
+    );
+
+    let single = create(&db, &new_product("MUG-1", "Mug")).unwrap();
+    assert!(single.options.is_empty());
+    assert_eq!(
+        single.variants,
+        [Variant::only("MUG-1", "Mug", 1250)],
+        "a product without options is its own single variant"
+    );
+}
+
+#[test]
+fn options_and_variants_name_each_bad_field() {
+    let db = database();
+    let with = |change: &dyn Fn(&mut Value)| {
+        let mut body = json!({
+            "sku": "TEE", "name": "Tee", "currency": "EUR",
+            "options": [{ "name": "size", "values": ["S", "L"] }],
+            "variants": [
+                { "sku": "TEE-S", "price": 1500, "options": { "size": "S" } },
+                { "sku": "TEE-L", "price": 1700, "options": { "size": "L" } }
+            ]
+        });
+        change(&mut body);
+        serde_json::from_value::<NewProduct>(body).unwrap()
+    };
+    let cases: Vec<(NewProduct, Vec<&str>)> = vec![
+        (with(&|b| b["price"] = json!(1500)), vec!["price"]),
+        (
+            with(&|b| {
+                b.as_object_mut().unwrap().remove("variants");
+            }),
+            vec!["variants"],
+        ),
+        (
+            with(&|b| {
+                b.as_object_mut().unwrap().remove("options");
+            }),
+            vec!["options"],
+        ),
+        (
+            with(&|b| {
+                b.as_object_mut().unwrap().remove("options");
+                b.as_object_mut().unwrap().remove("variants");
+            }),
+            vec!["price"],
+        ),
+        (
+            with(&|b| b["variants"][1]["options"]["size"] = json!("XL")),
+            vec!["variants[1].options"],
+        ),
+        (
+            with(&|b| b["variants"][1]["options"] = json!({})),
+            vec!["variants[1].options"],
+        ),
+        (
+            with(&|b| b["variants"][1]["options"]["colour"] = json!("red")),
+            vec!["variants[1].options"],
+        ),
+        (
+            with(&|b| b["variants"][1]["options"]["size"] = json!("S")),
+            vec!["variants[1].options"],
+        ),
+        (
+            with(&|b| b["variants"][1]["sku"] = json!("TEE-S")),
+            vec!["variants[1].sku"],
+        ),
+        (
+            with(&|b| b["variants"][1]["sku"] = json!("TEE L")),
+            vec!["variants[1].sku"],
+        ),
+        (
+            with(&|b| b["variants"][1]["price"] = json!(-1)),
+            vec!["variants[1].price"],
+        ),
+        (with(&|b| b["variants"] = json!([])), vec!["variants"]),
+        (
+            with(&|b| b["options"][0]["values"] = json!(["S", "L", "S"])),
+            vec!["options[0].values[2]"],
+        ),
+        (
+            with(&|b| {
+                b["options"] = json!([
+                    { "name": "size", "values": ["S", "L"] },
+                    { "name": "size", "values": ["red"] }
+                ]);
+            }),
+            vec!["options[1].name"],
+        ),
+        (
+            with(&|b| {
+                b["options"] = json!([
+                    { "name": "a", "values": ["1"] }, { "name": "b", "values": ["1"] },
+                    { "name": "c", "values": ["1"] }, { "name": "d", "values": ["1"] }
+                ]);
+                b["variants"] = json!([{ "sku": "T-1", "price": 1,
+                    "options": { "a": "1", "b": "1", "c": "1", "d": "1" } }]);
+            }),
+            vec!["options"],
+        ),
+    ];
+    for (new, fields) in cases {
+        let error = create(&db, &new).unwrap_err();
+        assert_eq!(invalid_fields(error), fields, "{new:?}");
+    }
+    assert!(outbox(&db).is_empty());
+}
+
+#[test]
+fn a_sku_belongs_to_one_product_whether_its_own_or_a_variants() {
+    let db = database();
+    create(&db, &new_product("MUG-1", "Mug")).unwrap();
+    let mut clash = tee();
+    clash.variants.as_mut().unwrap()[1].sku = "MUG-1".into();
+    assert_eq!(
+        conflict_field(create(&db, &clash).unwrap_err()),
+        "variants[1].sku"
+    );
+    create(&db, &tee()).unwrap();
+    let error = create(&db, &new_product("TEE-S", "Another")).unwrap_err();
+    assert_eq!(conflict_field(error), "sku");
+    let mut again = tee();
+    again.sku = "TEE-2".into();
+    again.name = "Tee 2".into();
+    assert_eq!(
+        conflict_field(create(&db, &again).unwrap_err()),
+        "variants[0].sku"
+    );
+}
+
+#[test]
+fn a_patch_renames_replaces_or_drops_the_variants() {
+    let db = database();
+    let product = create(&db, &tee()).unwrap();
+    let renamed = update(&db, &product.id, json!({ "name": "Shirt" })).unwrap();
+    assert_eq!(renamed.variants[0].name, "Shirt (S)");
+    let error = update(&db, &product.id, json!({ "price": 900 })).unwrap_err();
+    assert_eq!(invalid_fields(error), ["price"]);
+    let error = update(&db, &product.id, json!({ "variants": [] })).unwrap_err();
+    assert_eq!(invalid_fields(error), ["options"]);
+
+    let replaced = update(
+        &db,
+        &product.id,
+        json!({
+            "options": [{ "name": "size", "values": ["M"] }],
+            "variants": [{ "sku": "TEE-M", "price": 1600, "options": { "size": "M" } }]
+        }),
+    )
+    .unwrap();
+    assert_eq!(replaced.price, 1600);
+    assert_eq!(listed_by_sku(&db, "TEE-M"), ["TEE"]);
+    assert!(
+        listed_by_sku(&db, "TEE-S").is_empty(),
+        "a dropped SKU sells no more"
+    );
+    // Dropped SKUs are free for another product.
+    create(&db, &new_product("TEE-S", "Small tee")).unwrap();
+
+    let single = update(&db, &product.id, json!({ "options": null, "price": 1400 })).unwrap();
+    assert!(single.options.is_empty());
+    assert_eq!(single.variants, [Variant::only("TEE", "Shirt", 1400)]);
+    assert_eq!(listed_by_sku(&db, "TEE"), ["TEE"]);
+    let (_, last) = outbox(&db).pop().unwrap();
+    assert_eq!(
+        last["data"]["changed_fields"],
+        json!(["price", "options", "variants"])
+    );
+}
+
+#[test]
+fn products_of_the_old_shape_become_their_own_single_variant() {
+    let db = NativeSqlite::open_in_memory().unwrap();
+    let before_variants = crate::MIGRATIONS
+        .iter()
+        .position(|migration| migration.name == "0002_variants")
+        .unwrap();
+    block_on(kit::db::migrate(
+        &db,
+        crate::CONTEXT,
+        &crate::MIGRATIONS[..before_variants],
+    ))
+    .unwrap();
+    block_on(db.execute(
+        "INSERT INTO products (id, tenant, sku, name, slug, price, currency, created_at, \
+         updated_at) VALUES ('p-old', $1, 'OLD-1', 'Old mug', 'old-mug', 990, 'EUR', \
+         '2025-01-01T00:00:00.000000Z', '2025-01-01T00:00:00.000000Z')",
+        &[TENANT.into()],
+    ))
+    .unwrap();
+    block_on(kit::db::migrate(&db, crate::CONTEXT, crate::MIGRATIONS)).unwrap();
+    let old = block_on(get_product(&db, TENANT, "p-old")).unwrap();
+    assert!(old.options.is_empty());
+    assert_eq!(old.variants, [Variant::only("OLD-1", "Old mug", 990)]);
+    assert_eq!(listed_by_sku(&db, "OLD-1"), ["OLD-1"]);
+    let error = create(&db, &new_product("OLD-1", "Clash")).unwrap_err();
+    assert_eq!(conflict_field(error), "sku");
+    let mut clash = tee();
+    clash.variants.as_mut().unwrap()[0].sku = "OLD-1".into();
+    assert_eq!(
+        conflict_field(create(&db, &clash).unwrap_err()),
+        "variants[0].sku"
+    );
 }

@@ -185,20 +185,19 @@ pub(super) async fn attach_lines<D: Db>(
     }
     let mut params: Vec<SqlValue> = vec![tenant.into()];
     params.extend(orders.iter().map(|order| order.id.as_str().into()));
-    let rows = rows_of_orders(
+    let rows = rows_of(
         db,
         "order_id, sku, name, quantity, unit_price, line_total FROM order_lines",
+        "order_id",
         &params,
     )
     .await?;
     for row in &rows {
         let order_id = row.get_str(0)?;
-        let quantity = row.get_i64(3)?;
         let line = OrderLine {
             sku: row.get_str(1)?.to_owned(),
             name: row.get_str(2)?.to_owned(),
-            quantity: u32::try_from(quantity)
-                .map_err(|_| DbError::Other(format!("stored quantity {quantity} is invalid")))?,
+            quantity: stored_quantity(row.get_i64(3)?)?,
             unit_price: row.get_i64(4)?,
             line_total: row.get_i64(5)?,
         };
@@ -206,9 +205,10 @@ pub(super) async fn attach_lines<D: Db>(
             order.items.push(line);
         }
     }
-    let rows = rows_of_orders(
+    let rows = rows_of(
         db,
         "order_id, promotion_id, name, code, sku, amount FROM order_discounts",
+        "order_id",
         &params,
     )
     .await?;
@@ -243,23 +243,31 @@ pub(super) async fn attach_lines<D: Db>(
     Ok(())
 }
 
-/// `SELECT {columns_from}` (a table keyed by order and position) for the orders in
-/// `params` (`$1` the tenant, then their ids), each order's rows in position order.
-async fn rows_of_orders<D: Db>(
+/// `SELECT {columns_from}` (a table keyed by `key` and `position`: an order's or a
+/// return's lines) for the keys in `params` (`$1` the tenant, then the keys), each
+/// key's rows in position order.
+pub(crate) async fn rows_of<D: Db>(
     db: &D,
     columns_from: &str,
+    key: &str,
     params: &[SqlValue],
 ) -> Result<Vec<Row>, DbError> {
     let placeholders: Vec<String> = (2..=params.len()).map(|n| format!("${n}")).collect();
     db.query(
         &format!(
-            "SELECT {columns_from} WHERE tenant = $1 AND order_id IN ({}) \
-             ORDER BY order_id, position",
+            "SELECT {columns_from} WHERE tenant = $1 AND {key} IN ({}) \
+             ORDER BY {key}, position",
             placeholders.join(", ")
         ),
         params,
     )
     .await
+}
+
+/// A stored count of units as the checks let it in: within `u32`.
+pub(crate) fn stored_quantity(quantity: i64) -> Result<u32, DbError> {
+    u32::try_from(quantity)
+        .map_err(|_| DbError::Other(format!("stored quantity {quantity} is invalid")))
 }
 
 /// INSERTs of the rows in `params` (each `width` values) into `into`, a table and its
