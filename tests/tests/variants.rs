@@ -1,10 +1,11 @@
 //! Product variants: a tee sold in sizes, each size a SKU with its own price and stock,
-//! bought through the cart and the order by its variant SKU; products written before
-//! variants existed keep selling as their own single variant once the store migrates.
+//! bought through the cart, the order and a group buy by its variant SKU; products
+//! written before variants existed keep selling as their own single variant once the
+//! store migrates.
 
 use acceptance::{
-    Shop, Store, assert_field_error, assert_problem, for_both_stores, items, order_body,
-    order_reaching, stock_of, stocked_product, text,
+    Shop, Store, assert_field_error, assert_problem, eventually, for_both_stores, items,
+    order_body, order_reaching, stock_of, stocked_product, text,
 };
 use serde_json::json;
 
@@ -77,6 +78,43 @@ fn a_tee_in_sizes_is_bought_by_its_variant_sku(store: Store) {
     order_reaching(&customer.client, &text(&order, "id"), "paid");
     assert_eq!(stock_of(&admin, "TEE-L")["on_hand"], 0);
     assert_eq!(stock_of(&admin, "TEE-M")["on_hand"], 5);
+
+    // A group buy of one size: its order names the variant.
+    let ends_at = chrono::Utc::now() + chrono::Duration::hours(1);
+    let campaign = admin
+        .post(
+            "/api/v1/campaigns",
+            &json!({
+                "name": "Medium tees", "sku": "TEE-M", "price": 1200, "original_price": 1500,
+                "currency": "EUR", "min_participants": 1, "max_participants": 5,
+                "ends_at": ends_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            }),
+        )
+        .expect_json(201);
+    let buyer = shop.customer();
+    buyer
+        .client
+        .post(
+            &format!("/api/v1/campaigns/{}/join", text(&campaign, "id")),
+            &json!({
+                "shipping_address": { "name": "Casey", "line1": "1 Market Street",
+                    "city": "Lyon", "postal_code": "69001", "country": "FR" },
+                "payment": { "token": "tok_visa" },
+            }),
+        )
+        .expect_json(201);
+    let group_order = eventually(
+        || "the group buy placed no order".to_owned(),
+        || {
+            items(&buyer.client.get("/api/v1/orders"))
+                .into_iter()
+                .next()
+        },
+    );
+    assert_eq!(group_order["items"][0]["sku"], "TEE-M", "{group_order}");
+    assert_eq!(group_order["items"][0]["name"], "Linen tee (M)");
+    order_reaching(&buyer.client, &text(&group_order, "id"), "paid");
+    assert_eq!(stock_of(&admin, "TEE-M")["on_hand"], 4);
 
     // The style SKU is not for sale; a variant's SKU is one product's.
     assert_field_error(
