@@ -69,35 +69,12 @@ impl NewOrderItem {
 impl Validate for NewOrder {
     fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = FieldErrors::new();
-        errors.check(
-            (1..=MAX_ITEMS).contains(&self.items.len()),
-            "items",
-            &format!("must list 1 to {MAX_ITEMS} items"),
-        );
-        for (i, item) in self.items.iter().enumerate() {
-            let sku_field = format!("items[{i}].sku");
-            if item.sku.trim().is_empty() {
-                errors.push(&sku_field, "must not be empty");
-            } else if item.sku.chars().count() > MAX_SKU_CHARS {
-                errors.push(
-                    &sku_field,
-                    format!("must be at most {MAX_SKU_CHARS} characters"),
-                );
-            } else if self.items[..i]
-                .iter()
-                .any(|earlier| earlier.sku == item.sku)
-            {
-                errors.push(
-                    &sku_field,
-                    "appears in another item; give each sku once with its total quantity",
-                );
-            }
-            errors.check(
-                (1..=MAX_QUANTITY).contains(&item.quantity),
-                &format!("items[{i}].quantity"),
-                &format!("must be from 1 to {MAX_QUANTITY}"),
-            );
-        }
+        let items: Vec<(&str, u32)> = self
+            .items
+            .iter()
+            .map(|item| (item.sku.as_str(), item.quantity))
+            .collect();
+        check_items(&items, &mut errors);
         check_shipping_and_payment(&self.shipping_address, &self.payment, &mut errors);
         errors.check(
             self.code
@@ -138,14 +115,49 @@ pub(crate) fn reason_as_stored(reason: Option<&str>) -> Option<String> {
 impl Validate for CancelRequest {
     fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = FieldErrors::new();
-        errors.check(
-            self.reason
-                .as_deref()
-                .is_none_or(|reason| reason.chars().count() <= MAX_REASON_CHARS),
-            "reason",
-            &format!("must be at most {MAX_REASON_CHARS} characters"),
-        );
+        check_reason(self.reason.as_deref(), &mut errors);
         errors.into_result()
+    }
+}
+
+/// The rules of a `reason` someone types: at most [`MAX_REASON_CHARS`].
+pub(crate) fn check_reason(reason: Option<&str>, errors: &mut FieldErrors) {
+    errors.check(
+        reason.is_none_or(|reason| reason.chars().count() <= MAX_REASON_CHARS),
+        "reason",
+        &format!("must be at most {MAX_REASON_CHARS} characters"),
+    );
+}
+
+/// The rules of a list of (sku, quantity) `items`, an order's or a return's: 1 to
+/// [`MAX_ITEMS`] of them, each sku given once and 1 to [`MAX_SKU_CHARS`] long, each
+/// quantity 1 to [`MAX_QUANTITY`].
+pub(crate) fn check_items(items: &[(&str, u32)], errors: &mut FieldErrors) {
+    errors.check(
+        (1..=MAX_ITEMS).contains(&items.len()),
+        "items",
+        &format!("must list 1 to {MAX_ITEMS} items"),
+    );
+    for (i, (sku, quantity)) in items.iter().enumerate() {
+        let sku_field = format!("items[{i}].sku");
+        if sku.trim().is_empty() {
+            errors.push(&sku_field, "must not be empty");
+        } else if sku.chars().count() > MAX_SKU_CHARS {
+            errors.push(
+                &sku_field,
+                format!("must be at most {MAX_SKU_CHARS} characters"),
+            );
+        } else if items[..i].iter().any(|(earlier, _)| earlier == sku) {
+            errors.push(
+                &sku_field,
+                "appears in another item; give each sku once with its total quantity",
+            );
+        }
+        errors.check(
+            (1..=MAX_QUANTITY).contains(quantity),
+            &format!("items[{i}].quantity"),
+            &format!("must be from 1 to {MAX_QUANTITY}"),
+        );
     }
 }
 

@@ -9,11 +9,11 @@
 
 mod store;
 
-use crate::checkout::reason_as_stored;
+use crate::checkout::{check_items, check_reason, reason_as_stored};
 use crate::money::{half_up, share};
 use crate::orders::{Order, Viewer, get_order, order_status};
 use crate::status::Status;
-use crate::{EVENT_SOURCE, MAX_ITEMS, MAX_QUANTITY, MAX_REASON_CHARS, MAX_SKU_CHARS, OrderError};
+use crate::{EVENT_SOURCE, OrderError};
 use chrono::{DateTime, TimeDelta, Utc};
 use contracts::{
     Envelope, Event, PaymentRefunded, ReturnApproved, ReturnLine, ReturnReceived, ReturnRefunded,
@@ -73,37 +73,13 @@ pub struct ReturnItem {
 impl Validate for NewReturn {
     fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = FieldErrors::new();
-        errors.check(
-            (1..=MAX_ITEMS).contains(&self.items.len()),
-            "items",
-            &format!("must list 1 to {MAX_ITEMS} items"),
-        );
-        for (i, item) in self.items.iter().enumerate() {
-            let sku_field = format!("items[{i}].sku");
-            if item.sku.trim().is_empty() || item.sku.chars().count() > MAX_SKU_CHARS {
-                errors.push(
-                    &sku_field,
-                    format!("must be 1 to {MAX_SKU_CHARS} characters"),
-                );
-            } else if self.items[..i]
-                .iter()
-                .any(|earlier| earlier.sku == item.sku)
-            {
-                errors.push(&sku_field, "appears in another item");
-            }
-            errors.check(
-                (1..=MAX_QUANTITY).contains(&item.quantity),
-                &format!("items[{i}].quantity"),
-                &format!("must be from 1 to {MAX_QUANTITY}"),
-            );
-        }
-        errors.check(
-            self.reason
-                .as_deref()
-                .is_none_or(|reason| reason.chars().count() <= MAX_REASON_CHARS),
-            "reason",
-            &format!("must be at most {MAX_REASON_CHARS} characters"),
-        );
+        let items: Vec<(&str, u32)> = self
+            .items
+            .iter()
+            .map(|item| (item.sku.as_str(), item.quantity))
+            .collect();
+        check_items(&items, &mut errors);
+        check_reason(self.reason.as_deref(), &mut errors);
         errors.into_result()
     }
 }
