@@ -156,6 +156,13 @@ try {
   await statusReaches(shopper, "order-status", "paid");
   await snap(shopper, "held-order-paid");
 
+  // The admin sees the tee's variants, each SKU with its price and its stock.
+  await admin.getByRole("link", { name: "Products", exact: true }).click();
+  await admin.getByRole("link", { name: "Linen tee", exact: true }).click();
+  await admin.getByRole("heading", { level: 2, name: "Variants" }).waitFor();
+  await admin.getByRole("cell", { name: "TEE-L", exact: true }).waitFor();
+  await snap(admin, "admin-variants");
+
   // The customer's own lists.
   await shopper.getByRole("link", { name: "My orders" }).click();
   await shopper.getByRole("link", { name: heldNumber, exact: true }).waitFor();

@@ -38,6 +38,8 @@ function productChanges(product, element) {
     if (value === (product[name] ?? "")) continue;
     patch[name] = value === "" && CLEARABLE.has(name) ? null : value;
   }
+  // A product with options has no price of its own: each variant has one.
+  if (product.options.length) return patch;
   const price = amount(element, "price", element.elements.currency.value);
   // The same text is another amount in another currency: send both when either changed.
   if (price !== product.price || "currency" in patch) patch.price = price;
@@ -67,8 +69,11 @@ function productForm(product, categoryList) {
       field("Name", { name: "name", value: product?.name }),
       field("Description", { name: "description", type: "textarea", rows: 4, value: product?.description }),
       h("div", { class: "row fields" },
-        field("Price", { name: "price", inputmode: "decimal", placeholder: "12.50",
-          value: product ? decimal(product.price, product.currency) : "" }),
+        product?.options.length
+          ? field("Price from (each variant has its own)", { name: "price", readonly: true,
+            value: decimal(product.price, product.currency) })
+          : field("Price", { name: "price", inputmode: "decimal", placeholder: "12.50",
+            value: product ? decimal(product.price, product.currency) : "" }),
         field("Currency", { name: "currency", value: product?.currency ?? "EUR", maxlength: 3, size: 4 })),
       field("Category", {
         name: "category_id", type: "select", value: product?.category_id ?? "",
@@ -78,6 +83,20 @@ function productForm(product, categoryList) {
       field("Image URL", { name: "image_url", type: "url", value: product?.image_url }),
     ],
   });
+}
+
+/** A product's variants: each SKU with its values, its price and a link to its stock. */
+function variantsCard(product) {
+  return h("section", { class: "card" },
+    h("h2", {}, "Variants"),
+    h("table", {},
+      h("thead", {}, h("tr", {}, h("th", {}, "Variant"), h("th", {}, "SKU"), th("Price", true), h("th", {}, "Stock"))),
+      h("tbody", {}, product.variants.map((variant) => h("tr", {},
+        h("td", {}, product.options.map((option) => variant.options[option.name]).join(" / ")),
+        h("td", {}, h("code", {}, variant.sku)),
+        num(money(variant.price, product.currency)),
+        h("td", {}, link(`#/inventory/${enc(variant.sku)}`, "Manage stock")))))),
+    h("p", { class: "muted" }, "Options and variants are set through the API (PATCH with options and variants)."));
 }
 
 /** The product's stock level, or why there is none to show. */
@@ -125,7 +144,8 @@ export async function product({ id }) {
     h("div", { class: "split" },
       h("div", { class: "stack" }, productForm(current, categoryList), activation(current)),
       h("div", { class: "stack" },
-        isAdmin() ? await stockCard(current.sku) : null,
+        current.options.length ? variantsCard(current) : null,
+        isAdmin() && !current.options.length ? await stockCard(current.sku) : null,
         current.image_url ? picture(current, { class: "preview" }) : null)),
   ];
 }

@@ -116,6 +116,7 @@ function addToCartForm(chosen) {
     submit: "Add to cart",
     task: async (element) => {
       if (!session.claims) return signInFirst();
+      if (!chosen()) return "Pick a combination that is sold.";
       const cart = await call("POST", "/api/v1/cart/items", {
         session,
         body: { sku: chosen().sku, quantity: Number(element.elements.quantity.value) },
@@ -143,6 +144,7 @@ export async function product(view, { id }) {
   const sku = h("p", { class: "muted sku" });
   async function choose(variant) {
     chosen = variant;
+    submit.disabled = true; // until this variant's stock is known
     price.textContent = variant ? money(variant.price, item.currency) : "";
     sku.textContent = variant ? `SKU ${variant.sku}` : "";
     const available = variant ? await inStock(variant.sku) : false;

@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 pub(crate) use store::{PRODUCT_COLUMNS, product_from_row};
 use store::{insert_product, taken, update_product_row};
 pub use variants::{NewVariant, ProductOption, Variant};
-use variants::{checked_options, checked_variants, index_skus, renamed, sku_taken};
+use variants::{checked_options, checked_variants, index_skus, renamed, taken_skus};
 
 pub const MAX_SKU_CHARS: usize = 64;
 pub const MAX_NAME_CHARS: usize = 200;
@@ -310,6 +310,10 @@ impl Offer {
                     );
                 }
                 let options = checked_options(options, errors);
+                if options.is_empty() {
+                    // No option survived its checks: nothing to check the variants by.
+                    return Offer::none();
+                }
                 let variants = checked_variants(name, &options, variants, errors);
                 Offer {
                     price: variants
@@ -550,10 +554,19 @@ impl ProductPatch {
         }
         let options = match &self.options {
             Patch::Set(options) if !options.is_empty() => Some(options.as_slice()),
+            // New variants of the same options.
+            Patch::Absent if !current.options.is_empty() => Some(current.options.as_slice()),
             _ => None,
         };
         let variants = match &self.variants {
             Patch::Set(variants) => Some(variants.as_slice()),
+            Patch::Null if options.is_some() => {
+                errors.push(
+                    "variants",
+                    "must not be null; options: null sells the product as one SKU",
+                );
+                return;
+            }
             _ => None,
         };
         let given_price = match (options, &self.price) {
@@ -612,36 +625,45 @@ fn conflict(field: &str, value: &str) -> CatalogError {
     ))
 }
 
+/// Queues the tenant's product writes one behind the other (PostgreSQL; SQLite's
+/// writers queue anyway): a SKU is checked free and then taken, whether as a product's
+/// own or a variant's, and a product is read and then rewritten, with no other write
+/// in between.
+async fn lock_products<D: Db>(db: &D, tenant: &str) -> Result<(), DbError> {
+    kit::db::lock_key(db, &format!("catalog products\n{tenant}")).await
+}
+
 /// 409 when another product has `product`'s own SKU or sells one of its variants' SKUs
-/// (only those new since `current`, when it is an update).
+/// (only those new since `current`, when it is an update), naming the first such field.
 async fn check_skus<D: Db>(
     db: &D,
     tenant: &str,
     product: &Product,
     current: Option<&Product>,
 ) -> Result<(), CatalogError> {
-    if current.is_none_or(|current| current.sku != product.sku)
-        && sku_taken(db, tenant, &product.sku, &product.id).await?
-    {
-        return Err(conflict("sku", &product.sku));
-    }
-    if product.options.is_empty() {
-        // Its single variant is its own SKU, checked above.
-        return Ok(());
-    }
     let known: BTreeSet<&str> = current
         .map(Product::skus)
         .unwrap_or_default()
         .into_iter()
         .collect();
-    for (i, variant) in product.variants.iter().enumerate() {
-        if !known.contains(variant.sku.as_str())
-            && sku_taken(db, tenant, &variant.sku, &product.id).await?
-        {
-            return Err(conflict(&format!("variants[{i}].sku"), &variant.sku));
+    let mut asked: Vec<(String, &str)> = Vec::new();
+    if current.is_none_or(|current| current.sku != product.sku) {
+        asked.push(("sku".into(), &product.sku));
+    }
+    // Without options, its single variant is its own SKU.
+    if !product.options.is_empty() {
+        for (i, variant) in product.variants.iter().enumerate() {
+            if !known.contains(variant.sku.as_str()) {
+                asked.push((format!("variants[{i}].sku"), &variant.sku));
+            }
         }
     }
-    Ok(())
+    let skus: Vec<&str> = asked.iter().map(|(_, sku)| *sku).collect();
+    let taken = taken_skus(db, tenant, &skus, &product.id).await?;
+    match asked.iter().find(|(_, sku)| taken.contains(*sku)) {
+        Some((field, sku)) => Err(conflict(field, sku)),
+        None => Ok(()),
+    }
 }
 
 impl Product {
@@ -659,6 +681,11 @@ impl Product {
 fn unique_violation_conflict(message: &str, product: &Product) -> CatalogError {
     if message.contains("slug") {
         conflict("slug", &product.slug)
+    } else if message.contains("variants") {
+        CatalogError::Conflict(FieldError::new(
+            "variants",
+            "a variant's SKU is taken by another product",
+        ))
     } else {
         conflict("sku", &product.sku)
     }
@@ -724,6 +751,7 @@ pub async fn create_product<D: Db>(
         .to_product(uuid::Uuid::now_v7().to_string(), contracts::now_rfc3339())
         .map_err(CatalogError::Invalid)?;
     transaction(db, async move |db| {
+        lock_products(db, tenant).await?;
         check_category(db, tenant, product.category_id.as_deref()).await?;
         check_skus(db, tenant, &product, None).await?;
         product.slug = new_product_slug(db, tenant, &product, given_slug).await?;
@@ -768,6 +796,7 @@ pub async fn update_product<D: Db>(
     patch: &ProductPatch,
 ) -> Result<Product, CatalogError> {
     transaction(db, async |db| {
+        lock_products(db, tenant).await?;
         let current = get_product(db, tenant, id).await?;
         let mut next = patch.applied_to(&current).map_err(CatalogError::Invalid)?;
         let changed = changed_fields(&current, &next);
@@ -844,10 +873,12 @@ pub async fn list_products<D: Db>(
         params.extend(filter.skus.iter().map(|sku| sku.as_str().into()));
         let placeholders: Vec<String> = (first..=params.len()).map(|n| format!("${n}")).collect();
         let placeholders = placeholders.join(", ");
-        // The product's own SKU, or one of its variants'.
+        // The product's own SKU, or one of its variants': one set of ids, each half on
+        // its unique index.
         sql.push_str(&format!(
-            " AND (p.sku IN ({placeholders}) OR p.id IN (SELECT v.product_id FROM variants v \
-             WHERE v.tenant = $1 AND v.sku IN ({placeholders})))"
+            " AND p.id IN (SELECT v.product_id FROM variants v \
+             WHERE v.tenant = $1 AND v.sku IN ({placeholders}) \
+             UNION SELECT s.id FROM products s WHERE s.tenant = $1 AND s.sku IN ({placeholders}))"
         ));
     }
     page.finish_query(&mut sql, &mut params, ListOrder::OldestFirst, Some("p"));

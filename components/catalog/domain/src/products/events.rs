@@ -37,12 +37,16 @@ fn event_record(product: &Product) -> contracts::Product {
                 sku: variant.sku.clone(),
                 name: variant.name.clone(),
                 price: variant.price,
-                options: variant
+                // In the product's order of options.
+                options: product
                     .options
                     .iter()
-                    .map(|(name, value)| contracts::OptionValue {
-                        name: name.clone(),
-                        value: value.clone(),
+                    .filter_map(|option| {
+                        let value = variant.options.get(&option.name)?;
+                        Some(contracts::OptionValue {
+                            name: option.name.clone(),
+                            value: value.clone(),
+                        })
                     })
                     .collect(),
             })

@@ -742,7 +742,15 @@ fn a_patch_renames_replaces_or_drops_the_variants() {
     let error = update(&db, &product.id, json!({ "price": 900 })).unwrap_err();
     assert_eq!(invalid_fields(error), ["price"]);
     let error = update(&db, &product.id, json!({ "variants": [] })).unwrap_err();
-    assert_eq!(invalid_fields(error), ["options"]);
+    assert_eq!(invalid_fields(error), ["variants"]);
+    let error = update(&db, &product.id, json!({ "variants": null })).unwrap_err();
+    assert_eq!(invalid_fields(error), ["variants"]);
+    // New variants of the same options; a variant read back may be sent as it is.
+    let mut variants = serde_json::to_value(&renamed.variants).unwrap();
+    variants[1]["price"] = json!(1800);
+    let repriced = update(&db, &product.id, json!({ "variants": variants })).unwrap();
+    assert_eq!(repriced.variants[1].price, 1800);
+    assert_eq!(repriced.options, product.options);
 
     let replaced = update(
         &db,

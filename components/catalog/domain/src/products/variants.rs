@@ -7,7 +7,7 @@
 use kit::db::{Db, DbError, SqlValue};
 use kit::json::FieldErrors;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 pub const MAX_OPTIONS: usize = 3;
 pub const MAX_OPTION_VALUES: usize = 100;
@@ -35,6 +35,11 @@ pub struct NewVariant {
     pub price: i64,
     /// Each option's name and this variant's value of it, e.g. `{"size": "M"}`.
     pub options: BTreeMap<String, String>,
+    /// Ignored (a variant's name follows the product's and its values), so a variant
+    /// read from the API may be sent back as it is.
+    #[serde(default)]
+    #[schema(read_only)]
+    pub name: Option<String>,
 }
 
 /// A variant as the API shows it.
@@ -92,6 +97,8 @@ pub(crate) fn checked_options(
 ) -> Vec<ProductOption> {
     if options.is_empty() || options.len() > MAX_OPTIONS {
         errors.push("options", format!("must list 1 to {MAX_OPTIONS} options"));
+        // Nothing more is read of a list over its limit: its length alone refuses it.
+        return Vec::new();
     }
     let mut checked: Vec<ProductOption> = Vec::new();
     for (i, option) in options.iter().enumerate() {
@@ -111,11 +118,13 @@ pub(crate) fn checked_options(
                 format!("options[{i}].values"),
                 format!("must list 1 to {MAX_OPTION_VALUES} values"),
             );
+            continue;
         }
         let mut values: Vec<String> = Vec::new();
+        let mut seen = HashSet::new();
         for (j, value) in option.values.iter().enumerate() {
             match option_text(value) {
-                Ok(value) if values.contains(&value) => {
+                Ok(value) if !seen.insert(value.clone()) => {
                     errors.push(format!("options[{i}].values[{j}]"), "appears twice")
                 }
                 Ok(value) => values.push(value),
@@ -141,12 +150,14 @@ pub(crate) fn checked_variants(
             "variants",
             format!("must list 1 to {MAX_VARIANTS} variants"),
         );
+        return Vec::new();
     }
     let mut checked: Vec<Variant> = Vec::new();
+    let (mut skus, mut combinations) = (HashSet::new(), HashSet::new());
     for (i, variant) in variants.iter().enumerate() {
         let field = |name: &str| format!("variants[{i}].{name}");
         match super::sku(&variant.sku) {
-            Ok(sku) if checked.iter().any(|earlier| earlier.sku == sku) => {
+            Ok(_) if !skus.insert(variant.sku.as_str()) => {
                 errors.push(field("sku"), "is another variant's too")
             }
             Ok(_) => {}
@@ -162,6 +173,9 @@ pub(crate) fn checked_variants(
         for (name, value) in &variant.options {
             let (name, value) = (name.trim(), value.trim());
             match options.iter().find(|option| option.name == name) {
+                _ if values.contains_key(name) => {
+                    errors.push(field("options"), format!("names {name:?} twice"))
+                }
                 None => errors.push(
                     field("options"),
                     format!("names {name:?}, which is not an option"),
@@ -186,7 +200,7 @@ pub(crate) fn checked_variants(
                 format!("needs a value of {:?}", missing.name),
             );
         }
-        if checked.iter().any(|earlier| earlier.options == values) {
+        if !combinations.insert(values.clone()) {
             errors.push(field("options"), "are another variant's too");
         }
         checked.push(Variant {
@@ -210,22 +224,33 @@ pub(crate) fn renamed(product_name: &str, options: &[ProductOption], variants: &
     }
 }
 
-/// Whether another product of the tenant than `except_id` sells `sku` or has it as its
+/// Which of `skus` another product of the tenant than `except_id` sells or has as its
 /// own.
-pub(crate) async fn sku_taken<D: Db>(
+pub(crate) async fn taken_skus<D: Db>(
     db: &D,
     tenant: &str,
-    sku: &str,
+    skus: &[&str],
     except_id: &str,
-) -> Result<bool, DbError> {
+) -> Result<HashSet<String>, DbError> {
+    if skus.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let mut params: Vec<SqlValue> = vec![tenant.into(), except_id.into()];
+    params.extend(skus.iter().map(|sku| SqlValue::from(*sku)));
+    let listed: Vec<String> = (3..=params.len()).map(|n| format!("${n}")).collect();
+    let listed = listed.join(", ");
     let rows = db
         .query(
-            "SELECT 1 FROM variants WHERE tenant = $1 AND sku = $2 AND product_id <> $3 \
-             UNION ALL SELECT 1 FROM products WHERE tenant = $1 AND sku = $2 AND id <> $3",
-            &[tenant.into(), sku.into(), except_id.into()],
+            &format!(
+                "SELECT sku FROM variants WHERE tenant = $1 AND product_id <> $2 AND sku IN ({listed}) \
+                 UNION SELECT sku FROM products WHERE tenant = $1 AND id <> $2 AND sku IN ({listed})"
+            ),
+            &params,
         )
         .await?;
-    Ok(!rows.is_empty())
+    rows.iter()
+        .map(|row| Ok(row.get_str(0)?.to_owned()))
+        .collect()
 }
 
 /// Makes the product's SKUs in the `variants` table exactly `skus`.
@@ -240,6 +265,9 @@ pub(crate) async fn index_skus<D: Db>(
         &[tenant.into(), product_id.into()],
     )
     .await?;
+    if skus.is_empty() {
+        return Ok(());
+    }
     let mut params: Vec<SqlValue> = vec![tenant.into(), product_id.into()];
     let rows: Vec<String> = skus
         .iter()
