@@ -59,8 +59,16 @@ fn a_tee_in_sizes_is_bought_by_its_variant_sku(store: Store) {
             &json!({ "sku": "TEE-L", "quantity": 2 }),
         )
         .expect_json(201);
+    // A promotion on the product takes its discount off each of its variants.
+    admin
+        .post(
+            "/api/v1/promotions",
+            &json!({ "name": "Tees", "code": "TEES", "percentage": 10, "skus": ["TEE"] }),
+        )
+        .expect_json(201);
     let mut checkout = order_body(&[], "tok_visa");
     checkout.as_object_mut().unwrap().remove("items");
+    checkout["code"] = json!("TEES");
     let order = customer
         .client
         .post("/api/v1/cart/checkout", &checkout)
@@ -75,6 +83,7 @@ fn a_tee_in_sizes_is_bought_by_its_variant_sku(store: Store) {
         (json!("TEE-L"), json!("Linen tee (L)"), json!(1700)),
         "{order}"
     );
+    assert_eq!(order["discount"], 340, "{order}");
     order_reaching(&customer.client, &text(&order, "id"), "paid");
     assert_eq!(stock_of(&admin, "TEE-L")["on_hand"], 0);
     assert_eq!(stock_of(&admin, "TEE-M")["on_hand"], 5);

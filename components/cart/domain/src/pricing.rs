@@ -98,6 +98,7 @@ mod tests {
             currency: "EUR".into(),
             active: true,
             category_id: None,
+            product_sku: None,
         }
     }
 

@@ -202,6 +202,7 @@ pub fn campaign_priced(
         currency: currency.to_owned(),
         active: true,
         category_id: None,
+        product_sku: None,
     };
     price(&[NewOrderItem::new(sku, 1)], &[product], rates).map_err(|errors| {
         errors

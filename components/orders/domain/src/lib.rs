@@ -271,6 +271,7 @@ mod test_support {
                 currency: "EUR".into(),
                 active: true,
                 category_id: None,
+                product_sku: None,
             })
             .collect()
     }

@@ -338,19 +338,20 @@ pub async fn offered_discounts<D: Db>(
     discount::choose(&lines, priced, coded.as_ref(), &automatic).map_err(code_refused)
 }
 
-/// Each line with its product's category, for a promotion's scope.
+/// Each line with its product's category and own SKU, for a promotion's scope.
 fn scoped_lines<'a>(
     lines: &'a [OrderLine],
     products: &'a [CatalogProduct],
 ) -> Vec<discount::Line<'a>> {
     lines
         .iter()
-        .map(|line| discount::Line {
-            line,
-            category_id: products
-                .iter()
-                .find(|product| product.sku == line.sku)
-                .and_then(|product| product.category_id.as_deref()),
+        .map(|line| {
+            let product = products.iter().find(|product| product.sku == line.sku);
+            discount::Line {
+                line,
+                category_id: product.and_then(|product| product.category_id.as_deref()),
+                product_sku: product.and_then(|product| product.product_sku.as_deref()),
+            }
         })
         .collect()
 }

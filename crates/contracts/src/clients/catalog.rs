@@ -20,6 +20,10 @@ pub struct Product {
     /// What a promotion on categories matches.
     #[serde(default)]
     pub category_id: Option<String>,
+    /// A variant's product's own SKU, which a promotion on that product names; `None`
+    /// for a product sold as one SKU (its `sku`).
+    #[serde(skip)]
+    pub product_sku: Option<String>,
 }
 
 /// The product list URL for `skus`, all on one page (a cart or an order has at most
@@ -85,6 +89,7 @@ pub fn read_products(answer: &Answer) -> Result<Vec<Product>, String> {
             sku: variant.sku,
             name: variant.name,
             price: variant.price,
+            product_sku: Some(listed.product.sku.clone()),
             ..listed.product.clone()
         }));
     }
@@ -145,6 +150,7 @@ mod tests {
                 currency: "EUR".into(),
                 active: true,
                 category_id: Some("c-1".into()),
+                product_sku: None,
             }]
         );
         let empty = answer(200, r#"{"items": [], "next_cursor": null}"#);
@@ -164,16 +170,25 @@ mod tests {
             }],
             "next_cursor": null
         });
-        let skus: Vec<(String, String, i64)> = read_products(&answer(200, &body.to_string()))
-            .unwrap()
-            .into_iter()
-            .map(|product| (product.sku, product.name, product.price))
-            .collect();
+        let skus: Vec<(String, String, i64, Option<String>)> =
+            read_products(&answer(200, &body.to_string()))
+                .unwrap()
+                .into_iter()
+                .map(|product| {
+                    (
+                        product.sku,
+                        product.name,
+                        product.price,
+                        product.product_sku,
+                    )
+                })
+                .collect();
+        let tee = Some("TEE".to_owned());
         assert_eq!(
             skus,
             [
-                ("TEE-S".into(), "Tee (S)".into(), 1500),
-                ("TEE-L".into(), "Tee (L)".into(), 1700)
+                ("TEE-S".into(), "Tee (S)".into(), 1500, tee.clone()),
+                ("TEE-L".into(), "Tee (L)".into(), 1700, tee)
             ]
         );
     }

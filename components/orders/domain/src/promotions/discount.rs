@@ -11,11 +11,13 @@ use crate::pricing::Priced;
 use contracts::OrderLine;
 use serde::Serialize;
 
-/// An order line and its product's category, which a promotion's scope may name.
+/// An order line with what a promotion's scope may name besides its SKU: its product's
+/// category, and the product's own SKU when the line is a variant of it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Line<'a> {
     pub line: &'a OrderLine,
     pub category_id: Option<&'a str>,
+    pub product_sku: Option<&'a str>,
 }
 
 /// What one promotion takes off an order.
@@ -115,6 +117,9 @@ fn fits(promotion: &Promotion, lines: &[Line<'_>], priced: &Priced) -> Result<()
 fn in_scope(promotion: &Promotion, line: &Line<'_>) -> bool {
     (promotion.skus.is_empty() && promotion.category_ids.is_empty())
         || promotion.skus.contains(&line.line.sku)
+        || line
+            .product_sku
+            .is_some_and(|sku| promotion.skus.iter().any(|named| named == sku))
         || line
             .category_id
             .is_some_and(|category| promotion.category_ids.iter().any(|id| id == category))
