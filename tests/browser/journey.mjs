@@ -144,6 +144,32 @@ try {
   await statusReaches(shopper, "order-status", "shipped");
   await snap(shopper, "order-shipped");
 
+  // Delivered, the customer returns one tin; the admin approves the return and receives
+  // the goods, and the customer's order shows the return refunded.
+  await admin.getByLabel("New status").selectOption("delivered");
+  await admin.getByRole("button", { name: "Update status" }).click();
+  await statusReaches(admin, "shipment-status", "delivered");
+  await shopper.reload();
+  await statusReaches(shopper, "order-status", "delivered");
+  await shopper.getByLabel("Return how many of Sencha green tea").fill("1");
+  await shopper.getByLabel("Why (optional)").fill("Too much tea");
+  await shopper.getByRole("button", { name: "Ask for a return" }).click();
+  await shopper.getByText("Return asked for").waitFor();
+  await admin.getByRole("link", { name: "Returns", exact: true }).click();
+  await admin.getByRole("button", { name: "Approve" }).click();
+  await admin.getByRole("button", { name: "Receive" }).click();
+  await admin.getByText("Goods received").waitFor();
+  await snap(admin, "admin-returns");
+  for (let tries = 0; ; tries++) {
+    await shopper.reload();
+    await shopper.getByTestId("returns").waitFor();
+    const returns = await shopper.getByTestId("returns").textContent();
+    if (/refunded/.test(returns)) break;
+    assert.ok(tries < 40, `the return was never refunded: ${returns}`);
+    await shopper.waitForTimeout(250);
+  }
+  await snap(shopper, "return-refunded");
+
   // An order above the fraud rules' threshold is held; the admin approves it.
   await addToCart(shopper, "espresso", "Espresso machine Pro", 1);
   const heldNumber = await checkout(shopper);

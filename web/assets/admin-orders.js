@@ -1,5 +1,6 @@
-// Order views: the filtered list, and one order with its payments, shipments and the
-// admin's actions (approve or reject a fraud hold, cancel, refund).
+// Order views: the filtered list, one order with its payments, shipments and the admin's
+// actions (approve or reject a fraud hold, cancel, refund), and returns with theirs
+// (approve, reject, receive the goods).
 
 import { query } from "./api.js";
 import { address, badge, discountLines, field, h, link, money, when } from "./ui.js";
@@ -10,6 +11,7 @@ import {
 
 const STATUSES = ["pending", "review", "reserved", "rejected", "paid", "payment_failed",
   "shipped", "delivered", "cancelled", "refunded"];
+const RETURN_STATUSES = ["requested", "approved", "rejected", "received", "refunded"];
 const CANCELLABLE = new Set(["pending", "review", "reserved", "paid"]);
 const REFUNDABLE = new Set(["succeeded", "partially_refunded"]);
 
@@ -17,13 +19,14 @@ const REFUNDABLE = new Set(["succeeded", "partially_refunded"]);
 // the filter instead of the page (a keyboard user may be stepping through the options).
 let filterChanged = false;
 
-function statusFilter(status) {
+/** The status filter of the list at `route`, among `statuses`. */
+function statusFilter(status, statuses = STATUSES, route = "#/orders") {
   const control = field("Status", {
     name: "status", type: "select", value: status,
-    options: [["", "All"], ...STATUSES.map((s) => [s, s.replace(/_/g, " ")])],
+    options: [["", "All"], ...statuses.map((s) => [s, s.replace(/_/g, " ")])],
     onchange: (event) => {
       filterChanged = true;
-      go(`#/orders${query({ status: event.target.value })}`);
+      go(`${route}${query({ status: event.target.value })}`);
     },
   });
   if (filterChanged) control.querySelector("select").dataset.focus = "";
@@ -140,6 +143,50 @@ function shipments(list) {
     h("span", { class: "muted" }, s.carrier))));
 }
 
+/** What an admin may do with a return next: approve or reject it, or receive its goods. */
+function returnActions(ret) {
+  const region = outcome();
+  const post = (verb, done) => async () => {
+    await api("POST", `/api/v1/returns/${enc(ret.id)}/${verb}`, { body: {} });
+    reload(done);
+  };
+  const worth = money(ret.amount, ret.currency);
+  const buttons = {
+    requested: [
+      action("Approve", post("approve", "Return approved: the customer may send the items."),
+        { region, class: "", confirm: `Approve the return of ${worth}?` }),
+      action("Reject", post("reject", "Return rejected."),
+        { region, class: "danger", confirm: `Reject the return of ${worth}?` }),
+    ],
+    approved: [action("Receive", post("receive", `Goods received: ${worth} is being refunded.`),
+      { region, class: "", confirm: `The items are back? This restocks them and refunds ${worth}.` })],
+  }[ret.status];
+  return buttons ? h("div", { class: "stack" }, h("div", { class: "row" }, buttons), region) : null;
+}
+
+/** #/returns, filtered by `status` and `order_id`. */
+export async function returns(_, search) {
+  const status = search.get("status") || "";
+  const orderId = search.get("order_id") || "";
+  const table = await pagedTable({
+    path: "/api/v1/returns",
+    params: { status, order_id: orderId },
+    head: ["Order", "Status", "Items", th("Worth", true), "Asked", "Actions"],
+    row: (r) => h("tr", {},
+      h("td", {}, link(`#/orders/${enc(r.order_id)}`, r.order_number)),
+      h("td", {}, badge(r.status)),
+      h("td", {}, r.items.map((line) => `${line.quantity} × ${line.name}`).join(", "),
+        r.reason ? h("p", { class: "muted" }, r.reason) : null),
+      num(money(r.amount, r.currency)),
+      h("td", {}, when(r.created_at)),
+      h("td", {}, returnActions(r))),
+    more: "More returns",
+    empty: status ? `No returns are ${status}.` : "No returns yet.",
+  });
+  return [h("h1", {}, "Returns"),
+    h("div", { class: "filters" }, statusFilter(status, RETURN_STATUSES, "#/returns")), table];
+}
+
 export async function order({ id }) {
   // Payments and shipments are their own sections: one failing still shows the order.
   const [current, paymentList, shipmentList] = await Promise.all([
@@ -170,6 +217,7 @@ export async function order({ id }) {
           ["Shipping", money(current.shipping, current.currency)],
           ["Total", money(current.total, current.currency)],
         ]),
+        h("p", {}, link(`#/returns${query({ order_id: current.id })}`, "Returns of this order")),
         h("h2", {}, "Payments"), payments(paymentList),
         h("h2", {}, "Shipments"), shipments(shipmentList)),
       h("div", { class: "stack" },

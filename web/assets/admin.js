@@ -7,7 +7,7 @@ import { field, h, router, show, values } from "./ui.js";
 import { form, go, isAdmin, isStaff, problemBox, session, takeFlash } from "./admin-kit.js";
 import { campaigns, categories, product, products } from "./admin-catalog.js";
 import { stock, stockLookup } from "./admin-stock.js";
-import { order, orders } from "./admin-orders.js";
+import { order, orders, returns } from "./admin-orders.js";
 import { shipment, shipments } from "./admin-shipping.js";
 import { dashboard, deadLetters } from "./admin-ops.js";
 
@@ -27,6 +27,7 @@ const SECTIONS = [
   ["Categories", "#/categories", true],
   ["Inventory", "#/inventory", false],
   ["Orders", "#/orders", false],
+  ["Returns", "#/returns", false],
   ["Shipments", "#/shipments", false],
   ["Campaigns", "#/campaigns", true],
   ["Dead letters", "#/dead-letters", false],
@@ -141,6 +142,7 @@ router({
   "#/inventory/:sku": page("Stock", stock),
   "#/orders": page("Orders", orders),
   "#/orders/:id": page("Order", order),
+  "#/returns": page("Returns", returns),
   "#/shipments": page("Shipments", shipments),
   "#/shipments/:id": page("Shipment", shipment),
   "#/campaigns": page("Campaigns", campaigns),

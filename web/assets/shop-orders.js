@@ -1,10 +1,10 @@
-// The reader's orders (a list, and one order that follows its status live) and
-// notifications.
+// The reader's orders (a list, and one order that follows its status live, with its
+// returns and, once delivered, the form asking for one) and notifications.
 
 import { call, query } from "./api.js";
-import { h, show, link, money, when, badge, address, showProblem, discountLines } from "./ui.js";
+import { h, show, link, money, when, badge, address, showProblem, discountLines, field } from "./ui.js";
 import { outcome } from "./forms.js";
-import { session, action, pages, signInFirst } from "./shop-kit.js";
+import { session, action, form, pages, signInFirst } from "./shop-kit.js";
 
 /** Statuses the saga (or the team, for review) still moves on by itself. */
 const MOVING = new Set(["pending", "reserved", "review", "paid"]);
@@ -150,8 +150,59 @@ export async function order(view, { id }) {
     h("h2", {}, "Items"),
     itemsTable(current),
     h("h2", {}, "Shipping to"),
-    address(current.shipping_address));
+    address(current.shipping_address),
+    await returnsSection(current));
   follow(MOVING);
+}
+
+const RETURN_EXPLANATIONS = {
+  requested: "We will look at it and tell you how to send the items.",
+  approved: "Approved: please send the items back. We refund them once they arrive.",
+  rejected: "We could not take this return.",
+  received: "The items arrived; the refund is on its way.",
+  refunded: "Refunded.",
+};
+
+function returnItem(ret) {
+  return h("li", { class: "card return" },
+    h("p", { class: "row" }, badge(ret.status), h("strong", {}, money(ret.refunded_amount ?? ret.amount, ret.currency))),
+    h("p", {}, ret.items.map((line) => `${line.quantity} × ${line.name}`).join(", ")),
+    h("p", { class: "muted" }, RETURN_EXPLANATIONS[ret.status] ?? "",
+      ret.rejection_reason ? ` Reason: ${ret.rejection_reason}` : ""));
+}
+
+/** The order's returns and, while it is delivered, the form asking for another. */
+async function returnsSection(order) {
+  const list = h("div", { "data-testid": "returns" });
+  async function draw() {
+    const page = await call("GET", `/api/v1/returns${query({ order_id: order.id, limit: 100 })}`, { session });
+    show(list, page.items.length
+      ? h("ul", { class: "returns" }, page.items.map(returnItem))
+      : h("p", { class: "muted" }, "No returns."));
+  }
+  await draw();
+  if (order.status !== "delivered") return [h("h2", {}, "Returns"), list];
+  const ask = form({
+    class: "card return-form",
+    fields: [
+      ...order.items.map((line, i) => field(`Return how many of ${line.name}`, {
+        type: "number", name: `return-${i}`, min: 0, max: line.quantity, value: 0, inputmode: "numeric",
+      })),
+      field("Why (optional)", { type: "textarea", name: "reason", rows: 2, maxlength: 500 }),
+    ],
+    submit: "Ask for a return",
+    task: async (element) => {
+      const items = order.items
+        .map((line, i) => ({ sku: line.sku, quantity: Number(element.elements[`return-${i}`].value) }))
+        .filter((item) => item.quantity > 0);
+      if (!items.length) return "Choose how many of an item to return.";
+      const reason = element.elements.reason.value.trim();
+      await call("POST", `${orderPath(order.id)}/returns`, { session, body: reason ? { items, reason } : { items } });
+      await draw();
+      return "Return asked for: we will tell you when it is approved.";
+    },
+  });
+  return [h("h2", {}, "Returns"), list, h("h3", {}, "Return items"), ask];
 }
 
 function notificationItem(note) {
