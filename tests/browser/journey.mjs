@@ -160,6 +160,19 @@ try {
   await admin.getByRole("button", { name: "Receive" }).click();
   await admin.getByText("Goods received").waitFor();
   await snap(admin, "admin-returns");
+  // The coupon shows its one use; the admin switches it off.
+  await admin.getByRole("link", { name: "Promotions", exact: true }).click();
+  const teaWeek = admin.getByRole("row", { name: /Tea week/ });
+  await teaWeek.getByRole("cell", { name: "1", exact: true }).waitFor();
+  await teaWeek.getByRole("button", { name: "Switch off" }).click();
+  await admin.getByText("Tea week is off").waitFor();
+  await admin.getByLabel("Name", { exact: true }).fill("Tee days");
+  await admin.getByLabel("Takes off").selectOption("amount");
+  await admin.getByLabel("Percent or amount").fill("2.50");
+  await admin.getByLabel("SKUs").fill("TEE");
+  await admin.getByRole("button", { name: "Create promotion" }).click();
+  await admin.getByRole("row", { name: /Tee days.*2[.,]50 off.*TEE/ }).waitFor();
+  await snap(admin, "admin-promotions");
   for (let tries = 0; ; tries++) {
     await shopper.reload();
     await shopper.getByTestId("returns").waitFor();

@@ -8,6 +8,7 @@ import { form, go, isAdmin, isStaff, problemBox, session, takeFlash } from "./ad
 import { campaigns, categories, product, products } from "./admin-catalog.js";
 import { stock, stockLookup } from "./admin-stock.js";
 import { order, orders, returns } from "./admin-orders.js";
+import { promotions } from "./admin-promotions.js";
 import { shipment, shipments } from "./admin-shipping.js";
 import { dashboard, deadLetters } from "./admin-ops.js";
 
@@ -28,6 +29,7 @@ const SECTIONS = [
   ["Inventory", "#/inventory", false],
   ["Orders", "#/orders", false],
   ["Returns", "#/returns", false],
+  ["Promotions", "#/promotions", false],
   ["Shipments", "#/shipments", false],
   ["Campaigns", "#/campaigns", true],
   ["Dead letters", "#/dead-letters", false],
@@ -143,6 +145,7 @@ router({
   "#/orders": page("Orders", orders),
   "#/orders/:id": page("Order", order),
   "#/returns": page("Returns", returns),
+  "#/promotions": page("Promotions", promotions),
   "#/shipments": page("Shipments", shipments),
   "#/shipments/:id": page("Shipment", shipment),
   "#/campaigns": page("Campaigns", campaigns),
