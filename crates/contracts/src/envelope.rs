@@ -188,6 +188,7 @@ mod tests {
             total: 3000,
             currency: "EUR".into(),
             shipping_address: address(),
+            discount: None,
             payment_token: "tok_visa".into(),
             campaign_id: None,
         }

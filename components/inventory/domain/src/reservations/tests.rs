@@ -41,6 +41,7 @@ fn order_created(tenant: &str, order_id: &str, lines: &[(&str, u32)]) -> Envelop
             total: subtotal + 500,
             currency: "EUR".into(),
             shipping_address: address(),
+            discount: None,
             payment_token: "tok_visa".into(),
             campaign_id: None,
         },

@@ -19,6 +19,7 @@ pub(super) fn order_created(order: &Order, payment_token: String) -> OrderCreate
         total: order.total,
         currency: order.currency.clone(),
         shipping_address: order.shipping_address.clone(),
+        discount: Some(order.discount),
         payment_token,
         campaign_id: order.campaign_id.clone(),
     }

@@ -299,6 +299,14 @@ fn the_usage_limit_holds_and_an_order_ending_unpaid_gives_its_use_back() {
     );
     let third = order(&db, ADA, Some("TWO")).unwrap();
     assert_eq!(third.discount, 280);
+    // Its order.created says what the promotion took off, so its amounts add up.
+    let (_, created) = crate::test_support::outbox(&db).pop().unwrap();
+    let data = &created["data"];
+    assert_eq!(data["discount"], 280);
+    assert_eq!(
+        data["total"],
+        json!(third.subtotal - 280 + third.tax + third.shipping)
+    );
     // A second end of the same order gives nothing back twice.
     block_on(crate::orders::transition(
         &db,
