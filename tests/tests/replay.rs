@@ -7,8 +7,8 @@
 //! numbered by first appearance), timestamps, tokens, and the headers `date`,
 //! `x-request-id` and `content-length`; and the test payment provider's references. The
 //! headers changed on purpose since the recording are named in [`CHANGED_SINCE_RECORDING`],
-//! each for the answers it concerns, and the order fields added since in
-//! [`ORDER_FIELDS_ADDED`]; every other header and every body must match (a JSON
+//! each for the answers it concerns, and the order and product fields added since in
+//! [`added_fields`]; every other header and every body must match (a JSON
 //! body as a value: key order and whitespace are not compared; any other body as text).
 //!
 //! `REPLAY_RECORD=1 cargo test -p acceptance --test replay -- sqlite` writes the file
@@ -60,10 +60,25 @@ const CHANGED_SINCE_RECORDING: &[HeaderChange] = &[
     },
 ];
 
-/// Issue 16's promotions: every order shows its `discount` and its `discounts` lines. The
-/// session uses no promotion, so each order of it has these values; a recorded order
-/// without the field and an order now with exactly that value compare equal.
-const ORDER_FIELDS_ADDED: &[(&str, &str)] = &[("discount", "0"), ("discounts", "[]")];
+/// The fields added to `object` since the recording, each with the one value it can have
+/// in this session; a recorded object without the field and one now with exactly that
+/// value compare equal.
+fn added_fields(object: &Map<String, Value>) -> Vec<(&'static str, Value)> {
+    if object.contains_key("order_number") {
+        // Issue 16's promotions: every order shows its `discount` and its `discounts`
+        // lines, and the session uses no promotion.
+        vec![("discount", json!(0)), ("discounts", json!([]))]
+    } else if object.contains_key("slug") && object.contains_key("sku") {
+        // Issue 16's variants: a product without options, as all of the session's are,
+        // is its own single variant.
+        let variant = json!({
+            "sku": object["sku"], "name": object["name"], "price": object["price"], "options": {}
+        });
+        vec![("options", json!([])), ("variants", json!([variant]))]
+    } else {
+        Vec::new()
+    }
+}
 
 /// The session's anonymous catalog reads that answer 200.
 const ANONYMOUS_CATALOG_READS: [&str; 4] = [
@@ -335,31 +350,28 @@ fn as_recorded(before: &Value, now: &Value) -> Value {
             }
         }
     }
-    without_added_order_fields(&before["body"], &mut now["body"]);
+    without_added_fields(&before["body"], &mut now["body"]);
     now
 }
 
-/// `now` without the [`ORDER_FIELDS_ADDED`] of each order in it that `before` lacks.
-fn without_added_order_fields(before: &Value, now: &mut Value) {
+/// `now` without the [`added_fields`] of each object in it that `before` lacks.
+fn without_added_fields(before: &Value, now: &mut Value) {
     match (before, now) {
         (Value::Object(recorded), Value::Object(current)) => {
-            if current.contains_key("order_number") {
-                for (name, value) in ORDER_FIELDS_ADDED {
-                    let value: Value = serde_json::from_str(value).expect("JSON");
-                    if !recorded.contains_key(*name) && current.get(*name) == Some(&value) {
-                        current.remove(*name);
-                    }
+            for (name, value) in added_fields(current) {
+                if !recorded.contains_key(name) && current.get(name) == Some(&value) {
+                    current.remove(name);
                 }
             }
             for (name, value) in current.iter_mut() {
                 if let Some(recorded) = recorded.get(name) {
-                    without_added_order_fields(recorded, value);
+                    without_added_fields(recorded, value);
                 }
             }
         }
         (Value::Array(recorded), Value::Array(current)) => {
             for (recorded, current) in recorded.iter().zip(current) {
-                without_added_order_fields(recorded, current);
+                without_added_fields(recorded, current);
             }
         }
         _ => {}
