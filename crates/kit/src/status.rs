@@ -26,6 +26,17 @@ pub trait Machine: Copy + Eq + fmt::Debug + fmt::Display + Sized + 'static {
             .find(|status| Machine::as_str(*status) == name)
     }
 
+    /// The status a store holds as `name`; a name no status has is a database error
+    /// (the store holds what no code of ours wrote).
+    fn stored(name: &str) -> Result<Self, crate::db::DbError> {
+        <Self as Machine>::parse(name).ok_or_else(|| {
+            crate::db::DbError::Other(format!(
+                "stored status {name:?} of {} is unknown",
+                Self::SUBJECT
+            ))
+        })
+    }
+
     /// Whether the machine lets `self` move to `next`.
     fn can_become(self, next: Self) -> bool {
         Self::MOVES.contains(&(self, next))
@@ -142,6 +153,11 @@ macro_rules! status_machine {
             pub fn parse(name: &str) -> Option<Self> {
                 <Self as $crate::status::Machine>::parse(name)
             }
+
+            /// The status a store holds as `name` (see [`$crate::status::Machine::stored`]).
+            pub fn stored(name: &str) -> Result<Self, $crate::db::DbError> {
+                <Self as $crate::status::Machine>::stored(name)
+            }
         }
 
         impl $crate::status::Machine for $name {
@@ -217,6 +233,16 @@ mod tests {
         assert_eq!(
             refusal.to_string(),
             "a parcel cannot move from arrived to on_its_way"
+        );
+    }
+
+    #[test]
+    fn a_stored_name_no_status_has_is_a_database_error_naming_the_subject() {
+        assert_eq!(Parcel::stored("arrived").unwrap(), Parcel::Arrived);
+        let error = Parcel::stored("stolen").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "stored status \"stolen\" of a parcel is unknown"
         );
     }
 

@@ -69,12 +69,12 @@ impl NewOrderItem {
 impl Validate for NewOrder {
     fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = FieldErrors::new();
-        let items: Vec<(&str, u32)> = self
-            .items
-            .iter()
-            .map(|item| (item.sku.as_str(), item.quantity))
-            .collect();
-        check_items(&items, &mut errors);
+        check_items(
+            self.items
+                .iter()
+                .map(|item| (item.sku.as_str(), item.quantity)),
+            &mut errors,
+        );
         check_shipping_and_payment(&self.shipping_address, &self.payment, &mut errors);
         errors.check(
             self.code
@@ -132,7 +132,11 @@ pub(crate) fn check_reason(reason: Option<&str>, errors: &mut FieldErrors) {
 /// The rules of a list of (sku, quantity) `items`, an order's or a return's: 1 to
 /// [`MAX_ITEMS`] of them, each sku given once and 1 to [`MAX_SKU_CHARS`] long, each
 /// quantity 1 to [`MAX_QUANTITY`].
-pub(crate) fn check_items(items: &[(&str, u32)], errors: &mut FieldErrors) {
+pub(crate) fn check_items<'a>(
+    items: impl IntoIterator<Item = (&'a str, u32)>,
+    errors: &mut FieldErrors,
+) {
+    let items: Vec<(&str, u32)> = items.into_iter().collect();
     errors.check(
         (1..=MAX_ITEMS).contains(&items.len()),
         "items",

@@ -310,14 +310,9 @@ pub(crate) async fn order_status<D: Db>(
             &[tenant.into(), id.into()],
         )
         .await?;
-    let Some(row) = rows.first() else {
-        return Ok(None);
-    };
-    let stored = row.get_str(0)?;
-    stored
-        .parse()
-        .map(Some)
-        .map_err(|_| DbError::Other(format!("stored order status {stored:?} is unknown")))
+    rows.first()
+        .map(|row| Status::stored(row.get_str(0)?))
+        .transpose()
 }
 
 /// Moves order `id` to `next` if it is in one of `sources` and the machine allows the

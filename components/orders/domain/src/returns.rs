@@ -73,12 +73,12 @@ pub struct ReturnItem {
 impl Validate for NewReturn {
     fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = FieldErrors::new();
-        let items: Vec<(&str, u32)> = self
-            .items
-            .iter()
-            .map(|item| (item.sku.as_str(), item.quantity))
-            .collect();
-        check_items(&items, &mut errors);
+        check_items(
+            self.items
+                .iter()
+                .map(|item| (item.sku.as_str(), item.quantity)),
+            &mut errors,
+        );
         check_reason(self.reason.as_deref(), &mut errors);
         errors.into_result()
     }

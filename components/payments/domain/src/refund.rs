@@ -277,7 +277,7 @@ pub(crate) async fn request_refund<D: Db>(
         ));
     };
     let total_refunded = row.get_i64(0)?;
-    let from: PaymentStatus = row.get_str(1)?.parse().map_err(kit::db::DbError::Other)?;
+    let from = PaymentStatus::stored(row.get_str(1)?)?;
     let next = status_after_refund(payment.amount, total_refunded);
     from.check(next).map_err(PaymentError::Conflict)?;
     db.execute(

@@ -121,7 +121,7 @@ fn stored(row: &Row) -> Result<Stored, DbError> {
             customer_id: text(2)?,
             amount: row.get_i64(3)?,
             currency: text(4)?,
-            status: row.get_str(5)?.parse().map_err(DbError::Other)?,
+            status: PaymentStatus::stored(row.get_str(5)?)?,
             provider: text(6)?,
             provider_reference: optional(7)?,
             refunded_amount: row.get_i64(8)?,

@@ -18,11 +18,6 @@ fn count(row: &Row, i: usize) -> Result<u32, DbError> {
     u32::try_from(n).map_err(|_| DbError::Other(format!("column {i}: {n} is not a count")))
 }
 
-fn stored_status(name: &str) -> Result<CampaignStatus, DbError> {
-    CampaignStatus::parse(name)
-        .ok_or_else(|| DbError::Other(format!("stored campaign status {name:?} is unknown")))
-}
-
 /// A campaign from a row of [`COLUMNS`].
 fn campaign(row: &Row) -> Result<Campaign, DbError> {
     Ok(Campaign {
@@ -37,7 +32,7 @@ fn campaign(row: &Row) -> Result<Campaign, DbError> {
         participants: count(row, 8)?,
         starts_at: row.get_str(9)?.to_owned(),
         ends_at: row.get_str(10)?.to_owned(),
-        status: stored_status(row.get_str(11)?)?,
+        status: CampaignStatus::stored(row.get_str(11)?)?,
         created_at: row.get_str(12)?.to_owned(),
         updated_at: row.get_str(13)?.to_owned(),
     })

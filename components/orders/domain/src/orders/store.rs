@@ -3,6 +3,7 @@
 
 use super::Order;
 use crate::promotions::{Discount, DiscountLine};
+use crate::status::Status;
 use contracts::{Address, OrderLine};
 use kit::db::{Db, DbError, Row, SqlValue, query_i64};
 
@@ -138,13 +139,10 @@ pub(super) const ORDER_COLUMNS: &str = "id, order_number, status, status_reason,
 
 /// An order row without its lines.
 pub(super) fn order_from_row(row: &Row) -> Result<Order, DbError> {
-    let status = row.get_str(2)?;
     Ok(Order {
         id: row.get_str(0)?.to_owned(),
         order_number: row.get_str(1)?.to_owned(),
-        status: status
-            .parse()
-            .map_err(|_| DbError::Other(format!("stored order status {status:?} is unknown")))?,
+        status: Status::stored(row.get_str(2)?)?,
         status_reason: row.get_opt_str(3)?.map(str::to_owned),
         review_reasons: row
             .get_str(17)?

@@ -100,14 +100,8 @@ pub(super) async fn status_of<D: Db>(
         )
         .await?;
     rows.first()
-        .map(|row| parse_status(row.get_str(0)?))
+        .map(|row| ReturnStatus::stored(row.get_str(0)?))
         .transpose()
-}
-
-fn parse_status(stored: &str) -> Result<ReturnStatus, DbError> {
-    stored
-        .parse()
-        .map_err(|_| DbError::Other(format!("stored return status {stored:?} is unknown")))
 }
 
 /// What the order's returns that are not rejected hold: each SKU's units and goods
@@ -178,7 +172,7 @@ fn return_from_row(row: &Row) -> Result<Return, DbError> {
         order_id: row.get_str(1)?.to_owned(),
         order_number: row.get_str(2)?.to_owned(),
         customer_id: row.get_str(3)?.to_owned(),
-        status: parse_status(row.get_str(4)?)?,
+        status: ReturnStatus::stored(row.get_str(4)?)?,
         reason: row.get_opt_str(5)?.map(str::to_owned),
         rejection_reason: row.get_opt_str(6)?.map(str::to_owned),
         items: Vec::new(),

@@ -21,7 +21,7 @@ fn shipment(row: &Row) -> Result<Shipment, DbError> {
         customer_id: row.get_str(2)?.to_owned(),
         carrier: row.get_str(3)?.to_owned(),
         tracking_number: row.get_str(4)?.to_owned(),
-        status: stored_status(row.get_str(5)?)?,
+        status: ShipmentStatus::stored(row.get_str(5)?)?,
         shipping_address: Address {
             name: row.get_str(6)?.to_owned(),
             line1: row.get_str(7)?.to_owned(),
@@ -35,11 +35,6 @@ fn shipment(row: &Row) -> Result<Shipment, DbError> {
         updated_at: row.get_str(12)?.to_owned(),
         id,
     })
-}
-
-fn stored_status(name: &str) -> Result<ShipmentStatus, DbError> {
-    ShipmentStatus::parse(name)
-        .ok_or_else(|| DbError::Other(format!("stored shipment status {name:?} is unknown")))
 }
 
 /// Fills in the delivery log of each of `shipments` (all of `tenant`) in one query.
@@ -69,7 +64,7 @@ pub(super) async fn attach_logs<D: Db>(
     for row in &rows {
         let shipment_id = row.get_str(0)?;
         let entry = DeliveryEvent {
-            status: stored_status(row.get_str(1)?)?,
+            status: ShipmentStatus::stored(row.get_str(1)?)?,
             location: row.get_opt_str(2)?.map(str::to_owned),
             note: row.get_opt_str(3)?.map(str::to_owned),
             at: row.get_str(4)?.to_owned(),
@@ -308,6 +303,6 @@ pub(super) async fn status_of<D: Db>(
         )
         .await?;
     rows.first()
-        .map(|row| stored_status(row.get_str(0)?))
+        .map(|row| ShipmentStatus::stored(row.get_str(0)?))
         .transpose()
 }
