@@ -7,6 +7,7 @@ mod compile;
 mod runtime;
 mod state;
 mod stats;
+mod telemetry;
 mod trigger;
 
 use anyhow::Context as _;
@@ -194,6 +195,7 @@ async fn up(options: Options) -> Result<(), Fatal> {
         &app.dir.join(".spin"),
     )
     .map_err(Fatal::config)?;
+    telemetry::init_from_env();
     let deadline = runtime::Deadline::after(options.request_timeout);
     let runtime = Arc::new(
         runtime::AppRuntime::load(app, runtime_config, deadline, options.outbound_timeouts).await?,
@@ -305,5 +307,6 @@ async fn serve(
             limits.shutdown_timeout.as_secs()
         );
     }
+    telemetry::flush(Duration::from_secs(5)).await;
     Ok(())
 }

@@ -200,12 +200,14 @@ impl AppRuntime {
                 chain,
                 self_origin,
                 timeouts: self.outbound_timeouts,
+                trace: None,
             },
             key_value: self.key_value.instance(component.key_value_stores.clone()),
             sqlite: self.sqlite.instance(component.sqlite_databases.clone()),
             postgres: PostgresInstance {
                 runtime: self.postgres.clone(),
                 rules: component.rules.clone(),
+                trace: None,
             },
             redis: RedisInstance {
                 rules: component.rules.clone(),

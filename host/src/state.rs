@@ -5,6 +5,7 @@ use crate::capabilities::{
     key_value::KeyValueInstance, outbound_http::OutboundHttp, postgres::PostgresInstance,
     redis::RedisInstance, sqlite::SqliteInstance, variables::VariablesInstance,
 };
+use crate::telemetry::SpanContext;
 use wasmtime::component::{HasData, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p3::{WasiHttpCtxView, WasiHttpView};
@@ -20,6 +21,17 @@ pub struct InstanceState {
     pub postgres: PostgresInstance,
     pub redis: RedisInstance,
     pub variables: VariablesInstance,
+}
+
+impl InstanceState {
+    /// Makes `context` (the invocation's span) the parent of what this instance does
+    /// next: its outbound requests, statements and key-value operations.
+    pub fn set_trace(&mut self, context: Option<SpanContext>) {
+        self.outbound_http.trace = context;
+        self.sqlite.trace = context;
+        self.postgres.trace = context;
+        self.key_value.trace = context;
+    }
 }
 
 impl WasiView for InstanceState {

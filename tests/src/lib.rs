@@ -13,7 +13,7 @@ mod token;
 pub use problem::{assert_field_error, assert_problem};
 pub use shop::{
     ADMIN_EMAIL, ADMIN_PASSWORD, Account, Client, EVENT_SIGNING_KEY, JWT_SECRET, OPERATOR_KEY,
-    Shop, Store,
+    SERVICE_NAME, Shop, Store,
 };
 pub use stub::{HttpStub, Received, WEBHOOK_SECRET, signature_header};
 pub use testing::{Reply, Request, unique_name};

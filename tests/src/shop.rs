@@ -16,6 +16,8 @@ pub const ADMIN_EMAIL: &str = "admin@shop.test";
 pub const ADMIN_PASSWORD: &str = "admin-password-42";
 /// The platform operator's key, which creates tenants.
 pub const OPERATOR_KEY: &str = "acceptance-operator-key";
+/// The service a traced shop's spans name (see [`Shop::start_traced`]).
+pub const SERVICE_NAME: &str = "fusion-commerce-under-test";
 
 pub(crate) use kit::wiring::{EVENT_CONTEXTS, STORE_CONTEXTS};
 
@@ -34,8 +36,9 @@ pub struct Shop {
     server: RwLock<Server>,
     database: Option<ScratchDatabase>,
     state: tempfile::TempDir,
-    /// The app variables beyond the defaults, kept for a restart.
-    variables: Vec<(String, String)>,
+    /// The environment beyond the defaults (app variables as `SPIN_VARIABLE_*`), kept
+    /// for a restart.
+    environment: Vec<(String, String)>,
 }
 
 impl Shop {
@@ -47,12 +50,31 @@ impl Shop {
     /// production shape), started when none answers.
     pub fn start_on_redis(store: Store) -> Shop {
         testing::ensure_redis();
-        Shop::launch(scratch_database(store), &[], KeyValue::Redis)
+        Shop::launch(scratch_database(store), environment(&[]), KeyValue::Redis)
     }
 
     /// A shop whose app variables `variables` (name, value) override the defaults.
     pub fn start_with(store: Store, variables: &[(&str, &str)]) -> Shop {
-        Shop::launch(scratch_database(store), variables, KeyValue::File)
+        Shop::launch(
+            scratch_database(store),
+            environment(variables),
+            KeyValue::File,
+        )
+    }
+
+    /// A shop exporting its traces to the OTLP/HTTP `collector` (an `http://` origin),
+    /// in batches at most 200 ms apart.
+    pub fn start_traced(store: Store, collector: &str) -> Shop {
+        let mut environment = environment(&[]);
+        environment.extend([
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(),
+                collector.to_owned(),
+            ),
+            ("OTEL_BSP_SCHEDULE_DELAY".to_owned(), "200".to_owned()),
+            ("OTEL_SERVICE_NAME".to_owned(), SERVICE_NAME.to_owned()),
+        ]);
+        Shop::launch(scratch_database(store), environment, KeyValue::File)
     }
 
     /// A shop whose edge lets one client send as much as it likes: for suites that send
@@ -71,12 +93,12 @@ impl Shop {
     /// than the shared one, e.g. a [`testing::PostgresCluster`] a test restarts.
     pub fn start_on_postgres_at(addr: &str, variables: &[(&str, &str)]) -> Shop {
         let database = ScratchDatabase::create_on(addr);
-        Shop::launch(Some(database), variables, KeyValue::File)
+        Shop::launch(Some(database), environment(variables), KeyValue::File)
     }
 
     fn launch(
         database: Option<ScratchDatabase>,
-        variables: &[(&str, &str)],
+        environment: Vec<(String, String)>,
         key_value: KeyValue,
     ) -> Shop {
         check_components_built(&workspace_dir().join("spin.toml"));
@@ -85,16 +107,12 @@ impl Shop {
             .tempdir()
             .expect("create the shop's state dir");
         write_runtime_config(state.path(), key_value);
-        let variables: Vec<_> = variables
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect();
-        let server = Server::start(up(state.path(), database.as_ref(), &variables));
+        let server = Server::start(up(state.path(), database.as_ref(), &environment));
         Shop {
             server: RwLock::new(server),
             database,
             state,
-            variables,
+            environment,
         }
     }
 
@@ -112,7 +130,7 @@ impl Shop {
         let fresh = Server::start(up(
             self.state.path(),
             self.database.as_ref(),
-            &self.variables,
+            &self.environment,
         ));
         let killed = std::mem::replace(
             &mut *self.server.write().unwrap_or_else(|e| e.into_inner()),
@@ -515,8 +533,12 @@ fn scratch_database(store: Store) -> Option<ScratchDatabase> {
 
 /// The command that serves the repo's app from `state` (its runtime config written
 /// there), on `database` when given (else SQLite), with the tests' variables and then
-/// `variables`.
-fn up(state: &Path, database: Option<&ScratchDatabase>, variables: &[(String, String)]) -> Command {
+/// `environment`.
+fn up(
+    state: &Path,
+    database: Option<&ScratchDatabase>,
+    environment: &[(String, String)],
+) -> Command {
     let mut command = up_command(state);
     command
         .arg("--from")
@@ -538,14 +560,25 @@ fn up(state: &Path, database: Option<&ScratchDatabase>, variables: &[(String, St
         None => command.env("SPIN_VARIABLE_DB_DRIVER", "sqlite"),
     };
     // Rate limits are the edge tests' subject; elsewhere they would only make a busy
-    // test flaky. A test's own `variables` come later and win.
+    // test flaky. A test's own variables come later and win.
     command
         .env("SPIN_VARIABLE_RATE_LIMIT_PER_SECOND", "100000")
         .env("SPIN_VARIABLE_RATE_LIMIT_BURST", "100000");
-    for (name, value) in variables {
-        command.env(format!("SPIN_VARIABLE_{}", name.to_uppercase()), value);
-    }
+    command.envs(environment.iter().map(|(name, value)| (name, value)));
     command
+}
+
+/// App `variables` (name, value) as the environment that sets them.
+fn environment(variables: &[(&str, &str)]) -> Vec<(String, String)> {
+    variables
+        .iter()
+        .map(|(name, value)| {
+            (
+                format!("SPIN_VARIABLE_{}", name.to_uppercase()),
+                (*value).to_owned(),
+            )
+        })
+        .collect()
 }
 
 /// `up` on the runtime under test: the real Spin CLI that `SPIN_BIN` names (parity runs,

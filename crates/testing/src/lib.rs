@@ -5,6 +5,7 @@
 
 mod cluster;
 mod http;
+pub mod otlp;
 mod server;
 mod services;
 

@@ -17,6 +17,7 @@ use crate::bindings::fermyon::spin2_0_0::key_value as v2;
 use crate::bindings::spin::key_value::key_value::{self as v3};
 use crate::bindings::wasi::keyvalue::{atomics, batch, store as wasi_kv};
 use crate::state::{Capabilities, InstanceState};
+use crate::telemetry::{self, SpanContext};
 use anyhow::Context as _;
 use fusion_host_app::runtime_config::KeyValueStoreConfig;
 use redis::AsyncCommands;
@@ -41,6 +42,8 @@ pub type OpenStore = Arc<Backend>;
 pub struct KeyValueInstance {
     runtime: Arc<KeyValueRuntime>,
     allowed: Arc<HashSet<String>>,
+    /// The invocation whose operations are traced (see [`crate::telemetry`]).
+    pub trace: Option<SpanContext>,
 }
 
 /// The errors every key-value interface shares; each converts them to its own variant.
@@ -132,6 +135,7 @@ impl KeyValueRuntime {
         KeyValueInstance {
             runtime: self.clone(),
             allowed,
+            trace: None,
         }
     }
 }
@@ -149,7 +153,11 @@ impl KeyValueInstance {
             .get(&label)
             .cloned()
             .ok_or(KvError::NoSuchStore)?;
-        Ok(StoreHandle { label, backend })
+        Ok(StoreHandle {
+            label,
+            backend,
+            trace: self.trace,
+        })
     }
 }
 
@@ -508,14 +516,91 @@ impl Backend {
 pub struct StoreHandle {
     label: String,
     backend: OpenStore,
+    trace: Option<SpanContext>,
 }
 
+/// Each operation of a store, traced as a child of the invocation that opened it.
 impl StoreHandle {
     fn share(&self) -> StoreHandle {
         StoreHandle {
             label: self.label.clone(),
             backend: self.backend.clone(),
+            trace: self.trace,
         }
+    }
+
+    async fn traced<R>(
+        &self,
+        operation: &'static str,
+        work: impl Future<Output = Result<R, KvError>>,
+    ) -> Result<R, KvError> {
+        let span = self.trace.and_then(|parent| {
+            let mut span = telemetry::start(
+                format!("key_value.{operation}"),
+                telemetry::Kind::Client,
+                Some(parent),
+            )?;
+            span.set("spin.key_value.store", self.label.as_str());
+            Some(span)
+        });
+        let result = work.await;
+        telemetry::end_with(span, &result);
+        result
+    }
+
+    async fn get(&self, key: String) -> Result<Option<Vec<u8>>, KvError> {
+        self.traced("get", self.backend.get(&self.label, key)).await
+    }
+
+    async fn set(&self, key: String, value: Vec<u8>) -> Result<(), KvError> {
+        self.traced("set", self.backend.set(&self.label, key, value))
+            .await
+    }
+
+    async fn delete(&self, key: String) -> Result<(), KvError> {
+        self.traced("delete", self.backend.delete(&self.label, key))
+            .await
+    }
+
+    async fn exists(&self, key: String) -> Result<bool, KvError> {
+        self.traced("exists", self.backend.exists(&self.label, key))
+            .await
+    }
+
+    async fn keys(&self) -> Result<Vec<String>, KvError> {
+        self.traced("keys", self.backend.keys(&self.label)).await
+    }
+
+    async fn get_many(&self, keys: Vec<String>) -> Result<Vec<(String, Option<Vec<u8>>)>, KvError> {
+        self.traced("get_many", self.backend.get_many(&self.label, keys))
+            .await
+    }
+
+    async fn set_many(&self, key_values: Vec<(String, Vec<u8>)>) -> Result<(), KvError> {
+        self.traced("set_many", self.backend.set_many(&self.label, key_values))
+            .await
+    }
+
+    async fn delete_many(&self, keys: Vec<String>) -> Result<(), KvError> {
+        self.traced("delete_many", self.backend.delete_many(&self.label, keys))
+            .await
+    }
+
+    async fn increment(&self, key: String, delta: i64) -> Result<i64, KvError> {
+        self.traced("increment", self.backend.increment(&self.label, key, delta))
+            .await
+    }
+
+    async fn compare_and_swap(
+        &self,
+        key: String,
+        expected: Option<Vec<u8>>,
+        value: Vec<u8>,
+    ) -> Result<bool, KvError> {
+        let swap = self
+            .backend
+            .compare_and_swap(&self.label, key, expected, value);
+        self.traced("compare_and_swap", swap).await
     }
 }
 
@@ -529,26 +614,18 @@ pub struct CasHandle {
 
 impl CasHandle {
     async fn current(&mut self) -> Result<Option<Vec<u8>>, KvError> {
-        let value = self
-            .store
-            .backend
-            .get(&self.store.label, self.key.clone())
-            .await?;
+        let value = self.store.get(self.key.clone()).await?;
         self.seen = Some(value.clone());
         Ok(value)
     }
 
     async fn swap(&self, value: Vec<u8>) -> Result<bool, KvError> {
-        let StoreHandle { label, backend } = &self.store;
         match &self.seen {
             // Never read: nothing to compare against, the write is unconditional (Spin's).
-            None => backend
-                .set(label, self.key.clone(), value)
-                .await
-                .map(|()| true),
+            None => self.store.set(self.key.clone(), value).await.map(|()| true),
             Some(expected) => {
-                backend
-                    .compare_and_swap(label, self.key.clone(), expected.clone(), value)
+                self.store
+                    .compare_and_swap(self.key.clone(), expected.clone(), value)
                     .await
             }
         }
@@ -614,7 +691,7 @@ impl v3::HostStoreWithStore for Capabilities {
         key: String,
     ) -> Result<Option<Vec<u8>>, v3::Error> {
         let s = handle(accessor, &store)?;
-        Ok(s.backend.get(&s.label, key).await?)
+        Ok(s.get(key).await?)
     }
 
     async fn set<T>(
@@ -624,7 +701,7 @@ impl v3::HostStoreWithStore for Capabilities {
         value: Vec<u8>,
     ) -> Result<(), v3::Error> {
         let s = handle(accessor, &store)?;
-        Ok(s.backend.set(&s.label, key, value).await?)
+        Ok(s.set(key, value).await?)
     }
 
     async fn delete<T>(
@@ -633,7 +710,7 @@ impl v3::HostStoreWithStore for Capabilities {
         key: String,
     ) -> Result<(), v3::Error> {
         let s = handle(accessor, &store)?;
-        Ok(s.backend.delete(&s.label, key).await?)
+        Ok(s.delete(key).await?)
     }
 
     async fn exists<T>(
@@ -642,7 +719,7 @@ impl v3::HostStoreWithStore for Capabilities {
         key: String,
     ) -> Result<bool, v3::Error> {
         let s = handle(accessor, &store)?;
-        Ok(s.backend.exists(&s.label, key).await?)
+        Ok(s.exists(key).await?)
     }
 
     async fn get_keys<T>(
@@ -650,7 +727,7 @@ impl v3::HostStoreWithStore for Capabilities {
         store: Resource<StoreHandle>,
     ) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), v3::Error>>)> {
         let listed = match handle(accessor, &store) {
-            Ok(s) => s.backend.keys(&s.label).await,
+            Ok(s) => s.keys().await,
             Err(e) => Err(e),
         };
         let (keys, outcome) = match listed {
@@ -688,7 +765,7 @@ impl v2::HostStore for InstanceState {
         key: String,
     ) -> Result<Option<Vec<u8>>, v2::Error> {
         let s = self.store_handle(&store)?;
-        Ok(s.backend.get(&s.label, key).await?)
+        Ok(s.get(key).await?)
     }
 
     async fn set(
@@ -698,12 +775,12 @@ impl v2::HostStore for InstanceState {
         value: Vec<u8>,
     ) -> Result<(), v2::Error> {
         let s = self.store_handle(&store)?;
-        Ok(s.backend.set(&s.label, key, value).await?)
+        Ok(s.set(key, value).await?)
     }
 
     async fn delete(&mut self, store: Resource<StoreHandle>, key: String) -> Result<(), v2::Error> {
         let s = self.store_handle(&store)?;
-        Ok(s.backend.delete(&s.label, key).await?)
+        Ok(s.delete(key).await?)
     }
 
     async fn exists(
@@ -712,12 +789,12 @@ impl v2::HostStore for InstanceState {
         key: String,
     ) -> Result<bool, v2::Error> {
         let s = self.store_handle(&store)?;
-        Ok(s.backend.exists(&s.label, key).await?)
+        Ok(s.exists(key).await?)
     }
 
     async fn get_keys(&mut self, store: Resource<StoreHandle>) -> Result<Vec<String>, v2::Error> {
         let s = self.store_handle(&store)?;
-        Ok(s.backend.keys(&s.label).await?)
+        Ok(s.keys().await?)
     }
 
     async fn drop(&mut self, store: Resource<StoreHandle>) -> wasmtime::Result<()> {
@@ -745,7 +822,7 @@ impl wasi_kv::HostBucket for InstanceState {
         key: String,
     ) -> Result<Option<Vec<u8>>, wasi_kv::Error> {
         let s = self.store_handle(&bucket)?;
-        Ok(s.backend.get(&s.label, key).await?)
+        Ok(s.get(key).await?)
     }
 
     async fn set(
@@ -755,7 +832,7 @@ impl wasi_kv::HostBucket for InstanceState {
         value: Vec<u8>,
     ) -> Result<(), wasi_kv::Error> {
         let s = self.store_handle(&bucket)?;
-        Ok(s.backend.set(&s.label, key, value).await?)
+        Ok(s.set(key, value).await?)
     }
 
     async fn delete(
@@ -764,7 +841,7 @@ impl wasi_kv::HostBucket for InstanceState {
         key: String,
     ) -> Result<(), wasi_kv::Error> {
         let s = self.store_handle(&bucket)?;
-        Ok(s.backend.delete(&s.label, key).await?)
+        Ok(s.delete(key).await?)
     }
 
     async fn exists(
@@ -773,7 +850,7 @@ impl wasi_kv::HostBucket for InstanceState {
         key: String,
     ) -> Result<bool, wasi_kv::Error> {
         let s = self.store_handle(&bucket)?;
-        Ok(s.backend.exists(&s.label, key).await?)
+        Ok(s.exists(key).await?)
     }
 
     async fn list_keys(
@@ -788,7 +865,7 @@ impl wasi_kv::HostBucket for InstanceState {
             ));
         }
         let s = self.store_handle(&bucket)?;
-        let keys = s.backend.keys(&s.label).await?;
+        let keys = s.keys().await?;
         Ok(wasi_kv::KeyResponse { keys, cursor: None })
     }
 
@@ -805,7 +882,7 @@ impl batch::Host for InstanceState {
         keys: Vec<String>,
     ) -> Result<Vec<(String, Option<Vec<u8>>)>, wasi_kv::Error> {
         let s = self.store_handle(&bucket)?;
-        Ok(s.backend.get_many(&s.label, keys).await?)
+        Ok(s.get_many(keys).await?)
     }
 
     async fn set_many(
@@ -814,7 +891,7 @@ impl batch::Host for InstanceState {
         key_values: Vec<(String, Vec<u8>)>,
     ) -> Result<(), wasi_kv::Error> {
         let s = self.store_handle(&bucket)?;
-        Ok(s.backend.set_many(&s.label, key_values).await?)
+        Ok(s.set_many(key_values).await?)
     }
 
     async fn delete_many(
@@ -823,7 +900,7 @@ impl batch::Host for InstanceState {
         keys: Vec<String>,
     ) -> Result<(), wasi_kv::Error> {
         let s = self.store_handle(&bucket)?;
-        Ok(s.backend.delete_many(&s.label, keys).await?)
+        Ok(s.delete_many(keys).await?)
     }
 }
 
@@ -843,7 +920,7 @@ impl atomics::Host for InstanceState {
         delta: i64,
     ) -> Result<i64, wasi_kv::Error> {
         let s = self.store_handle(&bucket)?;
-        Ok(s.backend.increment(&s.label, key, delta).await?)
+        Ok(s.increment(key, delta).await?)
     }
 
     async fn swap(

@@ -8,6 +8,7 @@
 //! [`OutboundHttp::route`] holds the rules; the two `WasiHttpHooks` impls only carry a
 //! request to where it says.
 
+use crate::telemetry::{self, SpanContext};
 use bytes::Bytes;
 use fusion_host_app::allowed_hosts::AllowedHosts;
 use http::uri::{Authority, Scheme};
@@ -74,6 +75,8 @@ pub struct OutboundHttp {
     /// Where relative URLs go: the address the HTTP trigger listens on.
     pub self_origin: Option<SocketAddr>,
     pub timeouts: HttpTimeouts,
+    /// The invocation whose requests are traced (see [`crate::telemetry`]).
+    pub trace: Option<SpanContext>,
 }
 
 /// The host's caps on the waits of a request over the network; without them a stalled
@@ -208,6 +211,33 @@ impl OutboundHttp {
             None => Ok(Destination::Network),
         }
     }
+
+    /// A client span for `request` (routed), whose context it then carries as its
+    /// `traceparent`, replacing the guest's as Spin does; `None` when not traced.
+    fn client_span<B>(&self, request: &mut http::Request<B>) -> Option<telemetry::Span> {
+        let uri = request.uri();
+        let host = uri.host().unwrap_or_default().to_owned();
+        let method = request.method().as_str();
+        let mut span = telemetry::start(
+            format!("{method} {host}"),
+            telemetry::Kind::Client,
+            Some(self.trace?),
+        )?;
+        span.set("http.request.method", method);
+        span.set("server.address", host.as_str());
+        // Without the query, which may carry what is not the trace's to keep.
+        span.set(
+            "url.full",
+            format!(
+                "{}://{}{}",
+                uri.scheme_str().unwrap_or("http"),
+                uri.authority().map_or("", |a| a.as_str()),
+                uri.path()
+            ),
+        );
+        span.context().inject(request.headers_mut());
+        Some(span)
+    }
 }
 
 /// Serves a chained request through the hook; a failure is the guest's `internal-error`.
@@ -242,6 +272,10 @@ impl WasiHttpHooks for OutboundHttp {
     ) -> Box<dyn Future<Output = Sent> + Send> {
         drop(fut);
         let destination = self.route(&mut request);
+        let span = destination
+            .as_ref()
+            .ok()
+            .and_then(|_| self.client_span(&mut request));
         let timeouts = options.map_or(self.timeouts, |o| {
             self.timeouts.for_request(
                 o.connect_timeout,
@@ -250,35 +284,46 @@ impl WasiHttpHooks for OutboundHttp {
             )
         });
         Box::new(async move {
-            match destination.map_err(ErrorCode::from)? {
-                Destination::Chained { hook, component } => {
-                    let response = chain(hook, component, request)
-                        .await
-                        .map_err(|e| ErrorCode::InternalError(Some(e)))?;
-                    Ok((
-                        response,
-                        Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,
-                    ))
-                }
-                Destination::Network => {
-                    let options = RequestOptions {
-                        connect_timeout: Some(timeouts.connect),
-                        first_byte_timeout: Some(timeouts.first_byte),
-                        between_bytes_timeout: Some(timeouts.between_bytes),
-                    };
-                    let (response, io) = tokio::time::timeout(
-                        timeouts.head_deadline(),
-                        default_send_request(request, Some(options)),
-                    )
-                    .await
-                    .map_err(|_| ErrorCode::ConnectionTimeout)??;
-                    Ok((
-                        response.map(BodyExt::boxed_unsync),
-                        Box::new(io) as Box<dyn Future<Output = _> + Send>,
-                    ))
-                }
-            }
+            let sent = send_p3(destination, request, timeouts).await;
+            telemetry::end_answered(span, &sent, |(response, _)| response.status());
+            sent
         })
+    }
+}
+
+/// Sends a WASIp3 guest's request where [`OutboundHttp::route`] said.
+async fn send_p3(
+    destination: Result<Destination, Refusal>,
+    request: http::Request<Body>,
+    timeouts: HttpTimeouts,
+) -> Sent {
+    match destination.map_err(ErrorCode::from)? {
+        Destination::Chained { hook, component } => {
+            let response = chain(hook, component, request)
+                .await
+                .map_err(|e| ErrorCode::InternalError(Some(e)))?;
+            Ok((
+                response,
+                Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,
+            ))
+        }
+        Destination::Network => {
+            let options = RequestOptions {
+                connect_timeout: Some(timeouts.connect),
+                first_byte_timeout: Some(timeouts.first_byte),
+                between_bytes_timeout: Some(timeouts.between_bytes),
+            };
+            let (response, io) = tokio::time::timeout(
+                timeouts.head_deadline(),
+                default_send_request(request, Some(options)),
+            )
+            .await
+            .map_err(|_| ErrorCode::ConnectionTimeout)??;
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = _> + Send>,
+            ))
+        }
     }
 }
 
@@ -289,19 +334,27 @@ impl p2::WasiHttpHooks for OutboundHttp {
         mut request: http::Request<p2::body::HyperOutgoingBody>,
         mut config: p2::types::OutgoingRequestConfig,
     ) -> p2::HttpResult<p2::types::HostFutureIncomingResponse> {
-        match self.route(&mut request).map_err(P2ErrorCode::from)? {
+        let destination = self.route(&mut request).map_err(P2ErrorCode::from)?;
+        let span = self.client_span(&mut request);
+        let answered = move |answer: Result<p2::types::IncomingResponse, P2ErrorCode>| {
+            telemetry::end_answered(span, &answer, |response| response.resp.status());
+            Ok(answer)
+        };
+        match destination {
             Destination::Chained { hook, component } => {
                 let between_bytes_timeout = config.between_bytes_timeout;
                 let request = request.map(|body| body.map_err(p2_to_p3).boxed_unsync());
                 let handle = wasmtime_wasi::runtime::spawn(async move {
-                    Ok(chain(hook, component, request)
-                        .await
-                        .map(|response| p2::types::IncomingResponse {
-                            resp: response.map(|body| body.map_err(p3_to_p2).boxed_unsync()),
-                            worker: None,
-                            between_bytes_timeout,
-                        })
-                        .map_err(|e| P2ErrorCode::InternalError(Some(e))))
+                    answered(
+                        chain(hook, component, request)
+                            .await
+                            .map(|response| p2::types::IncomingResponse {
+                                resp: response.map(|body| body.map_err(p3_to_p2).boxed_unsync()),
+                                worker: None,
+                                between_bytes_timeout,
+                            })
+                            .map_err(|e| P2ErrorCode::InternalError(Some(e))),
+                    )
                 });
                 Ok(p2::types::HostFutureIncomingResponse::pending(handle))
             }
@@ -318,12 +371,14 @@ impl p2::WasiHttpHooks for OutboundHttp {
                 config.first_byte_timeout = timeouts.first_byte;
                 config.between_bytes_timeout = timeouts.between_bytes;
                 let handle = wasmtime_wasi::runtime::spawn(async move {
-                    Ok(tokio::time::timeout(
-                        timeouts.head_deadline(),
-                        p2::default_send_request_handler(request, config),
+                    answered(
+                        tokio::time::timeout(
+                            timeouts.head_deadline(),
+                            p2::default_send_request_handler(request, config),
+                        )
+                        .await
+                        .unwrap_or(Err(P2ErrorCode::ConnectionTimeout)),
                     )
-                    .await
-                    .unwrap_or(Err(P2ErrorCode::ConnectionTimeout)))
                 });
                 Ok(p2::types::HostFutureIncomingResponse::pending(handle))
             }

@@ -16,6 +16,7 @@ use crate::bindings::spin::postgres4_2_0::postgres::{
 };
 use crate::capabilities::outbound_http::OutboundRules;
 use crate::state::{Capabilities, InstanceState};
+use crate::telemetry::{self, SpanContext};
 use bytes::BytesMut;
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use std::collections::HashMap;
@@ -50,13 +51,22 @@ pub struct PostgresRuntime {
     pools: Mutex<HashMap<PoolKey, deadpool_postgres::Pool>>,
 }
 
+#[derive(Clone)]
 pub struct PostgresInstance {
     pub runtime: Arc<PostgresRuntime>,
     pub rules: OutboundRules,
+    /// The invocation whose statements are traced (see [`crate::telemetry`]).
+    pub trace: Option<SpanContext>,
 }
 
 /// A guest's connection: one pooled client, returned to the pool when the guest drops it.
-pub struct PgConnection(Arc<deadpool_postgres::Object>);
+#[derive(Clone)]
+pub struct PgConnection {
+    client: Arc<deadpool_postgres::Object>,
+    trace: Option<SpanContext>,
+    /// The database's name, for the spans of its statements.
+    database: Arc<str>,
+}
 
 pub struct PgConnectionBuilder {
     address: String,
@@ -111,7 +121,8 @@ impl PostgresRuntime {
 }
 
 impl PostgresInstance {
-    fn ensure_allowed(rules: &OutboundRules, address: &str) -> Result<(), Error> {
+    /// Checks `address` against the component's rules; answers the database's name.
+    fn ensure_allowed(rules: &OutboundRules, address: &str) -> Result<String, Error> {
         let config = address
             .parse::<tokio_postgres::Config>()
             .map_err(|e| Error::ConnectionFailed(e.to_string()))?;
@@ -137,19 +148,18 @@ impl PostgresInstance {
                 )));
             }
         }
-        Ok(())
+        Ok(config.get_dbname().unwrap_or_default().to_owned())
     }
 }
 
 async fn connect(
-    runtime: Arc<PostgresRuntime>,
-    rules: OutboundRules,
+    instance: PostgresInstance,
     address: String,
     ca_root: Option<CaRoot>,
 ) -> Result<PgConnection, Error> {
-    PostgresInstance::ensure_allowed(&rules, &address)?;
+    let database = PostgresInstance::ensure_allowed(&instance.rules, &address)?;
     crate::stats::count(&crate::stats::COUNTS.postgres_opens);
-    let pool = runtime.pool(&address, ca_root.as_ref())?;
+    let pool = instance.runtime.pool(&address, ca_root.as_ref())?;
     let client = pool.get().await.map_err(|e| {
         Error::ConnectionFailed(match e {
             // tokio-postgres tells why (a refused certificate, say) only in the causes.
@@ -157,7 +167,11 @@ async fn connect(
             other => other.to_string(),
         })
     })?;
-    Ok(PgConnection(Arc::new(client)))
+    Ok(PgConnection {
+        client: Arc::new(client),
+        trace: instance.trace,
+        database: database.into(),
+    })
 }
 
 impl PgConnection {
@@ -167,6 +181,17 @@ impl PgConnection {
         params: Vec<ParameterValue>,
     ) -> Result<(Vec<Column>, Vec<Vec<DbValue>>), Error> {
         crate::stats::count(&crate::stats::COUNTS.postgres_statements);
+        let span = self.span(statement);
+        let result = self.run_query(statement, params).await;
+        telemetry::end_with(span, &result);
+        result
+    }
+
+    async fn run_query(
+        &self,
+        statement: &str,
+        params: Vec<ParameterValue>,
+    ) -> Result<(Vec<Column>, Vec<Vec<DbValue>>), Error> {
         let params = params.iter().map(to_sql).collect::<Result<Vec<_>, _>>()?;
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as _).collect();
         let statement = self.prepare(statement).await?;
@@ -179,7 +204,7 @@ impl PgConnection {
             })
             .collect();
         let rows = self
-            .0
+            .client
             .query(&statement, &refs)
             .await
             .map_err(query_failed)?
@@ -191,19 +216,32 @@ impl PgConnection {
 
     async fn execute(&self, statement: &str, params: Vec<ParameterValue>) -> Result<u64, Error> {
         crate::stats::count(&crate::stats::COUNTS.postgres_statements);
-        let params = params.iter().map(to_sql).collect::<Result<Vec<_>, _>>()?;
-        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as _).collect();
-        let statement = self.prepare(statement).await?;
-        self.0
-            .execute(&statement, &refs)
-            .await
-            .map_err(query_failed)
+        let span = self.span(statement);
+        let result = async {
+            let params = params.iter().map(to_sql).collect::<Result<Vec<_>, _>>()?;
+            let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as _).collect();
+            let statement = self.prepare(statement).await?;
+            self.client
+                .execute(&statement, &refs)
+                .await
+                .map_err(query_failed)
+        }
+        .await;
+        telemetry::end_with(span, &result);
+        result
+    }
+
+    fn span(&self, statement: &str) -> Option<telemetry::Span> {
+        telemetry::statement(self.trace, "postgresql", &self.database, statement)
     }
 
     /// `statement`, prepared once per connection: run again (every BEGIN, COMMIT and write
     /// of a handler), it costs one round trip, not two.
     async fn prepare(&self, statement: &str) -> Result<tokio_postgres::Statement, Error> {
-        self.0.prepare_cached(statement).await.map_err(query_failed)
+        self.client
+            .prepare_cached(statement)
+            .await
+            .map_err(query_failed)
     }
 }
 
@@ -429,13 +467,10 @@ impl pg::Host for InstanceState {
 }
 
 impl InstanceState {
-    fn pg_connection(
-        &self,
-        c: &Resource<PgConnection>,
-    ) -> Result<Arc<deadpool_postgres::Object>, Error> {
+    fn pg_connection(&self, c: &Resource<PgConnection>) -> Result<PgConnection, Error> {
         self.table
             .get(c)
-            .map(|c| c.0.clone())
+            .cloned()
             .map_err(|_| Error::ConnectionFailed("no connection found".into()))
     }
 
@@ -452,13 +487,7 @@ impl InstanceState {
         address: String,
         ca_root: Option<CaRoot>,
     ) -> Result<Resource<PgConnection>, Error> {
-        let connection = connect(
-            self.postgres.runtime.clone(),
-            self.postgres.rules.clone(),
-            address,
-            ca_root,
-        )
-        .await?;
+        let connection = connect(self.postgres.clone(), address, ca_root).await?;
         self.push_pg(connection)
     }
 
@@ -468,8 +497,7 @@ impl InstanceState {
         statement: String,
         params: Vec<ParameterValue>,
     ) -> Result<RowSet, Error> {
-        let connection = PgConnection(self.pg_connection(c)?);
-        let (columns, rows) = connection.query(&statement, params).await?;
+        let (columns, rows) = self.pg_connection(c)?.query(&statement, params).await?;
         Ok(RowSet { columns, rows })
     }
 
@@ -479,9 +507,7 @@ impl InstanceState {
         statement: String,
         params: Vec<ParameterValue>,
     ) -> Result<u64, Error> {
-        PgConnection(self.pg_connection(c)?)
-            .execute(&statement, params)
-            .await
+        self.pg_connection(c)?.execute(&statement, params).await
     }
 }
 
@@ -550,22 +576,13 @@ impl pg::HostConnectionBuilder for InstanceState {
     }
 }
 
-fn instance_parts<T>(
-    accessor: &Accessor<T, Capabilities>,
-) -> (Arc<PostgresRuntime>, OutboundRules) {
-    accessor.with(|mut access| {
-        let pg = &access.get().postgres;
-        (pg.runtime.clone(), pg.rules.clone())
-    })
-}
-
 async fn open_for<T>(
     accessor: &Accessor<T, Capabilities>,
     address: String,
     ca_root: Option<CaRoot>,
 ) -> Result<Resource<PgConnection>, Error> {
-    let (runtime, rules) = instance_parts(accessor);
-    let connection = connect(runtime, rules, address, ca_root).await?;
+    let instance = accessor.with(|mut access| access.get().postgres.clone());
+    let connection = connect(instance, address, ca_root).await?;
     accessor.with(|mut access| access.get().push_pg(connection))
 }
 
@@ -573,7 +590,7 @@ fn connection_of<T>(
     accessor: &Accessor<T, Capabilities>,
     c: &Resource<PgConnection>,
 ) -> Result<PgConnection, Error> {
-    accessor.with(|mut access| access.get().pg_connection(c).map(PgConnection))
+    accessor.with(|mut access| access.get().pg_connection(c))
 }
 
 impl pg::HostConnectionWithStore for Capabilities {

@@ -17,6 +17,7 @@ use crate::bindings::spin::sqlite3_0_0::sqlite as v3_0;
 use crate::bindings::spin::sqlite3_1_0::sqlite::{self as v3_1};
 use crate::state::{Capabilities, InstanceState};
 use crate::stats;
+use crate::telemetry::{self, SpanContext};
 use anyhow::Context as _;
 use fusion_host_app::runtime_config::SqliteDatabaseConfig;
 use rusqlite::types::Value;
@@ -46,6 +47,8 @@ struct Pooled {
 pub struct SqliteInstance {
     runtime: Arc<SqliteRuntime>,
     allowed: Arc<HashSet<String>>,
+    /// The invocation whose statements are traced (see [`crate::telemetry`]).
+    pub trace: Option<SpanContext>,
 }
 
 pub struct SqliteConnection(Arc<Lease>);
@@ -54,6 +57,7 @@ pub struct SqliteConnection(Arc<Lease>);
 struct Lease {
     runtime: Arc<SqliteRuntime>,
     label: String,
+    trace: Option<SpanContext>,
     pooled: Mutex<Option<Pooled>>,
     /// `total_changes` when the guest got it: until it moves, `changes` is 0 as on a
     /// fresh connection.
@@ -133,6 +137,7 @@ impl SqliteRuntime {
         SqliteInstance {
             runtime: self.clone(),
             allowed,
+            trace: None,
         }
     }
 }
@@ -142,6 +147,7 @@ impl SqliteInstance {
         SqliteInstance {
             runtime: self.runtime.clone(),
             allowed: self.allowed.clone(),
+            trace: self.trace,
         }
     }
 
@@ -170,6 +176,7 @@ impl SqliteInstance {
         Ok(SqliteConnection(Arc::new(Lease {
             runtime: self.runtime.clone(),
             label: label.to_owned(),
+            trace: self.trace,
             pooled: Mutex::new(Some(pooled)),
             changes_at_open,
         })))
@@ -257,6 +264,17 @@ impl SqliteConnection {
         // it to a blocking thread cost more than a read by key — unless it would wait on a
         // writer's lock: then it ran no step, and runs again there, where it may wait.
         stats::count(&stats::COUNTS.sqlite_statements);
+        let span = telemetry::statement(self.0.trace, "sqlite", &self.0.label, &statement);
+        let result = self.run_statement(statement, parameters).await;
+        telemetry::end_with(span, &result);
+        result
+    }
+
+    async fn run_statement(
+        &self,
+        statement: String,
+        parameters: Vec<Value>,
+    ) -> Result<Rows, SqlError> {
         let here = self.run_here(|c| {
             if !c.is_autocommit() {
                 return Ok(None);

@@ -8,6 +8,7 @@
 use crate::capabilities::outbound_http::{Body, ServiceChaining, p2_to_p3, p3_to_p2};
 use crate::runtime::{AppRuntime, LoadedComponent};
 use crate::state::InstanceState;
+use crate::telemetry::{self, SpanContext};
 use anyhow::Context as _;
 use bytes::Bytes;
 use fusion_host_app::routes::{
@@ -232,13 +233,11 @@ impl HttpTrigger {
             body.map_err(|e| ErrorCode::InternalError(Some(e.to_string())))
                 .boxed_unsync()
         });
-        match self.dispatch(&route, request, client_addr).await {
-            Ok(response) => response,
-            Err(e) => {
-                tracing::error!("{path}: {e:#}");
-                empty(StatusCode::INTERNAL_SERVER_ERROR)
-            }
-        }
+        let response = self.serve(&route, request, client_addr).await;
+        response.unwrap_or_else(|e| {
+            tracing::error!("{path}: {e:#}");
+            empty(StatusCode::INTERNAL_SERVER_ERROR)
+        })
     }
 
     /// Serves a request a component sent to `http://<component>.spin.internal`.
@@ -252,7 +251,36 @@ impl HttpTrigger {
         }
         crate::stats::count(&crate::stats::COUNTS.chained_requests);
         let route = RouteMatch::synthetic(component.to_owned(), request.uri().path().to_owned());
-        self.dispatch(&route, request, CHAINED_CLIENT_ADDR).await
+        self.serve(&route, request, CHAINED_CLIENT_ADDR).await
+    }
+
+    /// Dispatches `request` in a server span, child of the request's `traceparent`.
+    async fn serve(
+        self: &Arc<Self>,
+        route: &RouteMatch<'_>,
+        request: Request<Body>,
+        client_addr: SocketAddr,
+    ) -> anyhow::Result<Response<Body>> {
+        // A chained request has no route of the manifest's: its component names it.
+        let route_name = Some(route.based_route())
+            .filter(|name| !name.is_empty())
+            .unwrap_or(route.component_id());
+        let span = telemetry::start(
+            format!("{} {route_name}", request.method()),
+            telemetry::Kind::Server,
+            SpanContext::from_headers(request.headers()),
+        )
+        .map(|mut span| {
+            span.set("http.request.method", request.method().as_str());
+            span.set("http.route", route_name);
+            span.set("url.path", request.uri().path());
+            span.set("spin.component", route.component_id());
+            span
+        });
+        let parent = span.as_ref().map(telemetry::Span::context);
+        let response = self.dispatch(route, request, client_addr, parent).await;
+        telemetry::end_answered(span, &response, Response::status);
+        response
     }
 
     async fn dispatch(
@@ -260,6 +288,7 @@ impl HttpTrigger {
         route: &RouteMatch<'_>,
         mut request: Request<Body>,
         client_addr: SocketAddr,
+        parent: Option<SpanContext>,
     ) -> anyhow::Result<Response<Body>> {
         let handler = self
             .handlers
@@ -284,7 +313,17 @@ impl HttpTrigger {
             }
         }
         *request.uri_mut() = full_url.parse().context("request URL")?;
-        execute(&handler, request, self.runtime.deadline).await
+        let invocation = telemetry::start(
+            format!("execute_wasm_component {}", route.component_id()),
+            telemetry::Kind::Internal,
+            parent,
+        );
+        if let Some(invocation) = &invocation {
+            // The guest reads its own invocation as the parent of what it starts, events
+            // it writes included (Spin passes on the client's header).
+            invocation.context().inject(request.headers_mut());
+        }
+        execute(&handler, request, self.runtime.deadline, invocation).await
     }
 }
 
@@ -293,6 +332,7 @@ async fn execute(
     handler: &ProxyHandler<ComponentHandler>,
     request: Request<Body>,
     deadline: crate::runtime::Deadline,
+    invocation: Option<telemetry::Span>,
 ) -> anyhow::Result<Response<Body>> {
     let (p3_tx, p3_rx) = oneshot::channel();
     // A WASIp2 guest's response is taken from its out-parameter as soon as it is set,
@@ -303,6 +343,8 @@ async fn execute(
     handler.spawn(
         None,
         Box::new(move |store: &Accessor<InstanceState>, guest: &Proxy| {
+            let trace = invocation.as_ref().map(telemetry::Span::context);
+            store.with(|mut s| s.data_mut().set_trace(trace));
             Box::pin(
                 async move {
                     match guest {
@@ -321,9 +363,10 @@ async fn execute(
                     }
                 }
                 .map(|result| {
-                    if let Err(e) = result {
+                    if let Err(e) = &result {
                         tracing::error!("request failed: {e:?}");
                     }
+                    telemetry::end_with(invocation, &result);
                 }),
             )
         }),

@@ -6,6 +6,7 @@
 use crate::bindings::redis_handler::RedisHandlerPre;
 use crate::bindings::redis_handler_p2::RedisHandlerP2Pre;
 use crate::runtime::{AppRuntime, LoadedComponent};
+use crate::telemetry;
 use anyhow::Context as _;
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -134,6 +135,25 @@ async fn deliver(
     payload: Vec<u8>,
 ) -> anyhow::Result<()> {
     let mut store = runtime.new_store(&subscriber.component, None, None);
+    // A message carries no trace context: each delivery starts a trace.
+    let invocation = telemetry::start(
+        format!("execute_wasm_component {}", subscriber.component.id),
+        telemetry::Kind::Internal,
+        None,
+    );
+    store
+        .data_mut()
+        .set_trace(invocation.as_ref().map(telemetry::Span::context));
+    let handled = handle(&mut store, subscriber, payload).await;
+    telemetry::end_with(invocation, &handled);
+    handled
+}
+
+async fn handle(
+    mut store: &mut wasmtime::Store<crate::state::InstanceState>,
+    subscriber: &Subscriber,
+    payload: Vec<u8>,
+) -> anyhow::Result<()> {
     match &subscriber.pre {
         HandlerPre::P3(pre) => {
             let handler = pre.instantiate_async(&mut store).await?;
