@@ -2,6 +2,7 @@
 //! component and the handlers' `/events/<handler>` routes, every call signed under the
 //! app's `event_signing_key` (the `fusion-signature` header).
 
+use crate::cloudevents::traceparent_of;
 use kit::auth::unix_now;
 use kit::outbox::{Delivery, refuses_the_event};
 use kit::signature::{SIGNATURE_HEADER, sign};
@@ -47,19 +48,32 @@ impl App {
     }
 
     fn post(&self, path: &str, body: &[u8], content_type: &str) -> Result<Vec<u8>, Failure> {
+        self.post_traced(path, body, content_type, None)
+    }
+
+    /// [`App::post`] in the trace `traceparent` names.
+    fn post_traced(
+        &self,
+        path: &str,
+        body: &[u8],
+        content_type: &str,
+        traceparent: Option<String>,
+    ) -> Result<Vec<u8>, Failure> {
         let url = format!("{}{path}", self.origin);
         let signature = sign(&self.signing_key, body, unix_now());
-        let mut answer = self
+        let mut request = self
             .agent
             .post(&url)
             .header(SIGNATURE_HEADER, &signature)
-            .content_type(content_type)
-            .send(body)
-            .map_err(|error| Failure {
-                reason: format!("POST {url}: {error}"),
-                status: None,
-                permanent: false,
-            })?;
+            .content_type(content_type);
+        if let Some(traceparent) = traceparent {
+            request = request.header("traceparent", traceparent);
+        }
+        let mut answer = request.send(body).map_err(|error| Failure {
+            reason: format!("POST {url}: {error}"),
+            status: None,
+            permanent: false,
+        })?;
         let status = answer.status().as_u16();
         let body = answer
             .body_mut()
@@ -159,7 +173,8 @@ impl App {
     }
 
     /// Hands the structured `events` to `handler` in one batch (applied in order): `Ok`
-    /// once it answered 2xx, that is, applied them all.
+    /// once it answered 2xx, that is, applied them all. The delivery is in the first
+    /// event's trace; each event is applied in its own.
     pub fn deliver_batch(&self, handler: &str, events: &[&[u8]]) -> Result<(), Failure> {
         let mut batch = Vec::with_capacity(events.iter().map(|event| event.len() + 1).sum());
         batch.push(b'[');
@@ -170,20 +185,23 @@ impl App {
             batch.extend_from_slice(event);
         }
         batch.push(b']');
-        self.post(
+        self.post_traced(
             &format!("/events/{handler}"),
             &batch,
             kit::outbox::BATCH_CONTENT_TYPE,
+            events.first().and_then(|event| traceparent_of(event)),
         )
         .map(drop)
     }
 
-    /// Hands the structured `event` to `handler`: `Ok` once it answered 2xx.
+    /// Hands the structured `event` to `handler`, in the event's trace: `Ok` once it
+    /// answered 2xx.
     pub fn deliver(&self, handler: &str, event: &[u8]) -> Result<(), Failure> {
-        self.post(
+        self.post_traced(
             &format!("/events/{handler}"),
             event,
             kit::outbox::EVENT_CONTENT_TYPE,
+            traceparent_of(event),
         )
         .map(drop)
     }

@@ -2,7 +2,9 @@
 //! as the app stores and its handlers take it) becomes a record whose headers are the
 //! attributes (`ce_<name>`, extensions included: `ce_tenant`, `ce_correlationid`, ...),
 //! whose value is the `data` and whose key is the `subject` (the aggregate, so one
-//! order's events keep their order in a partition); and back.
+//! order's events keep their order in a partition); and back. An event's trace context
+//! (`traceparent`, `tracestate`: CloudEvents distributed tracing) also travels as the plain
+//! W3C headers, which tracing-aware Kafka clients read.
 
 use serde_json::{Map, Value};
 
@@ -18,6 +20,7 @@ pub struct Record {
 const PREFIX: &str = "ce_";
 const CONTENT_TYPE: &str = "content-type";
 const REQUIRED: [&str; 4] = ["specversion", "id", "source", "type"];
+const TRACE_CONTEXT: [&str; 2] = ["traceparent", "tracestate"];
 
 /// The record carrying the structured event `event`; its topic is the event's type.
 pub fn to_record(event: &[u8]) -> Result<Record, String> {
@@ -39,7 +42,12 @@ pub fn to_record(event: &[u8]) -> Result<Record, String> {
             ("datacontenttype", Value::String(value)) => {
                 headers.push((CONTENT_TYPE.to_owned(), value.clone()));
             }
-            (_, Value::String(value)) => headers.push((format!("{PREFIX}{name}"), value.clone())),
+            (_, Value::String(value)) => {
+                headers.push((format!("{PREFIX}{name}"), value.clone()));
+                if TRACE_CONTEXT.contains(&name.as_str()) {
+                    headers.push((name.clone(), value.clone()));
+                }
+            }
             (_, other) => return Err(format!("attribute {name} is not a string: {other}")),
         }
     }
@@ -51,6 +59,17 @@ pub fn to_record(event: &[u8]) -> Result<Record, String> {
         headers,
         value,
     })
+}
+
+/// The `traceparent` of a structured event, if it has one.
+pub fn traceparent_of(event: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct TraceContext {
+        traceparent: Option<String>,
+    }
+    serde_json::from_slice::<TraceContext>(event)
+        .ok()?
+        .traceparent
 }
 
 /// The structured event a consumed record carries: `Err` says why it is none (a record
@@ -90,6 +109,7 @@ mod tests {
             "tenant": "acme",
             "correlationid": "req-1",
             "dataversion": "1",
+            "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
             "data": { "order_id": "order-1", "total": 600 },
         })
     }
@@ -112,6 +132,13 @@ mod tests {
         assert_eq!(header("ce_correlationid"), Some("req-1"));
         assert_eq!(header("content-type"), Some("application/json"));
         assert_eq!(header("ce_data"), None);
+        let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert_eq!(header("ce_traceparent"), Some(traceparent));
+        assert_eq!(header("traceparent"), Some(traceparent));
+        assert_eq!(
+            traceparent_of(event().to_string().as_bytes()).as_deref(),
+            Some(traceparent)
+        );
         let data: Value = serde_json::from_slice(&record.value).unwrap();
         assert_eq!(data, event()["data"]);
         // And back: the same event.

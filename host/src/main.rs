@@ -4,6 +4,7 @@
 mod bindings;
 mod capabilities;
 mod compile;
+mod metrics;
 mod runtime;
 mod state;
 mod stats;
@@ -28,7 +29,7 @@ const USAGE: &str = "usage: fusion-host up [--from spin.toml|DIR] [--listen 127.
                        [--header-read-timeout SECS] [--max-connections N] [--shutdown-timeout SECS]
                        [--request-timeout SECS] [--outbound-connect-timeout SECS]
                        [--outbound-first-byte-timeout SECS] [--outbound-between-bytes-timeout SECS]
-                       [--stats]";
+                       [--admin-listen 127.0.0.1:9090] [--app-metrics PATH] [--stats]";
 
 /// Why the host stopped: configuration mistakes exit with 2, everything else with 1.
 pub enum Fatal {
@@ -52,6 +53,10 @@ struct Options {
     request_timeout: Duration,
     /// The caps on a guest's outbound HTTP request's waits.
     outbound_timeouts: HttpTimeouts,
+    /// Where `GET /metrics` is served, apart from the app's listener.
+    admin_listen: Option<SocketAddr>,
+    /// The app's own metrics route, read (as a chained request) into each scrape.
+    app_metrics: Option<String>,
 }
 
 /// What keeps slow or idle clients from holding the host: a client must send a request's
@@ -90,6 +95,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         limits: ConnectionLimits::default(),
         request_timeout: Duration::from_secs(30),
         outbound_timeouts: HttpTimeouts::default(),
+        admin_listen: None,
+        app_metrics: None,
     };
     while let Some(flag) = args.next() {
         let mut value = || {
@@ -125,6 +132,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
             "--outbound-between-bytes-timeout" => {
                 options.outbound_timeouts.between_bytes = seconds(&flag, &value()?)?
             }
+            "--admin-listen" => {
+                options.admin_listen =
+                    Some(value()?.parse().map_err(|e| {
+                        format!("--admin-listen: {e} (expected e.g. 127.0.0.1:9090)")
+                    })?)
+            }
+            "--app-metrics" => options.app_metrics = Some(value()?),
             "--stats" => stats::enable(),
             "--help" | "-h" => return Err(USAGE.into()),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
@@ -229,10 +243,65 @@ async fn up(options: Options) -> Result<(), Fatal> {
     for (component, route) in http.routes() {
         eprintln!("    {component}: http://{listen}{route}");
     }
+    if let Some(admin) = options.admin_listen {
+        metrics::enable();
+        let listener = tokio::net::TcpListener::bind(admin)
+            .await
+            .map_err(|e| Fatal::Runtime(anyhow::anyhow!("cannot listen on {admin}: {e}")))?;
+        let admin = listener
+            .local_addr()
+            .map_err(|e| Fatal::Runtime(e.into()))?;
+        eprintln!("fusion-host: metrics on http://{admin}/metrics");
+        tokio::spawn(serve_admin(listener, http.clone(), options.app_metrics));
+    }
 
     serve(listener, http, redis_task, options.limits)
         .await
         .map_err(Fatal::Runtime)
+}
+
+/// The admin listener: `GET /metrics`, the host's series followed by the app's (its
+/// `app_metrics` route, when given and answering).
+async fn serve_admin(
+    listener: tokio::net::TcpListener,
+    http: Arc<HttpTrigger>,
+    app_metrics: Option<String>,
+) {
+    let app_metrics: Option<Arc<str>> = app_metrics.map(Into::into);
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let (http, app_metrics) = (http.clone(), app_metrics.clone());
+        let service = hyper::service::service_fn(move |request: http::Request<_>| {
+            let (http, app_metrics) = (http.clone(), app_metrics.clone());
+            async move {
+                let mut response = http::Response::new(String::new());
+                if request.uri().path() != "/metrics" {
+                    *response.status_mut() = http::StatusCode::NOT_FOUND;
+                    return Ok::<_, std::convert::Infallible>(response);
+                }
+                let mut text = metrics::render();
+                if let Some(path) = app_metrics.as_deref() {
+                    match http.read_internal(path).await {
+                        Ok(app) => text.push_str(&app),
+                        Err(e) => tracing::warn!("the app's metrics at {path}: {e:#}"),
+                    }
+                }
+                response.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("text/plain; version=0.0.4"),
+                );
+                *response.body_mut() = text;
+                Ok(response)
+            }
+        });
+        tokio::spawn(
+            http1::Builder::new()
+                .timer(TokioTimer::new())
+                .serve_connection(TokioIo::new(stream), service),
+        );
+    }
 }
 
 /// Accepts connections until Ctrl-C or SIGTERM, then finishes the requests in flight

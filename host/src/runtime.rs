@@ -187,6 +187,7 @@ impl AppRuntime {
         self_origin: Option<SocketAddr>,
     ) -> Store<InstanceState> {
         crate::stats::count_instance(&component.id);
+        crate::metrics::instance_made(&component.id);
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stdout()
             .inherit_stderr()

@@ -12,8 +12,8 @@ mod token;
 
 pub use problem::{assert_field_error, assert_problem};
 pub use shop::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, Account, Client, EVENT_SIGNING_KEY, JWT_SECRET, OPERATOR_KEY,
-    SERVICE_NAME, Shop, Store,
+    ADMIN_EMAIL, ADMIN_PASSWORD, Account, CUSTOMER_PASSWORD, Client, EVENT_SIGNING_KEY, JWT_SECRET,
+    OPERATOR_KEY, SERVICE_NAME, Shop, Store,
 };
 pub use stub::{HttpStub, Received, WEBHOOK_SECRET, signature_header};
 pub use testing::{Reply, Request, unique_name};

@@ -16,6 +16,8 @@ pub const ADMIN_EMAIL: &str = "admin@shop.test";
 pub const ADMIN_PASSWORD: &str = "admin-password-42";
 /// The platform operator's key, which creates tenants.
 pub const OPERATOR_KEY: &str = "acceptance-operator-key";
+/// The password of every customer [`Client::register_customer`] makes.
+pub const CUSTOMER_PASSWORD: &str = "correct horse battery";
 /// The service a traced shop's spans name (see [`Shop::start_traced`]).
 pub const SERVICE_NAME: &str = "fusion-commerce-under-test";
 
@@ -63,9 +65,9 @@ impl Shop {
     }
 
     /// A shop exporting its traces to the OTLP/HTTP `collector` (an `http://` origin),
-    /// in batches at most 200 ms apart.
-    pub fn start_traced(store: Store, collector: &str) -> Shop {
-        let mut environment = environment(&[]);
+    /// in batches at most 200 ms apart, with app `variables`.
+    pub fn start_traced(store: Store, collector: &str, variables: &[(&str, &str)]) -> Shop {
+        let mut environment = environment(variables);
         environment.extend([
             (
                 "OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(),
@@ -137,6 +139,16 @@ impl Shop {
             fresh,
         );
         drop(killed);
+    }
+
+    /// Where fusion-host serves its metrics (`--admin-listen`); `None` on Spin, which has
+    /// no such listener.
+    pub fn host_metrics_url(&self) -> Option<String> {
+        let output = self.server().output();
+        let line = output
+            .lines()
+            .find(|line| line.starts_with("fusion-host: metrics on "))?;
+        Some(line.rsplit(' ').next()?.to_owned())
     }
 
     fn server(&self) -> std::sync::RwLockReadGuard<'_, Server> {
@@ -429,7 +441,7 @@ impl<'a> Client<'a> {
     /// Registers a customer with a fresh email in this caller's tenant and logs them in.
     pub fn register_customer(&self) -> Account<'a> {
         let email = format!("{}@shop.test", testing::unique_name("customer"));
-        let password = "correct horse battery".to_owned();
+        let password = CUSTOMER_PASSWORD.to_owned();
         let reply = self.register(&email, &password, "Casey Customer");
         assert_eq!(reply.status, 201, "register: {}", reply.body);
         let client = self.login(&email, &password);
@@ -604,6 +616,13 @@ fn up_command(state: &Path) -> Command {
                 "scripts/setup",
             ));
             command.args(["up", "--listen", "127.0.0.1:0"]);
+            // Its metrics, the app's outbox included, as `scripts/up` serves them.
+            command.args([
+                "--admin-listen",
+                "127.0.0.1:0",
+                "--app-metrics",
+                "/api/v1/admin/metrics",
+            ]);
             command
         }
     }

@@ -362,6 +362,10 @@ fn another_systems_consumer_group_reads_order_created_as_a_cloudevent(
     assert_eq!(header("ce_subject"), Some(order_id.as_str()));
     assert_eq!(header("ce_tenant"), Some("default"));
     assert!(header("ce_correlationid").is_some(), "{headers:?}");
+    // The order's trace context, as the CloudEvents extension and as W3C's own header.
+    let traceparent = header("ce_traceparent").expect("a trace context");
+    assert!(kit::trace::is_traceparent(traceparent), "{headers:?}");
+    assert_eq!(header("traceparent"), Some(traceparent));
     assert_eq!(header("content-type"), Some("application/json"));
     assert_eq!(data["order_id"], order_id, "{data}");
     paid(&customer.client, &order_id);

@@ -1,15 +1,93 @@
-//! What an operator sees of the app: the traces fusion-host exports over OTLP. One order's
-//! checkout, reservation, charge, label and notifications are one trace, rooted at the
-//! client's `traceparent`, and no span carries a secret.
+//! What an operator sees of the app.
+//! - Traces, which the host exports over OTLP: one order's checkout, reservation, charge,
+//!   label and notifications are one trace, rooted at the client's `traceparent`, whether
+//!   its events travel by chained requests or on Kafka, and no span carries a secret.
+//! - Metrics: the outbox's (the app's route), with the host's requests and instances on
+//!   fusion-host's admin listener.
 
+use acceptance::bridge::{Bridge, Engine};
 use acceptance::{
-    ADMIN_PASSWORD, JWT_SECRET, SERVICE_NAME, Shop, Store, eventually, for_both_stores, order_body,
-    order_reaching, stocked_product, text,
+    ADMIN_PASSWORD, CUSTOMER_PASSWORD, JWT_SECRET, SERVICE_NAME, Shop, Store, assert_problem,
+    eventually, for_both_stores, order_body, order_reaching, place_order, stocked_product, text,
 };
 use std::collections::{HashMap, HashSet};
 use testing::otlp::{Collector, Span};
 
-for_both_stores!(one_orders_saga_is_one_trace);
+for_both_stores!(
+    one_orders_saga_is_one_trace,
+    one_orders_saga_is_one_trace_through_kafka,
+    a_checkout_shows_in_the_metrics,
+);
+
+const METRICS_KEY: &str = "acceptance-metrics-key";
+
+fn a_checkout_shows_in_the_metrics(store: Store) {
+    let shop = Shop::start_with(store, &[("metrics_key", METRICS_KEY)]);
+    let admin = shop.admin();
+    stocked_product(&admin, "METRIC-1", 1250, 5);
+    let customer = shop.customer();
+    let order = place_order(&customer.client, &[("METRIC-1", 1)], "tok_visa");
+    order_reaching(&customer.client, &text(&order, "id"), "paid");
+
+    // The app's outbox metrics: for the scraper's key or an admin, no one else.
+    let path = "/api/v1/admin/metrics";
+    assert_problem(&shop.anonymous().get(path), 401);
+    assert_problem(&customer.client.get(path), 403);
+    let with_key = |key: &str| {
+        shop.anonymous()
+            .request("GET", path)
+            .header("x-metrics-key", key)
+            .send()
+    };
+    assert_problem(&with_key("not-the-key"), 401);
+    let scraped = with_key(METRICS_KEY);
+    assert_eq!(scraped.status, 200, "{}", scraped.body);
+    assert!(
+        scraped
+            .header("content-type")
+            .is_some_and(|kind| kind.starts_with("text/plain; version=0.0.4")),
+        "{:?}",
+        scraped.header("content-type")
+    );
+    assert_eq!(admin.get(path).status, 200);
+    // The order's saga is settled: nothing waits, nothing died.
+    let outbox = scraped.body;
+    for context in ["orders", "inventory", "payments", "shipping"] {
+        for line in [
+            format!("fusion_outbox_pending{{context=\"{context}\"}} 0"),
+            format!("fusion_outbox_oldest_pending_seconds{{context=\"{context}\"}} 0.000"),
+            format!("fusion_outbox_dead_letters{{context=\"{context}\"}} 0"),
+            format!("fusion_outbox_deliveries_retried_total{{context=\"{context}\"}} 0"),
+        ] {
+            assert!(outbox.lines().any(|l| l == line), "{line} not in\n{outbox}");
+        }
+    }
+
+    // fusion-host's admin listener: its series, then the app's.
+    let Some(url) = shop.host_metrics_url() else {
+        assert!(
+            std::env::var_os("SPIN_BIN").is_some(),
+            "fusion-host serves /metrics"
+        );
+        return;
+    };
+    let reply = testing::Request::new("GET", &url).send();
+    assert_eq!(reply.status, 200);
+    let host = reply.body;
+    for line in [
+        "fusion_host_requests_total{component=\"orders\",route=\"/api/v1/orders/...\",status=\"201\"} 1",
+        "fusion_host_request_duration_seconds_count{component=\"orders\",route=\"/api/v1/orders/...\"} ",
+        "fusion_host_requests_total{component=\"inventory-on-order-created\",route=\"/...\",status=\"200\"} 1",
+        "fusion_host_instances_total{component=\"orders\"} ",
+        "fusion_host_requests_in_flight 0",
+        "fusion_outbox_pending{context=\"orders\"} 0",
+    ] {
+        assert!(
+            host.lines().any(|l| l.starts_with(line)),
+            "{line} not in\n{host}"
+        );
+    }
+}
 
 /// The client's span: the order's trace continues it.
 const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
@@ -26,9 +104,9 @@ const SAGA: [&str; 7] = [
     "notifications-on-payment-succeeded",
 ];
 
-fn one_orders_saga_is_one_trace(store: Store) {
-    let collector = Collector::start();
-    let shop = Shop::start_traced(store, &collector.endpoint);
+/// Places an order in the trace of [`CLIENT_SPAN`]; answers the customer's token, and
+/// the order's trace once it holds every invocation of the [`SAGA`].
+fn traced_order(shop: &Shop, collector: &Collector) -> (String, Vec<Span>) {
     let admin = shop.admin();
     stocked_product(&admin, "TRACE-1", 1250, 5);
     let customer = shop.customer();
@@ -54,17 +132,24 @@ fn one_orders_saga_is_one_trace(store: Store) {
         || {
             format!(
                 "the trace never held the saga's invocations {SAGA:?}; it has {:?}",
-                invoked(&in_trace(&collector))
+                invoked(&in_trace(collector))
             )
         },
         || {
-            let spans = in_trace(&collector);
+            let spans = in_trace(collector);
             let names = invoked(&spans);
             SAGA.iter()
                 .all(|component| names.contains(*component))
                 .then_some(spans)
         },
     );
+    (token, trace)
+}
+
+fn one_orders_saga_is_one_trace(store: Store) {
+    let collector = Collector::start();
+    let shop = Shop::start_traced(store, &collector.endpoint, &[]);
+    let (token, trace) = traced_order(&shop, &collector);
 
     // One tree: the request's server span is the client's child, and every other span's
     // parent is in the trace.
@@ -157,12 +242,44 @@ fn one_orders_saga_is_one_trace(store: Store) {
         "no chained call pricing the order"
     );
 
-    // No secret is ever in a span: not the customer's token, the card token, the
-    // passwords or the keys.
+    no_secret_in(&collector, &token);
+}
+
+/// On a bus, each handler's delivery comes from the bridge with its event's
+/// `traceparent`: the trace holds, though its deliveries hang from the invocation that
+/// wrote the event (fusion-host) or from the client's span (Spin, which hands the
+/// guest the client's `traceparent`).
+fn one_orders_saga_is_one_trace_through_kafka(store: Store) {
+    let collector = Collector::start();
+    let shop = Shop::start_traced(store, &collector.endpoint, &[("event_transport", "kafka")]);
+    let _bridge = Bridge::start(&shop, Engine::Kafka);
+    let (token, trace) = traced_order(&shop, &collector);
+    let ids: HashSet<&str> = trace.iter().map(|span| span.span_id.as_str()).collect();
+    for span in &trace {
+        let parent = span.parent_span_id.as_deref();
+        assert!(
+            parent.is_some_and(|parent| parent == CLIENT_SPAN || ids.contains(parent)),
+            "a span out of the tree: {span:#?}"
+        );
+    }
+    let deliveries = trace
+        .iter()
+        .filter(|span| span.kind == 2 && span.name.starts_with("POST /events/"))
+        .count();
+    assert!(
+        deliveries >= SAGA.len() - 1,
+        "{deliveries} deliveries traced"
+    );
+    no_secret_in(&collector, &token);
+}
+
+/// No span holds a secret: the customer's token, the card token, the passwords or the
+/// keys.
+fn no_secret_in(collector: &Collector, token: &str) {
     for secret in [
-        token.as_str(),
+        token,
         "tok_visa",
-        customer.password.as_str(),
+        CUSTOMER_PASSWORD,
         ADMIN_PASSWORD,
         JWT_SECRET,
         acceptance::EVENT_SIGNING_KEY,

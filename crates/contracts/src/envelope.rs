@@ -44,6 +44,12 @@ pub struct Envelope<T> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub causationid: Option<String>,
     pub dataversion: String,
+    /// W3C trace context of the flow (CloudEvents distributed tracing): the writer's
+    /// outbox fills it in; absent in events written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracestate: Option<String>,
     pub data: T,
 }
 
@@ -68,6 +74,8 @@ impl<T: Event> Envelope<T> {
             correlationid: correlation_id.into(),
             causationid: None,
             dataversion: T::DATA_VERSION.to_owned(),
+            traceparent: None,
+            tracestate: None,
             data,
         }
     }

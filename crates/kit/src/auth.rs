@@ -329,6 +329,8 @@ pub fn check_tenant_id(tenant: &str) -> Result<(), &'static str> {
 
 /// The header a scheduler (a cron, a Kubernetes CronJob) sends to run a sweep.
 pub const SWEEP_KEY_HEADER: &str = "x-sweep-key";
+/// The header a metrics scraper (Prometheus) sends to read the outbox metrics.
+pub const METRICS_KEY_HEADER: &str = "x-metrics-key";
 /// The header a platform operator sends to create tenants.
 pub const OPERATOR_KEY_HEADER: &str = "x-operator-key";
 

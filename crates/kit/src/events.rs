@@ -15,6 +15,7 @@ use crate::signature::{sign, verify};
 use crate::spin::RequestStore;
 use crate::spin::http::{read_body, send as send_request};
 use crate::spin::{SpinDb, open_for_context, open_migrated};
+use crate::trace::TraceContext;
 pub use contracts::Envelope;
 use contracts::Event;
 use futures::future::join_all;
@@ -299,6 +300,7 @@ async fn apply_delivery<E: Event>(
 ) -> (Response, Option<SpinDb>) {
     let headers = crate::spin::http::request_parts(&request).headers;
     let request_id = request_id::from_headers(&headers);
+    let trace = TraceContext::from_headers(&headers);
     let body = match read_body(request).await {
         Ok(body) => body,
         Err(problem) => return (problem.to_response(&request_id), None),
@@ -326,6 +328,11 @@ async fn apply_delivery<E: Event>(
         }
     };
     for event in &events {
+        crate::trace::for_event(
+            trace.as_ref(),
+            event.traceparent.as_deref(),
+            event.tracestate.as_deref(),
+        );
         let refusal = match apply(&db, event).await {
             Ok(_) => continue,
             Err(HandlerError::Retry(reason)) => unavailable(handler, event, &reason, &request_id),

@@ -25,6 +25,7 @@ pub mod signature;
 #[cfg(target_arch = "wasm32")]
 pub mod spin;
 pub mod status;
+pub mod trace;
 pub mod variables;
 pub mod wiring;
 

@@ -78,6 +78,64 @@ pub const DELIVERIES_MIGRATION: Migration = Migration {
     postgres: CREATE_DELIVERIES,
 };
 
+/// Counters of the outbox that outlive the rows they count (retention trims those):
+/// `retried`, the failed attempts that were tried again.
+pub const COUNTERS_MIGRATION: Migration = Migration {
+    name: "kit_0003_outbox_counters",
+    sqlite: CREATE_COUNTERS,
+    postgres: CREATE_COUNTERS,
+};
+
+const CREATE_COUNTERS: &str = "\
+CREATE TABLE outbox_counters (
+    name TEXT PRIMARY KEY,
+    value BIGINT NOT NULL
+);
+";
+
+/// A context's outbox at a glance, for its metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gauges {
+    /// Deliveries waiting (the bus's included).
+    pub pending: i64,
+    /// When the oldest waiting delivery's event was written (Unix milliseconds, from its
+    /// UUIDv7 id).
+    pub oldest_pending_ms: Option<i64>,
+    pub dead: i64,
+    /// Failed attempts tried again, ever.
+    pub retried: i64,
+}
+
+/// When the event of UUIDv7 `id` was written, in Unix milliseconds.
+fn written_at_ms(id: &str) -> Option<i64> {
+    let (seconds, nanos) = uuid::Uuid::parse_str(id).ok()?.get_timestamp()?.to_unix();
+    i64::try_from(seconds)
+        .ok()?
+        .checked_mul(1_000)?
+        .checked_add(i64::from(nanos / 1_000_000))
+}
+
+pub async fn gauges<D: Db>(db: &D) -> Result<Gauges, DbError> {
+    let rows = db
+        .query(
+            "SELECT (SELECT COUNT(*) FROM outbox_deliveries WHERE status = 'pending'), \
+             (SELECT MIN(event_id) FROM outbox_deliveries WHERE status = 'pending'), \
+             (SELECT COUNT(*) FROM outbox_deliveries WHERE status = 'dead'), \
+             (SELECT COALESCE(MAX(value), 0) FROM outbox_counters WHERE name = 'retried')",
+            &[],
+        )
+        .await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| DbError::Other("the gauges query answered no row".into()))?;
+    Ok(Gauges {
+        pending: row.get_i64(0)?,
+        oldest_pending_ms: row.get_opt_str(1)?.and_then(written_at_ms),
+        dead: row.get_i64(2)?,
+        retried: row.get_i64(3)?,
+    })
+}
+
 /// How events leave their context (the `event_transport` variable).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
@@ -204,14 +262,21 @@ pub fn now_ms() -> i64 {
 
 /// Writes `envelope` to the outbox with a due delivery per subscriber of its type.
 /// Call it inside the `transaction` that makes the change, so neither exists without
-/// the other.
+/// the other. An envelope without a trace context gets the one being served.
 pub async fn enqueue<D: Db, T: Serialize>(db: &D, envelope: &Envelope<T>) -> Result<(), DbError> {
     let transport = db.transport().await?;
     let recipients = match transport {
         Transport::Http => subscribers(&envelope.event_type),
         Transport::Bus => &[BUS],
     };
-    let payload = serde_json::to_string(envelope).map_err(|error| {
+    let payload = match &envelope.traceparent {
+        Some(_) => serde_json::to_string(envelope),
+        None => serde_json::to_string(&Traced {
+            envelope,
+            context: crate::trace::current(),
+        }),
+    }
+    .map_err(|error| {
         DbError::Other(format!("event {} does not serialize: {error}", envelope.id))
     })?;
     db.execute(
@@ -248,6 +313,15 @@ pub async fn enqueue<D: Db, T: Serialize>(db: &D, envelope: &Envelope<T>) -> Res
         db.deliveries_enqueued();
     }
     Ok(())
+}
+
+/// An envelope with the trace context it lacked.
+#[derive(Serialize)]
+struct Traced<'a, T> {
+    #[serde(flatten)]
+    envelope: &'a Envelope<T>,
+    #[serde(flatten)]
+    context: crate::trace::TraceContext,
 }
 
 /// One event on its way to one subscriber. The bridge's relay gets these as JSON, and
@@ -430,11 +504,18 @@ pub async fn record_failure<D: Db>(
             ],
         )
         .await?;
-    Ok(if changed == 1 {
-        outcome
-    } else {
-        AfterFailure::ClaimLost
-    })
+    if changed != 1 {
+        return Ok(AfterFailure::ClaimLost);
+    }
+    if let AfterFailure::RetryAt(_) = outcome {
+        db.execute(
+            "INSERT INTO outbox_counters (name, value) VALUES ('retried', 1) \
+             ON CONFLICT (name) DO UPDATE SET value = outbox_counters.value + 1",
+            &[],
+        )
+        .await?;
+    }
+    Ok(outcome)
 }
 
 /// Records that `handler` gave up on `event` (the CloudEvent as JSON text, of type
@@ -968,7 +1049,16 @@ mod tests {
         assert_eq!(rows[0].get_str(0).unwrap(), envelope.id);
         let stored =
             Envelope::<OrderCancelled>::from_json(rows[0].get_str(3).unwrap().as_bytes()).unwrap();
-        assert_eq!(stored, envelope);
+        // Written in the trace being served (a new one here: no request came with one).
+        let trace = crate::trace::current();
+        assert_eq!(stored.traceparent.as_ref(), Some(&trace.traceparent));
+        assert_eq!(
+            stored,
+            Envelope {
+                traceparent: Some(trace.traceparent),
+                ..envelope.clone()
+            }
+        );
 
         let claimed = block_on(claim_due(&db, now_ms(), 10)).unwrap();
         let order: Vec<_> = claimed.iter().map(|d| d.subscriber.as_str()).collect();

@@ -120,6 +120,14 @@ pub fn document() -> OpenApi {
             ))),
         )
         .security_scheme(
+            Access::METRICS_KEY,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                kit::auth::METRICS_KEY_HEADER,
+                "The `metrics_key` variable: what a metrics scraper (Prometheus) presents to \
+                 read the outbox metrics (empty: admins only).",
+            ))),
+        )
+        .security_scheme(
             Access::SIGNATURE,
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 kit::signature::SIGNATURE_HEADER,

@@ -67,6 +67,8 @@ pub(crate) enum Access {
     Roles(&'static str),
     /// The `x-sweep-key` header, or an admin's bearer token.
     SweepKeyOrAdmin,
+    /// The `x-metrics-key` header, or an admin's bearer token.
+    MetricsKeyOrAdmin,
     /// The `x-operator-key` header: a platform operator's, not a tenant user's.
     OperatorKey,
     /// A body signed under `event_signing_key` (`fusion-signature`).
@@ -79,6 +81,7 @@ pub(crate) enum Access {
 impl Access {
     pub(crate) const BEARER: &str = "bearer";
     pub(crate) const SWEEP_KEY: &str = "sweep_key";
+    pub(crate) const METRICS_KEY: &str = "metrics_key";
     pub(crate) const OPERATOR_KEY: &str = "operator_key";
     pub(crate) const SIGNATURE: &str = "event_signature";
     pub(crate) const WEBHOOK: &str = "webhook_signature";
@@ -91,6 +94,7 @@ impl Access {
             Access::PublicOrBearer => vec![SecurityRequirement::default(), scheme(Self::BEARER)],
             Access::Bearer | Access::Roles(_) => vec![scheme(Self::BEARER)],
             Access::SweepKeyOrAdmin => vec![scheme(Self::SWEEP_KEY), scheme(Self::BEARER)],
+            Access::MetricsKeyOrAdmin => vec![scheme(Self::METRICS_KEY), scheme(Self::BEARER)],
             Access::OperatorKey => vec![scheme(Self::OPERATOR_KEY)],
             Access::Signature => vec![scheme(Self::SIGNATURE)],
             Access::Webhook => vec![scheme(Self::WEBHOOK)],
@@ -102,7 +106,7 @@ impl Access {
     fn roles(self) -> Option<Vec<&'static str>> {
         match self {
             Access::Roles(roles) => Some(roles.split(", ").collect()),
-            Access::SweepKeyOrAdmin => Some(vec!["admin"]),
+            Access::SweepKeyOrAdmin | Access::MetricsKeyOrAdmin => Some(vec!["admin"]),
             _ => None,
         }
     }
@@ -118,7 +122,7 @@ impl Access {
             Access::OperatorKey | Access::Signature => &[401],
             // As Stripe expects: a signature that does not verify is 400, not 401.
             Access::Webhook => &[400],
-            Access::Roles(_) | Access::SweepKeyOrAdmin => &[401, 403],
+            Access::Roles(_) | Access::SweepKeyOrAdmin | Access::MetricsKeyOrAdmin => &[401, 403],
         }
     }
 
@@ -126,6 +130,7 @@ impl Access {
         match self {
             Access::Roles(roles) => Some(format!("Roles: {roles}.")),
             Access::SweepKeyOrAdmin => Some("The sweep key, or an admin's token.".into()),
+            Access::MetricsKeyOrAdmin => Some("The metrics key, or an admin's token.".into()),
             _ => None,
         }
     }

@@ -36,6 +36,23 @@ fn describe(endpoint: Endpoint) -> Op {
                 JSON,
                 health(false),
             ),
+        Endpoint::Metrics => Op::new("Outbox metrics", Access::MetricsKeyOrAdmin)
+            .describe(
+                "Every context's outbox in Prometheus' text format: deliveries waiting \
+                 (`fusion_outbox_pending`), the age of the oldest \
+                 (`fusion_outbox_oldest_pending_seconds`), dead letters \
+                 (`fusion_outbox_dead_letters`) and failed attempts tried again \
+                 (`fusion_outbox_deliveries_retried_total`). fusion-host's admin listener \
+                 (`--admin-listen`) serves them with its own at `/metrics`.",
+            )
+            .answers_raw(
+                200,
+                "The metrics.",
+                ops_api::routes::PROMETHEUS_TEXT,
+                RefOr::T(Schema::Object(
+                    ObjectBuilder::new().schema_type(Type::String).build(),
+                )),
+            ),
         Endpoint::ListDeadLetters => Op::new("List dead letters", ADMINS)
             .describe(
                 "The caller's tenant's deliveries that gave up, of every context, oldest \

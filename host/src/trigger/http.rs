@@ -6,6 +6,7 @@
 //!   every request (Spin never reuses a WASIp2 instance).
 
 use crate::capabilities::outbound_http::{Body, ServiceChaining, p2_to_p3, p3_to_p2};
+use crate::metrics;
 use crate::runtime::{AppRuntime, LoadedComponent};
 use crate::state::InstanceState;
 use crate::telemetry::{self, SpanContext};
@@ -261,10 +262,7 @@ impl HttpTrigger {
         request: Request<Body>,
         client_addr: SocketAddr,
     ) -> anyhow::Result<Response<Body>> {
-        // A chained request has no route of the manifest's: its component names it.
-        let route_name = Some(route.based_route())
-            .filter(|name| !name.is_empty())
-            .unwrap_or(route.component_id());
+        let route_name = route.based_route();
         let span = telemetry::start(
             format!("{} {route_name}", request.method()),
             telemetry::Kind::Server,
@@ -278,9 +276,41 @@ impl HttpTrigger {
             span
         });
         let parent = span.as_ref().map(telemetry::Span::context);
+        let in_flight = metrics::request_started();
+        let started = std::time::Instant::now();
         let response = self.dispatch(route, request, client_addr, parent).await;
+        if let Some(in_flight) = in_flight {
+            let status = response.as_ref().map_or(500, |r| r.status().as_u16());
+            in_flight.answered(route.component_id(), route_name, status, started.elapsed());
+        }
         telemetry::end_answered(span, &response, Response::status);
         response
+    }
+
+    /// What the app answers a GET of `path` from inside (a chained request's client
+    /// address): the body of a 2xx answer.
+    pub async fn read_internal(self: &Arc<Self>, path: &str) -> anyhow::Result<String> {
+        let route = self
+            .router
+            .route(path)
+            .with_context(|| format!("no route serves {path}"))?;
+        let request = Request::get(path).body(
+            Full::new(Bytes::new())
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        )?;
+        let response = self
+            .dispatch(&route, request, CHAINED_CLIENT_ADDR, None)
+            .await?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?
+            .to_bytes();
+        anyhow::ensure!(status.is_success(), "answered {status}");
+        Ok(String::from_utf8_lossy(&body).into_owned())
     }
 
     async fn dispatch(

@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[Migration] = &[
     kit::migration!("0001_init", per_dialect),
     kit::outbox::MIGRATION,
     kit::outbox::DELIVERIES_MIGRATION,
+    kit::outbox::COUNTERS_MIGRATION,
     kit::edge::IDEMPOTENCY_MIGRATION,
     kit::migration!("0002_variants"),
 ];

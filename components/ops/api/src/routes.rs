@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     Health,
+    Metrics,
     ListDeadLetters,
     ReplayDeadLetter,
     Sweep,
@@ -17,6 +18,7 @@ pub enum Endpoint {
 
 pub const ROUTES: &[Route<Endpoint>] = &[
     Route::new(Method::GET, "/health", Endpoint::Health),
+    Route::new(Method::GET, "/api/v1/admin/metrics", Endpoint::Metrics),
     Route::new(
         Method::GET,
         "/api/v1/admin/dead-letters",
@@ -142,6 +144,54 @@ impl RelayDeadLetter {
 }
 
 /// The context a relay call names, if it keeps an outbox.
+/// Prometheus' text exposition format.
+pub const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Each context's outbox `gauges` at `now` (Unix ms) in Prometheus' text format.
+pub fn prometheus_text(gauges: &[(&str, kit::outbox::Gauges)], now: i64) -> String {
+    type Measure = fn(&kit::outbox::Gauges, i64) -> String;
+    let families: [(&str, &str, &str, Measure); 4] = [
+        (
+            "fusion_outbox_pending",
+            "gauge",
+            "Deliveries waiting to be sent, the bus's included.",
+            |g, _| g.pending.to_string(),
+        ),
+        (
+            "fusion_outbox_oldest_pending_seconds",
+            "gauge",
+            "Age of the oldest waiting delivery's event (0 when none waits).",
+            |g, now| {
+                let age_ms = g.oldest_pending_ms.map_or(0, |at| (now - at).max(0));
+                format!("{:.3}", age_ms as f64 / 1_000.0)
+            },
+        ),
+        (
+            "fusion_outbox_dead_letters",
+            "gauge",
+            "Deliveries that gave up, until replayed.",
+            |g, _| g.dead.to_string(),
+        ),
+        (
+            "fusion_outbox_deliveries_retried_total",
+            "counter",
+            "Failed delivery attempts that were tried again.",
+            |g, _| g.retried.to_string(),
+        ),
+    ];
+    let mut text = String::new();
+    for (name, kind, help, measure) in families {
+        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+        for (context, gauges) in gauges {
+            text.push_str(&format!(
+                "{name}{{context=\"{context}\"}} {}\n",
+                measure(gauges, now)
+            ));
+        }
+    }
+    text
+}
+
 pub fn relay_context(context: &str) -> Result<&'static str, String> {
     EVENT_CONTEXTS
         .iter()
@@ -166,6 +216,34 @@ pub struct ContextDeadLetter {
 mod tests {
     use super::*;
     use kit::route::{NoRoute, find};
+
+    #[test]
+    fn outbox_metrics_are_prometheus_text() {
+        let orders = kit::outbox::Gauges {
+            pending: 3,
+            oldest_pending_ms: Some(10_000),
+            dead: 1,
+            retried: 7,
+        };
+        let idle = kit::outbox::Gauges {
+            pending: 0,
+            oldest_pending_ms: None,
+            dead: 0,
+            retried: 0,
+        };
+        let text = prometheus_text(&[("orders", orders), ("payments", idle)], 12_500);
+        for line in [
+            "# TYPE fusion_outbox_pending gauge",
+            "fusion_outbox_pending{context=\"orders\"} 3",
+            "fusion_outbox_oldest_pending_seconds{context=\"orders\"} 2.500",
+            "fusion_outbox_oldest_pending_seconds{context=\"payments\"} 0.000",
+            "fusion_outbox_dead_letters{context=\"orders\"} 1",
+            "# TYPE fusion_outbox_deliveries_retried_total counter",
+            "fusion_outbox_deliveries_retried_total{context=\"orders\"} 7",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
+    }
 
     #[test]
     fn routes_lead_to_their_endpoints() {

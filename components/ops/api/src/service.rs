@@ -20,13 +20,18 @@ use serde_json::json;
 
 /// The outbox tables, which ops may be first to touch in a context that has not served
 /// a request yet.
-const OUTBOX_MIGRATIONS: &[Migration] = &[outbox::MIGRATION, outbox::DELIVERIES_MIGRATION];
+const OUTBOX_MIGRATIONS: &[Migration] = &[
+    outbox::MIGRATION,
+    outbox::DELIVERIES_MIGRATION,
+    outbox::COUNTERS_MIGRATION,
+];
 /// The tables the retention pass trims: every context's idempotency records, and the
 /// outbox of those with events.
 const IDEMPOTENCY_MIGRATIONS: &[Migration] = &[kit::edge::IDEMPOTENCY_MIGRATION];
 const RETAINED_MIGRATIONS: &[Migration] = &[
     outbox::MIGRATION,
     outbox::DELIVERIES_MIGRATION,
+    outbox::COUNTERS_MIGRATION,
     kit::edge::IDEMPOTENCY_MIGRATION,
 ];
 
@@ -37,6 +42,7 @@ async fn serve(endpoint: Endpoint, call: &Call) -> Result<Response, Problem> {
     let request_id = call.request_id();
     match endpoint {
         Endpoint::Health => Ok(health_checks(request_id).await),
+        Endpoint::Metrics => outbox_metrics(call).await,
         Endpoint::ListDeadLetters => list_dead_letters(call).await,
         Endpoint::ReplayDeadLetter => replay_dead_letter(call).await,
         Endpoint::Sweep => sweep_outboxes(call).await,
@@ -89,6 +95,28 @@ async fn key_value_answers() -> bool {
             false
         }
     }
+}
+
+/// Every context's outbox as Prometheus gauges and counters: for the host's admin
+/// listener (a chained call), a scraper with the metrics key, or an admin.
+async fn outbox_metrics(call: &Call) -> Result<Response, Problem> {
+    let request_id = call.request_id();
+    kit::spin::authorize_metrics(call.headers()).await?;
+    let now = now_ms();
+    let mut gauges = Vec::with_capacity(EVENT_CONTEXTS.len());
+    for context in EVENT_CONTEXTS {
+        let db = outbox_store(context, request_id).await?;
+        let found = outbox::gauges(&db)
+            .await
+            .map_err(store_failure(context, request_id))?;
+        gauges.push((*context, found));
+    }
+    Ok(kit::http::with_body(
+        StatusCode::OK,
+        crate::routes::PROMETHEUS_TEXT,
+        crate::routes::prometheus_text(&gauges, now),
+        request_id,
+    ))
 }
 
 async fn admin(call: &Call) -> Result<Caller, Problem> {

@@ -67,6 +67,7 @@ pub const MIGRATIONS: &[Migration] = &[
     kit::migration!("0002_fraud_review_and_campaign_orders"),
     kit::outbox::MIGRATION,
     kit::outbox::DELIVERIES_MIGRATION,
+    kit::outbox::COUNTERS_MIGRATION,
     kit::edge::IDEMPOTENCY_MIGRATION,
     kit::migration!("0003_promotions"),
     kit::migration!("0004_returns"),

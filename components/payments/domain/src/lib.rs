@@ -46,6 +46,7 @@ pub const MIGRATIONS: &[Migration] = &[
     kit::migration!("0002_refund_status"),
     kit::outbox::MIGRATION,
     kit::outbox::DELIVERIES_MIGRATION,
+    kit::outbox::COUNTERS_MIGRATION,
     kit::edge::IDEMPOTENCY_MIGRATION,
 ];
 

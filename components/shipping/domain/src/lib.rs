@@ -51,6 +51,7 @@ pub const MIGRATIONS: &[Migration] = &[
     kit::migration!("0001_init"),
     kit::outbox::MIGRATION,
     kit::outbox::DELIVERIES_MIGRATION,
+    kit::outbox::COUNTERS_MIGRATION,
     kit::edge::IDEMPOTENCY_MIGRATION,
     kit::migration!("0002_cancelled_orders"),
 ];

@@ -42,6 +42,7 @@ pub async fn serve(
     handler: impl AsyncFnOnce(Request) -> Response,
 ) -> Response {
     let mut parts = request_parts(&request);
+    crate::trace::serve(&parts.headers);
     let request_id = request_id::from_headers(&parts.headers);
     // The handler sees the same id (a generated one included), so its logs and the
     // edge's name one request.

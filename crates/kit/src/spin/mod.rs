@@ -141,6 +141,20 @@ pub async fn authorize_sweep(headers: &::http::HeaderMap) -> Result<(), Problem>
     }
 }
 
+/// Who may read the outbox metrics: the host's admin listener (a chained request), a
+/// scraper presenting `x-metrics-key` equal to the `metrics_key` variable, or an admin.
+pub async fn authorize_metrics(headers: &::http::HeaderMap) -> Result<(), Problem> {
+    if crate::edge::is_chained(headers) {
+        return Ok(());
+    }
+    match presented_key(headers, crate::auth::METRICS_KEY_HEADER, "metrics_key").await {
+        Some(verdict) => verdict,
+        None => authenticate(headers)
+            .await?
+            .require_role(&[crate::auth::Role::Admin]),
+    }
+}
+
 /// Who may create tenants: a platform operator presenting `x-operator-key` equal to the
 /// non-empty `operator_key` variable (401 without it or with another).
 pub async fn authorize_operator(headers: &::http::HeaderMap) -> Result<(), Problem> {
