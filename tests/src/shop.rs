@@ -141,6 +141,17 @@ impl Shop {
         drop(killed);
     }
 
+    /// Everything the app logged so far: the host's output (fusion-host passes on its
+    /// guests' stderr), and the component logs Spin writes under its state directory.
+    pub fn logs(&self) -> String {
+        let mut logs = self.server().output();
+        let spin_logs = std::fs::read_dir(self.state.path().join("spin").join("logs"));
+        for entry in spin_logs.into_iter().flatten().flatten() {
+            logs.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+        }
+        logs
+    }
+
     /// Where fusion-host serves its metrics (`--admin-listen`); `None` on Spin, which has
     /// no such listener.
     pub fn host_metrics_url(&self) -> Option<String> {

@@ -57,7 +57,9 @@ impl Access {
         match schemes.as_slice() {
             [""] => Access::Public,
             ["", "bearer"] => Access::PublicOrBearer,
-            ["bearer"] | ["sweep_key", "bearer"] => Access::Roles(roles()),
+            ["bearer"] | ["sweep_key", "bearer"] | ["metrics_key", "bearer"] => {
+                Access::Roles(roles())
+            }
             ["operator_key"] | ["event_signature"] => Access::Proof { status: 401 },
             ["webhook_signature"] => Access::Proof { status: 400 },
             other => panic!("a security the matrix does not know: {other:?}"),

@@ -4,12 +4,14 @@
 //!   its events travel by chained requests or on Kafka, and no span carries a secret.
 //! - Metrics: the outbox's (the app's route), with the host's requests and instances on
 //!   fusion-host's admin listener.
+//! - Logs: a JSON line per request and per delivery, naming the flow, and no secret.
 
 use acceptance::bridge::{Bridge, Engine};
 use acceptance::{
     ADMIN_PASSWORD, CUSTOMER_PASSWORD, JWT_SECRET, SERVICE_NAME, Shop, Store, assert_problem,
     eventually, for_both_stores, order_body, order_reaching, place_order, stocked_product, text,
 };
+use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use testing::otlp::{Collector, Span};
 
@@ -17,7 +19,102 @@ for_both_stores!(
     one_orders_saga_is_one_trace,
     one_orders_saga_is_one_trace_through_kafka,
     a_checkout_shows_in_the_metrics,
+    a_sagas_log_is_a_line_per_request_and_delivery_and_holds_no_secret,
 );
+
+fn a_sagas_log_is_a_line_per_request_and_delivery_and_holds_no_secret(store: Store) {
+    let shop = Shop::start(store);
+    let admin = shop.admin();
+    stocked_product(&admin, "LOG-1", 1250, 5);
+    let customer = shop.customer();
+    let placed = customer
+        .client
+        .request("POST", "/api/v1/orders")
+        .header("x-request-id", "checkout-of-log-1")
+        .json(&order_body(&[("LOG-1", 1)], "tok_visa"))
+        .send()
+        .expect_json(201);
+    order_reaching(&customer.client, &text(&placed, "id"), "paid");
+
+    let logs = eventually(
+        || "no delivery of payment.succeeded to shipping logged".to_owned(),
+        || {
+            let logs = shop.logs();
+            logs.contains("\"component\":\"shipping-on-payment-succeeded\"")
+                .then_some(logs)
+        },
+    );
+    let lines: Vec<Value> = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .filter(|line: &Value| line.get("kind").is_some())
+        .collect();
+    let checkout = lines
+        .iter()
+        .find(|line| line["request_id"] == "checkout-of-log-1" && line["component"] == "orders")
+        .unwrap_or_else(|| panic!("no line for the checkout in {lines:#?}"));
+    for (field, value) in [
+        ("level", "info"),
+        ("kind", "request"),
+        ("correlation_id", "checkout-of-log-1"),
+        ("tenant", "default"),
+        ("component", "orders"),
+        ("method", "POST"),
+        ("route", "/api/v1/orders"),
+    ] {
+        assert_eq!(checkout[field], value, "{field}: {checkout}");
+    }
+    assert_eq!(checkout["status"], 201, "{checkout}");
+    assert!(checkout["duration_ms"].as_f64().is_some(), "{checkout}");
+    assert!(
+        checkout["time"].as_str().is_some_and(|t| t.ends_with('Z')),
+        "{checkout}"
+    );
+
+    // Each handler's delivery names the flow: the checkout's request id.
+    let delivered: HashSet<&str> = lines
+        .iter()
+        .filter(|line| line["kind"] == "delivery" && line["correlation_id"] == "checkout-of-log-1")
+        .map(|line| line["component"].as_str().unwrap_or_default())
+        .collect();
+    for handler in [
+        "inventory-on-order-created",
+        "payments-on-inventory-reserved",
+        "orders-on-payment-succeeded",
+        "shipping-on-payment-succeeded",
+    ] {
+        assert!(
+            delivered.contains(handler),
+            "{handler} not in {delivered:?}"
+        );
+    }
+    let refused = customer.client.get("/api/v1/orders/no-such-order");
+    assert_eq!(refused.status, 404);
+    let warned = eventually(
+        || "no line for the 404".to_owned(),
+        || {
+            let logs = shop.logs();
+            logs.lines()
+                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+                .find(|line| line["route"] == "/api/v1/orders/no-such-order")
+        },
+    );
+    assert_eq!(
+        (&warned["level"], &warned["status"]),
+        (&json!("warn"), &json!(404))
+    );
+
+    for secret in [
+        customer.client.token(),
+        "tok_visa",
+        CUSTOMER_PASSWORD,
+        ADMIN_PASSWORD,
+        JWT_SECRET,
+        acceptance::EVENT_SIGNING_KEY,
+    ] {
+        assert!(!logs.contains(secret), "{secret:?} in the log:\n{logs}");
+    }
+}
 
 const METRICS_KEY: &str = "acceptance-metrics-key";
 

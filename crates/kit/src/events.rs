@@ -298,7 +298,8 @@ async fn apply_delivery<E: Event>(
     handler: &EventHandler,
     apply: impl AsyncFn(&RequestStore, &Envelope<E>) -> Result<Option<()>, HandlerError>,
 ) -> (Response, Option<SpinDb>) {
-    let headers = crate::spin::http::request_parts(&request).headers;
+    let parts = crate::spin::http::request_parts(&request);
+    let (headers, route) = (parts.headers, parts.uri.path().to_owned());
     let request_id = request_id::from_headers(&headers);
     let trace = TraceContext::from_headers(&headers);
     let body = match read_body(request).await {
@@ -328,13 +329,28 @@ async fn apply_delivery<E: Event>(
         }
     };
     for event in &events {
+        let started = std::time::Instant::now();
         crate::trace::for_event(
             trace.as_ref(),
             event.traceparent.as_deref(),
             event.tracestate.as_deref(),
         );
+        let log = |status: StatusCode| {
+            let subscriber = handler.subscriber;
+            crate::log::delivery(
+                subscriber,
+                &route,
+                event,
+                status.as_u16(),
+                &request_id,
+                started,
+            );
+        };
         let refusal = match apply(&db, event).await {
-            Ok(_) => continue,
+            Ok(_) => {
+                log(StatusCode::OK);
+                continue;
+            }
             Err(HandlerError::Retry(reason)) => unavailable(handler, event, &reason, &request_id),
             Err(HandlerError::Refuse(reason)) => {
                 eprintln!(
@@ -344,6 +360,7 @@ async fn apply_delivery<E: Event>(
                 Problem::unprocessable(reason).to_response(&request_id)
             }
         };
+        log(refusal.status());
         return (refusal, db.into_enqueued());
     }
     (empty(StatusCode::OK, &request_id), db.into_enqueued())

@@ -14,6 +14,7 @@ pub mod events;
 pub mod http;
 pub mod json;
 pub mod key_value;
+pub mod log;
 pub mod outbound;
 pub mod outbox;
 pub mod pagination;

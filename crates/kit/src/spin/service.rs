@@ -82,18 +82,21 @@ impl Call {
     /// The caller: 401 without a valid bearer token, 403 when `x-tenant-id` names
     /// another tenant than the token.
     pub async fn caller(&self) -> Result<Caller, Problem> {
-        authenticate(self.headers()).await
+        let caller = authenticate(self.headers()).await;
+        caller.inspect(|caller| crate::log::note_tenant(&caller.tenant))
     }
 
     /// The caller, a component's service token included (see
     /// [`authenticate_service_too`]).
     pub async fn caller_or_service(&self) -> Result<Caller, Problem> {
-        authenticate_service_too(self.headers()).await
+        let caller = authenticate_service_too(self.headers()).await;
+        caller.inspect(|caller| crate::log::note_tenant(&caller.tenant))
     }
 
     /// The tenant a public read acts for (see [`reader_tenant`]).
     pub async fn reader_tenant(&self) -> Result<String, Problem> {
-        reader_tenant(self.headers()).await
+        let tenant = reader_tenant(self.headers()).await;
+        tenant.inspect(|tenant| crate::log::note_tenant(tenant))
     }
 
     /// The context's store, opened (and migrated) on first use; 503 when it cannot be.
@@ -130,7 +133,14 @@ pub async fn serve_api<E: Clone>(
         context: api.store.map(|_| api.context),
         migrations: api.store.unwrap_or_default(),
     };
-    serve(request, &edge, async |request| {
+    let started = std::time::Instant::now();
+    let (method, path) = (request.method(), request.path_with_query());
+    let path = path.as_deref().unwrap_or("/");
+    let path = path
+        .split_once('?')
+        .map_or(path, |(path, _)| path)
+        .to_owned();
+    let response = serve(request, &edge, async |request| {
         let (parts, body) = request.into_parts();
         let request_id = crate::request_id::from_headers(&parts.headers);
         let body = match read_body(body).await {
@@ -147,5 +157,18 @@ pub async fn serve_api<E: Clone>(
         }
         response
     })
-    .await
+    .await;
+    let request_id = response
+        .headers()
+        .get(crate::request_id::HEADER)
+        .and_then(|id| id.to_str().ok())
+        .unwrap_or_default();
+    let fields = crate::log::RequestFields {
+        component: api.context,
+        method: &method.to_string(),
+        path: &path,
+        request_id,
+    };
+    crate::log::request(&fields, response.status().as_u16(), started);
+    response
 }
