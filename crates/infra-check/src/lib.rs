@@ -58,11 +58,21 @@ pub const BRIDGE_SCALED_OBJECT: &str = "infra/kubernetes/kafka/keda-bridge.yaml"
 pub const BRIDGE_KUSTOMIZATION: &str = "infra/kubernetes/kafka/kustomization.yaml";
 /// The laptop's backing services.
 pub const COMPOSE: &str = "infra/compose.yaml";
+/// The OpenTelemetry Collector beside the app.
+pub const COLLECTOR: &str = "infra/kubernetes/observability/otel-collector.yaml";
+/// The Grafana dashboard of the app's metrics.
+pub const DASHBOARD: &str = "infra/grafana/fusioncommerce.json";
+/// Where the metrics the dashboard charts are defined: the host's and the outbox's.
+pub const METRIC_SOURCES: [&str; 2] = ["host/src/metrics.rs", "components/ops/api/src/routes.rs"];
 /// The runtime config of a laptop run with Redis, whose port compose must publish.
 pub const REDIS_RUNTIME_CONFIG: &str = "infra/runtime-config/redis.toml";
 
 /// Every file [`check`] reads, relative to the workspace root.
-pub const FILES: [&str; 11] = [
+pub const FILES: [&str; 15] = [
+    COLLECTOR,
+    DASHBOARD,
+    METRIC_SOURCES[0],
+    METRIC_SOURCES[1],
     SPIN_TOML,
     SPINAPP,
     SECRETS,
@@ -244,6 +254,11 @@ pub fn check(sources: &Sources) -> Vec<Drift> {
         (BRIDGE_SCALED_OBJECT, &bridge_scaled_docs),
     ];
     check_namespaces(&namespaced, &mut report);
+    let collector = report.yaml(COLLECTOR, sources.text(COLLECTOR));
+    if let (Some(docs), Some(secrets)) = (&collector, &secrets) {
+        check_collector_secrets(docs, secrets, &mut report);
+    }
+    check_dashboard(sources, &mut report);
     if let Some(docs) = &compose {
         check_compose(
             docs,
@@ -253,6 +268,62 @@ pub fn check(sources: &Sources) -> Vec<Drift> {
         );
     }
     report.0
+}
+
+/// The Secret keys the collector mounts (the metrics key) exist in the example Secrets.
+fn check_collector_secrets(docs: &[Value], secrets: &Secrets, report: &mut Report) {
+    let volumes = docs
+        .iter()
+        .filter(|doc| kind(doc) == "Deployment")
+        .filter_map(|doc| at(doc, &["spec", "template", "spec", "volumes"]))
+        .filter_map(Value::as_sequence)
+        .flatten();
+    for secret in volumes.filter_map(|volume| volume.get("secret")) {
+        let secret_name = secret
+            .get("secretName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let items = secret.get("items").and_then(Value::as_sequence);
+        for key in items.into_iter().flatten().filter_map(|item| item.get("key")) {
+            let key = key.as_str().unwrap_or_default();
+            if !secrets
+                .get(secret_name)
+                .is_some_and(|keys| keys.contains_key(key))
+            {
+                report.drift(
+                    COLLECTOR,
+                    format!("Secret `{secret_name}` key `{key}`"),
+                    format!("not in {SECRETS}"),
+                );
+            }
+        }
+    }
+}
+
+/// Every `fusion_*` metric the dashboard queries is one the code defines (a histogram's
+/// `_bucket`, `_sum` and `_count` series by its name).
+fn check_dashboard(sources: &Sources, report: &mut Report) {
+    let defined: String = METRIC_SOURCES
+        .iter()
+        .map(|file| sources.text(file))
+        .collect();
+    let dashboard = sources.text(DASHBOARD);
+    if serde_json::from_str::<serde_json::Value>(dashboard).is_err() {
+        report.drift(DASHBOARD, "the file", "is not JSON");
+        return;
+    }
+    let metrics = dashboard
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| word.starts_with("fusion_"));
+    for metric in metrics {
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| metric.strip_suffix(suffix))
+            .unwrap_or(metric);
+        if !defined.contains(&format!("\"{family}")) && !defined.contains(&format!(" {family}")) {
+            report.drift(DASHBOARD, metric.to_owned(), "no such metric in the code");
+        }
+    }
 }
 
 #[derive(Default)]
