@@ -12,7 +12,7 @@
 use crate::app::{App, Failure};
 use crate::bus::{Bus, Consumed, Consumer};
 use crate::cloudevents::{Record, to_event};
-use crate::status::Status;
+use crate::status::{Outcome as Counted, Status};
 use crate::topics::dead_letters_of;
 use kit::outbox::{MAX_ATTEMPTS, backoff};
 use std::time::Duration;
@@ -89,6 +89,8 @@ fn hand_over<C: Consumer>(
         if let Ok(batch) = batch
             && app.deliver_batch(handler, &batch).is_ok()
         {
+            let taken = u64::try_from(batch.len()).unwrap_or(u64::MAX);
+            status.delivered(handler, Counted::Taken, taken);
             return;
         }
     }
@@ -97,6 +99,14 @@ fn hand_over<C: Consumer>(
             Ok(event) => deliver(app, consumer, handler, event, status),
             Err(reason) => Outcome::Dead(format!("not an event: {reason}"), 0),
         };
+        status.delivered(
+            handler,
+            match outcome {
+                Outcome::Taken => Counted::Taken,
+                Outcome::Dead(..) => Counted::DeadLettered,
+            },
+            1,
+        );
         if let Outcome::Dead(reason, attempts) = outcome {
             eprintln!(
                 "{handler}: {} at {} is a dead letter: {reason}",
@@ -183,6 +193,7 @@ fn deliver(
                 );
             }
         }
+        status.delivered(handler, Counted::Retried, 1);
         let tries = unavailable_tries + failures;
         eprintln!("{handler}: try {tries} failed: {}", failure.reason);
         let wait = Duration::from_millis(u64::try_from(backoff(tries)).unwrap_or(0));

@@ -8,7 +8,9 @@
 //!   the broker with it;
 //! - `GET /health`: 200 when the broker answered the last reading, every relay reached
 //!   the app on its last try and no handler is being waited for; 503 otherwise, saying
-//!   which. It answers from the start, while the broker cannot be reached yet.
+//!   which. It answers from the start, while the broker cannot be reached yet;
+//! - `GET /metrics`: the same in Prometheus' text format, with the deliveries to each
+//!   handler by outcome (taken, retried, dead-lettered).
 
 use crate::bus::Bus;
 use serde_json::{Value, json};
@@ -16,6 +18,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
+
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// How often the lag is read.
 pub const LAG_EVERY: Duration = Duration::from_secs(2);
@@ -37,6 +41,27 @@ pub struct Status {
     lag: Mutex<Option<Result<Value, String>>>,
     /// When the lag or the health was last asked for (Unix ms).
     asked_at: AtomicI64,
+    /// Deliveries to each handler by outcome, since the bridge started.
+    deliveries: Mutex<BTreeMap<(&'static str, Outcome), u64>>,
+}
+
+/// What became of one try of a delivery to a handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    Taken,
+    /// It failed and is tried again.
+    Retried,
+    DeadLettered,
+}
+
+impl Outcome {
+    fn name(self) -> &'static str {
+        match self {
+            Outcome::Taken => "taken",
+            Outcome::Retried => "retried",
+            Outcome::DeadLettered => "dead_lettered",
+        }
+    }
 }
 
 impl Status {
@@ -60,6 +85,49 @@ impl Status {
             Some(why) => waiting.insert(handler, why),
             None => waiting.remove(handler),
         };
+    }
+
+    /// Counts `count` deliveries to `handler` that ended in `outcome`.
+    pub fn delivered(&self, handler: &'static str, outcome: Outcome, count: u64) {
+        *lock(&self.deliveries)
+            .entry((handler, outcome))
+            .or_default() += count;
+    }
+
+    /// `GET /metrics`: the lag per group and topic, whether the bridge is healthy, and
+    /// the deliveries by handler and outcome.
+    pub fn metrics(&self) -> String {
+        let (code, _) = self.health();
+        let mut text = format!(
+            "# HELP fusion_bridge_healthy Whether GET /health answers 200.\n\
+             # TYPE fusion_bridge_healthy gauge\n\
+             fusion_bridge_healthy {}\n",
+            u8::from(code == 200)
+        );
+        text.push_str(
+            "# HELP fusion_bridge_lag Events on the broker a handler's group has not taken.\n\
+             # TYPE fusion_bridge_lag gauge\n",
+        );
+        let lag = self.lag().unwrap_or_default();
+        for group in lag["groups"].as_array().into_iter().flatten() {
+            text.push_str(&format!(
+                "fusion_bridge_lag{{group=\"{}\",topic=\"{}\"}} {}\n",
+                group["group"].as_str().unwrap_or_default(),
+                group["topic"].as_str().unwrap_or_default(),
+                group["lag"].as_i64().unwrap_or_default()
+            ));
+        }
+        text.push_str(
+            "# HELP fusion_bridge_deliveries_total Deliveries to handlers, by outcome.\n\
+             # TYPE fusion_bridge_deliveries_total counter\n",
+        );
+        for ((handler, outcome), count) in lock(&self.deliveries).iter() {
+            text.push_str(&format!(
+                "fusion_bridge_deliveries_total{{handler=\"{handler}\",outcome=\"{}\"}} {count}\n",
+                outcome.name()
+            ));
+        }
+        text
     }
 
     /// Reads the lag every [`LAG_EVERY`], for as long as the bridge runs.
@@ -125,13 +193,24 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub fn serve(server: &tiny_http::Server, status: &Status) -> ! {
     loop {
         let Ok(request) = server.recv() else { continue };
+        if (request.method(), request.url()) == (&tiny_http::Method::Get, "/metrics") {
+            let prometheus = tiny_http::Header::from_bytes("content-type", PROMETHEUS_TEXT)
+                .expect("a valid header");
+            let response =
+                tiny_http::Response::from_string(status.metrics()).with_header(prometheus);
+            let _ = request.respond(response);
+            continue;
+        }
         let (code, body) = match (request.method(), request.url()) {
             (tiny_http::Method::Get, "/health") => status.health(),
             (tiny_http::Method::Get, "/lag") => match status.lag() {
                 Ok(lag) => (200, lag),
                 Err(problem) => (503, json!({ "error": problem })),
             },
-            _ => (404, json!({ "error": "GET /health or GET /lag" })),
+            _ => (
+                404,
+                json!({ "error": "GET /health, GET /lag or GET /metrics" }),
+            ),
         };
         let content_type = tiny_http::Header::from_bytes("content-type", "application/json")
             .expect("a valid header");
@@ -140,5 +219,32 @@ pub fn serve(server: &tiny_http::Server, status: &Status) -> ! {
             .with_header(content_type);
         // A client gone before its answer is its own affair.
         let _ = request.respond(response);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_count_deliveries_by_handler_and_outcome() {
+        let status = Status::default();
+        status.delivered("payments-on-inventory-reserved", Outcome::Taken, 3);
+        status.delivered("payments-on-inventory-reserved", Outcome::Retried, 1);
+        status.delivered("shipping-on-payment-succeeded", Outcome::DeadLettered, 1);
+        *lock(&status.lag) = Some(Ok(json!({
+            "total": 2,
+            "groups": [{ "group": "shop.payments", "handler": "payments", "topic": "shop.order.created", "lag": 2 }],
+        })));
+        let text = status.metrics();
+        for line in [
+            "fusion_bridge_healthy 0",
+            "fusion_bridge_lag{group=\"shop.payments\",topic=\"shop.order.created\"} 2",
+            "fusion_bridge_deliveries_total{handler=\"payments-on-inventory-reserved\",outcome=\"taken\"} 3",
+            "fusion_bridge_deliveries_total{handler=\"payments-on-inventory-reserved\",outcome=\"retried\"} 1",
+            "fusion_bridge_deliveries_total{handler=\"shipping-on-payment-succeeded\",outcome=\"dead_lettered\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
     }
 }

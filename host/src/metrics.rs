@@ -12,8 +12,7 @@ use std::time::Duration;
 static ENABLED: AtomicBool = AtomicBool::new(false);
 static IN_FLIGHT: AtomicI64 = AtomicI64::new(0);
 static SERIES: Mutex<Series> = Mutex::new(Series {
-    requests: BTreeMap::new(),
-    latency: BTreeMap::new(),
+    routes: BTreeMap::new(),
     instances: BTreeMap::new(),
 });
 
@@ -22,13 +21,28 @@ const BUCKETS: [f64; 12] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
+/// Maps by name, so a request finds its series by `&str` and allocates only the first
+/// time a component or route is seen.
 struct Series {
-    /// (component, route, status) → requests.
-    requests: BTreeMap<(String, String, u16), u64>,
-    /// (component, route) → latency.
-    latency: BTreeMap<(String, String), Histogram>,
+    /// component → route → its series.
+    routes: BTreeMap<String, BTreeMap<String, RouteSeries>>,
     /// component → instances made.
     instances: BTreeMap<String, u64>,
+}
+
+#[derive(Default)]
+struct RouteSeries {
+    /// status → requests.
+    statuses: BTreeMap<u16, u64>,
+    latency: Histogram,
+}
+
+/// The entry of `key` in `map`, made (with an owned key) only when missing.
+fn entry<'a, V: Default>(map: &'a mut BTreeMap<String, V>, key: &str) -> &'a mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_owned(), V::default());
+    }
+    map.get_mut(key).expect("just inserted")
 }
 
 #[derive(Default)]
@@ -71,15 +85,9 @@ impl InFlight {
     /// The request was answered: counted by component, route and status.
     pub fn answered(self, component: &str, route: &str, status: u16, took: Duration) {
         let mut series = series();
-        *series
-            .requests
-            .entry((component.to_owned(), route.to_owned(), status))
-            .or_default() += 1;
-        series
-            .latency
-            .entry((component.to_owned(), route.to_owned()))
-            .or_default()
-            .observe(took.as_secs_f64());
+        let route = entry(entry(&mut series.routes, component), route);
+        *route.statuses.entry(status).or_default() += 1;
+        route.latency.observe(took.as_secs_f64());
     }
 }
 
@@ -91,7 +99,7 @@ impl Drop for InFlight {
 
 pub fn instance_made(component: &str) {
     if ENABLED.load(Relaxed) {
-        *series().instances.entry(component.to_owned()).or_default() += 1;
+        *entry(&mut series().instances, component) += 1;
     }
 }
 
@@ -111,19 +119,29 @@ pub fn render() -> String {
         "# HELP fusion_host_requests_total HTTP requests served, by component, route and status.\n\
          # TYPE fusion_host_requests_total counter\n",
     );
-    for ((component, route, status), count) in &series.requests {
-        _ = writeln!(
-            text,
-            "fusion_host_requests_total{{component=\"{}\",route=\"{}\",status=\"{status}\"}} {count}",
-            label(component),
-            label(route)
-        );
+    let routes = || {
+        series.routes.iter().flat_map(|(component, routes)| {
+            routes
+                .iter()
+                .map(move |(route, measured)| (component, route, measured))
+        })
+    };
+    for (component, route, measured) in routes() {
+        for (status, count) in &measured.statuses {
+            _ = writeln!(
+                text,
+                "fusion_host_requests_total{{component=\"{}\",route=\"{}\",status=\"{status}\"}} {count}",
+                label(component),
+                label(route)
+            );
+        }
     }
     text.push_str(
         "# HELP fusion_host_request_duration_seconds Time to a request's response head.\n\
          # TYPE fusion_host_request_duration_seconds histogram\n",
     );
-    for ((component, route), histogram) in &series.latency {
+    for (component, route, measured) in routes() {
+        let histogram = &measured.latency;
         let labels = format!(
             "component=\"{}\",route=\"{}\"",
             label(component),

@@ -8,10 +8,10 @@
 //! header touched.
 
 use http::HeaderMap;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, oneshot};
 
 pub const TRACEPARENT: &str = "traceparent";
 /// Spans waiting for export; past this many, new ones are dropped (and counted), so a
@@ -24,14 +24,18 @@ const MAX_STATEMENT: usize = 2_048;
 
 static EXPORTER: OnceLock<Exporter> = OnceLock::new();
 
+/// Ended spans wait in `queue`; the export task takes them every schedule delay, or at
+/// once when a batch is full or a flush is asked. A span does not wake the task: a wake
+/// per span (a futex per span under load) cost more than making the span.
 struct Exporter {
-    queue: mpsc::Sender<Message>,
+    queue: Mutex<Vec<Span>>,
+    wake: Notify,
+    flushed: Mutex<Option<oneshot::Sender<()>>>,
     dropped: AtomicU64,
 }
 
-enum Message {
-    Span(Box<Span>),
-    Flush(tokio::sync::oneshot::Sender<()>),
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A span's place in its trace, as `traceparent` carries it.
@@ -110,10 +114,25 @@ fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Random ids without a system call per span: SplitMix64 per thread, seeded once from
+/// the system's randomness. Ids need to be unique, not secret.
 fn random_bytes<const N: usize>() -> [u8; N] {
+    thread_local! {
+        static STATE: std::cell::Cell<u64> = std::cell::Cell::new(
+            u64::from_le_bytes(uuid::Uuid::new_v4().into_bytes()[..8].try_into().expect("8 bytes")),
+        );
+    }
     let mut bytes = [0; N];
-    for chunk in bytes.chunks_mut(16) {
-        chunk.copy_from_slice(&uuid::Uuid::new_v4().into_bytes()[..chunk.len()]);
+    for chunk in bytes.chunks_mut(8) {
+        let next = STATE.with(|state| {
+            let seed = state.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+            state.set(seed);
+            let mut z = seed;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        });
+        chunk.copy_from_slice(&next.to_le_bytes()[..chunk.len()]);
     }
     bytes
 }
@@ -225,13 +244,17 @@ impl Span {
             return;
         };
         self.end = unix_nanos();
-        if exporter
-            .queue
-            .try_send(Message::Span(Box::new(self)))
-            .is_err()
-            && exporter.dropped.fetch_add(1, Relaxed) == 0
-        {
-            tracing::warn!("the span queue is full: spans are being dropped");
+        let mut queue = lock(&exporter.queue);
+        if queue.len() >= QUEUE {
+            drop(queue);
+            if exporter.dropped.fetch_add(1, Relaxed) == 0 {
+                tracing::warn!("the span queue is full: spans are being dropped");
+            }
+            return;
+        }
+        queue.push(self);
+        if queue.len() == MAX_BATCH {
+            exporter.wake.notify_one();
         }
     }
 }
@@ -373,17 +396,17 @@ pub fn init_from_env() {
         .ok()
         .and_then(|ms| ms.parse().ok())
         .map_or(Duration::from_secs(5), Duration::from_millis);
-    let (queue, spans) = mpsc::channel(QUEUE);
     eprintln!(
         "fusion-host: exporting traces to http://{}{}",
         endpoint.authority, endpoint.path
     );
-    let resource = resource(&service);
-    tokio::spawn(export(spans, endpoint, resource, delay));
-    _ = EXPORTER.set(Exporter {
-        queue,
+    let exporter = EXPORTER.get_or_init(|| Exporter {
+        queue: Mutex::new(Vec::new()),
+        wake: Notify::new(),
+        flushed: Mutex::new(None),
         dropped: AtomicU64::new(0),
     });
+    tokio::spawn(export(exporter, endpoint, resource(&service), delay));
 }
 
 /// Exports what is queued (at shutdown), waiting at most `timeout`.
@@ -391,38 +414,34 @@ pub async fn flush(timeout: Duration) {
     let Some(exporter) = EXPORTER.get() else {
         return;
     };
-    let (done, flushed) = tokio::sync::oneshot::channel();
-    if exporter.queue.send(Message::Flush(done)).await.is_ok() {
-        _ = tokio::time::timeout(timeout, flushed).await;
-    }
+    let (done, flushed) = oneshot::channel();
+    *lock(&exporter.flushed) = Some(done);
+    exporter.wake.notify_one();
+    _ = tokio::time::timeout(timeout, flushed).await;
 }
 
 async fn export(
-    mut queue: mpsc::Receiver<Message>,
+    exporter: &'static Exporter,
     endpoint: Endpoint,
     resource: Vec<u8>,
     delay: Duration,
 ) {
     let mut client = Client::default();
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = queue.recv().await {
-        let mut flushed = None;
-        match first {
-            Message::Span(span) => batch.push(span),
-            Message::Flush(done) => flushed = Some(done),
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = exporter.wake.notified() => {}
         }
-        let until = tokio::time::Instant::now() + delay;
-        while flushed.is_none() && batch.len() < MAX_BATCH {
-            match tokio::time::timeout_at(until, queue.recv()).await {
-                Ok(Some(Message::Span(span))) => batch.push(span),
-                Ok(Some(Message::Flush(done))) => flushed = Some(done),
-                Ok(None) | Err(_) => break,
+        loop {
+            let batch: Vec<Span> = {
+                let mut queue = lock(&exporter.queue);
+                let taken = queue.len().min(MAX_BATCH);
+                queue.drain(..taken).collect()
+            };
+            if batch.is_empty() {
+                break;
             }
-        }
-        if !batch.is_empty() {
-            let body = encode(&resource, &batch);
-            batch.clear();
-            if let Err(error) = client.post(&endpoint, body).await {
+            if let Err(error) = client.post(&endpoint, encode(&resource, &batch)).await {
                 tracing::warn!(
                     "exporting spans to http://{}{}: {error}",
                     endpoint.authority,
@@ -430,7 +449,7 @@ async fn export(
                 );
             }
         }
-        if let Some(done) = flushed {
+        if let Some(done) = lock(&exporter.flushed).take() {
             _ = done.send(());
         }
     }
@@ -550,7 +569,7 @@ fn resource(service: &str) -> Vec<u8> {
 }
 
 /// An OTLP `ExportTraceServiceRequest` of `spans`.
-fn encode(resource: &[u8], spans: &[Box<Span>]) -> Vec<u8> {
+fn encode(resource: &[u8], spans: &[Span]) -> Vec<u8> {
     let mut request = Proto::default();
     request.message(1, |resource_spans| {
         resource_spans.bytes(1, resource);
@@ -620,6 +639,14 @@ mod tests {
     }
 
     #[test]
+    fn ids_are_fresh_each_time() {
+        let ids: std::collections::HashSet<[u8; 8]> = (0..1_000).map(|_| random_bytes()).collect();
+        assert_eq!(ids.len(), 1_000);
+        let trace: [u8; 16] = random_bytes();
+        assert_ne!(trace[..8], trace[8..]);
+    }
+
+    #[test]
     fn the_endpoint_follows_opentelemetrys_variables() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
             move |name: &str| {
@@ -686,7 +713,7 @@ mod tests {
             ],
             error: Some("HTTP 503".into()),
         };
-        let spans = otlp::decode(&encode(&resource("shop"), &[Box::new(span)])).unwrap();
+        let spans = otlp::decode(&encode(&resource("shop"), &[span])).unwrap();
         let [span] = &spans[..] else {
             panic!("{spans:?}")
         };

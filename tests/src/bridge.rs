@@ -102,6 +102,13 @@ impl Bridge {
         Some((reply.status, reply.json()))
     }
 
+    /// The bridge's `GET /metrics` (Prometheus text).
+    pub fn metrics(&self) -> String {
+        testing::Request::new("GET", &format!("http://{}/metrics", self.listen))
+            .send()
+            .body
+    }
+
     /// The name of topic `event_type` (or any topic name) on the broker.
     pub fn topic(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)

@@ -349,7 +349,7 @@ fn one_orders_saga_is_one_trace(store: Store) {
 fn one_orders_saga_is_one_trace_through_kafka(store: Store) {
     let collector = Collector::start();
     let shop = Shop::start_traced(store, &collector.endpoint, &[("event_transport", "kafka")]);
-    let _bridge = Bridge::start(&shop, Engine::Kafka);
+    let bridge = Bridge::start(&shop, Engine::Kafka);
     let (token, trace) = traced_order(&shop, &collector);
     let ids: HashSet<&str> = trace.iter().map(|span| span.span_id.as_str()).collect();
     for span in &trace {
@@ -368,6 +368,18 @@ fn one_orders_saga_is_one_trace_through_kafka(store: Store) {
         "{deliveries} deliveries traced"
     );
     no_secret_in(&collector, &token);
+
+    // The bridge's own metrics count what it handed over.
+    let metrics = bridge.metrics();
+    let taken = "fusion_bridge_deliveries_total{handler=\"payments-on-inventory-reserved\",outcome=\"taken\"} ";
+    assert!(
+        metrics.lines().any(|line| line.starts_with(taken)),
+        "{taken} not in\n{metrics}"
+    );
+    assert!(
+        metrics.contains("# TYPE fusion_bridge_lag gauge"),
+        "{metrics}"
+    );
 }
 
 /// No span holds a secret: the customer's token, the card token, the passwords or the

@@ -62,17 +62,23 @@ pub const COMPOSE: &str = "infra/compose.yaml";
 pub const COLLECTOR: &str = "infra/kubernetes/observability/otel-collector.yaml";
 /// The Grafana dashboard of the app's metrics.
 pub const DASHBOARD: &str = "infra/grafana/fusioncommerce.json";
-/// Where the metrics the dashboard charts are defined: the host's and the outbox's.
-pub const METRIC_SOURCES: [&str; 2] = ["host/src/metrics.rs", "components/ops/api/src/routes.rs"];
+/// Where the metrics the dashboard charts are defined: the host's, the outbox's and the
+/// event bridge's.
+pub const METRIC_SOURCES: [&str; 3] = [
+    "host/src/metrics.rs",
+    "components/ops/api/src/routes.rs",
+    "bridge/src/status.rs",
+];
 /// The runtime config of a laptop run with Redis, whose port compose must publish.
 pub const REDIS_RUNTIME_CONFIG: &str = "infra/runtime-config/redis.toml";
 
 /// Every file [`check`] reads, relative to the workspace root.
-pub const FILES: [&str; 15] = [
+pub const FILES: [&str; 16] = [
     COLLECTOR,
     DASHBOARD,
     METRIC_SOURCES[0],
     METRIC_SOURCES[1],
+    METRIC_SOURCES[2],
     SPIN_TOML,
     SPINAPP,
     SECRETS,
@@ -284,7 +290,11 @@ fn check_collector_secrets(docs: &[Value], secrets: &Secrets, report: &mut Repor
             .and_then(Value::as_str)
             .unwrap_or_default();
         let items = secret.get("items").and_then(Value::as_sequence);
-        for key in items.into_iter().flatten().filter_map(|item| item.get("key")) {
+        for key in items
+            .into_iter()
+            .flatten()
+            .filter_map(|item| item.get("key"))
+        {
             let key = key.as_str().unwrap_or_default();
             if !secrets
                 .get(secret_name)

@@ -762,19 +762,22 @@ fn a_drift_names_its_file_and_item() {
 #[test]
 fn a_dashboard_metric_the_code_does_not_define_is_reported() {
     assert_drift(DASHBOARD, "fusion_outbox_lag_seconds", |sources| {
-        let dashboard = sources
-            .text(DASHBOARD)
-            .replace("fusion_outbox_oldest_pending_seconds", "fusion_outbox_lag_seconds");
+        let dashboard = sources.text(DASHBOARD).replace(
+            "fusion_outbox_oldest_pending_seconds",
+            "fusion_outbox_lag_seconds",
+        );
         sources.set(DASHBOARD, dashboard);
     });
 }
 
 #[test]
 fn a_secret_key_the_collector_mounts_must_exist() {
-    assert_drift(COLLECTOR, "Secret `fusion-commerce-secrets` key `metrics-key`", |sources| {
-        let secrets = sources
-            .text(SECRETS)
-            .replace("metrics-key:", "scrape-key:");
-        sources.set(SECRETS, secrets);
-    });
+    assert_drift(
+        COLLECTOR,
+        "Secret `fusion-commerce-secrets` key `metrics-key`",
+        |sources| {
+            let secrets = sources.text(SECRETS).replace("metrics-key:", "scrape-key:");
+            sources.set(SECRETS, secrets);
+        },
+    );
 }
