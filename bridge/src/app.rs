@@ -66,7 +66,8 @@ impl App {
             .post(&url)
             .header(SIGNATURE_HEADER, &signature)
             .content_type(content_type);
-        if let Some(traceparent) = traceparent {
+        // Only a well-formed one: another value could not even be sent as a header.
+        if let Some(traceparent) = traceparent.filter(|value| kit::trace::is_traceparent(value)) {
             request = request.header("traceparent", traceparent);
         }
         let mut answer = request.send(body).map_err(|error| Failure {

@@ -44,7 +44,7 @@ pub fn to_record(event: &[u8]) -> Result<Record, String> {
             }
             (_, Value::String(value)) => {
                 headers.push((format!("{PREFIX}{name}"), value.clone()));
-                if TRACE_CONTEXT.contains(&name.as_str()) {
+                if TRACE_CONTEXT.contains(&name.as_str()) && value.is_ascii() {
                     headers.push((name.clone(), value.clone()));
                 }
             }

@@ -270,6 +270,8 @@ async fn serve_admin(
     let app_metrics: Option<Arc<str>> = app_metrics.map(Into::into);
     loop {
         let Ok((stream, _)) = listener.accept().await else {
+            // Out of descriptors, say: wait rather than spin.
+            tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
         let (http, app_metrics) = (http.clone(), app_metrics.clone());

@@ -309,6 +309,17 @@ pub fn end_with<T, E: std::fmt::Debug>(span: Option<Span>, result: &Result<T, E>
     }
 }
 
+/// Ends a statement's span: failed or not, without the error's text, which may quote the
+/// row's values (PostgreSQL's `Key (email)=(…) already exists`).
+pub fn end_statement<T, E>(span: Option<Span>, result: &Result<T, E>) {
+    if let Some(mut span) = span {
+        if result.is_err() {
+            span.fail("the statement failed");
+        }
+        span.end();
+    }
+}
+
 /// Ends `span` with an HTTP answer's status, or the error that came instead.
 pub fn end_answered<T, E: std::fmt::Debug>(
     span: Option<Span>,
@@ -395,7 +406,8 @@ pub fn init_from_env() {
     let delay = std::env::var("OTEL_BSP_SCHEDULE_DELAY")
         .ok()
         .and_then(|ms| ms.parse().ok())
-        .map_or(Duration::from_secs(5), Duration::from_millis);
+        .map_or(Duration::from_secs(5), Duration::from_millis)
+        .max(Duration::from_millis(10));
     eprintln!(
         "fusion-host: exporting traces to http://{}{}",
         endpoint.authority, endpoint.path
@@ -463,7 +475,11 @@ struct Client {
 
 impl Client {
     async fn post(&mut self, endpoint: &Endpoint, body: Vec<u8>) -> anyhow::Result<()> {
-        let result = self.try_post(endpoint, body).await;
+        // A collector that stalls must not hold the exporter: the spans after it would
+        // all be dropped.
+        let result = tokio::time::timeout(Duration::from_secs(30), self.try_post(endpoint, body))
+            .await
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("no answer within 30 s")));
         if result.is_err() {
             self.connection = None;
         }

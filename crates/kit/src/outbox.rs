@@ -488,34 +488,38 @@ pub async fn record_failure<D: Db>(
         AfterFailure::RetryAt(at) => ("pending", at),
         _ => ("dead", now),
     };
-    let changed = db
-        .execute(
-            "UPDATE outbox_deliveries SET status = $2, attempts = $3, next_attempt_at = $4, \
-             last_error = $5, updated_at = $6 \
-             WHERE id = $1 AND status = 'pending' AND next_attempt_at = $7",
-            &[
-                delivery.id.as_str().into(),
-                status.into(),
-                attempts.into(),
-                next_attempt_at.into(),
-                error.into(),
-                now.into(),
-                delivery.lease_until.into(),
-            ],
-        )
-        .await?;
-    if changed != 1 {
-        return Ok(AfterFailure::ClaimLost);
-    }
-    if let AfterFailure::RetryAt(_) = outcome {
-        db.execute(
-            "INSERT INTO outbox_counters (name, value) VALUES ('retried', 1) \
-             ON CONFLICT (name) DO UPDATE SET value = outbox_counters.value + 1",
-            &[],
-        )
-        .await?;
-    }
-    Ok(outcome)
+    // The outcome and the retry it counts commit together: a busy store retries both.
+    crate::db::transaction(db, async |db| {
+        let changed = db
+            .execute(
+                "UPDATE outbox_deliveries SET status = $2, attempts = $3, next_attempt_at = $4, \
+                 last_error = $5, updated_at = $6 \
+                 WHERE id = $1 AND status = 'pending' AND next_attempt_at = $7",
+                &[
+                    delivery.id.as_str().into(),
+                    status.into(),
+                    attempts.into(),
+                    next_attempt_at.into(),
+                    error.into(),
+                    now.into(),
+                    delivery.lease_until.into(),
+                ],
+            )
+            .await?;
+        if changed != 1 {
+            return Ok(AfterFailure::ClaimLost);
+        }
+        if let AfterFailure::RetryAt(_) = outcome {
+            db.execute(
+                "INSERT INTO outbox_counters (name, value) VALUES ('retried', 1) \
+                 ON CONFLICT (name) DO UPDATE SET value = outbox_counters.value + 1",
+                &[],
+            )
+            .await?;
+        }
+        Ok(outcome)
+    })
+    .await
 }
 
 /// Records that `handler` gave up on `event` (the CloudEvent as JSON text, of type
@@ -1030,7 +1034,8 @@ mod tests {
 
     fn store() -> NativeSqlite {
         let db = NativeSqlite::open_in_memory().unwrap();
-        block_on(migrate(&db, "orders", &[MIGRATION, DELIVERIES_MIGRATION])).unwrap();
+        let migrations = [MIGRATION, DELIVERIES_MIGRATION, COUNTERS_MIGRATION];
+        block_on(migrate(&db, "orders", &migrations)).unwrap();
         db
     }
 
@@ -1153,6 +1158,14 @@ mod tests {
         }
         let outcome = block_on(record_failure(&db, &delivery, "HTTP 503", false, now)).unwrap();
         assert_eq!(outcome, AfterFailure::Dead);
+        // The metrics: every failure but the last was retried; the other subscribers'
+        // deliveries still wait, since the event was written.
+        let measured = block_on(gauges(&db)).unwrap();
+        assert_eq!((measured.retried, measured.dead), (MAX_ATTEMPTS - 1, 1));
+        let subscribers = i64::try_from(subscribers(topics::ORDER_CANCELLED).len()).unwrap();
+        assert_eq!(measured.pending, subscribers - 1);
+        let written = measured.oldest_pending_ms.expect("deliveries wait");
+        assert!((written - now_ms()).abs() < 60_000 * 60, "{written}");
 
         let dead = block_on(dead_letters(&db, "acme", None, 10)).unwrap();
         assert_eq!(dead.len(), 1);

@@ -226,12 +226,13 @@ impl OutboundHttp {
         span.set("http.request.method", method);
         span.set("server.address", host.as_str());
         // Without the query, which may carry what is not the trace's to keep.
+        // Host and port, not the authority, which may carry `user:password@`.
+        let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
         span.set(
             "url.full",
             format!(
-                "{}://{}{}",
+                "{}://{host}{port}{}",
                 uri.scheme_str().unwrap_or("http"),
-                uri.authority().map_or("", |a| a.as_str()),
                 uri.path()
             ),
         );

@@ -183,7 +183,7 @@ impl PgConnection {
         crate::stats::count(&crate::stats::COUNTS.postgres_statements);
         let span = self.span(statement);
         let result = self.run_query(statement, params).await;
-        telemetry::end_with(span, &result);
+        telemetry::end_statement(span, &result);
         result
     }
 
@@ -227,7 +227,7 @@ impl PgConnection {
                 .map_err(query_failed)
         }
         .await;
-        telemetry::end_with(span, &result);
+        telemetry::end_statement(span, &result);
         result
     }
 

@@ -266,7 +266,7 @@ impl SqliteConnection {
         stats::count(&stats::COUNTS.sqlite_statements);
         let span = telemetry::statement(self.0.trace, "sqlite", &self.0.label, &statement);
         let result = self.run_statement(statement, parameters).await;
-        telemetry::end_with(span, &result);
+        telemetry::end_statement(span, &result);
         result
     }
 
