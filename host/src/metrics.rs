@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::Relaxed};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 static IN_FLIGHT: AtomicI64 = AtomicI64::new(0);
@@ -71,24 +71,32 @@ fn series() -> std::sync::MutexGuard<'static, Series> {
     SERIES.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A request starts: counted in flight until [`InFlight`] is dropped.
+/// A request starts: counted in flight, and timed, until [`InFlight`] is dropped.
 pub fn request_started() -> Option<InFlight> {
     ENABLED.load(Relaxed).then(|| {
         IN_FLIGHT.fetch_add(1, Relaxed);
-        InFlight
+        InFlight {
+            started: Instant::now(),
+        }
     })
 }
 
-pub struct InFlight;
+pub struct InFlight {
+    started: Instant,
+}
 
 impl InFlight {
     /// The request was answered: counted by component, route and status.
-    pub fn answered(self, component: &str, route: &str, status: u16, took: Duration) {
-        let mut series = series();
-        let route = entry(entry(&mut series.routes, component), route);
-        *route.statuses.entry(status).or_default() += 1;
-        route.latency.observe(took.as_secs_f64());
+    pub fn answered(self, component: &str, route: &str, status: u16) {
+        record(component, route, status, self.started.elapsed());
     }
+}
+
+fn record(component: &str, route: &str, status: u16, took: Duration) {
+    let mut series = series();
+    let route = entry(entry(&mut series.routes, component), route);
+    *route.statuses.entry(status).or_default() += 1;
+    route.latency.observe(took.as_secs_f64());
 }
 
 impl Drop for InFlight {
@@ -193,18 +201,23 @@ mod tests {
         enable();
         let request = request_started().expect("counting is on");
         assert!(render().contains("fusion_host_requests_in_flight 1"));
-        request.answered(
+        drop(request);
+        record(
             "catalog",
             "/api/v1/products/...",
             200,
             Duration::from_millis(30),
         );
-        request_started().unwrap().answered(
+        record(
             "catalog",
             "/api/v1/products/...",
             404,
             Duration::from_secs(60),
         );
+        // Timed by its own clock: a quick answer lands in the first buckets.
+        request_started()
+            .unwrap()
+            .answered("catalog", "/api/v1/categories/...", 200);
         instance_made("catalog");
         let text = render();
         for line in [
@@ -216,6 +229,8 @@ mod tests {
             "fusion_host_request_duration_seconds_bucket{component=\"catalog\",route=\"/api/v1/products/...\",le=\"+Inf\"} 2",
             "fusion_host_request_duration_seconds_count{component=\"catalog\",route=\"/api/v1/products/...\"} 2",
             "fusion_host_requests_in_flight 0",
+            "fusion_host_requests_total{component=\"catalog\",route=\"/api/v1/categories/...\",status=\"200\"} 1",
+            "fusion_host_request_duration_seconds_bucket{component=\"catalog\",route=\"/api/v1/categories/...\",le=\"30\"} 1",
             "fusion_host_instances_total{component=\"catalog\"} 1",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");

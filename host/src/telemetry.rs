@@ -188,9 +188,14 @@ pub struct Span {
     error: Option<String>,
 }
 
-/// A new span, child of `parent` (a new trace without one); `None` when tracing is off.
+/// A new span, child of `parent` (a new trace without one); `None` when tracing is off,
+/// before `name` is written (so callers pass `format_args!`, which costs nothing then).
 /// A child of an unsampled parent is made, so its context travels on, but not exported.
-pub fn start(name: impl Into<String>, kind: Kind, parent: Option<SpanContext>) -> Option<Span> {
+pub fn start(
+    name: impl std::fmt::Display,
+    kind: Kind,
+    parent: Option<SpanContext>,
+) -> Option<Span> {
     EXPORTER.get()?;
     let context = SpanContext {
         trace_id: parent.map_or_else(random_bytes, |p| p.trace_id),
@@ -200,7 +205,7 @@ pub fn start(name: impl Into<String>, kind: Kind, parent: Option<SpanContext>) -
     Some(Span {
         context,
         parent: parent.map(|p| p.span_id),
-        name: name.into(),
+        name: name.to_string(),
         kind,
         start: unix_nanos(),
         end: 0,
@@ -266,7 +271,8 @@ pub fn statement(
     database: &str,
     text: &str,
 ) -> Option<Span> {
-    let mut span = start(operation(text), Kind::Client, Some(parent?))?;
+    let parent = parent?;
+    let mut span = start(operation(text), Kind::Client, Some(parent))?;
     span.set("db.system.name", system);
     span.set("db.namespace", database);
     span.set("db.query.text", capped(text, MAX_STATEMENT));

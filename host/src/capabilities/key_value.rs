@@ -536,7 +536,7 @@ impl StoreHandle {
     ) -> Result<R, KvError> {
         let span = self.trace.and_then(|parent| {
             let mut span = telemetry::start(
-                format!("key_value.{operation}"),
+                format_args!("key_value.{operation}"),
                 telemetry::Kind::Client,
                 Some(parent),
             )?;

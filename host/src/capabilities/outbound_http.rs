@@ -215,13 +215,14 @@ impl OutboundHttp {
     /// A client span for `request` (routed), whose context it then carries as its
     /// `traceparent`, replacing the guest's as Spin does; `None` when not traced.
     fn client_span<B>(&self, request: &mut http::Request<B>) -> Option<telemetry::Span> {
+        let parent = self.trace?;
         let uri = request.uri();
         let host = uri.host().unwrap_or_default().to_owned();
         let method = request.method().as_str();
         let mut span = telemetry::start(
-            format!("{method} {host}"),
+            format_args!("{method} {host}"),
             telemetry::Kind::Client,
-            Some(self.trace?),
+            Some(parent),
         )?;
         span.set("http.request.method", method);
         span.set("server.address", host.as_str());

@@ -264,7 +264,7 @@ impl HttpTrigger {
     ) -> anyhow::Result<Response<Body>> {
         let route_name = route.based_route();
         let span = telemetry::start(
-            format!("{} {route_name}", request.method()),
+            format_args!("{} {route_name}", request.method()),
             telemetry::Kind::Server,
             SpanContext::from_headers(request.headers()),
         )
@@ -277,11 +277,10 @@ impl HttpTrigger {
         });
         let parent = span.as_ref().map(telemetry::Span::context);
         let in_flight = metrics::request_started();
-        let started = std::time::Instant::now();
         let response = self.dispatch(route, request, client_addr, parent).await;
         if let Some(in_flight) = in_flight {
             let status = response.as_ref().map_or(500, |r| r.status().as_u16());
-            in_flight.answered(route.component_id(), route_name, status, started.elapsed());
+            in_flight.answered(route.component_id(), route_name, status);
         }
         telemetry::end_answered(span, &response, Response::status);
         response
@@ -344,7 +343,7 @@ impl HttpTrigger {
         }
         *request.uri_mut() = full_url.parse().context("request URL")?;
         let invocation = telemetry::start(
-            format!("execute_wasm_component {}", route.component_id()),
+            format_args!("execute_wasm_component {}", route.component_id()),
             telemetry::Kind::Internal,
             parent,
         );

@@ -137,7 +137,7 @@ async fn deliver(
     let mut store = runtime.new_store(&subscriber.component, None, None);
     // A message carries no trace context: each delivery starts a trace.
     let invocation = telemetry::start(
-        format!("execute_wasm_component {}", subscriber.component.id),
+        format_args!("execute_wasm_component {}", subscriber.component.id),
         telemetry::Kind::Internal,
         None,
     );
