@@ -84,6 +84,8 @@ pub struct ScratchDatabase {
     /// The server's host:port.
     server: String,
     name: String,
+    /// The tests' own connection, made at the first [`ScratchDatabase::psql`].
+    client: Mutex<Option<postgres::Client>>,
 }
 
 impl ScratchDatabase {
@@ -98,7 +100,10 @@ impl ScratchDatabase {
     /// `fusion` role (password `fusion`) may create databases.
     pub fn create_on(server: &str) -> ScratchDatabase {
         let name = unique_name("fusion_test");
-        if let Err(refusal) = psql(server, &format!("CREATE DATABASE {name}")) {
+        if let Err(refusal) = run_sql(
+            &mut connect(server, "fusion"),
+            &format!("CREATE DATABASE {name}"),
+        ) {
             panic!(
                 "cannot create the test database {name} on {server}: {refusal}\n\
                  the fusion role needs CREATEDB (`ALTER ROLE fusion CREATEDB`), which \
@@ -108,6 +113,7 @@ impl ScratchDatabase {
         ScratchDatabase {
             server: server.to_owned(),
             name,
+            client: Mutex::new(None),
         }
     }
 
@@ -121,41 +127,57 @@ impl ScratchDatabase {
         &self.server
     }
 
-    /// Runs `sql` in this database; psql's unaligned output (rows on lines, columns
-    /// separated by `|`), or its error message.
+    /// Runs `sql` (one or more statements) in this database; its rows as psql's
+    /// unaligned output gives them (a line each, columns separated by `|`, NULL empty),
+    /// or the server's message.
     pub fn psql(&self, sql: &str) -> Result<String, String> {
-        psql_in(&self.server, &self.name, sql)
+        let mut client = self.client.lock().unwrap_or_else(|e| e.into_inner());
+        let client = client.get_or_insert_with(|| connect(&self.server, &self.name));
+        run_sql(client, sql)
     }
 }
 
 impl Drop for ScratchDatabase {
     fn drop(&mut self) {
+        // Our own connection first: FORCE would end it anyway, with a noise in the log.
+        drop(self.client.get_mut().map(Option::take));
         let drop_sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        if let Err(refusal) = psql(&self.server, &drop_sql) {
+        if let Err(refusal) = run_sql(&mut connect(&self.server, "fusion"), &drop_sql) {
             eprintln!("could not drop the test database {}: {refusal}", self.name);
         }
     }
 }
 
-/// Runs one SQL statement in the `fusion` database of `server`.
-fn psql(server: &str, sql: &str) -> Result<(), String> {
-    psql_in(server, "fusion", sql).map(drop)
+/// A connection as `fusion` to `database` of `server` (host:port).
+fn connect(server: &str, database: &str) -> postgres::Client {
+    let (host, port) = server.split_once(':').expect("host:port");
+    postgres::Config::new()
+        .host(host)
+        .port(port.parse().expect("a port"))
+        .user("fusion")
+        .password("fusion")
+        .dbname(database)
+        .connect_timeout(Duration::from_secs(5))
+        .connect(postgres::NoTls)
+        .unwrap_or_else(|e| panic!("cannot connect to {database} on {server}: {e}"))
 }
 
-/// Runs SQL with `psql` as `fusion` over TCP in `database` of `server` (host:port); the
-/// output, or psql's message.
-fn psql_in(server: &str, database: &str, sql: &str) -> Result<String, String> {
-    let (host, port) = server.split_once(':').expect("host:port");
-    let output = Command::new("psql")
-        .args(["-h", host, "-p", port, "-U", "fusion", "-d", database])
-        .args(["-v", "ON_ERROR_STOP=1", "-qtAc", sql])
-        .env("PGPASSWORD", "fusion")
-        .env("PGCONNECT_TIMEOUT", "5")
-        .output()
-        .map_err(|e| format!("cannot run psql: {e}"))?;
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
+/// Runs `sql` in the simple query protocol (several statements, no parameters); its rows
+/// in psql's unaligned form, or the server's message.
+fn run_sql(client: &mut postgres::Client, sql: &str) -> Result<String, String> {
+    let messages = client
+        .simple_query(sql)
+        .map_err(|error| match error.as_db_error() {
+            Some(db) => format!("ERROR:  {}", db.message()),
+            None => error.to_string(),
+        })?;
+    let mut out = String::new();
+    for message in messages {
+        if let postgres::SimpleQueryMessage::Row(row) = message {
+            let columns: Vec<&str> = (0..row.len()).map(|i| row.get(i).unwrap_or("")).collect();
+            out.push_str(&columns.join("|"));
+            out.push('\n');
+        }
     }
+    Ok(out)
 }
