@@ -23,8 +23,11 @@ const MAX_WAIT: Duration = Duration::from_secs(10);
 /// Tries of one record's commit.
 const COMMIT_TRIES: usize = 5;
 
-/// Events handed to a handler in one call, at most: those already read together.
-const BATCH: usize = 100;
+/// Events handed to a handler in one call, at most: those already read together, until
+/// they pass half the app's largest body (a batch it refused as too large would go one
+/// by one).
+const BATCH: usize = 500;
+const BATCH_BYTES: usize = kit::json::MAX_BODY_BYTES / 2;
 
 /// Consumes for `handler` with its group's member `consumer`, for as long as the bridge
 /// runs.
@@ -45,10 +48,13 @@ pub fn run<B: Bus>(
                 continue;
             }
         };
+        let mut bytes = first.record.value.len();
         let mut read = vec![first];
         while read.len() < BATCH
+            && bytes < BATCH_BYTES
             && let Some(more) = consumer.next_at_hand()
         {
+            bytes += more.record.value.len();
             read.push(more);
         }
         hand_over(app, bus, &mut consumer, handler, status, &read);
@@ -66,9 +72,14 @@ pub fn run<B: Bus>(
     }
 }
 
-/// Hands the records `read` to `handler`: in one batch when they are all events, and one
-/// by one (as the module's doc says) when one is not, or the batch was not taken whole
-/// (the handler applies each event once, so those it took answer at once).
+/// Batches handed to a handler at once, from one read: its records split by key, so one
+/// aggregate's events stay in one batch, in order.
+const IN_FLIGHT: usize = 3;
+
+/// Hands the records `read` to `handler`: in batches (up to [`IN_FLIGHT`] at once) when
+/// they are all events, and one by one (as the module's doc says) those of a batch that
+/// was not taken whole, or all when one is no event (the handler applies each event
+/// once, so those it took answer at once).
 fn hand_over<C: Consumer>(
     app: &App,
     bus: &impl Bus,
@@ -81,20 +92,41 @@ fn hand_over<C: Consumer>(
         .iter()
         .map(|consumed| to_event(&consumed.record.headers, &consumed.record.value))
         .collect();
-    if read.len() > 1 {
-        let batch: Result<Vec<&[u8]>, _> = events
-            .iter()
-            .map(|event| event.as_deref().map_err(drop))
-            .collect();
-        if let Ok(batch) = batch
-            && app.deliver_batch(handler, &batch).is_ok()
-        {
-            let taken = u64::try_from(batch.len()).unwrap_or(u64::MAX);
-            status.delivered(handler, Counted::Taken, taken);
-            return;
+    let mut one_by_one: Vec<usize> = (0..read.len()).collect();
+    if read.len() > 1 && events.iter().all(Result::is_ok) {
+        let batches = by_key(read, IN_FLIGHT);
+        let taken: Vec<bool> = std::thread::scope(|scope| {
+            let calls: Vec<_> = batches
+                .iter()
+                .map(|batch| {
+                    let events: Vec<&[u8]> = batch
+                        .iter()
+                        .filter_map(|&index| events[index].as_deref().ok())
+                        .collect();
+                    scope.spawn(move || app.deliver_batch(handler, &events).is_ok())
+                })
+                .collect();
+            calls
+                .into_iter()
+                .map(|call| call.join().unwrap_or(false))
+                .collect()
+        });
+        for (batch, taken) in batches.iter().zip(&taken) {
+            if *taken {
+                let count = u64::try_from(batch.len()).unwrap_or(u64::MAX);
+                status.delivered(handler, Counted::Taken, count);
+            }
         }
+        one_by_one = batches
+            .into_iter()
+            .zip(taken)
+            .filter(|(_, taken)| !taken)
+            .flat_map(|(batch, _)| batch)
+            .collect();
+        one_by_one.sort_unstable();
     }
-    for (consumed, event) in read.iter().zip(events) {
+    for index in one_by_one {
+        let (consumed, event) = (&read[index], &events[index]);
         let outcome = match &event {
             Ok(event) => deliver(app, consumer, handler, event, status),
             Err(reason) => Outcome::Dead(format!("not an event: {reason}"), 0),
@@ -115,10 +147,23 @@ fn hand_over<C: Consumer>(
             dead_letter(bus, handler, consumed, &reason);
             // A record that is no event has no tenant to list it under: the topic only.
             if let Ok(event) = event {
-                report_dead_letter(app, handler, &event, &reason, attempts);
+                report_dead_letter(app, handler, event, &reason, attempts);
             }
         }
     }
+}
+
+/// The indexes of `read` in up to `parts` groups by record key, each in read order.
+fn by_key<At>(read: &[Consumed<At>], parts: usize) -> Vec<Vec<usize>> {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let hasher = BuildHasherDefault::<DefaultHasher>::default();
+    let mut groups = vec![Vec::new(); parts.max(1)];
+    for (index, consumed) in read.iter().enumerate() {
+        let part = hasher.hash_one(&consumed.record.key) % groups.len() as u64;
+        groups[usize::try_from(part).unwrap_or(0)].push(index);
+    }
+    groups.retain(|group| !group.is_empty());
+    groups
 }
 
 enum Outcome {
@@ -227,5 +272,52 @@ fn dead_letter<B: Bus, At>(bus: &B, handler: &str, consumed: &Consumed<At>, reas
             Err(error) => eprintln!("{handler}'s dead letters: {error}"),
         }
         std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_with_keys(keys: &[&str]) -> Vec<Consumed<()>> {
+        keys.iter()
+            .enumerate()
+            .map(|(index, key)| Consumed {
+                record: Record {
+                    topic: "order.created".into(),
+                    key: (*key).into(),
+                    headers: Vec::new(),
+                    value: Vec::new(),
+                },
+                position: index.to_string(),
+                at: (),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn batches_by_key_keep_each_aggregate_whole_and_in_read_order() {
+        let keys = ["a", "b", "c", "a", "d", "b", "a", "e", "f", "c"];
+        let read = read_with_keys(&keys);
+        let batches = by_key(&read, IN_FLIGHT);
+        assert!(!batches.is_empty() && batches.len() <= IN_FLIGHT);
+        let mut every: Vec<usize> = batches.concat();
+        every.sort_unstable();
+        assert_eq!(
+            every,
+            (0..keys.len()).collect::<Vec<_>>(),
+            "each record once"
+        );
+        for batch in &batches {
+            assert!(batch.windows(2).all(|pair| pair[0] < pair[1]), "{batch:?}");
+        }
+        for key in keys {
+            let holding = batches
+                .iter()
+                .filter(|batch| batch.iter().any(|&index| keys[index] == key))
+                .count();
+            assert_eq!(holding, 1, "{key} in one batch");
+        }
+        assert_eq!(by_key(&read_with_keys(&["a"]), IN_FLIGHT), [vec![0]]);
     }
 }

@@ -285,6 +285,9 @@ impl Consumer for KafkaConsumer {
     }
 
     /// One commit for all: each partition's next offset after the last record read there.
+    /// Sent without waiting for the broker's answer (librdkafka sends a member's commits
+    /// in order): the handler has answered already, and a commit lost with the bridge
+    /// or the broker hands those events over again, which the handler takes once.
     fn commit(&mut self, consumed: &[Consumed<At>]) -> Result<(), String> {
         let mut next: BTreeMap<(&str, i32), i64> = BTreeMap::new();
         for record in consumed {
@@ -301,7 +304,7 @@ impl Consumer for KafkaConsumer {
             return Ok(());
         }
         self.consumer
-            .commit(&list, CommitMode::Sync)
+            .commit(&list, CommitMode::Async)
             .map_err(|error| error.to_string())
     }
 
