@@ -93,16 +93,14 @@ fn hand_over<C: Consumer>(
         .map(|consumed| to_event(&consumed.record.headers, &consumed.record.value))
         .collect();
     let mut one_by_one: Vec<usize> = (0..read.len()).collect();
-    if read.len() > 1 && events.iter().all(Result::is_ok) {
+    let all_events: Option<Vec<&[u8]>> = events.iter().map(|event| event.as_deref().ok()).collect();
+    if let Some(all_events) = all_events.filter(|_| read.len() > 1) {
         let batches = by_key(read, IN_FLIGHT);
         let taken: Vec<bool> = std::thread::scope(|scope| {
             let calls: Vec<_> = batches
                 .iter()
                 .map(|batch| {
-                    let events: Vec<&[u8]> = batch
-                        .iter()
-                        .filter_map(|&index| events[index].as_deref().ok())
-                        .collect();
+                    let events: Vec<&[u8]> = batch.iter().map(|&index| all_events[index]).collect();
                     scope.spawn(move || app.deliver_batch(handler, &events).is_ok())
                 })
                 .collect();

@@ -196,7 +196,7 @@ impl Shop {
 
     fn try_sql(&self, context: &str, sql: &str) -> Result<String, String> {
         match &self.database {
-            Some(database) => database.psql(&format!("SET search_path TO {context}; {sql}")),
+            Some(database) => database.sql(&format!("SET search_path TO {context}; {sql}")),
             None => sqlite(&self.state.path().join(format!("{context}.db")), sql)
                 .map_err(|e| e.to_string()),
         }

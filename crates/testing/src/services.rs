@@ -84,7 +84,7 @@ pub struct ScratchDatabase {
     /// The server's host:port.
     server: String,
     name: String,
-    /// The tests' own connection, made at the first [`ScratchDatabase::psql`].
+    /// The tests' own connection, made at the first [`ScratchDatabase::sql`].
     client: Mutex<Option<postgres::Client>>,
 }
 
@@ -130,7 +130,7 @@ impl ScratchDatabase {
     /// Runs `sql` (one or more statements) in this database; its rows as psql's
     /// unaligned output gives them (a line each, columns separated by `|`, NULL empty),
     /// or the server's message.
-    pub fn psql(&self, sql: &str) -> Result<String, String> {
+    pub fn sql(&self, sql: &str) -> Result<String, String> {
         let mut client = self.client.lock().unwrap_or_else(|e| e.into_inner());
         let client = client.get_or_insert_with(|| connect(&self.server, &self.name));
         run_sql(client, sql)
